@@ -1,0 +1,41 @@
+"""Error types shared by every loader: a problem names the file, the key path and the reason.
+
+A :class:`Problem` is one thing wrong with one input file, located by its key path in
+the document (``surfaces[2].corners``) and, where known, its line. Loaders collect every
+problem they find and raise a single :class:`ValidationError` holding all of them, so a
+technician fixes a show file in one pass instead of one error at a time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with an input: where it is and what was expected."""
+
+    file: Path
+    key_path: str
+    message: str
+    line: int | None = None
+
+    def __str__(self) -> str:
+        where = str(self.file)
+        if self.line is not None:
+            where += f":{self.line}"
+        if self.key_path:
+            return f"{where}: {self.key_path}: {self.message}"
+        return f"{where}: {self.message}"
+
+
+class ValidationError(Exception):
+    """Raised by loaders with every problem they found (never empty)."""
+
+    def __init__(self, problems: Iterable[Problem]):
+        self.problems: list[Problem] = list(problems)
+        if not self.problems:
+            raise ValueError("ValidationError needs at least one problem")
+        super().__init__("\n".join(str(p) for p in self.problems))
