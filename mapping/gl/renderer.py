@@ -1,0 +1,404 @@
+"""The renderer: composite layers on the canvas, then warp surfaces onto every output.
+
+Owns every GPU resource of a show: the canvas framebuffer (``canvas_px``), one framebuffer
+per projector output (``projector_px``), the content of each layer (image and video
+textures, generator programs) and each output's surface geometry.
+
+All framebuffers store **row 0 at the top** (the same as numpy images and uploaded
+textures), so ``gl_FragCoord`` reads directly as y-down pixel coordinates with centres at
+``+0.5`` and ``read_output`` needs no flip. Only presenting on a window flips.
+
+Per frame the Python work is small and bounded: one draw per visible layer and one draw per
+output, whatever the number of surfaces — each output's surfaces are baked into one vertex
+buffer carrying every surface's ``H_projector_to_canvas`` as a flat per-vertex ``mat3``.
+Content that fails (missing file, undecodable video, shader that does not compile) is
+logged once with its file and shown as a placeholder; the show goes on.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import moderngl
+import numpy as np
+
+from mapping import geometry
+from mapping.cues import FrameState, LayerFrame
+from mapping.gl.shaders import ShaderError, load_generator, load_program
+from mapping.media.errors import MediaError
+from mapping.media.image import load_image
+from mapping.media.placeholder import placeholder_image
+from mapping.media.video import VideoClip
+from mapping.patterns import PATTERN_KINDS, SurfaceOutline, render_pattern
+from mapping.show import Layer, Show
+
+log = logging.getLogger(__name__)
+
+_BLEND = {
+    "normal": (moderngl.ONE, moderngl.ONE_MINUS_SRC_ALPHA, moderngl.ZERO, moderngl.ONE),
+    "add": (moderngl.ONE, moderngl.ONE, moderngl.ZERO, moderngl.ONE),
+    "multiply": (moderngl.DST_COLOR, moderngl.ZERO, moderngl.ZERO, moderngl.ONE),
+    "screen": (moderngl.ONE, moderngl.ONE_MINUS_SRC_COLOR, moderngl.ZERO, moderngl.ONE),
+}
+_BLEND_INDEX = {"normal": 0, "add": 1, "multiply": 2, "screen": 3}
+_UNIT_QUAD = np.array([0, 0, 1, 0, 0, 1, 1, 1], dtype="f4")
+_FLOATS_PER_WARP_VERTEX = 2 + 9
+
+
+def warp_vertices(show: Show, output_name: str) -> np.ndarray:
+    """Triangle-list vertex data for every surface on one output (pure numpy).
+
+    Each vertex: ``projector_px`` x, y, then the surface's ``H_projector_to_canvas`` in GLSL
+    ``mat3`` layout. Shape (vertices, 11) float32.
+    """
+    chunks = []
+    for surface in show.surfaces_on(output_name):
+        tris = geometry.triangulate_polygon(surface.polygon_canvas_px)
+        poly_projector_px = surface.polygon_projector_px
+        h = geometry.mat3_to_glsl(geometry.normalize_homography(surface.H_projector_to_canvas))
+        verts = np.empty((tris.size, _FLOATS_PER_WARP_VERTEX), dtype="f4")
+        verts[:, :2] = poly_projector_px[tris.reshape(-1)]
+        verts[:, 2:] = h
+        chunks.append(verts)
+    if not chunks:
+        return np.zeros((0, _FLOATS_PER_WARP_VERTEX), dtype="f4")
+    return np.concatenate(chunks)
+
+
+@dataclass
+class _OutputTarget:
+    name: str
+    size_px: tuple[int, int]
+    texture: moderngl.Texture
+    fbo: moderngl.Framebuffer
+    vbo: moderngl.Buffer | None = None
+    vao: moderngl.VertexArray | None = None
+    vertex_count: int = 0
+    pattern: str | None = None
+    pattern_texture: moderngl.Texture | None = None
+
+
+@dataclass
+class _Source:
+    """GPU side of one layer content (an image, a video, a generator or a placeholder)."""
+
+    texture: moderngl.Texture | None = None
+    clip: VideoClip | None = None
+    frame_index: int = -1
+    program: moderngl.Program | None = None
+    vao: moderngl.VertexArray | None = None
+    fbo: moderngl.Framebuffer | None = None
+    extras: list = field(default_factory=list)
+
+    def release(self) -> None:
+        if self.clip is not None:
+            self.clip.close()
+        for obj in (self.vao, self.fbo, self.texture, self.program, *self.extras):
+            if obj is not None:
+                obj.release()
+
+
+class Renderer:
+    """Draws frames of one show into offscreen output framebuffers."""
+
+    def __init__(self, ctx: moderngl.Context, show: Show):
+        self.ctx = ctx
+        self.show = show
+        self.errors: dict[str, str] = {}
+        self._layer_prog = load_program(ctx, "layer")
+        self._warp_prog = load_program(ctx, "warp")
+        self._blit_prog = load_program(ctx, "blit")
+        self._quad_vbo = ctx.buffer(_UNIT_QUAD.tobytes())
+        self._layer_vao = ctx.vertex_array(self._layer_prog, [(self._quad_vbo, "2f", "a_unit")])
+        self._blit_vao = ctx.vertex_array(self._blit_prog, [(self._quad_vbo, "2f", "a_unit")])
+        self._sampler = ctx.sampler(
+            repeat_x=False, repeat_y=False, border_color=(0.0, 0.0, 0.0, 0.0),
+            filter=(moderngl.LINEAR, moderngl.LINEAR),
+        )
+        # Framebuffer 0 (the window, or nothing when headless): bound before releasing our
+        # framebuffers, since moderngl re-binds the current one when it creates another.
+        self._default_fbo = ctx.detect_framebuffer(0)
+        self._sources: dict[object, _Source] = {}
+        self._outputs: dict[str, _OutputTarget] = {}
+        self._canvas_size: tuple[int, int] = (0, 0)
+        self._canvas_tex: moderngl.Texture | None = None
+        self._canvas_fbo: moderngl.Framebuffer | None = None
+        self.set_show(show)
+
+    # -- show changes (load, hot reload, calibration updates)
+
+    def set_show(self, show: Show) -> None:
+        """Adopt a new version of the show: rebuild geometry, keep content still in use."""
+        self.show = show
+        if show.canvas.size_px != self._canvas_size:
+            if self._canvas_fbo is not None:
+                self._default_fbo.use()
+                self._canvas_fbo.release()
+                self._canvas_tex.release()  # type: ignore[union-attr]
+            self._canvas_size = show.canvas.size_px
+            self._canvas_tex = self.ctx.texture(self._canvas_size, 4)
+            self._canvas_fbo = self.ctx.framebuffer([self._canvas_tex])
+        old = self._outputs
+        self._outputs = {}
+        for out in show.outputs:
+            target = old.pop(out.name, None)
+            if target is None or target.size_px != out.resolution:
+                if target is not None:
+                    self._release_output(target)
+                tex = self.ctx.texture(out.resolution, 4)
+                target = _OutputTarget(out.name, out.resolution, tex, self.ctx.framebuffer([tex]))
+            self._outputs[out.name] = target
+            self._build_warp(target)
+            if target.pattern is not None:
+                self.set_pattern(out.name, target.pattern)
+        for target in old.values():
+            self._release_output(target)
+        wanted = {self._source_key(layer, layer.content) for layer in show.layers}
+        for cue in show.cues:
+            for name, change in cue.layers.items():
+                if change.content is not None:
+                    wanted.add(self._source_key(show.layer(name), change.content))
+        for key in [k for k in self._sources if k not in wanted]:
+            self._sources.pop(key).release()
+        self.errors = {k: v for k, v in self.errors.items() if k in {la.name for la in show.layers}}
+
+    def _build_warp(self, target: _OutputTarget) -> None:
+        data = warp_vertices(self.show, target.name)
+        if target.vao is not None:
+            target.vao.release()
+            target.vbo.release()  # type: ignore[union-attr]
+            target.vao = target.vbo = None
+        target.vertex_count = len(data)
+        if len(data):
+            target.vbo = self.ctx.buffer(data.tobytes())
+            target.vao = self.ctx.vertex_array(
+                self._warp_prog,
+                [(target.vbo, "2f 9f", "a_projector_px", "a_H_projector_to_canvas")],
+            )
+
+    def _release_output(self, target: _OutputTarget) -> None:
+        self._default_fbo.use()
+        for obj in (target.vao, target.vbo, target.fbo, target.texture, target.pattern_texture):
+            if obj is not None:
+                obj.release()
+
+    # -- test patterns
+
+    def set_pattern(self, output_name: str, kind: str | None) -> None:
+        """Show a test pattern on one output (``None`` returns to the show)."""
+        target = self._outputs[output_name]
+        if kind is not None and kind not in PATTERN_KINDS:
+            raise ValueError(f"unknown pattern {kind!r}; expected one of: {', '.join(PATTERN_KINDS)}")
+        if target.pattern_texture is not None:
+            target.pattern_texture.release()
+            target.pattern_texture = None
+        target.pattern = kind
+        if kind is None:
+            return
+        outlines = [
+            SurfaceOutline(s.name, s.polygon_projector_px) for s in self.show.surfaces_on(output_name)
+        ]
+        image = render_pattern(kind, target.size_px, output_name=output_name, surfaces=outlines)
+        target.pattern_texture = self.ctx.texture(target.size_px, 4, np.ascontiguousarray(image).tobytes())
+
+    def pattern(self, output_name: str) -> str | None:
+        return self._outputs[output_name].pattern
+
+    # -- drawing
+
+    def render(self, frame: FrameState) -> None:
+        """Draw one frame: every layer onto the canvas, then every output."""
+        ctx = self.ctx
+        self._draw_canvas(frame)
+        ctx.disable(moderngl.BLEND)
+        warp = self._warp_prog
+        warp["u_canvas_size_px"].value = self._canvas_size
+        for target in self._outputs.values():
+            target.fbo.use()
+            ctx.clear(0.0, 0.0, 0.0, 1.0)
+            if target.pattern_texture is not None:
+                target.pattern_texture.use(0)
+                self._blit_prog["u_flip_y"].value = False
+                self._blit_vao.render(moderngl.TRIANGLE_STRIP)
+            elif target.vao is not None:
+                self._canvas_tex.use(0)  # type: ignore[union-attr]
+                self._sampler.use(0)
+                warp["u_output_size_px"].value = target.size_px
+                target.vao.render(moderngl.TRIANGLES, vertices=target.vertex_count)
+                self._sampler.clear(0)
+
+    def _draw_canvas(self, frame: FrameState) -> None:
+        ctx = self.ctx
+        prog = self._layer_prog
+        canvas_fbo = self._canvas_fbo
+        assert canvas_fbo is not None
+        canvas_fbo.use()
+        ctx.clear(0.0, 0.0, 0.0, 1.0)
+        ctx.enable(moderngl.BLEND)
+        prog["u_canvas_size_px"].value = self._canvas_size
+        prog["u_texture"].value = 0
+        for lf in frame.layers:
+            opacity = lf.opacity * frame.master
+            if opacity <= 0.0:
+                continue
+            texture = self._layer_texture(lf)
+            if texture is None and lf.layer.kind != "solid":
+                continue
+            canvas_fbo.use()
+            ctx.blend_func = _BLEND[lf.layer.blend]
+            prog["u_rect_canvas_px"].value = lf.layer.region_canvas_px
+            prog["u_opacity"].value = opacity
+            prog["u_blend"].value = _BLEND_INDEX[lf.layer.blend]
+            if texture is None:
+                prog["u_use_texture"].value = False
+                prog["u_color"].value = lf.content  # solid: an RGBA tuple
+            else:
+                prog["u_use_texture"].value = True
+                prog["u_color"].value = (1.0, 1.0, 1.0, 1.0)
+                texture.use(0)
+            self._layer_vao.render(moderngl.TRIANGLE_STRIP)
+
+    # -- layer content
+
+    @staticmethod
+    def _source_key(layer: Layer, content: object) -> object:
+        if layer.kind == "shader":
+            w, h = _region_size(layer)
+            return ("shader", content, w, h)
+        return (layer.kind, content)
+
+    def _layer_texture(self, lf: LayerFrame) -> moderngl.Texture | None:
+        layer = lf.layer
+        if layer.kind == "solid":
+            return None
+        key = self._source_key(layer, lf.content)
+        source = self._sources.get(key)
+        if source is None:
+            source = self._open_source(layer, lf.content)
+            self._sources[key] = source
+        if source.clip is not None:
+            self._update_video(layer, source, lf.media_time_s)
+        elif source.program is not None:
+            self._run_generator(source, lf.media_time_s)
+        return source.texture
+
+    def _open_source(self, layer: Layer, content: object) -> _Source:
+        path = content if isinstance(content, Path) else Path(str(content))
+        try:
+            if layer.kind == "image":
+                image = load_image(path)
+                return _Source(texture=self._upload(image))
+            if layer.kind == "video":
+                clip = VideoClip(path)
+                tex = self.ctx.texture(clip.size_px, 3)
+                return _Source(texture=tex, clip=clip)
+            if layer.kind == "shader":
+                return self._open_generator(layer, path)
+        except (MediaError, ShaderError) as exc:
+            return self._placeholder(layer, str(exc))
+        except Exception as exc:  # the show goes on: any content failure → placeholder
+            log.exception("unexpected error loading %s for layer '%s'", path, layer.name)
+            return self._placeholder(layer, f"{path}: {exc}")
+        raise ValueError(f"layer kind {layer.kind!r} has no content source")
+
+    def _open_generator(self, layer: Layer, path: Path) -> _Source:
+        program = load_generator(self.ctx, path)
+        size = _region_size(layer)
+        tex = self.ctx.texture(size, 4)
+        fbo = self.ctx.framebuffer([tex])
+        vbo = self.ctx.buffer(_UNIT_QUAD.tobytes())
+        vao = self.ctx.vertex_array(program, [(vbo, "2f", "a_unit")])
+        if "u_flip_y" in program:
+            program["u_flip_y"].value = False
+        return _Source(texture=tex, program=program, vao=vao, fbo=fbo, extras=[vbo])
+
+    def _placeholder(self, layer: Layer, reason: str) -> _Source:
+        if self.errors.get(layer.name) != reason:
+            log.error("layer '%s': %s — showing a placeholder", layer.name, reason)
+        self.errors[layer.name] = reason
+        image = placeholder_image(f"layer '{layer.name}'", reason.splitlines()[0][-40:])
+        return _Source(texture=self._upload(image))
+
+    def _upload(self, image: np.ndarray) -> moderngl.Texture:
+        h, w, c = image.shape
+        tex = self.ctx.texture((w, h), c, np.ascontiguousarray(image).tobytes())
+        tex.filter = (moderngl.LINEAR, moderngl.LINEAR)
+        return tex
+
+    def _update_video(self, layer: Layer, source: _Source, media_time_s: float) -> None:
+        assert source.clip is not None and source.texture is not None
+        try:
+            frame = source.clip.frame_at(media_time_s, loop=layer.loop)
+        except MediaError as exc:
+            if self.errors.get(layer.name) != str(exc):
+                log.error("layer '%s': %s — holding the last good frame", layer.name, exc)
+            self.errors[layer.name] = str(exc)
+            return
+        if frame.index != source.frame_index:
+            source.texture.write(np.ascontiguousarray(frame.image).tobytes())
+            source.frame_index = frame.index
+
+    def _run_generator(self, source: _Source, media_time_s: float) -> None:
+        assert source.program is not None and source.fbo is not None and source.vao is not None
+        prog = source.program
+        w, h = source.fbo.size
+        if "iTime" in prog:
+            prog["iTime"].value = media_time_s
+        if "iResolution" in prog:
+            prog["iResolution"].value = (float(w), float(h), 1.0)
+        if "iFrame" in prog:
+            prog["iFrame"].value = math.floor(media_time_s * 60.0)
+        self.ctx.disable(moderngl.BLEND)
+        source.fbo.use()
+        source.vao.render(moderngl.TRIANGLE_STRIP)
+        self.ctx.enable(moderngl.BLEND)
+
+    # -- results
+
+    @property
+    def canvas_texture(self) -> moderngl.Texture:
+        assert self._canvas_tex is not None
+        return self._canvas_tex
+
+    def output_names(self) -> list[str]:
+        return list(self._outputs)
+
+    def output_texture(self, name: str) -> moderngl.Texture:
+        return self._outputs[name].texture
+
+    def read_output(self, name: str) -> np.ndarray:
+        """The output's pixels as an (H, W, 4) uint8 RGBA array, row 0 at the top."""
+        target = self._outputs[name]
+        w, h = target.size_px
+        data = target.fbo.read(components=4, alignment=1)
+        return np.frombuffer(data, np.uint8).reshape(h, w, 4)
+
+    def read_canvas(self) -> np.ndarray:
+        assert self._canvas_fbo is not None
+        w, h = self._canvas_size
+        return np.frombuffer(self._canvas_fbo.read(components=4, alignment=1), np.uint8).reshape(h, w, 4)
+
+    def release(self) -> None:
+        """Free every GPU resource this renderer made."""
+        self._default_fbo.use()
+        for source in self._sources.values():
+            source.release()
+        self._sources.clear()
+        for target in self._outputs.values():
+            self._release_output(target)
+        self._outputs.clear()
+        if self._canvas_fbo is not None:
+            self._canvas_fbo.release()
+            self._canvas_tex.release()  # type: ignore[union-attr]
+            self._canvas_fbo = self._canvas_tex = None
+        for obj in (self._layer_vao, self._blit_vao, self._quad_vbo, self._sampler,
+                    self._layer_prog, self._warp_prog, self._blit_prog):
+            obj.release()
+
+
+def _region_size(layer: Layer) -> tuple[int, int]:
+    _, _, w, h = layer.region_canvas_px
+    return max(1, round(w)), max(1, round(h))

@@ -1,0 +1,658 @@
+"""The show model and show-folder loading: ``shows/<name>/show.toml`` → :class:`Show` (pure).
+
+A show folder holds ``show.toml`` plus ``media/`` and ``shaders/``. Loading parses the
+TOML, validates every key and collects *every* problem (file, key path such as
+``surfaces[2].corners``, line where it can be found, and what was expected) into one
+:class:`~mapping.errors.ValidationError`. A valid file becomes a tree of frozen
+dataclasses with no GL in it; the renderer and the cue engine read it, nothing mutates it.
+
+The format is documented key by key in ``docs/show-format.md``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from mapping import geometry
+from mapping.errors import Problem, ValidationError
+
+SCHEMA_VERSION = 1
+SHOW_FILE = "show.toml"
+LAYER_KINDS = ("solid", "image", "video", "shader")
+BLEND_MODES = ("normal", "add", "multiply", "screen")
+CONTENT_KEY = {"solid": "color", "image": "file", "video": "file", "shader": "shader"}
+MAX_RESOLUTION = 16384
+
+RGBA = tuple[float, float, float, float]
+
+
+@dataclass(frozen=True)
+class Canvas:
+    """The facade template content is authored on."""
+
+    size_px: tuple[int, int]
+    reference: Path | None = None
+
+
+@dataclass(frozen=True)
+class Output:
+    """One projector output."""
+
+    name: str
+    resolution: tuple[int, int]
+    display: int = 0
+    position: tuple[int, int] = (0, 0)
+
+
+@dataclass(frozen=True, eq=False)
+class Surface:
+    """A facade surface: a polygon in ``canvas_px`` and its mapping into one output."""
+
+    name: str
+    output: str
+    polygon_canvas_px: np.ndarray
+    H_canvas_to_projector: np.ndarray
+    mapping: str  # "corners", "homography" or "calibration"
+    calibration_file: Path | None = None
+
+    @property
+    def H_projector_to_canvas(self) -> np.ndarray:
+        return np.linalg.inv(self.H_canvas_to_projector)
+
+    @property
+    def polygon_projector_px(self) -> np.ndarray:
+        return geometry.apply_homography(self.H_canvas_to_projector, self.polygon_canvas_px)
+
+
+Content = Path | RGBA
+"""What a layer shows: a file (image, video, shader) or a solid RGBA colour."""
+
+
+@dataclass(frozen=True)
+class Layer:
+    """A layer composited on the canvas, in show-file order (first is at the bottom)."""
+
+    name: str
+    kind: str
+    content: Content
+    opacity: float = 1.0
+    blend: str = "normal"
+    region_canvas_px: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)
+    loop: bool = True
+
+
+@dataclass(frozen=True)
+class LayerChange:
+    """What a cue sets on one layer; ``None`` leaves that property as it was (tracking)."""
+
+    opacity: float | None = None
+    content: Content | None = None
+
+
+@dataclass(frozen=True)
+class Cue:
+    name: str
+    layers: Mapping[str, LayerChange] = field(default_factory=dict)
+    fade_s: float = 0.0
+
+
+@dataclass(frozen=True)
+class Show:
+    root: Path
+    name: str
+    canvas: Canvas
+    outputs: tuple[Output, ...]
+    surfaces: tuple[Surface, ...]
+    layers: tuple[Layer, ...]
+    cues: tuple[Cue, ...]
+
+    @property
+    def file(self) -> Path:
+        return self.root / SHOW_FILE
+
+    def output(self, name: str) -> Output:
+        for out in self.outputs:
+            if out.name == name:
+                return out
+        raise KeyError(name)
+
+    def surfaces_on(self, output_name: str) -> tuple[Surface, ...]:
+        return tuple(s for s in self.surfaces if s.output == output_name)
+
+    def layer(self, name: str) -> Layer:
+        for layer in self.layers:
+            if layer.name == name:
+                return layer
+        raise KeyError(name)
+
+    def cue_index(self, name: str) -> int:
+        for i, cue in enumerate(self.cues):
+            if cue.name == name:
+                return i
+        raise KeyError(name)
+
+    def media_files(self) -> list[tuple[str, Path]]:
+        """Every (key path, file) the show needs, for checks and the folder watcher."""
+        files: list[tuple[str, Path]] = []
+        if self.canvas.reference is not None:
+            files.append(("canvas.reference", self.canvas.reference))
+        for i, layer in enumerate(self.layers):
+            if isinstance(layer.content, Path):
+                files.append((f"layers[{i}].{CONTENT_KEY[layer.kind]}", layer.content))
+        for i, cue in enumerate(self.cues):
+            for lname, change in cue.layers.items():
+                if isinstance(change.content, Path):
+                    kind = self.layer(lname).kind
+                    files.append((f"cues[{i}].layers.{lname}.{CONTENT_KEY[kind]}", change.content))
+        return files
+
+
+def load_show(path: Path | str) -> Show:
+    """Load and validate a show folder (or its ``show.toml``). Raises ValidationError."""
+    path = Path(path)
+    root = path.parent if path.is_file() else path
+    show_file = root / SHOW_FILE
+    if not show_file.is_file():
+        raise ValidationError(
+            [Problem(show_file, "", "show file not found: expected a folder containing show.toml")]
+        )
+    text = show_file.read_text(encoding="utf-8", errors="replace")
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        match = re.search(r"line (\d+)", str(exc))
+        line = int(match.group(1)) if match else None
+        raise ValidationError(
+            [Problem(show_file, "", f"TOML syntax error: {exc}", line)]
+        ) from None
+    return _ShowParser(root, show_file, text, doc).parse()
+
+
+# --- parsing and validation ---------------------------------------------------------------
+
+
+class _Invalid(Exception):
+    """Internal: a value failed validation (its problem is already recorded)."""
+
+
+_TOP_KEYS = ("schema_version", "name", "canvas", "outputs", "surfaces", "layers", "cues")
+_CANVAS_KEYS = ("size", "reference")
+_OUTPUT_KEYS = ("name", "resolution", "display", "position")
+_SURFACE_KEYS = ("name", "output", "polygon", "pins", "corners", "homography", "calibration")
+_LAYER_KEYS = ("name", "kind", "color", "file", "shader", "opacity", "blend", "region", "loop")
+_CUE_KEYS = ("name", "fade", "layers")
+_MAPPING_KEYS = ("corners", "homography", "calibration")
+
+
+class _ShowParser:
+    def __init__(self, root: Path, show_file: Path, text: str, doc: dict[str, Any]):
+        self.root = root
+        self.file = show_file
+        self.lines = text.splitlines()
+        self.doc = doc
+        self.problems: list[Problem] = []
+
+    # -- reporting
+
+    def problem(self, key_path: str, message: str, file: Path | None = None) -> None:
+        line = self._locate(key_path) if file is None else None
+        self.problems.append(Problem(file or self.file, key_path, message, line))
+
+    def _locate(self, key_path: str) -> int | None:
+        """Best-effort line of a key path in the TOML text (for messages only)."""
+        parts = re.findall(r"([A-Za-z0-9_\-]+)(?:\[(\d+)\])?", key_path)
+        if not parts:
+            return None
+        start, found = 0, None
+        header_re = re.compile(r"^\s*\[\[?\s*([A-Za-z0-9_.\-\"]+)\s*\]\]?")
+        table = ""
+        for name, index in parts:
+            if index:
+                count, pos = -1, None
+                for i in range(start, len(self.lines)):
+                    if re.match(rf"^\s*\[\[\s*{re.escape(table + name)}\s*\]\]", self.lines[i]):
+                        count += 1
+                        if count == int(index):
+                            pos = i
+                            break
+                if pos is None:
+                    return found
+                start, found, table = pos + 1, pos + 1, f"{table}{name}."
+                continue
+            for i in range(start, len(self.lines)):
+                line = self.lines[i]
+                header = header_re.match(line)
+                if header and header.group(1) == f"{table}{name}":
+                    start, found, table = i + 1, i + 1, f"{table}{name}."
+                    break
+                if header and i > start and not header.group(1).startswith(table.rstrip(".")):
+                    break
+                if re.match(rf"^\s*{re.escape(name)}\s*=", line):
+                    start, found = i + 1, i + 1
+                    break
+            else:
+                return found
+        return found
+
+    def unknown_keys(self, table: Mapping[str, Any], allowed: tuple[str, ...], path: str) -> None:
+        for key in table:
+            if key not in allowed:
+                close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
+                hint = f" (did you mean '{close[0]}'?)" if close else ""
+                where = f"{path}.{key}" if path else key
+                self.problem(where, f"unknown key{hint}; expected one of: {', '.join(allowed)}")
+
+    # -- typed getters (record a problem and raise _Invalid on failure)
+
+    def require(self, table: Mapping[str, Any], key: str, path: str) -> Any:
+        if key not in table:
+            self.problem(f"{path}.{key}" if path else key, "missing (required)")
+            raise _Invalid
+        return table[key]
+
+    def string(self, value: Any, path: str) -> str:
+        if not isinstance(value, str) or not value.strip():
+            self.problem(path, f"expected a non-empty string, got {_describe(value)}")
+            raise _Invalid
+        return value
+
+    def number(self, value: Any, path: str, lo: float | None = None, hi: float | None = None) -> float:
+        if isinstance(value, bool) or not isinstance(value, int | float) or not np.isfinite(value):
+            self.problem(path, f"expected a number, got {_describe(value)}")
+            raise _Invalid
+        if (lo is not None and value < lo) or (hi is not None and value > hi):
+            rng = f"between {lo} and {hi}" if hi is not None else f"at least {lo}"
+            self.problem(path, f"expected a number {rng}, got {value}")
+            raise _Invalid
+        return float(value)
+
+    def integer(self, value: Any, path: str, lo: int = 0) -> int:
+        if isinstance(value, bool) or not isinstance(value, int) or value < lo:
+            self.problem(path, f"expected an integer ≥ {lo}, got {_describe(value)}")
+            raise _Invalid
+        return value
+
+    def size(self, value: Any, path: str) -> tuple[int, int]:
+        ok = (
+            isinstance(value, list)
+            and len(value) == 2
+            and all(isinstance(v, int) and not isinstance(v, bool) for v in value)
+            and all(1 <= v <= MAX_RESOLUTION for v in value)
+        )
+        if not ok:
+            self.problem(
+                path, f"expected [width, height] in pixels (integers 1..{MAX_RESOLUTION}), "
+                f"got {_describe(value)}"
+            )
+            raise _Invalid
+        return int(value[0]), int(value[1])
+
+    def points(self, value: Any, path: str, count: int | None = None) -> np.ndarray:
+        ok = isinstance(value, list) and all(
+            isinstance(p, list)
+            and len(p) == 2
+            and all(isinstance(c, int | float) and not isinstance(c, bool) for c in p)
+            for p in value
+        )
+        if ok and count is not None and len(value) != count:
+            ok = False
+        if not ok:
+            n = f"{count} " if count else ""
+            self.problem(path, f"expected a list of {n}[x, y] points, got {_describe(value)}")
+            raise _Invalid
+        arr = np.asarray(value, dtype=np.float64).reshape(-1, 2)
+        arr.setflags(write=False)
+        return arr
+
+    def file_ref(self, value: Any, path: str) -> Path:
+        rel = self.string(value, path)
+        resolved = (self.root / rel).resolve()
+        if not resolved.is_file():
+            self.problem(path, f"file not found: {rel} (looked for {resolved})")
+            raise _Invalid
+        return resolved
+
+    def color(self, value: Any, path: str) -> RGBA:
+        if isinstance(value, str):
+            m = re.fullmatch(r"#([0-9a-fA-F]{6})([0-9a-fA-F]{2})?", value)
+            if m:
+                hexv = m.group(1) + (m.group(2) or "ff")
+                r, g, b, a = (int(hexv[i : i + 2], 16) / 255.0 for i in range(0, 8, 2))
+                return (r, g, b, a)
+        elif isinstance(value, list) and len(value) in (3, 4):
+            if all(isinstance(c, int | float) and not isinstance(c, bool) for c in value):
+                if all(0.0 <= c <= 1.0 for c in value):
+                    rgba = [float(c) for c in value] + [1.0] * (4 - len(value))
+                    return (rgba[0], rgba[1], rgba[2], rgba[3])
+        self.problem(
+            path, f"expected a colour \"#rrggbb\" or [r, g, b] with values 0..1, got {_describe(value)}"
+        )
+        raise _Invalid
+
+    def table_list(self, key: str) -> list[tuple[int, dict[str, Any]]]:
+        value = self.doc.get(key, [])
+        if not isinstance(value, list):
+            self.problem(key, f"expected an array of tables ([[{key}]]), got {_describe(value)}")
+            return []
+        items = []
+        for i, item in enumerate(value):
+            if not isinstance(item, dict):
+                self.problem(f"{key}[{i}]", f"expected a table, got {_describe(item)}")
+            else:
+                items.append((i, item))
+        return items
+
+    # -- sections
+
+    def parse(self) -> Show:
+        doc = self.doc
+        self.unknown_keys(doc, _TOP_KEYS, "")
+        try:
+            version = self.require(doc, "schema_version", "")
+            if version != SCHEMA_VERSION:
+                self.problem(
+                    "schema_version",
+                    f"unsupported version {version!r}; this program reads version {SCHEMA_VERSION}",
+                )
+        except _Invalid:
+            pass
+        name = doc.get("name", self.root.name)
+        if not isinstance(name, str):
+            self.problem("name", f"expected a string, got {_describe(name)}")
+            name = self.root.name
+        canvas = self.parse_canvas()
+        outputs = self.parse_outputs()
+        surfaces = self.parse_surfaces(outputs)
+        layers = self.parse_layers(canvas)
+        cues = self.parse_cues(layers)
+        if self.problems:
+            raise ValidationError(self.problems)
+        assert canvas is not None
+        return Show(self.root, name, canvas, outputs, surfaces, layers, cues)
+
+    def parse_canvas(self) -> Canvas | None:
+        table = self.doc.get("canvas")
+        if not isinstance(table, dict):
+            self.problem("canvas", "missing [canvas] table with size = [width, height]")
+            return None
+        self.unknown_keys(table, _CANVAS_KEYS, "canvas")
+        try:
+            size = self.size(self.require(table, "size", "canvas"), "canvas.size")
+        except _Invalid:
+            return None
+        reference = None
+        if "reference" in table:
+            try:
+                reference = self.file_ref(table["reference"], "canvas.reference")
+            except _Invalid:
+                pass
+        return Canvas(size, reference)
+
+    def parse_outputs(self) -> tuple[Output, ...]:
+        outputs: list[Output] = []
+        items = self.table_list("outputs")
+        if not items and "outputs" not in self.doc:
+            self.problem("outputs", "missing: a show needs at least one [[outputs]] projector")
+        for i, table in items:
+            p = f"outputs[{i}]"
+            self.unknown_keys(table, _OUTPUT_KEYS, p)
+            try:
+                name = self.string(self.require(table, "name", p), f"{p}.name")
+                if any(o.name == name for o in outputs):
+                    self.problem(f"{p}.name", f"duplicate output name '{name}'")
+                res = self.size(self.require(table, "resolution", p), f"{p}.resolution")
+                display = self.integer(table.get("display", 0), f"{p}.display")
+                pos = table.get("position", [0, 0])
+                if not (isinstance(pos, list) and len(pos) == 2 and all(
+                    isinstance(v, int) and not isinstance(v, bool) for v in pos
+                )):
+                    self.problem(f"{p}.position", f"expected [x, y] integers, got {_describe(pos)}")
+                    raise _Invalid
+                outputs.append(Output(name, res, display, (pos[0], pos[1])))
+            except _Invalid:
+                continue
+        return tuple(outputs)
+
+    def parse_surfaces(self, outputs: tuple[Output, ...]) -> tuple[Surface, ...]:
+        surfaces: list[Surface] = []
+        names: set[str] = set()
+        output_names = [o.name for o in outputs]
+        for i, table in self.table_list("surfaces"):
+            p = f"surfaces[{i}]"
+            self.unknown_keys(table, _SURFACE_KEYS, p)
+            try:
+                name = self.string(self.require(table, "name", p), f"{p}.name")
+                if name in names:
+                    self.problem(f"{p}.name", f"duplicate surface name '{name}'")
+                names.add(name)
+                output = self.string(self.require(table, "output", p), f"{p}.output")
+                if output_names and output not in output_names:
+                    close = difflib.get_close_matches(output, output_names, n=1)
+                    hint = f" (did you mean '{close[0]}'?)" if close else ""
+                    self.problem(
+                        f"{p}.output",
+                        f"unknown output '{output}'{hint}; outputs are: {', '.join(output_names)}",
+                    )
+                polygon = self.points(self.require(table, "polygon", p), f"{p}.polygon")
+                if reason := geometry.polygon_problem(polygon):
+                    self.problem(f"{p}.polygon", reason)
+                    raise _Invalid
+                surfaces.append(self.parse_mapping(table, p, name, output, polygon))
+            except _Invalid:
+                continue
+        return tuple(surfaces)
+
+    def parse_mapping(
+        self, table: dict[str, Any], p: str, name: str, output: str, polygon: np.ndarray
+    ) -> Surface:
+        given = [k for k in _MAPPING_KEYS if k in table]
+        if len(given) != 1:
+            got = f"got {', '.join(given)}" if given else "got none"
+            self.problem(p, f"expected exactly one of corners, homography, calibration; {got}")
+            raise _Invalid
+        kind = given[0]
+        calibration_file = None
+        if kind == "corners":
+            corners = self.points(table["corners"], f"{p}.corners", count=4)
+            if reason := geometry.quad_degeneracy(corners):
+                self.problem(f"{p}.corners", f"degenerate corner pin: {reason}")
+                raise _Invalid
+            if "pins" in table:
+                pins = self.points(table["pins"], f"{p}.pins", count=4)
+                if reason := geometry.quad_degeneracy(pins):
+                    self.problem(f"{p}.pins", f"degenerate pins: {reason}")
+                    raise _Invalid
+            else:
+                pins = polygon if len(polygon) == 4 else geometry.bounds_corners(polygon)
+            H = geometry.homography_from_points(pins, corners)
+        elif kind == "homography":
+            try:
+                H = geometry.as_homography(table["homography"])
+            except (ValueError, TypeError) as exc:
+                self.problem(f"{p}.homography", f"expected a 3×3 H_canvas_to_projector: {exc}")
+                raise _Invalid from None
+        else:
+            if "pins" in table:
+                self.problem(f"{p}.pins", "pins only go with corners")
+            H, calibration_file = self.parse_calibration_ref(table["calibration"], p, name, output)
+        if not geometry.polygon_maps_finitely(H, polygon):
+            self.problem(
+                f"{p}.{kind}",
+                "the mapping sends part of the polygon through infinity (behind the projector)",
+            )
+            raise _Invalid
+        H.setflags(write=False)
+        return Surface(name, output, polygon, H, kind, calibration_file)
+
+    def parse_calibration_ref(
+        self, ref: Any, p: str, name: str, output: str
+    ) -> tuple[np.ndarray, Path]:
+        from calibration.store import load_calibration
+
+        kp = f"{p}.calibration"
+        if isinstance(ref, str):
+            ref = {"file": ref}
+        if not isinstance(ref, dict):
+            self.problem(kp, f"expected {{ file = \"...\", surface = \"...\" }}, got {_describe(ref)}")
+            raise _Invalid
+        self.unknown_keys(ref, ("file", "surface"), kp)
+        path = self.file_ref(self.require(ref, "file", kp), f"{kp}.file")
+        key = ref.get("surface", name)
+        key = self.string(key, f"{kp}.surface")
+        try:
+            cal = load_calibration(path)
+        except ValidationError as exc:
+            self.problems.extend(exc.problems)
+            raise _Invalid from None
+        if key not in cal.surfaces:
+            known = ", ".join(cal.surfaces) or "none"
+            self.problem(kp, f"calibration file {path} has no surface '{key}'; it has: {known}")
+            raise _Invalid
+        entry = cal.surfaces[key]
+        if entry.output != output:
+            self.problem(
+                kp,
+                f"calibration for '{key}' was made for output '{entry.output}', "
+                f"but the surface is on output '{output}'",
+            )
+            raise _Invalid
+        return np.array(entry.H_canvas_to_projector, dtype=np.float64), path
+
+    def parse_layers(self, canvas: Canvas | None) -> tuple[Layer, ...]:
+        layers: list[Layer] = []
+        for i, table in self.table_list("layers"):
+            p = f"layers[{i}]"
+            self.unknown_keys(table, _LAYER_KEYS, p)
+            try:
+                name = self.string(self.require(table, "name", p), f"{p}.name")
+                if any(la.name == name for la in layers):
+                    self.problem(f"{p}.name", f"duplicate layer name '{name}'")
+                kind = self.require(table, "kind", p)
+                if kind not in LAYER_KINDS:
+                    close = difflib.get_close_matches(str(kind), LAYER_KINDS, n=1)
+                    hint = f" (did you mean '{close[0]}'?)" if close else ""
+                    self.problem(
+                        f"{p}.kind", f"unknown kind {kind!r}{hint}; expected one of: "
+                        + ", ".join(LAYER_KINDS)
+                    )
+                    raise _Invalid
+                for other_kind, key in CONTENT_KEY.items():
+                    if key in table and key != CONTENT_KEY[kind]:
+                        self.problem(
+                            f"{p}.{key}", f"'{key}' is for {other_kind} layers; a {kind} layer "
+                            f"takes '{CONTENT_KEY[kind]}'"
+                        )
+                content = self.content(kind, self.require(table, CONTENT_KEY[kind], p), p)
+                opacity = self.number(table.get("opacity", 1.0), f"{p}.opacity", 0.0, 1.0)
+                blend = table.get("blend", "normal")
+                if blend not in BLEND_MODES:
+                    self.problem(
+                        f"{p}.blend", f"unknown blend mode {blend!r}; expected one of: "
+                        + ", ".join(BLEND_MODES)
+                    )
+                    raise _Invalid
+                region = self.region(table, p, canvas)
+                loop = table.get("loop", True)
+                if not isinstance(loop, bool):
+                    self.problem(f"{p}.loop", f"expected true or false, got {_describe(loop)}")
+                    raise _Invalid
+                layers.append(Layer(name, kind, content, opacity, blend, region, loop))
+            except _Invalid:
+                continue
+        return tuple(layers)
+
+    def content(self, kind: str, value: Any, p: str) -> Content:
+        key = f"{p}.{CONTENT_KEY[kind]}"
+        if kind == "solid":
+            return self.color(value, key)
+        return self.file_ref(value, key)
+
+    def region(
+        self, table: dict[str, Any], p: str, canvas: Canvas | None
+    ) -> tuple[float, float, float, float]:
+        if "region" not in table:
+            if canvas is None:
+                return (0.0, 0.0, 1.0, 1.0)
+            return (0.0, 0.0, float(canvas.size_px[0]), float(canvas.size_px[1]))
+        value = table["region"]
+        ok = (
+            isinstance(value, list)
+            and len(value) == 4
+            and all(isinstance(v, int | float) and not isinstance(v, bool) for v in value)
+            and value[2] > 0
+            and value[3] > 0
+        )
+        if not ok:
+            self.problem(
+                f"{p}.region",
+                f"expected [x, y, width, height] in canvas pixels with positive size, "
+                f"got {_describe(value)}",
+            )
+            raise _Invalid
+        return (float(value[0]), float(value[1]), float(value[2]), float(value[3]))
+
+    def parse_cues(self, layers: tuple[Layer, ...]) -> tuple[Cue, ...]:
+        cues: list[Cue] = []
+        by_name = {la.name: la for la in layers}
+        for i, table in self.table_list("cues"):
+            p = f"cues[{i}]"
+            self.unknown_keys(table, _CUE_KEYS, p)
+            try:
+                name = self.string(self.require(table, "name", p), f"{p}.name")
+                if any(c.name == name for c in cues):
+                    self.problem(f"{p}.name", f"duplicate cue name '{name}'")
+                fade = self.number(table.get("fade", 0.0), f"{p}.fade", 0.0)
+                changes: dict[str, LayerChange] = {}
+                lt = table.get("layers", {})
+                if not isinstance(lt, dict):
+                    self.problem(f"{p}.layers", f"expected a table of layer states, got {_describe(lt)}")
+                    raise _Invalid
+                for lname, state in lt.items():
+                    lp = f"{p}.layers.{lname}"
+                    if lname not in by_name:
+                        close = difflib.get_close_matches(lname, list(by_name), n=1)
+                        hint = f" (did you mean '{close[0]}'?)" if close else ""
+                        self.problem(lp, f"unknown layer '{lname}'{hint}")
+                        continue
+                    if not isinstance(state, dict):
+                        self.problem(lp, f"expected a table like {{ opacity = 1.0 }}, got {_describe(state)}")
+                        continue
+                    kind = by_name[lname].kind
+                    self.unknown_keys(state, ("opacity", CONTENT_KEY[kind]), lp)
+                    try:
+                        opacity = None
+                        if "opacity" in state:
+                            opacity = self.number(state["opacity"], f"{lp}.opacity", 0.0, 1.0)
+                        content = None
+                        if CONTENT_KEY[kind] in state:
+                            content = self.content(kind, state[CONTENT_KEY[kind]], lp)
+                        changes[lname] = LayerChange(opacity, content)
+                    except _Invalid:
+                        continue
+                cues.append(Cue(name, changes, fade))
+            except _Invalid:
+                continue
+        return tuple(cues)
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, bool):
+        return f"boolean {str(value).lower()}"
+    if isinstance(value, str):
+        return f"string {value!r}"
+    if isinstance(value, int | float):
+        return f"number {value}"
+    if isinstance(value, list):
+        text = repr(value)
+        return f"array {text if len(text) < 60 else text[:57] + '...'}"
+    if isinstance(value, dict):
+        return "a table"
+    return type(value).__name__

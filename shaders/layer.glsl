@@ -1,0 +1,39 @@
+// Composite one layer into the canvas framebuffer (canvas_px, rows top-first).
+// Output is premultiplied; the renderer sets the blend equation for the layer's blend mode:
+//   normal   (ONE, ONE_MINUS_SRC_ALPHA)   add (ONE, ONE)
+//   multiply (DST_COLOR, ZERO)            screen (ONE, ONE_MINUS_SRC_COLOR)
+#if defined VERTEX_SHADER
+
+in vec2 a_unit;                 // 0..1 across the layer's region
+uniform vec4 u_rect_canvas_px;  // x, y, width, height
+uniform vec2 u_canvas_size_px;
+out vec2 v_uv;
+
+void main() {
+    vec2 p_canvas_px = u_rect_canvas_px.xy + a_unit * u_rect_canvas_px.zw;
+    v_uv = a_unit;
+    // Our framebuffers store row 0 at the top: y_down maps straight to NDC, no flip.
+    gl_Position = vec4(p_canvas_px / u_canvas_size_px * 2.0 - 1.0, 0.0, 1.0);
+}
+
+#elif defined FRAGMENT_SHADER
+
+in vec2 v_uv;
+uniform sampler2D u_texture;
+uniform bool u_use_texture;
+uniform vec4 u_color;
+uniform float u_opacity;
+uniform int u_blend;            // 0 normal, 1 add, 2 multiply, 3 screen
+out vec4 f_color;
+
+void main() {
+    vec4 c = u_use_texture ? texture(u_texture, v_uv) * u_color : u_color;
+    float a = c.a * u_opacity;
+    if (u_blend == 2) {
+        f_color = vec4(mix(vec3(1.0), c.rgb, a), 1.0);
+    } else {
+        f_color = vec4(c.rgb * a, a);
+    }
+}
+
+#endif

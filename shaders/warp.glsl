@@ -1,0 +1,34 @@
+// Draw every surface of one output: each surface's polygon, already mapped into
+// projector_px, is rasterised; each fragment finds its canvas point through the
+// surface's H_projector_to_canvas (a per-vertex, flat mat3) — a perspective-correct warp
+// per pixel, clipped to the polygon by rasterisation.
+// Same maths as mapping.geometry.warp_image_reference (tests hold the two together).
+#if defined VERTEX_SHADER
+
+in vec2 a_projector_px;
+in mat3 a_H_projector_to_canvas;
+uniform vec2 u_output_size_px;
+flat out mat3 v_H_projector_to_canvas;
+
+void main() {
+    v_H_projector_to_canvas = a_H_projector_to_canvas;
+    gl_Position = vec4(a_projector_px / u_output_size_px * 2.0 - 1.0, 0.0, 1.0);
+}
+
+#elif defined FRAGMENT_SHADER
+
+flat in mat3 v_H_projector_to_canvas;
+uniform sampler2D u_canvas;
+uniform vec2 u_canvas_size_px;
+out vec4 f_color;
+
+void main() {
+    // gl_FragCoord is the pixel centre (i + 0.5, j + 0.5) in projector_px, y down
+    // because our framebuffers store row 0 at the top.
+    vec3 q = v_H_projector_to_canvas * vec3(gl_FragCoord.xy, 1.0);
+    vec2 p_canvas_px = q.xy / q.z;
+    vec2 uv = p_canvas_px / u_canvas_size_px;
+    f_color = vec4(texture(u_canvas, uv).rgb, 1.0);
+}
+
+#endif

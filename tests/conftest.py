@@ -1,0 +1,32 @@
+"""Shared fixtures: one headless EGL context per test session, GL errors checked per test.
+
+A missing GL context is an error here, never a skip: GL tests must run in CI.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import moderngl
+import pytest
+
+from mapping.gl.context import create_headless_context
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO.parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def gl_session() -> Iterator[moderngl.Context]:
+    ctx = create_headless_context()
+    yield ctx
+    ctx.release()
+
+
+@pytest.fixture
+def ctx(gl_session: moderngl.Context) -> Iterator[moderngl.Context]:
+    """The session's GL context, with GL errors checked before and after the test."""
+    assert gl_session.error == "GL_NO_ERROR"
+    yield gl_session
+    assert gl_session.error == "GL_NO_ERROR"
