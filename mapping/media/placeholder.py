@@ -19,8 +19,24 @@ def placeholder_image(label: str, reason: str, size_px: tuple[int, int] = (256, 
     img[..., :3] = np.where(stripes[..., None], 40, 20).astype(np.uint8)
     img[..., 1] = np.where(stripes, 20, 10)
     img[..., 3] = 255
-    cv2.putText(img, label[:32], (8, h // 2 - 8), cv2.FONT_HERSHEY_SIMPLEX, 0.5,
-                (230, 120, 40, 255), 1, cv2.LINE_AA)
-    cv2.putText(img, reason[:40], (8, h // 2 + 14), cv2.FONT_HERSHEY_SIMPLEX, 0.35,
-                (200, 200, 200, 255), 1, cv2.LINE_AA)
+    cv2.putText(
+        img,
+        label[:32],
+        (8, h // 2 - 8),
+        cv2.FONT_HERSHEY_SIMPLEX,
+        0.5,
+        (230, 120, 40, 255),
+        1,
+        cv2.LINE_AA,
+    )
+    cv2.putText(
+        img,
+        reason[:40],
+        (8, h // 2 + 14),
+        cv2.FONT_HERSHEY_SIMPLEX,
+        0.35,
+        (200, 200, 200, 255),
+        1,
+        cv2.LINE_AA,
+    )
     return img

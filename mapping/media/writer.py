@@ -1,0 +1,176 @@
+"""Encoding RGB frames to an H.264 MP4 file (offline renders, recordings, test clips).
+
+:class:`VideoWriter` owns one output file. Frame ``n`` written gets presentation time
+``n / fps``: the stream time base is ``1 / fps`` and frame ``n`` has ``pts == n`` at the
+encoder (the MP4 muxer may store another time base in the file; readers rescale).
+
+Frames are RGB (or RGBA, whose alpha is dropped) uint8 arrays shaped ``(H, W, C)`` with
+row 0 at the top. H.264 in yuv420p needs even dimensions: for an odd ``size_px`` the
+encoded picture is one pixel wider and/or taller, and the extra column/row on the right
+and/or bottom is black. :attr:`VideoWriter.encoded_size_px` says what is in the file.
+"""
+
+from __future__ import annotations
+
+import logging
+from fractions import Fraction
+from pathlib import Path
+from types import TracebackType
+
+import av
+import numpy as np
+
+logger = logging.getLogger(__name__)
+
+
+def fps_to_fraction(fps: float | Fraction) -> Fraction:
+    """Turn a frame rate into an exact fraction (29.97002997 → 30000/1001, 25.0 → 25)."""
+    rate = fps if isinstance(fps, Fraction) else Fraction(fps).limit_denominator(1001)
+    if rate <= 0:
+        raise ValueError(f"fps must be positive, got {fps!r}")
+    return rate
+
+
+class VideoWriter:
+    """Writes RGB uint8 frames to an MP4 file with H.264 (libx264, yuv420p).
+
+    Args:
+        path: the ``.mp4`` file to create (overwritten if it exists; parent must exist).
+        size_px: ``(width, height)`` of the frames that will be written.
+        fps: frames per second; frame ``n`` is shown at ``n / fps`` seconds.
+        gop: keyframe interval in frames (``None``: the encoder's default). With a value,
+            scene-cut keyframes are disabled, so keyframes fall exactly every ``gop`` frames.
+        crf: x264 constant rate factor (lower = better; 18 is visually lossless-ish).
+        preset: x264 speed/size preset.
+    """
+
+    def __init__(
+        self,
+        path: Path | str,
+        size_px: tuple[int, int],
+        fps: float | Fraction,
+        *,
+        gop: int | None = None,
+        crf: int = 18,
+        preset: str = "medium",
+    ) -> None:
+        width_px, height_px = (int(v) for v in size_px)
+        if width_px <= 0 or height_px <= 0:
+            raise ValueError(f"size_px must be positive, got {size_px!r}")
+        if gop is not None and gop < 1:
+            raise ValueError(f"gop must be >= 1, got {gop!r}")
+        self._path = Path(path)
+        self._size_px = (width_px, height_px)
+        self._encoded_size_px = (width_px + width_px % 2, height_px + height_px % 2)
+        self._rate = fps_to_fraction(fps)
+        # Kept apart from ``stream.time_base``: the MP4 muxer replaces the stream's time
+        # base (e.g. with 1/12800) when it writes the header at the first mux, and frames
+        # stamped with that would be rescaled to the wrong pts.
+        self._time_base = 1 / self._rate
+        self._frames_written = 0
+        self._closed = False
+
+        self._container = av.open(str(self._path), mode="w", format="mp4")
+        try:
+            options = {"crf": str(crf), "preset": preset}
+            if gop is not None:
+                options["x264-params"] = f"keyint={gop}:min-keyint={gop}:scenecut=0"
+            stream = self._container.add_stream("libx264", rate=self._rate, options=options)
+            stream.width, stream.height = self._encoded_size_px
+            stream.pix_fmt = "yuv420p"
+            stream.time_base = self._time_base
+            if gop is not None:
+                stream.codec_context.gop_size = gop
+        except Exception:
+            self._container.close()
+            raise
+        self._stream = stream
+        if self._encoded_size_px != self._size_px:
+            logger.info(
+                "%s: odd size %dx%d padded to %dx%d with black",
+                self._path,
+                *self._size_px,
+                *self._encoded_size_px,
+            )
+
+    @property
+    def path(self) -> Path:
+        return self._path
+
+    @property
+    def size_px(self) -> tuple[int, int]:
+        """``(width, height)`` of the frames :meth:`write` accepts."""
+        return self._size_px
+
+    @property
+    def encoded_size_px(self) -> tuple[int, int]:
+        """``(width, height)`` stored in the file: :attr:`size_px` rounded up to even."""
+        return self._encoded_size_px
+
+    @property
+    def fps(self) -> float:
+        return float(self._rate)
+
+    @property
+    def frames_written(self) -> int:
+        return self._frames_written
+
+    def write(self, image: np.ndarray) -> None:
+        """Encode one frame: uint8 ``(H, W, 3)`` RGB or ``(H, W, 4)`` RGBA (alpha dropped)."""
+        if self._closed:
+            raise ValueError(f"{self._path}: writer is closed")
+        width_px, height_px = self._size_px
+        if (
+            not isinstance(image, np.ndarray)
+            or image.ndim != 3
+            or image.shape[:2] != (height_px, width_px)
+            or image.shape[2] not in (3, 4)
+        ):
+            shape = getattr(image, "shape", None)
+            raise ValueError(
+                f"{self._path}: expected a frame shaped ({height_px}, {width_px}, 3 or 4), "
+                f"got {shape}"
+            )
+        if image.dtype != np.uint8:
+            raise ValueError(f"{self._path}: expected a uint8 frame, got {image.dtype}")
+        rgb = image[:, :, :3]
+        if self._encoded_size_px != self._size_px:
+            enc_w, enc_h = self._encoded_size_px
+            padded = np.zeros((enc_h, enc_w, 3), dtype=np.uint8)
+            padded[:height_px, :width_px] = rgb
+            rgb = padded
+        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
+        frame.pts = self._frames_written
+        frame.time_base = self._time_base
+        for packet in self._stream.encode(frame):
+            self._container.mux(packet)
+        self._frames_written += 1
+
+    def close(self) -> None:
+        """Flush the encoder and finish the file. Safe to call more than once.
+
+        A writer closed before any frame was written leaves no file behind (the MP4
+        header is only written with the first packet).
+        """
+        if self._closed:
+            return
+        self._closed = True
+        if self._frames_written == 0:
+            logger.warning("%s: closed without frames; no file written", self._path)
+        try:
+            for packet in self._stream.encode(None):
+                self._container.mux(packet)
+        finally:
+            self._container.close()
+        logger.debug("%s: wrote %d frames", self._path, self._frames_written)
+
+    def __enter__(self) -> VideoWriter:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()

@@ -1,0 +1,328 @@
+"""Specification of VideoClip: the frame shown is a pure function of the media time.
+
+Test clips are written with our own VideoWriter. Each frame carries its own index as
+eight black/white vertical bars (bit 7 on the left), big flat blocks that survive H.264
+exactly, so every test can read back which frame it was given.
+"""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mapping.media.errors import MediaError
+from mapping.media.video import VideoClip, VideoFrame
+from mapping.media.writer import VideoWriter
+
+WIDTH_PX, HEIGHT_PX = 64, 48
+BAR_WIDTH_PX = WIDTH_PX // 8
+
+
+def index_image(index: int) -> np.ndarray:
+    """A (48, 64, 3) RGB frame whose eight bars spell ``index`` in binary (MSB left)."""
+    image = np.zeros((HEIGHT_PX, WIDTH_PX, 3), dtype=np.uint8)
+    for bit in range(8):
+        if (index >> (7 - bit)) & 1:
+            image[:, bit * BAR_WIDTH_PX : (bit + 1) * BAR_WIDTH_PX] = 255
+    return image
+
+
+def read_index(image: np.ndarray) -> int:
+    """Decode the index spelled by :func:`index_image` (samples the middle of each bar)."""
+    assert image.shape == (HEIGHT_PX, WIDTH_PX, 3)
+    value = 0
+    for bit in range(8):
+        x_px = bit * BAR_WIDTH_PX + BAR_WIDTH_PX // 2
+        sample = int(image[HEIGHT_PX // 2 - 4 : HEIGHT_PX // 2 + 4, x_px - 2 : x_px + 2].mean())
+        value = (value << 1) | (sample > 128)
+    return value
+
+
+def write_index_clip(path: Path, frame_count: int, fps: float, gop: int | None) -> Path:
+    with VideoWriter(path, (WIDTH_PX, HEIGHT_PX), fps, gop=gop, preset="ultrafast") as writer:
+        for index in range(frame_count):
+            writer.write(index_image(index))
+    return path
+
+
+@pytest.fixture(scope="module")
+def clip_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """60 frames at 25 fps (2.4 s), a keyframe every 10 frames, no B-frames (ultrafast).
+
+    Reordered (B-frame) streams are covered by ``bframe_clip_path``.
+    """
+    path = tmp_path_factory.mktemp("video") / "index.mp4"
+    return write_index_clip(path, frame_count=60, fps=25, gop=10)
+
+
+@pytest.fixture(scope="module")
+def bframe_clip_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """120 frames at 30 fps, keyframe every 30 frames, x264 default B-frames (pts != dts)."""
+    path = tmp_path_factory.mktemp("video") / "bframes.mp4"
+    with VideoWriter(path, (WIDTH_PX, HEIGHT_PX), 30, gop=30, preset="veryfast") as writer:
+        for index in range(120):
+            writer.write(index_image(index))
+    return path
+
+
+@pytest.fixture()
+def clip(clip_path: Path) -> VideoClip:
+    with VideoClip(clip_path) as opened:
+        yield opened
+
+
+def test_index_pattern_round_trips_through_h264(clip: VideoClip) -> None:
+    for index in range(clip.frame_count):
+        assert read_index(clip.frame_at_index(index).image) == index
+
+
+# --------------------------------------------------------------------- metadata
+
+
+def test_reports_size_fps_frame_count_and_duration(clip: VideoClip, clip_path: Path) -> None:
+    assert clip.path == clip_path
+    assert clip.size_px == (WIDTH_PX, HEIGHT_PX)
+    assert clip.fps == pytest.approx(25.0)
+    assert clip.frame_count == 60
+    assert clip.duration_s == pytest.approx(60 / 25)
+
+
+def test_frame_is_rgb_uint8_read_only_with_index_and_pts(clip: VideoClip) -> None:
+    frame = clip.frame_at(0.5)
+    assert isinstance(frame, VideoFrame)
+    assert frame.image.shape == (HEIGHT_PX, WIDTH_PX, 3)
+    assert frame.image.dtype == np.uint8
+    assert not frame.image.flags.writeable
+    assert frame.index == 12
+    assert frame.pts_s == pytest.approx(12 / 25)
+
+
+# --------------------------------------------------------------------- time → frame
+
+
+@pytest.mark.parametrize(
+    ("media_time_s", "expected_index"),
+    [
+        (0.0, 0),
+        (0.039, 0),  # still inside frame 0's interval [0, 0.04)
+        (0.04, 1),  # exactly the next pts: the next frame
+        (0.28, 7),  # t = 7 / 25 computed in floating point
+        (1.0, 25),
+        (2.399, 59),  # last frame
+    ],
+)
+def test_frame_whose_interval_contains_the_time(
+    clip: VideoClip, media_time_s: float, expected_index: int
+) -> None:
+    frame = clip.frame_at(media_time_s)
+    assert frame.index == expected_index
+    assert read_index(frame.image) == expected_index
+
+
+def test_every_frame_start_time_gives_that_frame(clip: VideoClip) -> None:
+    for index in range(clip.frame_count):
+        frame = clip.frame_at(index / 25)
+        assert (frame.index, read_index(frame.image)) == (index, index)
+
+
+@pytest.mark.parametrize(
+    ("media_time_s", "expected_index"),
+    [(2.4, 0), (2.44, 1), (2.4 * 3 + 0.2, 5), (-0.04, 59), (-2.4, 0), (-0.5, 47)],
+)
+def test_loop_wraps_time_modulo_duration(
+    clip: VideoClip, media_time_s: float, expected_index: int
+) -> None:
+    frame = clip.frame_at(media_time_s, loop=True)
+    assert (frame.index, read_index(frame.image)) == (expected_index, expected_index)
+
+
+@pytest.mark.parametrize(
+    ("media_time_s", "expected_index"),
+    [(-1.0, 0), (-0.001, 0), (2.4, 59), (100.0, 59), (1.0, 25)],
+)
+def test_without_loop_time_clamps_to_first_and_last_frame(
+    clip: VideoClip, media_time_s: float, expected_index: int
+) -> None:
+    frame = clip.frame_at(media_time_s, loop=False)
+    assert (frame.index, read_index(frame.image)) == (expected_index, expected_index)
+
+
+def test_non_finite_time_is_rejected(clip: VideoClip) -> None:
+    with pytest.raises(ValueError):
+        clip.frame_at(float("nan"))
+
+
+# --------------------------------------------------------------------- access patterns
+
+
+def test_sequential_playback_decodes_each_frame_once_without_seeking(clip: VideoClip) -> None:
+    seeks_before = clip.seek_count
+    for index in range(clip.frame_count):
+        assert read_index(clip.frame_at(index / 25 + 0.01).image) == index
+    assert clip.seek_count == seeks_before
+    assert clip.decoded_frame_count == clip.frame_count
+
+
+def test_same_frame_again_is_served_from_cache(clip: VideoClip) -> None:
+    first = clip.frame_at(1.0)
+    decoded, converted = clip.decoded_frame_count, clip.converted_frame_count
+    for media_time_s in (1.0, 1.01, 1.039, 1.0):
+        assert clip.frame_at(media_time_s) is first
+    assert clip.decoded_frame_count == decoded
+    assert clip.converted_frame_count == converted
+
+
+def test_small_step_forward_decodes_forward_without_seeking(clip: VideoClip) -> None:
+    clip.frame_at(1.0)  # frame 25
+    seeks = clip.seek_count
+    frame = clip.frame_at(1.0 + 0.6)  # frame 40, 15 frames (< 1 s) ahead
+    assert read_index(frame.image) == 40
+    assert clip.seek_count == seeks
+
+
+def test_backwards_and_far_jumps_seek_and_stay_exact(clip: VideoClip) -> None:
+    assert read_index(clip.frame_at(2.0).image) == 50
+    seeks = clip.seek_count
+    assert read_index(clip.frame_at(0.2).image) == 5  # backwards
+    assert clip.seek_count > seeks
+    seeks = clip.seek_count
+    assert read_index(clip.frame_at(2.2).image) == 55  # > 1 s ahead
+    assert clip.seek_count > seeks
+
+
+def test_seek_decodes_from_keyframe_not_from_start(clip: VideoClip) -> None:
+    clip.frame_at(2.3)  # frame 57
+    decoded = clip.decoded_frame_count
+    assert read_index(clip.frame_at_index(35).image) == 35
+    # keyframes every 10 frames: at most frames 30..35 (plus codec delay) are decoded
+    assert clip.decoded_frame_count - decoded <= 10
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_random_access_is_frame_exact(clip_path: Path, seed: int) -> None:
+    rng = random.Random(seed)
+    indices = list(range(60)) * 2
+    rng.shuffle(indices)
+    with VideoClip(clip_path) as clip:
+        for index in indices:
+            frame = clip.frame_at(index / 25 + rng.uniform(0.0, 0.039))
+            assert (frame.index, read_index(frame.image)) == (index, index)
+
+
+def test_random_access_is_frame_exact_with_b_frames(bframe_clip_path: Path) -> None:
+    rng = random.Random(7)
+    indices = list(range(120))
+    rng.shuffle(indices)
+    # around keyframes, where decode order and display order differ most
+    indices += [30, 29, 31, 59, 60, 61, 89, 90, 0, 119, 28, 91, 1]
+    with VideoClip(bframe_clip_path) as clip:
+        assert clip.frame_count == 120
+        assert clip.fps == pytest.approx(30.0)
+        for index in indices:
+            frame = clip.frame_at_index(index)
+            assert (frame.index, read_index(frame.image)) == (index, index)
+
+
+def test_seek_landing_after_the_target_is_retried_further_back(
+    clip_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Demuxers seek by decode time; with B-frames a seek can land on the keyframe *after*
+    the target. Simulate that once: the clip must notice and seek further back."""
+    with VideoClip(clip_path) as clip:
+        clip.frame_at_index(55)
+        real_seek = clip._seek
+        calls: list[int] = []
+
+        def late_seek(pts: int) -> None:
+            calls.append(pts)
+            if len(calls) == 1:
+                pts += clip._frames_to_ticks(5)  # lands on keyframe 30 instead of 20
+            real_seek(pts)
+
+        monkeypatch.setattr(clip, "_seek", late_seek)
+        frame = clip.frame_at_index(29)
+        assert (frame.index, read_index(frame.image)) == (29, 29)
+        assert len(calls) == 2
+        assert calls[1] < calls[0]
+
+
+def test_playing_backwards_frame_by_frame_is_exact(bframe_clip_path: Path) -> None:
+    with VideoClip(bframe_clip_path) as clip:
+        for index in reversed(range(clip.frame_count)):
+            assert read_index(clip.frame_at((index + 0.5) / 30).image) == index
+
+
+def test_loop_playback_across_the_end_is_exact(clip: VideoClip) -> None:
+    for step in range(55, 70):  # plays 55..59 then wraps to 0..9
+        frame = clip.frame_at(step / 25 + 0.005)
+        assert read_index(frame.image) == step % 60
+
+
+def test_non_integer_frame_rate(tmp_path: Path) -> None:
+    path = write_index_clip(tmp_path / "ntsc.mp4", frame_count=20, fps=30000 / 1001, gop=5)
+    with VideoClip(path) as clip:
+        assert clip.fps == pytest.approx(29.97, abs=1e-3)
+        assert clip.frame_count == 20
+        for index in (19, 3, 10, 0, 15):
+            assert read_index(clip.frame_at(index * 1001 / 30000).image) == index
+
+
+# --------------------------------------------------------------------- lifetime
+
+
+def test_closed_clip_refuses_frames(clip_path: Path) -> None:
+    clip = VideoClip(clip_path)
+    clip.close()
+    clip.close()  # idempotent
+    with pytest.raises(ValueError, match="closed"):
+        clip.frame_at(0.0)
+
+
+# --------------------------------------------------------------------- errors
+
+
+def test_missing_file_names_the_path(tmp_path: Path) -> None:
+    missing = tmp_path / "nope.mp4"
+    with pytest.raises(MediaError) as info:
+        VideoClip(missing)
+    assert info.value.path == missing
+    assert str(missing) in str(info.value)
+    assert "not found" in info.value.reason
+    assert "expected a video file" in info.value.reason
+
+
+def test_garbage_file_is_not_decodable_media(tmp_path: Path) -> None:
+    garbage = tmp_path / "garbage.mp4"
+    garbage.write_bytes(bytes(range(256)) * 64)
+    with pytest.raises(MediaError) as info:
+        VideoClip(garbage)
+    assert str(garbage) in str(info.value)
+    assert "expected a video file" in info.value.reason
+
+
+def test_directory_is_not_a_video(tmp_path: Path) -> None:
+    with pytest.raises(MediaError, match="not a file"):
+        VideoClip(tmp_path)
+
+
+def test_audio_only_file_has_no_video_stream(tmp_path: Path) -> None:
+    av = pytest.importorskip("av")
+    path = tmp_path / "tone.wav"
+    with av.open(str(path), mode="w") as container:
+        stream = container.add_stream("pcm_s16le", rate=8000)
+        frame = av.AudioFrame.from_ndarray(
+            np.zeros((1, 800), dtype=np.int16), format="s16", layout="mono"
+        )
+        frame.sample_rate = 8000
+        for packet in stream.encode(frame):
+            container.mux(packet)
+        for packet in stream.encode(None):
+            container.mux(packet)
+    with pytest.raises(MediaError) as info:
+        VideoClip(path)
+    assert str(path) in str(info.value)
+    assert "no video stream" in info.value.reason
+    assert "audio" in info.value.reason
