@@ -170,16 +170,14 @@ def load_show(path: Path | str) -> Show:
     except tomllib.TOMLDecodeError as exc:
         match = re.search(r"line (\d+)", str(exc))
         line = int(match.group(1)) if match else None
-        raise ValidationError(
-            [Problem(show_file, "", f"TOML syntax error: {exc}", line)]
-        ) from None
+        raise ValidationError([Problem(show_file, "", f"TOML syntax error: {exc}", line)]) from None
     return _ShowParser(root, show_file, text, doc).parse()
 
 
 # --- parsing and validation ---------------------------------------------------------------
 
 
-class _Invalid(Exception):
+class _InvalidError(Exception):
     """Internal: a value failed validation (its problem is already recorded)."""
 
 
@@ -250,34 +248,36 @@ class _ShowParser:
                 where = f"{path}.{key}" if path else key
                 self.problem(where, f"unknown key{hint}; expected one of: {', '.join(allowed)}")
 
-    # -- typed getters (record a problem and raise _Invalid on failure)
+    # -- typed getters (record a problem and raise _InvalidError on failure)
 
     def require(self, table: Mapping[str, Any], key: str, path: str) -> Any:
         if key not in table:
             self.problem(f"{path}.{key}" if path else key, "missing (required)")
-            raise _Invalid
+            raise _InvalidError
         return table[key]
 
     def string(self, value: Any, path: str) -> str:
         if not isinstance(value, str) or not value.strip():
             self.problem(path, f"expected a non-empty string, got {_describe(value)}")
-            raise _Invalid
+            raise _InvalidError
         return value
 
-    def number(self, value: Any, path: str, lo: float | None = None, hi: float | None = None) -> float:
+    def number(
+        self, value: Any, path: str, lo: float | None = None, hi: float | None = None
+    ) -> float:
         if isinstance(value, bool) or not isinstance(value, int | float) or not np.isfinite(value):
             self.problem(path, f"expected a number, got {_describe(value)}")
-            raise _Invalid
+            raise _InvalidError
         if (lo is not None and value < lo) or (hi is not None and value > hi):
             rng = f"between {lo} and {hi}" if hi is not None else f"at least {lo}"
             self.problem(path, f"expected a number {rng}, got {value}")
-            raise _Invalid
+            raise _InvalidError
         return float(value)
 
     def integer(self, value: Any, path: str, lo: int = 0) -> int:
         if isinstance(value, bool) or not isinstance(value, int) or value < lo:
             self.problem(path, f"expected an integer ≥ {lo}, got {_describe(value)}")
-            raise _Invalid
+            raise _InvalidError
         return value
 
     def size(self, value: Any, path: str) -> tuple[int, int]:
@@ -289,10 +289,11 @@ class _ShowParser:
         )
         if not ok:
             self.problem(
-                path, f"expected [width, height] in pixels (integers 1..{MAX_RESOLUTION}), "
-                f"got {_describe(value)}"
+                path,
+                f"expected [width, height] in pixels (integers 1..{MAX_RESOLUTION}), "
+                f"got {_describe(value)}",
             )
-            raise _Invalid
+            raise _InvalidError
         return int(value[0]), int(value[1])
 
     def points(self, value: Any, path: str, count: int | None = None) -> np.ndarray:
@@ -307,7 +308,7 @@ class _ShowParser:
         if not ok:
             n = f"{count} " if count else ""
             self.problem(path, f"expected a list of {n}[x, y] points, got {_describe(value)}")
-            raise _Invalid
+            raise _InvalidError
         arr = np.asarray(value, dtype=np.float64).reshape(-1, 2)
         arr.setflags(write=False)
         return arr
@@ -317,7 +318,7 @@ class _ShowParser:
         resolved = (self.root / rel).resolve()
         if not resolved.is_file():
             self.problem(path, f"file not found: {rel} (looked for {resolved})")
-            raise _Invalid
+            raise _InvalidError
         return resolved
 
     def color(self, value: Any, path: str) -> RGBA:
@@ -333,9 +334,10 @@ class _ShowParser:
                     rgba = [float(c) for c in value] + [1.0] * (4 - len(value))
                     return (rgba[0], rgba[1], rgba[2], rgba[3])
         self.problem(
-            path, f"expected a colour \"#rrggbb\" or [r, g, b] with values 0..1, got {_describe(value)}"
+            path,
+            f'expected a colour "#rrggbb" or [r, g, b] with values 0..1, got {_describe(value)}',
         )
-        raise _Invalid
+        raise _InvalidError
 
     def table_list(self, key: str) -> list[tuple[int, dict[str, Any]]]:
         value = self.doc.get(key, [])
@@ -362,7 +364,7 @@ class _ShowParser:
                     "schema_version",
                     f"unsupported version {version!r}; this program reads version {SCHEMA_VERSION}",
                 )
-        except _Invalid:
+        except _InvalidError:
             pass
         name = doc.get("name", self.root.name)
         if not isinstance(name, str):
@@ -386,13 +388,13 @@ class _ShowParser:
         self.unknown_keys(table, _CANVAS_KEYS, "canvas")
         try:
             size = self.size(self.require(table, "size", "canvas"), "canvas.size")
-        except _Invalid:
+        except _InvalidError:
             return None
         reference = None
         if "reference" in table:
             try:
                 reference = self.file_ref(table["reference"], "canvas.reference")
-            except _Invalid:
+            except _InvalidError:
                 pass
         return Canvas(size, reference)
 
@@ -411,13 +413,15 @@ class _ShowParser:
                 res = self.size(self.require(table, "resolution", p), f"{p}.resolution")
                 display = self.integer(table.get("display", 0), f"{p}.display")
                 pos = table.get("position", [0, 0])
-                if not (isinstance(pos, list) and len(pos) == 2 and all(
-                    isinstance(v, int) and not isinstance(v, bool) for v in pos
-                )):
+                if not (
+                    isinstance(pos, list)
+                    and len(pos) == 2
+                    and all(isinstance(v, int) and not isinstance(v, bool) for v in pos)
+                ):
                     self.problem(f"{p}.position", f"expected [x, y] integers, got {_describe(pos)}")
-                    raise _Invalid
+                    raise _InvalidError
                 outputs.append(Output(name, res, display, (pos[0], pos[1])))
-            except _Invalid:
+            except _InvalidError:
                 continue
         return tuple(outputs)
 
@@ -444,9 +448,9 @@ class _ShowParser:
                 polygon = self.points(self.require(table, "polygon", p), f"{p}.polygon")
                 if reason := geometry.polygon_problem(polygon):
                     self.problem(f"{p}.polygon", reason)
-                    raise _Invalid
+                    raise _InvalidError
                 surfaces.append(self.parse_mapping(table, p, name, output, polygon))
-            except _Invalid:
+            except _InvalidError:
                 continue
         return tuple(surfaces)
 
@@ -457,19 +461,19 @@ class _ShowParser:
         if len(given) != 1:
             got = f"got {', '.join(given)}" if given else "got none"
             self.problem(p, f"expected exactly one of corners, homography, calibration; {got}")
-            raise _Invalid
+            raise _InvalidError
         kind = given[0]
         calibration_file = None
         if kind == "corners":
             corners = self.points(table["corners"], f"{p}.corners", count=4)
             if reason := geometry.quad_degeneracy(corners):
                 self.problem(f"{p}.corners", f"degenerate corner pin: {reason}")
-                raise _Invalid
+                raise _InvalidError
             if "pins" in table:
                 pins = self.points(table["pins"], f"{p}.pins", count=4)
                 if reason := geometry.quad_degeneracy(pins):
                     self.problem(f"{p}.pins", f"degenerate pins: {reason}")
-                    raise _Invalid
+                    raise _InvalidError
             else:
                 pins = polygon if len(polygon) == 4 else geometry.bounds_corners(polygon)
             H = geometry.homography_from_points(pins, corners)
@@ -478,7 +482,7 @@ class _ShowParser:
                 H = geometry.as_homography(table["homography"])
             except (ValueError, TypeError) as exc:
                 self.problem(f"{p}.homography", f"expected a 3×3 H_canvas_to_projector: {exc}")
-                raise _Invalid from None
+                raise _InvalidError from None
         else:
             if "pins" in table:
                 self.problem(f"{p}.pins", "pins only go with corners")
@@ -488,7 +492,7 @@ class _ShowParser:
                 f"{p}.{kind}",
                 "the mapping sends part of the polygon through infinity (behind the projector)",
             )
-            raise _Invalid
+            raise _InvalidError
         H.setflags(write=False)
         return Surface(name, output, polygon, H, kind, calibration_file)
 
@@ -501,8 +505,8 @@ class _ShowParser:
         if isinstance(ref, str):
             ref = {"file": ref}
         if not isinstance(ref, dict):
-            self.problem(kp, f"expected {{ file = \"...\", surface = \"...\" }}, got {_describe(ref)}")
-            raise _Invalid
+            self.problem(kp, f'expected {{ file = "...", surface = "..." }}, got {_describe(ref)}')
+            raise _InvalidError
         self.unknown_keys(ref, ("file", "surface"), kp)
         path = self.file_ref(self.require(ref, "file", kp), f"{kp}.file")
         key = ref.get("surface", name)
@@ -511,11 +515,11 @@ class _ShowParser:
             cal = load_calibration(path)
         except ValidationError as exc:
             self.problems.extend(exc.problems)
-            raise _Invalid from None
+            raise _InvalidError from None
         if key not in cal.surfaces:
             known = ", ".join(cal.surfaces) or "none"
             self.problem(kp, f"calibration file {path} has no surface '{key}'; it has: {known}")
-            raise _Invalid
+            raise _InvalidError
         entry = cal.surfaces[key]
         if entry.output != output:
             self.problem(
@@ -523,7 +527,7 @@ class _ShowParser:
                 f"calibration for '{key}' was made for output '{entry.output}', "
                 f"but the surface is on output '{output}'",
             )
-            raise _Invalid
+            raise _InvalidError
         return np.array(entry.H_canvas_to_projector, dtype=np.float64), path
 
     def parse_layers(self, canvas: Canvas | None) -> tuple[Layer, ...]:
@@ -540,32 +544,33 @@ class _ShowParser:
                     close = difflib.get_close_matches(str(kind), LAYER_KINDS, n=1)
                     hint = f" (did you mean '{close[0]}'?)" if close else ""
                     self.problem(
-                        f"{p}.kind", f"unknown kind {kind!r}{hint}; expected one of: "
-                        + ", ".join(LAYER_KINDS)
+                        f"{p}.kind",
+                        f"unknown kind {kind!r}{hint}; expected one of: " + ", ".join(LAYER_KINDS),
                     )
-                    raise _Invalid
+                    raise _InvalidError
                 for other_kind, key in CONTENT_KEY.items():
                     if key in table and key != CONTENT_KEY[kind]:
                         self.problem(
-                            f"{p}.{key}", f"'{key}' is for {other_kind} layers; a {kind} layer "
-                            f"takes '{CONTENT_KEY[kind]}'"
+                            f"{p}.{key}",
+                            f"'{key}' is for {other_kind} layers; a {kind} layer "
+                            f"takes '{CONTENT_KEY[kind]}'",
                         )
                 content = self.content(kind, self.require(table, CONTENT_KEY[kind], p), p)
                 opacity = self.number(table.get("opacity", 1.0), f"{p}.opacity", 0.0, 1.0)
                 blend = table.get("blend", "normal")
                 if blend not in BLEND_MODES:
                     self.problem(
-                        f"{p}.blend", f"unknown blend mode {blend!r}; expected one of: "
-                        + ", ".join(BLEND_MODES)
+                        f"{p}.blend",
+                        f"unknown blend mode {blend!r}; expected one of: " + ", ".join(BLEND_MODES),
                     )
-                    raise _Invalid
+                    raise _InvalidError
                 region = self.region(table, p, canvas)
                 loop = table.get("loop", True)
                 if not isinstance(loop, bool):
                     self.problem(f"{p}.loop", f"expected true or false, got {_describe(loop)}")
-                    raise _Invalid
+                    raise _InvalidError
                 layers.append(Layer(name, kind, content, opacity, blend, region, loop))
-            except _Invalid:
+            except _InvalidError:
                 continue
         return tuple(layers)
 
@@ -596,7 +601,7 @@ class _ShowParser:
                 f"expected [x, y, width, height] in canvas pixels with positive size, "
                 f"got {_describe(value)}",
             )
-            raise _Invalid
+            raise _InvalidError
         return (float(value[0]), float(value[1]), float(value[2]), float(value[3]))
 
     def parse_cues(self, layers: tuple[Layer, ...]) -> tuple[Cue, ...]:
@@ -613,8 +618,10 @@ class _ShowParser:
                 changes: dict[str, LayerChange] = {}
                 lt = table.get("layers", {})
                 if not isinstance(lt, dict):
-                    self.problem(f"{p}.layers", f"expected a table of layer states, got {_describe(lt)}")
-                    raise _Invalid
+                    self.problem(
+                        f"{p}.layers", f"expected a table of layer states, got {_describe(lt)}"
+                    )
+                    raise _InvalidError
                 for lname, state in lt.items():
                     lp = f"{p}.layers.{lname}"
                     if lname not in by_name:
@@ -623,7 +630,9 @@ class _ShowParser:
                         self.problem(lp, f"unknown layer '{lname}'{hint}")
                         continue
                     if not isinstance(state, dict):
-                        self.problem(lp, f"expected a table like {{ opacity = 1.0 }}, got {_describe(state)}")
+                        self.problem(
+                            lp, f"expected a table like {{ opacity = 1.0 }}, got {_describe(state)}"
+                        )
                         continue
                     kind = by_name[lname].kind
                     self.unknown_keys(state, ("opacity", CONTENT_KEY[kind]), lp)
@@ -635,10 +644,10 @@ class _ShowParser:
                         if CONTENT_KEY[kind] in state:
                             content = self.content(kind, state[CONTENT_KEY[kind]], lp)
                         changes[lname] = LayerChange(opacity, content)
-                    except _Invalid:
+                    except _InvalidError:
                         continue
                 cues.append(Cue(name, changes, fade))
-            except _Invalid:
+            except _InvalidError:
                 continue
         return tuple(cues)
 

@@ -106,7 +106,10 @@ def test_checkerboard_corners_land_where_the_homography_says(ctx, tmp_path):
     found, corners_cv = cv2.findChessboardCorners(grey, (cols - 1, rows - 1))
     assert found
     corners_cv = cv2.cornerSubPix(
-        grey, corners_cv, (7, 7), (-1, -1),
+        grey,
+        corners_cv,
+        (7, 7),
+        (-1, -1),
         (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_MAX_ITER, 100, 1e-4),
     ).reshape(-1, 2)
     # Inner corners in canvas_px sit on square edges (continuous coordinates).

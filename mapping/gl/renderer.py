@@ -115,7 +115,9 @@ class Renderer:
         self._layer_vao = ctx.vertex_array(self._layer_prog, [(self._quad_vbo, "2f", "a_unit")])
         self._blit_vao = ctx.vertex_array(self._blit_prog, [(self._quad_vbo, "2f", "a_unit")])
         self._sampler = ctx.sampler(
-            repeat_x=False, repeat_y=False, border_color=(0.0, 0.0, 0.0, 0.0),
+            repeat_x=False,
+            repeat_y=False,
+            border_color=(0.0, 0.0, 0.0, 0.0),
             filter=(moderngl.LINEAR, moderngl.LINEAR),
         )
         # Framebuffer 0 (the window, or nothing when headless): bound before releasing our
@@ -191,7 +193,9 @@ class Renderer:
         """Show a test pattern on one output (``None`` returns to the show)."""
         target = self._outputs[output_name]
         if kind is not None and kind not in PATTERN_KINDS:
-            raise ValueError(f"unknown pattern {kind!r}; expected one of: {', '.join(PATTERN_KINDS)}")
+            raise ValueError(
+                f"unknown pattern {kind!r}; expected one of: {', '.join(PATTERN_KINDS)}"
+            )
         if target.pattern_texture is not None:
             target.pattern_texture.release()
             target.pattern_texture = None
@@ -199,10 +203,13 @@ class Renderer:
         if kind is None:
             return
         outlines = [
-            SurfaceOutline(s.name, s.polygon_projector_px) for s in self.show.surfaces_on(output_name)
+            SurfaceOutline(s.name, s.polygon_projector_px)
+            for s in self.show.surfaces_on(output_name)
         ]
         image = render_pattern(kind, target.size_px, output_name=output_name, surfaces=outlines)
-        target.pattern_texture = self.ctx.texture(target.size_px, 4, np.ascontiguousarray(image).tobytes())
+        target.pattern_texture = self.ctx.texture(
+            target.size_px, 4, np.ascontiguousarray(image).tobytes()
+        )
 
     def pattern(self, output_name: str) -> str | None:
         return self._outputs[output_name].pattern
@@ -379,7 +386,9 @@ class Renderer:
     def read_canvas(self) -> np.ndarray:
         assert self._canvas_fbo is not None
         w, h = self._canvas_size
-        return np.frombuffer(self._canvas_fbo.read(components=4, alignment=1), np.uint8).reshape(h, w, 4)
+        return np.frombuffer(self._canvas_fbo.read(components=4, alignment=1), np.uint8).reshape(
+            h, w, 4
+        )
 
     def release(self) -> None:
         """Free every GPU resource this renderer made."""
@@ -394,8 +403,15 @@ class Renderer:
             self._canvas_fbo.release()
             self._canvas_tex.release()  # type: ignore[union-attr]
             self._canvas_fbo = self._canvas_tex = None
-        for obj in (self._layer_vao, self._blit_vao, self._quad_vbo, self._sampler,
-                    self._layer_prog, self._warp_prog, self._blit_prog):
+        for obj in (
+            self._layer_vao,
+            self._blit_vao,
+            self._quad_vbo,
+            self._sampler,
+            self._layer_prog,
+            self._warp_prog,
+            self._blit_prog,
+        ):
             obj.release()
 
 

@@ -63,15 +63,18 @@ def map_driver_log(log: str, file: Path, source_lines: list[str]) -> list[Shader
     return diags
 
 
-def _compile(ctx: moderngl.Context, file: Path, vertex: str, fragment: str,
-             user_lines: list[str]) -> moderngl.Program:
+def _compile(
+    ctx: moderngl.Context, file: Path, vertex: str, fragment: str, user_lines: list[str]
+) -> moderngl.Program:
     try:
         return ctx.program(vertex_shader=vertex, fragment_shader=fragment)
     except moderngl.Error as exc:
         raise ShaderError(file, map_driver_log(str(exc), file, user_lines)) from None
 
 
-def load_program(ctx: moderngl.Context, name: str, shader_dir: Path = SHADER_DIR) -> moderngl.Program:
+def load_program(
+    ctx: moderngl.Context, name: str, shader_dir: Path = SHADER_DIR
+) -> moderngl.Program:
     """Compile ``shaders/<name>.glsl`` (both stages from the one file)."""
     file = shader_dir / f"{name}.glsl"
     text = file.read_text(encoding="utf-8")
@@ -94,12 +97,19 @@ def load_generator(ctx: moderngl.Context, file: Path) -> moderngl.Program:
     try:
         user_source = file.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise ShaderError(file, [ShaderDiagnostic(file, None, f"cannot read shader: {exc}")]) from None
+        raise ShaderError(
+            file, [ShaderDiagnostic(file, None, f"cannot read shader: {exc}")]
+        ) from None
     if "mainImage" not in user_source:
         raise ShaderError(
             file,
-            [ShaderDiagnostic(file, None, "expected a function "
-                              "'void mainImage(out vec4 fragColor, in vec2 fragCoord)'")],
+            [
+                ShaderDiagnostic(
+                    file,
+                    None,
+                    "expected a function 'void mainImage(out vec4 fragColor, in vec2 fragCoord)'",
+                )
+            ],
         )
     vertex_text = (SHADER_DIR / "blit.glsl").read_text(encoding="utf-8")
     vertex = f"{GLSL_VERSION}#define VERTEX_SHADER\n#line 1\n{vertex_text}"

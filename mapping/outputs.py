@@ -1,0 +1,224 @@
+"""Where rendered outputs go: projector windows (pyglet) or nowhere but memory (headless).
+
+Both kinds present the renderer's per-output textures; the rendering code is the same.
+
+* :class:`HeadlessOutputs` — an EGL context and no window; frames stay in the renderer's
+  offscreen framebuffers (tests, renders, monitoring, a machine with no display).
+* :class:`WindowOutputs` — one pyglet window per projector output: borderless fullscreen on
+  the display the show file names, or ordinary desktop windows with ``windowed=True``.
+  The renderer runs in the first window's GL context; the other windows share its objects
+  and each draw the output texture through a small blit of their own.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from dataclasses import dataclass
+from typing import Any
+
+import moderngl
+import numpy as np
+
+from mapping.gl.context import create_headless_context
+from mapping.gl.shaders import load_program
+from mapping.show import Output
+
+log = logging.getLogger(__name__)
+
+PREVIEW_MAX_WIDTH = 960
+
+
+class NoDisplayError(RuntimeError):
+    """There is no display to open projector windows on."""
+
+
+def display_available() -> str | None:
+    """``None`` if windows can be opened here, else the reason they cannot."""
+    if sys.platform.startswith("linux"):
+        if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
+            return "no display found (DISPLAY is not set)"
+    return None
+
+
+class HeadlessOutputs:
+    """Offscreen outputs: the renderer's framebuffers are the outputs."""
+
+    def __init__(self) -> None:
+        self.ctx = create_headless_context()
+
+    def make_current(self) -> None:
+        """The headless context is always current."""
+
+    def present(self, textures: dict[str, moderngl.Texture]) -> None:
+        """Nothing to show: frames stay in the output framebuffers."""
+
+    def poll(self) -> bool:
+        """Always keep running (stop with Ctrl-C or a duration)."""
+        return True
+
+    def close(self) -> None:
+        self.ctx.release()
+
+
+@dataclass
+class _Window:
+    output: Output
+    window: Any  # pyglet.window.Window
+    ctx: moderngl.Context
+    program: moderngl.Program
+    vao: moderngl.VertexArray
+    texture: moderngl.Texture | None = None
+    texture_glo: int = -1
+
+
+class WindowOutputs:
+    """One pyglet window per output; ``ctx`` is the GL context the renderer must use."""
+
+    def __init__(
+        self, outputs: tuple[Output, ...], *, windowed: bool = False, key_handler: Any = None
+    ) -> None:
+        if reason := display_available():
+            raise NoDisplayError(reason)
+        import pyglet
+
+        try:
+            display = pyglet.display.get_display()
+            screens = display.get_screens()
+        except Exception as exc:  # pyglet raises its own NoSuchDisplayException
+            raise NoDisplayError(f"cannot open the display: {exc}") from exc
+        self._pyglet = pyglet
+        self._open = True
+        self.windows: list[_Window] = []
+        config = pyglet.gl.Config(
+            major_version=3,
+            minor_version=3,
+            forward_compatible=True,
+            double_buffer=True,
+            depth_size=0,
+            red_size=8,
+            green_size=8,
+            blue_size=8,
+        )
+        for out in outputs:
+            screen = screens[out.display] if out.display < len(screens) else screens[0]
+            if out.display >= len(screens):
+                log.warning(
+                    "output '%s' asks for display %d but only %d exist; using display 0",
+                    out.name,
+                    out.display,
+                    len(screens),
+                )
+            caption = f"facade-mapper — {out.name}"
+            if windowed:
+                w, h = out.resolution
+                scale = min(1.0, PREVIEW_MAX_WIDTH / w)
+                window = pyglet.window.Window(
+                    round(w * scale),
+                    round(h * scale),
+                    caption=caption,
+                    resizable=True,
+                    config=config,
+                    vsync=False,
+                )
+                window.set_location(screen.x + out.position[0] // 2 + 20, screen.y + 40)
+            else:
+                window = pyglet.window.Window(
+                    caption=caption,
+                    fullscreen=True,
+                    screen=screen,
+                    config=config,
+                    vsync=False,
+                    style=pyglet.window.Window.WINDOW_STYLE_BORDERLESS,
+                )
+                window.set_mouse_visible(False)
+            window.switch_to()
+            ctx = moderngl.create_context(require=330)
+            program = load_program(ctx, "blit")
+            vbo = ctx.buffer(np.array([0, 0, 1, 0, 0, 1, 1, 1], dtype="f4").tobytes())
+            vao = ctx.vertex_array(program, [(vbo, "2f", "a_unit")])
+            program["u_flip_y"].value = True
+            window.on_close = self._on_close
+            if key_handler is not None:
+                window.on_key_press = key_handler
+            self.windows.append(_Window(out, window, ctx, program, vao))
+        self.windows[0].window.switch_to()
+        self.ctx = self.windows[0].ctx
+
+    def _on_close(self) -> None:
+        self._open = False
+
+    def make_current(self) -> None:
+        """Make the renderer's context (the first window's) current."""
+        self.windows[0].window.switch_to()
+
+    def present(self, textures: dict[str, moderngl.Texture]) -> None:
+        """Draw each output's texture into its window, letterboxed, and flip."""
+        self.ctx.finish()  # the other windows read what this context just drew
+        for w in self.windows:
+            tex = textures[w.output.name]
+            w.window.switch_to()
+            if w.texture_glo != tex.glo:
+                w.texture = w.ctx.external_texture(tex.glo, tex.size, 4, 0, "f1")
+                w.texture.filter = (moderngl.LINEAR, moderngl.LINEAR)
+                w.texture_glo = tex.glo
+            fb_w, fb_h = w.window.get_framebuffer_size()
+            screen = w.ctx.detect_framebuffer(0)
+            screen.use()
+            w.ctx.clear(0.0, 0.0, 0.0, 1.0)
+            w.ctx.viewport = letterbox(tex.size, (fb_w, fb_h))
+            assert w.texture is not None
+            w.texture.use(0)
+            w.vao.render(moderngl.TRIANGLE_STRIP)
+            w.window.flip()
+        self.make_current()
+
+    def read_window(self, index: int = 0) -> np.ndarray:
+        """What window ``index`` shows on the X display now, RGB rows top-first.
+
+        Reads the pixels back from the X server (``XGetImage``), so it sees exactly what a
+        projector on that display receives. X11 only.
+        """
+        import ctypes
+
+        from pyglet.libs.x11 import xlib
+
+        win = self.windows[index].window
+        xlib.XSync(win._x_display, False)
+        w, h = win.get_framebuffer_size()
+        image = xlib.XGetImage(win._x_display, win._window, 0, 0, w, h, 0xFFFFFFFF, xlib.ZPixmap)
+        if not image:
+            raise RuntimeError(f"could not read window '{self.windows[index].output.name}'")
+        c = image.contents
+        if c.bits_per_pixel != 32:
+            raise RuntimeError(f"unsupported X visual: {c.bits_per_pixel} bits per pixel")
+        # ``data`` is declared c_char_p (it would stop at the first zero byte): take the pointer.
+        ptr = ctypes.c_void_p.from_buffer(c, type(c).data.offset).value
+        raw = np.frombuffer(ctypes.string_at(ptr, c.bytes_per_line * c.height), np.uint8)
+        bgrx = raw.reshape(c.height, c.bytes_per_line // 4, 4)[:, : c.width]
+        rgb = bgrx[..., [2, 1, 0]].copy()
+        xlib.XFree(ptr)  # the pixels; the small XImage header is left to the process
+        return rgb
+
+    def poll(self) -> bool:
+        """Handle window events; ``False`` once a window was closed."""
+        for w in self.windows:
+            w.window.dispatch_events()
+        return self._open
+
+    def close(self) -> None:
+        for w in self.windows:
+            w.window.close()
+        self.windows.clear()
+
+
+def letterbox(
+    content_size: tuple[int, int], target_size: tuple[int, int]
+) -> tuple[int, int, int, int]:
+    """Largest viewport (x, y, w, h) of the content's aspect ratio centred in the target."""
+    cw, ch = content_size
+    tw, th = target_size
+    scale = min(tw / cw, th / ch)
+    w, h = max(1, round(cw * scale)), max(1, round(ch * scale))
+    return ((tw - w) // 2, (th - h) // 2, w, h)
