@@ -185,15 +185,15 @@ def polygon_problem(polygon: np.ndarray) -> str | None:
     for i in range(n):
         if np.linalg.norm(p[i] - p[(i + 1) % n]) < 1e-6:
             return f"points {i} and {(i + 1) % n} are the same"
-    scale = max(float(np.ptp(p[:, 0])), float(np.ptp(p[:, 1])), 1.0)
-    if abs(polygon_area(p)) < 1e-6 * scale * scale:
-        return "points are collinear (the polygon has no area)"
     for i in range(n):
         for j in range(i + 1, n):
             if j == i + 1 or (i == 0 and j == n - 1):
                 continue
             if _segments_cross(p[i], p[(i + 1) % n], p[j], p[(j + 1) % n]):
                 return f"edges {i}-{(i + 1) % n} and {j}-{(j + 1) % n} cross (self-intersecting)"
+    scale = max(float(np.ptp(p[:, 0])), float(np.ptp(p[:, 1])), 1.0)
+    if abs(polygon_area(p)) < 1e-6 * scale * scale:
+        return "points are collinear (the polygon has no area)"
     return None
 
 

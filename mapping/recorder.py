@@ -1,0 +1,84 @@
+"""Offline renders: a show rendered frame-exactly to PNG files (and MP4) for review.
+
+Frame ``n`` is drawn at show time ``start + n / fps`` whatever the machine's speed, so two
+renders of the same show are identical and match the live show at the same show time.
+Layout: ``OUT/<output-name>/000000.png`` …, and with ``video=True`` ``OUT/<output-name>.mp4``.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import moderngl
+import numpy as np
+from tqdm import tqdm
+
+from mapping.cues import CueEngine
+from mapping.gl.renderer import Renderer
+from mapping.media.writer import VideoWriter
+from mapping.show import Show
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RenderResult:
+    frames: int
+    png_dirs: dict[str, Path]
+    videos: dict[str, Path]
+    layer_errors: dict[str, str]
+
+
+def render_show(
+    ctx: moderngl.Context,
+    show: Show,
+    out_dir: Path,
+    *,
+    frames: int,
+    fps: float,
+    cue: str | None = None,
+    start_s: float = 0.0,
+    video: bool = False,
+    pngs: bool = True,
+    progress: bool = True,
+) -> RenderResult:
+    """Render ``frames`` frames of every output; returns where they went."""
+    if frames < 1:
+        raise ValueError("frames must be at least 1")
+    if fps <= 0:
+        raise ValueError("fps must be positive")
+    engine = CueEngine.at_cue(show, cue) if cue is not None else CueEngine(show)
+    renderer = Renderer(ctx, show)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    png_dirs: dict[str, Path] = {}
+    writers: dict[str, VideoWriter] = {}
+    try:
+        for out in show.outputs:
+            if pngs:
+                png_dirs[out.name] = out_dir / out.name
+                png_dirs[out.name].mkdir(parents=True, exist_ok=True)
+            if video:
+                writers[out.name] = VideoWriter(out_dir / f"{out.name}.mp4", out.resolution, fps)
+        for n in tqdm(
+            range(frames), desc=f"render {show.name}", unit="frame", disable=not progress
+        ):
+            renderer.render(engine.tick(start_s + n / fps))
+            for name in renderer.output_names():
+                rgba = renderer.read_output(name)
+                if pngs:
+                    bgr = cv2.cvtColor(np.ascontiguousarray(rgba[..., :3]), cv2.COLOR_RGB2BGR)
+                    target = png_dirs[name] / f"{n:06d}.png"
+                    if not cv2.imwrite(str(target), bgr):
+                        raise OSError(f"could not write {target}")
+                if name in writers:
+                    writers[name].write(rgba)
+        errors = dict(renderer.errors)
+    finally:
+        for writer in writers.values():
+            writer.close()
+        renderer.release()
+    videos = {name: w.path for name, w in writers.items()}
+    return RenderResult(frames, png_dirs, videos, errors)

@@ -1,0 +1,151 @@
+"""The command line: check, render and run behave as the README and the issue say."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+DEMO = REPO / "shows" / "demo"
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 120):
+    return subprocess.run(
+        [sys.executable, str(REPO / "run_show.py"), *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=REPO,
+        env=env,
+    )
+
+
+@pytest.fixture
+def demo_copy(tmp_path: Path) -> Path:
+    shutil.copytree(DEMO, tmp_path / "shows" / "demo")
+    shutil.copytree(REPO / "shows" / "calibrations", tmp_path / "shows" / "calibrations")
+    return tmp_path / "shows" / "demo"
+
+
+def test_check_summarises_a_valid_show_and_exits_0():
+    result = run_cli("check", "shows/demo")
+    assert result.returncode == 0, result.stderr
+    for expected in ("outputs  2", "left", "right", "surfaces 4", "layers   4", "cues     4", "OK"):
+        assert expected in result.stdout
+
+
+def test_check_lists_every_problem_with_file_key_path_and_reason(demo_copy: Path):
+    toml = demo_copy / "show.toml"
+    text = toml.read_text()
+    text = text.replace(
+        'output = "right"\npolygon = [[800, 150], [1500, 150], [1500, 900]',
+        'output = "rigth"\npolygon = [[800, 150], [1500, 150], [1500, 900]',
+    )
+    text = text.replace('blend = "screen"', 'blend = "overlay"')
+    text = text.replace('file = "media/logo.png"', 'file = "media/missing.png"')
+    toml.write_text(text)
+    result = run_cli("check", str(demo_copy))
+    assert result.returncode == 1
+    err = result.stderr
+    assert "surfaces[1].output: unknown output 'rigth' (did you mean 'right'?)" in err
+    assert "layers[1].blend: unknown blend mode 'overlay'" in err
+    assert "layers[2].file: file not found: media/missing.png" in err
+    assert str(toml) in err
+    assert "Traceback" not in err
+
+
+def test_check_reports_a_shader_compile_error_at_the_shaders_own_file_and_line(demo_copy: Path):
+    shader = demo_copy / "shaders" / "aurora.glsl"
+    lines = shader.read_text().splitlines()
+    bad_line = next(i for i, line in enumerate(lines) if "float t = iTime" in line)
+    lines[bad_line] = "    float t = iTmie * 0.25;"
+    shader.write_text("\n".join(lines) + "\n")
+    result = run_cli("check", str(demo_copy))
+    assert result.returncode == 1
+    assert f"{shader}:{bad_line + 1}: layers[0].shader:" in result.stderr
+    assert "iTmie" in result.stderr
+
+
+def test_render_writes_one_png_per_output_per_frame_and_videos(tmp_path: Path):
+    out = tmp_path / "out"
+    result = run_cli(
+        "render",
+        "shows/demo",
+        "--out",
+        str(out),
+        "--frames",
+        "3",
+        "--fps",
+        "10",
+        "--cue",
+        "emblem",
+        "--video",
+    )
+    assert result.returncode == 0, result.stderr
+    for name in ("left", "right"):
+        pngs = sorted((out / name).glob("*.png"))
+        assert [p.name for p in pngs] == ["000000.png", "000001.png", "000002.png"]
+        image = cv2.imread(str(pngs[0]))
+        assert image.shape == (720, 1280, 3)
+        assert image.mean() > 5, "the frame should not be black"
+        assert (out / f"{name}.mp4").stat().st_size > 0
+
+
+def test_render_is_frame_exact_and_repeatable(tmp_path: Path):
+    a, b = tmp_path / "a", tmp_path / "b"
+    for out, frames, start in ((a, "4", "0"), (b, "1", "0.3")):
+        result = run_cli(
+            "render",
+            "shows/demo",
+            "--out",
+            str(out),
+            "--frames",
+            frames,
+            "--fps",
+            "10",
+            "--cue",
+            "clip",
+            "--start",
+            start,
+        )
+        assert result.returncode == 0, result.stderr
+    # frame 3 at 10 fps is show time 0.3 s: the same picture as frame 0 of a render from 0.3 s
+    np.testing.assert_array_equal(
+        cv2.imread(str(a / "left" / "000003.png")), cv2.imread(str(b / "left" / "000000.png"))
+    )
+
+
+def test_render_rejects_an_unknown_cue_clearly(tmp_path: Path):
+    result = run_cli("render", "shows/demo", "--out", str(tmp_path), "--cue", "nope")
+    assert result.returncode == 2
+    assert "unknown cue 'nope'" in result.stderr and "preshow" in result.stderr
+
+
+def test_run_without_a_display_says_how_to_run_headless():
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+    result = run_cli("shows/demo", env=env)
+    assert result.returncode == 3
+    assert "no display" in result.stderr
+    assert "--headless" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_run_headless_plays_the_show_for_a_duration():
+    result = run_cli("shows/demo", "--headless", "--duration", "1.5", "--fps", "10")
+    assert result.returncode == 0, result.stderr
+    assert "running 'Demo facade' (headless)" in result.stderr
+
+
+def test_a_broken_show_file_fails_to_start_with_its_problems_not_a_traceback(demo_copy: Path):
+    (demo_copy / "show.toml").write_text("schema_version = 1\n[canvas\n")
+    result = run_cli(str(demo_copy), "--headless", "--duration", "1")
+    assert result.returncode == 2
+    assert "show.toml:2" in result.stderr and "TOML syntax error" in result.stderr
+    assert "Traceback" not in result.stderr

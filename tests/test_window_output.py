@@ -1,0 +1,64 @@
+"""A real projector window (pyglet, under Xvfb) shows exactly what the headless path renders."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def xvfb_display() -> Iterator[str]:
+    """A private Xvfb server; the test fails (not skips) when Xvfb is missing."""
+    xvfb = shutil.which("Xvfb")
+    assert xvfb, "Xvfb is required for the window test (Debian package xvfb; scripts/setup.sh)"
+    read_fd, write_fd = os.pipe()
+    proc = subprocess.Popen(
+        [xvfb, "-displayfd", str(write_fd), "-screen", "0", "640x480x24", "-nolisten", "tcp"],
+        pass_fds=(write_fd,),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    os.close(write_fd)
+    with os.fdopen(read_fd) as f:
+        number = f.readline().strip()
+    assert number, "Xvfb did not report a display number"
+    try:
+        yield f":{number}"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def test_a_projector_window_shows_the_rendered_output_pixel_for_pixel(xvfb_display, tmp_path):
+    result = tmp_path / "window.npz"
+    proc = subprocess.run(
+        [sys.executable, "-m", "tests.window_probe", str(result), str(tmp_path)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "DISPLAY": xvfb_display},
+    )
+    assert proc.returncode == 0, proc.stderr
+    data = np.load(result)
+    on_screen, offscreen = data["on_screen"], data["offscreen"]
+    assert on_screen.shape == offscreen.shape == (120, 160, 3)
+    assert offscreen.any(), "the frame must not be empty"
+    np.testing.assert_array_equal(on_screen, offscreen)
+
+
+def test_letterbox_keeps_the_output_aspect_ratio():
+    from mapping.outputs import letterbox
+
+    assert letterbox((1280, 720), (1280, 720)) == (0, 0, 1280, 720)
+    assert letterbox((1280, 720), (640, 480)) == (0, 60, 640, 360)
+    assert letterbox((1000, 1000), (1600, 900)) == (350, 0, 900, 900)

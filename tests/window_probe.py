@@ -1,0 +1,43 @@
+"""Run in a fresh process by test_window_output: open a projector window, render, read back.
+
+A separate process keeps pyglet's GLX context apart from the EGL context the rest of the
+test session uses. Usage: ``python -m tests.window_probe OUT.npz WORK_DIR`` with DISPLAY set.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from mapping.cues import CueEngine
+from mapping.gl.renderer import Renderer
+from mapping.outputs import WindowOutputs
+from tests.showkit import single_surface_show, textured_image
+
+
+def main(out_file: Path, work_dir: Path) -> None:
+    H = np.array([[0.9, 0.08, 12.0], [-0.05, 0.95, 9.0], [0.0004, 0.0002, 1.0]])
+    show = single_surface_show(work_dir, textured_image(160, 120), H, (160, 120))
+    outputs = WindowOutputs(show.outputs, windowed=True)
+    try:
+        renderer = Renderer(outputs.ctx, show)
+        frame = CueEngine(show).tick(0.0)
+        for _ in range(3):  # let the X server map the window before the frame we read
+            outputs.poll()
+            renderer.render(frame)
+            outputs.present({n: renderer.output_texture(n) for n in renderer.output_names()})
+        np.savez(
+            out_file,
+            on_screen=outputs.read_window(0),
+            offscreen=renderer.read_output("out")[..., :3],
+            renderer=np.array(outputs.ctx.info["GL_RENDERER"]),
+        )
+        renderer.release()
+    finally:
+        outputs.close()
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1]), Path(sys.argv[2]))
