@@ -1,14 +1,19 @@
 #!/usr/bin/env bash
-# One-time set-up on a fresh Debian/Ubuntu machine: the system GL/X libraries and the
-# Python packages. Safe to run again; it only installs what is missing.
+# One-time set-up on a fresh Debian/Ubuntu machine, safe to run again (it only installs what
+# is missing): the system GL/X libraries, then a virtual environment in .venv with the
+# project and its Python dependencies.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+PYTHON="${PYTHON:-python3}"
 need_apt=()
 # Mesa's EGL + llvmpipe (headless GL), GLX for windows, Xvfb for the window test.
 for pkg in libegl1 libegl-mesa0 libgl1 libgl1-mesa-dri libgles2 xvfb xauth; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
 done
+if ! "$PYTHON" -c "import ensurepip, venv" >/dev/null 2>&1; then
+  need_apt+=(python3-venv)
+fi
 if [ ${#need_apt[@]} -gt 0 ]; then
   if command -v apt-get >/dev/null 2>&1; then
     SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
@@ -16,8 +21,14 @@ if [ ${#need_apt[@]} -gt 0 ]; then
     $SUDO apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_apt[@]}" >/dev/null
   else
-    echo "setup: please install the Mesa EGL/GL libraries and Xvfb: ${need_apt[*]}" >&2
+    echo "setup: please install the Mesa EGL/GL libraries, Xvfb and python3-venv: ${need_apt[*]}" >&2
   fi
 fi
 
-python -m pip install -q --disable-pip-version-check -e ".[dev]"
+"$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))' || {
+  echo "setup: Python 3.11 or newer is needed (found $("$PYTHON" --version)); set PYTHON=..." >&2
+  exit 1
+}
+[ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
+.venv/bin/python -m pip install -q --disable-pip-version-check -e ".[dev]"
+echo "setup: ready (.venv)"
