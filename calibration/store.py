@@ -451,7 +451,7 @@ def save_calibration(
     fd, tmp = _create_temp(file)
     try:
         with os.fdopen(fd, "wb") as stream:
-            tomli_w.dump(doc, stream)
+            stream.write(_compact_matrices(tomli_w.dumps(doc)).encode("utf-8"))
             stream.flush()
             os.fsync(stream.fileno())
         if file.exists():
@@ -466,6 +466,26 @@ def save_calibration(
     if history > 0:
         _rotate_history(file, history)
     logger.info("saved calibration %s: %d surfaces", file, len(cal.surfaces))
+
+
+_MATRIX = re.compile(
+    r"^(?P<key>[ \t]*H_canvas_to_projector = )\[\s*"
+    r"\[(?P<r0>[^\]]*)\],\s*\[(?P<r1>[^\]]*)\],\s*\[(?P<r2>[^\]]*)\],?\s*\]",
+    re.MULTILINE,
+)
+
+
+def _compact_matrices(text: str) -> str:
+    """Write each 3×3 matrix as three short rows, as a person would (same values)."""
+
+    def row(body: str) -> str:
+        return "[" + ", ".join(v.strip() for v in body.split(",") if v.strip()) + "]"
+
+    def matrix(m: re.Match[str]) -> str:
+        rows = ",\n    ".join(row(m.group(f"r{i}")) for i in range(3))
+        return f"{m.group('key')}[\n    {rows},\n]"
+
+    return _MATRIX.sub(matrix, text)
 
 
 def history_dir(path: str | os.PathLike[str]) -> Path:

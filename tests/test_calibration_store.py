@@ -215,7 +215,7 @@ def leftovers(folder: Path) -> list[str]:
     return sorted(p.name for p in folder.iterdir() if p.name.endswith(".tmp"))
 
 
-@pytest.mark.parametrize("failing", ["os.replace", "tomli_w.dump"])
+@pytest.mark.parametrize("failing", ["os.replace", "os.fsync", "tomli_w.dumps"])
 def test_failed_save_keeps_previous_file_and_leaves_no_temp_files(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, failing: str
 ) -> None:
@@ -228,8 +228,10 @@ def test_failed_save_keeps_previous_file_and_leaves_no_temp_files(
 
     if failing == "os.replace":
         monkeypatch.setattr(os, "replace", boom)
+    elif failing == "os.fsync":  # the temp file is written, then the disk fails
+        monkeypatch.setattr(os, "fsync", boom)
     else:
-        monkeypatch.setattr(tomli_w, "dump", boom)
+        monkeypatch.setattr(tomli_w, "dumps", boom)
     changed = with_surface(
         sample_file(), "tower", SurfaceCalibration(output="x", H_canvas_to_projector=np.eye(3))
     )
