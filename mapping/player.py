@@ -19,7 +19,6 @@ import moderngl
 from mapping.commands import Command, CommandQueue, CyclePattern, Go, ShowPattern, Stop
 from mapping.cues import CueEngine
 from mapping.gl.renderer import Renderer
-from mapping.patterns import PATTERN_KINDS
 from mapping.show import Show
 
 log = logging.getLogger(__name__)
@@ -88,7 +87,7 @@ class ShowPlayer:
                 for name in names:
                     self.renderer.set_pattern(name, pattern)
             case CyclePattern():
-                kinds: list[str | None] = [*PATTERN_KINDS, None]
+                kinds: list[str | None] = [*self.renderer.pattern_kinds(), None]
                 for name in self.renderer.output_names():
                     current = self.renderer.pattern(name)
                     nxt_kind = kinds[(kinds.index(current) + 1) % len(kinds)]

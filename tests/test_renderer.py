@@ -207,3 +207,29 @@ def test_set_show_updates_geometry_and_keeps_loaded_content(ctx, tmp_path):
     np.testing.assert_array_equal(after[:, 8:], before[:, :-8])
     assert next(iter(renderer._sources.values())).texture is texture_before
     renderer.release()
+
+
+def test_the_reference_pattern_projects_the_facade_drawing_through_the_mapping(ctx, tmp_path):
+    drawing = textured_image(*CANVAS, seed=3)
+    H = np.array([[0.9, 0.1, 3.0], [0.0, 0.85, 4.0], [0.001, 0.0, 1.0]])
+    as_layer = single_surface_show(tmp_path, drawing, H, CANVAS)
+    with_reference = Show(
+        as_layer.root,
+        "t",
+        Canvas(CANVAS, reference=as_layer.layers[0].content),
+        as_layer.outputs,
+        as_layer.surfaces,
+        (Layer("white", "solid", (1.0, 1.0, 1.0, 1.0), 1.0, "normal", FULL),),
+        (),
+    )
+    _, expected, _ = _render(ctx, as_layer)
+    renderer = Renderer(ctx, with_reference)
+    assert "reference" in renderer.pattern_kinds()
+    renderer.set_pattern("out", "reference")
+    renderer.render(CueEngine(with_reference).tick(0.0))
+    np.testing.assert_array_equal(renderer.read_output("out"), expected["out"])
+    renderer.release()
+    no_reference = Renderer(ctx, as_layer)
+    with pytest.raises(ValueError, match="unknown pattern 'reference'"):
+        no_reference.set_pattern("out", "reference")
+    no_reference.release()

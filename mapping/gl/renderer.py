@@ -43,6 +43,10 @@ _BLEND = {
     "multiply": (moderngl.DST_COLOR, moderngl.ZERO, moderngl.ZERO, moderngl.ONE),
     "screen": (moderngl.ONE, moderngl.ONE_MINUS_SRC_COLOR, moderngl.ZERO, moderngl.ONE),
 }
+REFERENCE_PATTERN = "reference"
+"""Pseudo-pattern: the canvas reference image (the facade drawing) warped through every
+surface instead of the show — projected on the facade, it shows how well the mapping fits."""
+
 _BLEND_INDEX = {"normal": 0, "add": 1, "multiply": 2, "screen": 3}
 _UNIT_QUAD = np.array([0, 0, 1, 0, 0, 1, 1, 1], dtype="f4")
 _FLOATS_PER_WARP_VERTEX = 2 + 9
@@ -124,6 +128,7 @@ class Renderer:
         # framebuffers, since moderngl re-binds the current one when it creates another.
         self._default_fbo = ctx.detect_framebuffer(0)
         self._sources: dict[object, _Source] = {}
+        self._reference_tex: moderngl.Texture | None = None
         self._outputs: dict[str, _OutputTarget] = {}
         self._canvas_size: tuple[int, int] = (0, 0)
         self._canvas_tex: moderngl.Texture | None = None
@@ -134,6 +139,9 @@ class Renderer:
 
     def set_show(self, show: Show) -> None:
         """Adopt a new version of the show: rebuild geometry, keep content still in use."""
+        if self._reference_tex is not None and show.canvas.reference != self.show.canvas.reference:
+            self._reference_tex.release()
+            self._reference_tex = None
         self.show = show
         if show.canvas.size_px != self._canvas_size:
             if self._canvas_fbo is not None:
@@ -189,18 +197,26 @@ class Renderer:
 
     # -- test patterns
 
+    def pattern_kinds(self) -> tuple[str, ...]:
+        """The test patterns this show's outputs can show."""
+        extra = (REFERENCE_PATTERN,) if self.show.canvas.reference is not None else ()
+        return (*PATTERN_KINDS, *extra)
+
     def set_pattern(self, output_name: str, kind: str | None) -> None:
         """Show a test pattern on one output (``None`` returns to the show)."""
         target = self._outputs[output_name]
-        if kind is not None and kind not in PATTERN_KINDS:
+        if kind is not None and kind not in self.pattern_kinds():
             raise ValueError(
-                f"unknown pattern {kind!r}; expected one of: {', '.join(PATTERN_KINDS)}"
+                f"unknown pattern {kind!r}; expected one of: {', '.join(self.pattern_kinds())}"
             )
         if target.pattern_texture is not None:
             target.pattern_texture.release()
             target.pattern_texture = None
         target.pattern = kind
         if kind is None:
+            return
+        if kind == REFERENCE_PATTERN:
+            self._load_reference()
             return
         outlines = [
             SurfaceOutline(s.name, s.polygon_projector_px)
@@ -210,6 +226,18 @@ class Renderer:
         target.pattern_texture = self.ctx.texture(
             target.size_px, 4, np.ascontiguousarray(image).tobytes()
         )
+
+    def _load_reference(self) -> None:
+        if self._reference_tex is not None:
+            return
+        path = self.show.canvas.reference
+        try:
+            if path is None:
+                raise MediaError("canvas.reference", "the show has no reference image")
+            self._reference_tex = self._upload(load_image(path))
+        except MediaError as exc:
+            log.error("reference pattern: %s — showing a placeholder", exc)
+            self._reference_tex = self._upload(placeholder_image("canvas reference", str(exc)))
 
     def pattern(self, output_name: str) -> str | None:
         return self._outputs[output_name].pattern
@@ -231,7 +259,10 @@ class Renderer:
                 self._blit_prog["u_flip_y"].value = False
                 self._blit_vao.render(moderngl.TRIANGLE_STRIP)
             elif target.vao is not None:
-                self._canvas_tex.use(0)  # type: ignore[union-attr]
+                source = self._canvas_tex
+                if target.pattern == REFERENCE_PATTERN and self._reference_tex is not None:
+                    source = self._reference_tex
+                source.use(0)  # type: ignore[union-attr]
                 self._sampler.use(0)
                 warp["u_output_size_px"].value = target.size_px
                 target.vao.render(moderngl.TRIANGLES, vertices=target.vertex_count)
