@@ -30,6 +30,7 @@ PIXEL_CENTER_OFFSET = 0.5
 """Continuous coordinate of the centre of pixel 0 (see the module docstring)."""
 
 _EPS = 1e-12
+_CONDITION_PX = 1000.0
 
 
 def pixel_centers(width: int, height: int) -> np.ndarray:
@@ -62,8 +63,12 @@ def normalize_homography(H: np.ndarray) -> np.ndarray:
     scale = np.max(np.abs(H))
     if scale < _EPS:
         raise ValueError("matrix is all zeros")
-    det = np.linalg.det(H / scale)
-    if abs(det) < 1e-12:
+    # Judge singularity in kilo-pixel units, where the entries of a pixel homography are of
+    # similar size: a large translation must not make a good matrix look singular.
+    S = np.diag([_CONDITION_PX, _CONDITION_PX, 1.0])
+    Hc = np.linalg.inv(S) @ H @ S
+    Hc /= np.linalg.norm(Hc)
+    if abs(np.linalg.det(Hc)) < 1e-10:
         raise ValueError("matrix is singular (it squashes the plane onto a line or a point)")
     if abs(H[2, 2]) > 1e-9 * scale:
         return H / H[2, 2]

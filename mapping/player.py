@@ -60,8 +60,8 @@ class ShowPlayer:
         self.clock = ShowClock()
         self.running = True
         self.frames = 0
-        if start_cue is not None:
-            self.engine.go(start_cue, 0.0, fade_s=0.0)
+        if start_cue is not None:  # cues track: the state after every cue up to this one
+            self.engine = CueEngine.at_cue(show, start_cue)
 
     def apply(self, command: Command, show_time_s: float) -> None:
         """Apply one command now (on the render thread)."""

@@ -12,6 +12,7 @@ The format is documented key by key in ``docs/show-format.md``.
 from __future__ import annotations
 
 import difflib
+import math
 import re
 import tomllib
 from collections.abc import Mapping
@@ -225,20 +226,35 @@ class _ShowParser:
                     return found
                 start, found, table = pos + 1, pos + 1, f"{table}{name}."
                 continue
+            own_lines = True  # still in the current table's own key = value lines
             for i in range(start, len(self.lines)):
                 line = self.lines[i]
                 header = header_re.match(line)
-                if header and header.group(1) == f"{table}{name}":
-                    start, found, table = i + 1, i + 1, f"{table}{name}."
-                    break
-                if header and i > start and not header.group(1).startswith(table.rstrip(".")):
-                    break
-                if re.match(rf"^\s*{re.escape(name)}\s*=", line):
+                if header:
+                    if header.group(1) == f"{table}{name}":
+                        start, found, table = i + 1, i + 1, f"{table}{name}."
+                        break
+                    if header.group(1).startswith(f"{table}{name}."):  # [a.name.sub]
+                        start, found, table = i, i + 1, f"{table}{name}."
+                        break
+                    if table and not header.group(1).startswith(table):
+                        return found  # left the current table (e.g. the next [[surfaces]])
+                    own_lines = False
+                    continue
+                if own_lines and re.match(rf"^\s*{re.escape(name)}\s*=", line):
                     start, found = i + 1, i + 1
                     break
             else:
                 return found
         return found
+
+    def declared_names(self, key: str) -> list[str]:
+        """Names given in ``[[key]]`` tables, valid or not (to avoid follow-on problems)."""
+        value = self.doc.get(key)
+        if not isinstance(value, list):
+            return []
+        names = [t.get("name") for t in value if isinstance(t, dict)]
+        return list(dict.fromkeys(n for n in names if isinstance(n, str)))
 
     def unknown_keys(self, table: Mapping[str, Any], allowed: tuple[str, ...], path: str) -> None:
         for key in table:
@@ -265,7 +281,7 @@ class _ShowParser:
     def number(
         self, value: Any, path: str, lo: float | None = None, hi: float | None = None
     ) -> float:
-        if isinstance(value, bool) or not isinstance(value, int | float) or not np.isfinite(value):
+        if isinstance(value, bool) or not isinstance(value, int | float) or not _finite(value):
             self.problem(path, f"expected a number, got {_describe(value)}")
             raise _InvalidError
         if (lo is not None and value < lo) or (hi is not None and value > hi):
@@ -300,7 +316,9 @@ class _ShowParser:
         ok = isinstance(value, list) and all(
             isinstance(p, list)
             and len(p) == 2
-            and all(isinstance(c, int | float) and not isinstance(c, bool) for c in p)
+            and all(
+                isinstance(c, int | float) and not isinstance(c, bool) and _finite(c) for c in p
+            )
             for p in value
         )
         if ok and count is not None and len(value) != count:
@@ -359,7 +377,7 @@ class _ShowParser:
         self.unknown_keys(doc, _TOP_KEYS, "")
         try:
             version = self.require(doc, "schema_version", "")
-            if version != SCHEMA_VERSION:
+            if type(version) is not int or version != SCHEMA_VERSION:
                 self.problem(
                     "schema_version",
                     f"unsupported version {version!r}; this program reads version {SCHEMA_VERSION}",
@@ -428,7 +446,7 @@ class _ShowParser:
     def parse_surfaces(self, outputs: tuple[Output, ...]) -> tuple[Surface, ...]:
         surfaces: list[Surface] = []
         names: set[str] = set()
-        output_names = [o.name for o in outputs]
+        output_names = self.declared_names("outputs")
         for i, table in self.table_list("surfaces"):
             p = f"surfaces[{i}]"
             self.unknown_keys(table, _SURFACE_KEYS, p)
@@ -464,6 +482,8 @@ class _ShowParser:
             raise _InvalidError
         kind = given[0]
         calibration_file = None
+        if kind != "corners" and "pins" in table:
+            self.problem(f"{p}.pins", "pins only go with corners")
         if kind == "corners":
             corners = self.points(table["corners"], f"{p}.corners", count=4)
             if reason := geometry.quad_degeneracy(corners):
@@ -480,12 +500,10 @@ class _ShowParser:
         elif kind == "homography":
             try:
                 H = geometry.as_homography(table["homography"])
-            except (ValueError, TypeError) as exc:
+            except (ValueError, TypeError, OverflowError) as exc:
                 self.problem(f"{p}.homography", f"expected a 3×3 H_canvas_to_projector: {exc}")
                 raise _InvalidError from None
         else:
-            if "pins" in table:
-                self.problem(f"{p}.pins", "pins only go with corners")
             H, calibration_file = self.parse_calibration_ref(table["calibration"], p, name, output)
         if not geometry.polygon_maps_finitely(H, polygon):
             self.problem(
@@ -548,11 +566,12 @@ class _ShowParser:
                         f"unknown kind {kind!r}{hint}; expected one of: " + ", ".join(LAYER_KINDS),
                     )
                     raise _InvalidError
-                for other_kind, key in CONTENT_KEY.items():
+                for key in dict.fromkeys(CONTENT_KEY.values()):
                     if key in table and key != CONTENT_KEY[kind]:
+                        kinds = " and ".join(k for k, v in CONTENT_KEY.items() if v == key)
                         self.problem(
                             f"{p}.{key}",
-                            f"'{key}' is for {other_kind} layers; a {kind} layer "
+                            f"'{key}' is for {kinds} layers; a {kind} layer "
                             f"takes '{CONTENT_KEY[kind]}'",
                         )
                 content = self.content(kind, self.require(table, CONTENT_KEY[kind], p), p)
@@ -607,6 +626,7 @@ class _ShowParser:
     def parse_cues(self, layers: tuple[Layer, ...]) -> tuple[Cue, ...]:
         cues: list[Cue] = []
         by_name = {la.name: la for la in layers}
+        declared = self.declared_names("layers")
         for i, table in self.table_list("cues"):
             p = f"cues[{i}]"
             self.unknown_keys(table, _CUE_KEYS, p)
@@ -625,7 +645,9 @@ class _ShowParser:
                 for lname, state in lt.items():
                     lp = f"{p}.layers.{lname}"
                     if lname not in by_name:
-                        close = difflib.get_close_matches(lname, list(by_name), n=1)
+                        if lname in declared:
+                            continue  # the layer itself is invalid; its problem is reported
+                        close = difflib.get_close_matches(lname, declared, n=1)
                         hint = f" (did you mean '{close[0]}'?)" if close else ""
                         self.problem(lp, f"unknown layer '{lname}'{hint}")
                         continue
@@ -650,6 +672,13 @@ class _ShowParser:
             except _InvalidError:
                 continue
         return tuple(cues)
+
+
+def _finite(value: int | float) -> bool:
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an integer too large for a float
+        return False
 
 
 def _describe(value: Any) -> str:

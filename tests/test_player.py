@@ -1,0 +1,96 @@
+"""The live player: commands are applied at the start of a frame and never crash the show."""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+import moderngl
+import pytest
+
+from mapping.commands import CyclePattern, Go, ShowPattern, Stop
+from mapping.player import ShowPlayer
+from mapping.show import load_show
+from tests.conftest import REPO
+
+
+class _MemoryOutputs:
+    """Outputs that keep frames in the renderer (like HeadlessOutputs, on the test context)."""
+
+    def __init__(self, ctx: moderngl.Context) -> None:
+        self.ctx = ctx
+        self.presented = 0
+
+    def make_current(self) -> None:
+        pass
+
+    def present(self, textures) -> None:
+        self.presented += 1
+
+    def poll(self) -> bool:
+        return True
+
+    def close(self) -> None:
+        pass
+
+
+@pytest.fixture
+def player(ctx):
+    show = load_show(REPO / "shows" / "demo")
+    p = ShowPlayer(show, _MemoryOutputs(ctx), start_cue="clip")
+    yield p
+    p.renderer.release()
+
+
+def test_starting_in_a_cue_tracks_every_cue_before_it(player):
+    state = {lf.layer.name: lf.opacity for lf in player.engine.tick(0.0).layers}
+    assert state == {"sky": 1.0, "clip": 1.0, "logo": 0.0, "warm-wash": 0.0}
+    assert player.engine.tick(0.0).cue == "clip"
+
+
+def test_go_fires_the_next_cue_at_the_frame_that_applies_it(player):
+    player.commands.put(Go())
+    player.step(10.0)
+    frame = player.engine.tick(10.5)  # the "emblem" cue fades over 1 s
+    assert frame.cue == "emblem"
+    assert {lf.layer.name: lf.opacity for lf in frame.layers}["logo"] == pytest.approx(0.5)
+    assert player.outputs.presented == 1
+
+
+def test_bad_commands_are_logged_and_the_show_goes_on(player, caplog):
+    with caplog.at_level(logging.WARNING):
+        player.commands.put(Go("no-such-cue"))
+        player.commands.put(ShowPattern("zebra"))
+        player.commands.put(Go("out"))
+        player.commands.put(Go())  # past the last cue
+        player.step(1.0)
+    assert "unknown cue 'no-such-cue'" in caplog.text
+    assert "zebra" in caplog.text
+    assert "no cue after 'out'" in caplog.text
+    assert player.engine.tick(1.0).cue == "out"
+    assert player.running
+
+
+def test_test_patterns_cycle_on_every_output_and_return_to_the_show(player):
+    names = player.renderer.output_names()
+    seen = []
+    for _ in range(len(player.renderer.pattern_kinds()) + 1):
+        player.commands.put(CyclePattern())
+        player.step(0.0)
+        seen.append(player.renderer.pattern(names[0]))
+        assert len({player.renderer.pattern(n) for n in names}) == 1
+    assert seen == [*player.renderer.pattern_kinds(), None]
+
+
+def test_commands_from_other_threads_wait_for_the_next_frame(player):
+    threads = [threading.Thread(target=player.commands.put, args=(Go(),)) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert player.engine.tick(0.0).cue == "clip"  # nothing applied between frames
+    player.step(2.0)
+    assert player.engine.tick(2.0).cue == "out"
+    player.commands.put(Stop())
+    player.step(2.1)
+    assert not player.running
