@@ -397,7 +397,7 @@ class _Checker:
         header_line: int | None = None
         for number, raw in enumerate(self.lines, start=1):
             line = raw.strip()
-            if line.startswith("[") and not line.startswith("[["):
+            if _TABLE_HEADER.match(line):
                 current = _split_key_path(line.strip("[] ").split("#")[0].strip().rstrip("]"))
                 if current == parts or (header_line is None and current == table):
                     header_line = number
@@ -405,6 +405,10 @@ class _Checker:
             if current == table and re.match(rf"^[\"']?{re.escape(key)}[\"']?\s*=", line):
                 return number
         return header_line
+
+
+_TABLE_HEADER = re.compile(r"^\[\s*[A-Za-z0-9_\-\"'. ]+\]\s*(#.*)?$")
+"""A ``[table]`` header line; matrix rows such as ``[1.0, 0.0, 3.5],`` are not headers."""
 
 
 def _homography_problems(H: np.ndarray) -> list[str]:

@@ -425,3 +425,19 @@ def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
     with pytest.raises(ValidationError) as info:
         load_calibration(path)
     assert str(info.value).count(str(path)) == len(problems)
+
+
+def test_saved_matrices_are_readable_rows_and_errors_below_them_get_their_own_line(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "venue.toml"
+    save_calibration(path, sample_file())
+    text = path.read_text()
+    assert "H_canvas_to_projector = [\n    [" in text  # one row of three numbers per line
+    broken = text.replace('method = "point-pairs"', 'method = "pointpairs"', 1)
+    path.write_text(broken)
+    with pytest.raises(ValidationError) as info:
+        load_calibration(path)
+    (problem,) = info.value.problems
+    lines = broken.splitlines()
+    assert problem.line is not None and "pointpairs" in lines[problem.line - 1]
