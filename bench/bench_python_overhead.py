@@ -87,17 +87,15 @@ from pathlib import Path
 import cv2
 import moderngl
 import numpy as np
+from _common import format_table
+
+from mapping import geometry
+from mapping.cues import CueEngine, FrameState
+from mapping.gl.context import create_headless_context
+from mapping.gl.renderer import Renderer
+from mapping.show import Canvas, Layer, Output, Show, Surface
 
 REPO = Path(__file__).resolve().parents[1]
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
-
-from mapping import geometry  # noqa: E402
-from mapping.cues import CueEngine, FrameState  # noqa: E402
-from mapping.gl.context import create_headless_context  # noqa: E402
-from mapping.gl.renderer import Renderer  # noqa: E402
-from mapping.show import Canvas, Layer, Output, Show, Surface  # noqa: E402
-
 log = logging.getLogger("bench_python_overhead")
 
 TARGET_MS = 1.0
@@ -345,19 +343,6 @@ def time_frames(
         ctx.finish()
         wall_ms.append((w1 - w0) * 1000.0)
         cpu_ms.append((c1 - c0) * 1000.0)
-
-
-def format_table(headers: list[str], rows: list[list[str]]) -> str:
-    """Plain-text table: first column left-aligned, the others right-aligned."""
-    widths = [max(len(str(r[i])) for r in [headers, *rows]) for i in range(len(headers))]
-
-    def line(cells: list[str]) -> str:
-        parts = [str(cells[0]).ljust(widths[0])]
-        parts += [str(c).rjust(w) for c, w in zip(cells[1:], widths[1:], strict=True)]
-        return "  ".join(parts)
-
-    rule = "-" * len(line(headers))
-    return "\n".join([line(headers), rule, *(line(r) for r in rows)])
 
 
 def parse_size(text: str) -> tuple[int, int]:

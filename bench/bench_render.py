@@ -63,19 +63,17 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from _common import format_table
+
+from mapping import geometry
+from mapping.cues import CueEngine, FrameState
+from mapping.gl.context import create_headless_context
+from mapping.gl.renderer import Renderer
+from mapping.media.image import load_image
+from mapping.media.video import VideoClip
+from mapping.show import Show, load_show
 
 REPO = Path(__file__).resolve().parents[1]
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
-
-from mapping import geometry  # noqa: E402
-from mapping.cues import CueEngine, FrameState  # noqa: E402
-from mapping.gl.context import create_headless_context  # noqa: E402
-from mapping.gl.renderer import Renderer  # noqa: E402
-from mapping.media.image import load_image  # noqa: E402
-from mapping.media.video import VideoClip  # noqa: E402
-from mapping.show import Show, load_show  # noqa: E402
-
 log = logging.getLogger("bench_render")
 
 
@@ -91,19 +89,6 @@ def stats_ms(samples_s: list[float]) -> dict[str, float]:
         "p95": float(np.percentile(ms, 95)),
         "fps": 1000.0 / mean if mean > 0 else float("inf"),
     }
-
-
-def format_table(headers: list[str], rows: list[list[str]]) -> str:
-    """Plain-text table: first column left-aligned, the others right-aligned."""
-    widths = [max(len(str(r[i])) for r in [headers, *rows]) for i in range(len(headers))]
-
-    def line(cells: list[str]) -> str:
-        parts = [str(cells[0]).ljust(widths[0])]
-        parts += [str(c).rjust(w) for c, w in zip(cells[1:], widths[1:], strict=True)]
-        return "  ".join(parts)
-
-    rule = "-" * len(line(headers))
-    return "\n".join([line(headers), rule, *(line(r) for r in rows)])
 
 
 def time_frames(

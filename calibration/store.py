@@ -38,7 +38,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import difflib
 import logging
 import math
 import os
@@ -55,7 +54,7 @@ from typing import Any
 import numpy as np
 import tomli_w
 
-from mapping.errors import Problem, ValidationError
+from mapping.errors import Problem, ValidationError, did_you_mean
 
 logger = logging.getLogger(__name__)
 
@@ -297,7 +296,7 @@ class _Checker:
             self.problem(
                 f"{base}.method",
                 f"unknown method {_show(method)}; expected one of: {', '.join(METHODS)}"
-                + _did_you_mean(method, METHODS),
+                + did_you_mean(method, METHODS),
             )
 
         rms = entry.get("residual_rms_px")
@@ -379,7 +378,7 @@ class _Checker:
                 key_path = f"{base}.{_key(key)}" if base else _key(key)
                 self.problem(
                     key_path,
-                    f"unknown key {key!r}{_did_you_mean(key, known)}; "
+                    f"unknown key {key!r}{did_you_mean(key, known)}; "
                     f"expected one of: {', '.join(known)}",
                 )
 
@@ -602,13 +601,6 @@ def _split_key_path(key_path: str) -> list[str]:
         for m in re.finditer(r'\s*(?:"((?:[^"\\]|\\.)*)"|([^.]+))\s*(?:\.|$)', key_path)
         if m.group(0).strip()
     ]
-
-
-def _did_you_mean(value: Any, choices: tuple[str, ...]) -> str:
-    if not isinstance(value, str):
-        return ""
-    close = difflib.get_close_matches(value, choices, n=1)
-    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 def _show(value: Any) -> str:

@@ -8,7 +8,8 @@ technician fixes a show file in one pass instead of one error at a time.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import difflib
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,3 +40,11 @@ class ValidationError(Exception):
         if not self.problems:
             raise ValueError("ValidationError needs at least one problem")
         super().__init__("\n".join(str(p) for p in self.problems))
+
+
+def did_you_mean(value: object, choices: Sequence[str]) -> str:
+    """``" (did you mean 'x'?)"`` for the closest of ``choices`` to a typo, else ``""``."""
+    if not isinstance(value, str):
+        return ""
+    close = difflib.get_close_matches(value, list(choices), n=1, cutoff=0.6)
+    return f" (did you mean '{close[0]}'?)" if close else ""

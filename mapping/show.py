@@ -11,7 +11,6 @@ The format is documented key by key in ``docs/show-format.md``.
 
 from __future__ import annotations
 
-import difflib
 import math
 import re
 import tomllib
@@ -23,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from mapping import geometry
-from mapping.errors import Problem, ValidationError
+from mapping.errors import Problem, ValidationError, did_you_mean
 
 SCHEMA_VERSION = 1
 SHOW_FILE = "show.toml"
@@ -259,8 +258,7 @@ class _ShowParser:
     def unknown_keys(self, table: Mapping[str, Any], allowed: tuple[str, ...], path: str) -> None:
         for key in table:
             if key not in allowed:
-                close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
-                hint = f" (did you mean '{close[0]}'?)" if close else ""
+                hint = did_you_mean(key, allowed)
                 where = f"{path}.{key}" if path else key
                 self.problem(where, f"unknown key{hint}; expected one of: {', '.join(allowed)}")
 
@@ -457,8 +455,7 @@ class _ShowParser:
                 names.add(name)
                 output = self.string(self.require(table, "output", p), f"{p}.output")
                 if output_names and output not in output_names:
-                    close = difflib.get_close_matches(output, output_names, n=1)
-                    hint = f" (did you mean '{close[0]}'?)" if close else ""
+                    hint = did_you_mean(output, output_names)
                     self.problem(
                         f"{p}.output",
                         f"unknown output '{output}'{hint}; outputs are: {', '.join(output_names)}",
@@ -559,8 +556,7 @@ class _ShowParser:
                     self.problem(f"{p}.name", f"duplicate layer name '{name}'")
                 kind = self.require(table, "kind", p)
                 if kind not in LAYER_KINDS:
-                    close = difflib.get_close_matches(str(kind), LAYER_KINDS, n=1)
-                    hint = f" (did you mean '{close[0]}'?)" if close else ""
+                    hint = did_you_mean(str(kind), LAYER_KINDS)
                     self.problem(
                         f"{p}.kind",
                         f"unknown kind {kind!r}{hint}; expected one of: " + ", ".join(LAYER_KINDS),
@@ -647,8 +643,7 @@ class _ShowParser:
                     if lname not in by_name:
                         if lname in declared:
                             continue  # the layer itself is invalid; its problem is reported
-                        close = difflib.get_close_matches(lname, declared, n=1)
-                        hint = f" (did you mean '{close[0]}'?)" if close else ""
+                        hint = did_you_mean(lname, declared)
                         self.problem(lp, f"unknown layer '{lname}'{hint}")
                         continue
                     if not isinstance(state, dict):

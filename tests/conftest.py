@@ -5,6 +5,7 @@ A missing GL context is an error here, never a skip: GL tests must run in CI.
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -30,3 +31,11 @@ def ctx(gl_session: moderngl.Context) -> Iterator[moderngl.Context]:
     assert gl_session.error == "GL_NO_ERROR"
     yield gl_session
     assert gl_session.error == "GL_NO_ERROR"
+
+
+@pytest.fixture
+def show_dir(tmp_path: Path) -> Path:
+    """A private copy of the demo show, with the venue's calibration folder beside it."""
+    shutil.copytree(REPO / "shows" / "demo", tmp_path / "demo")
+    shutil.copytree(REPO / "shows" / "calibrations", tmp_path / "calibrations")
+    return tmp_path / "demo"

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import cv2
 import numpy as np
-import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 DEMO = REPO / "shows" / "demo"
@@ -27,13 +25,6 @@ def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 120)
     )
 
 
-@pytest.fixture
-def demo_copy(tmp_path: Path) -> Path:
-    shutil.copytree(DEMO, tmp_path / "shows" / "demo")
-    shutil.copytree(REPO / "shows" / "calibrations", tmp_path / "shows" / "calibrations")
-    return tmp_path / "shows" / "demo"
-
-
 def test_check_summarises_a_valid_show_and_exits_0():
     result = run_cli("check", "shows/demo")
     assert result.returncode == 0, result.stderr
@@ -41,8 +32,8 @@ def test_check_summarises_a_valid_show_and_exits_0():
         assert expected in result.stdout
 
 
-def test_check_lists_every_problem_with_file_key_path_and_reason(demo_copy: Path):
-    toml = demo_copy / "show.toml"
+def test_check_lists_every_problem_with_file_key_path_and_reason(show_dir: Path):
+    toml = show_dir / "show.toml"
     text = toml.read_text()
     text = text.replace(
         'output = "right"\npolygon = [[800, 150], [1500, 150], [1500, 900]',
@@ -51,7 +42,7 @@ def test_check_lists_every_problem_with_file_key_path_and_reason(demo_copy: Path
     text = text.replace('blend = "screen"', 'blend = "overlay"')
     text = text.replace('file = "media/logo.png"', 'file = "media/missing.png"')
     toml.write_text(text)
-    result = run_cli("check", str(demo_copy))
+    result = run_cli("check", str(show_dir))
     assert result.returncode == 1
     err = result.stderr
     assert "surfaces[1].output: unknown output 'rigth' (did you mean 'right'?)" in err
@@ -61,13 +52,13 @@ def test_check_lists_every_problem_with_file_key_path_and_reason(demo_copy: Path
     assert "Traceback" not in err
 
 
-def test_check_reports_a_shader_compile_error_at_the_shaders_own_file_and_line(demo_copy: Path):
-    shader = demo_copy / "shaders" / "aurora.glsl"
+def test_check_reports_a_shader_compile_error_at_the_shaders_own_file_and_line(show_dir: Path):
+    shader = show_dir / "shaders" / "aurora.glsl"
     lines = shader.read_text().splitlines()
     bad_line = next(i for i, line in enumerate(lines) if "float t = iTime" in line)
     lines[bad_line] = "    float t = iTmie * 0.25;"
     shader.write_text("\n".join(lines) + "\n")
-    result = run_cli("check", str(demo_copy))
+    result = run_cli("check", str(show_dir))
     assert result.returncode == 1
     assert f"{shader}:{bad_line + 1}: layers[0].shader:" in result.stderr
     assert "iTmie" in result.stderr
@@ -143,9 +134,9 @@ def test_run_headless_plays_the_show_for_a_duration():
     assert "running 'Demo facade' (headless)" in result.stderr
 
 
-def test_a_broken_show_file_fails_to_start_with_its_problems_not_a_traceback(demo_copy: Path):
-    (demo_copy / "show.toml").write_text("schema_version = 1\n[canvas\n")
-    result = run_cli(str(demo_copy), "--headless", "--duration", "1")
+def test_a_broken_show_file_fails_to_start_with_its_problems_not_a_traceback(show_dir: Path):
+    (show_dir / "show.toml").write_text("schema_version = 1\n[canvas\n")
+    result = run_cli(str(show_dir), "--headless", "--duration", "1")
     assert result.returncode == 2
     assert "show.toml:2" in result.stderr and "TOML syntax error" in result.stderr
     assert "Traceback" not in result.stderr

@@ -7,7 +7,6 @@ a person might break it, and checks the :class:`~mapping.errors.ValidationError`
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -24,14 +23,6 @@ CORNICE_H = (
     "  [-3.9562e-05, -6.1418e-05, 1.0],\n]"
 )
 CALIBRATION_REF = 'calibration = { file = "../calibrations/demo-venue.toml" }'
-
-
-@pytest.fixture
-def show_dir(tmp_path: Path) -> Path:
-    """A private copy of the demo show, with the venue's calibration folder beside it."""
-    shutil.copytree(REPO / "shows" / "demo", tmp_path / "demo")
-    shutil.copytree(REPO / "shows" / "calibrations", tmp_path / "calibrations")
-    return tmp_path / "demo"
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ a test needs a variant. No GL is needed here.
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -30,14 +29,6 @@ CORNICE_H = [
     [-0.055994721, 0.777291943, -4.658402439],
     [-3.9562e-05, -6.1418e-05, 1.0],
 ]
-
-
-@pytest.fixture
-def show_dir(tmp_path: Path) -> Path:
-    """A private copy of the demo show, with the venue's calibration folder beside it."""
-    shutil.copytree(REPO / "shows" / "demo", tmp_path / "demo")
-    shutil.copytree(REPO / "shows" / "calibrations", tmp_path / "calibrations")
-    return tmp_path / "demo"
 
 
 @pytest.fixture
