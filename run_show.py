@@ -15,7 +15,7 @@ from pathlib import Path
 
 log = logging.getLogger("run_show")
 
-SUBCOMMANDS = ("run", "render", "check")
+SUBCOMMANDS = ("run", "render", "check", "displays")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -56,6 +56,8 @@ def _parser() -> argparse.ArgumentParser:
 
     check = sub.add_parser("check", help="validate a show folder and print a summary")
     check.add_argument("show", type=Path)
+
+    sub.add_parser("displays", help="list the displays outputs can name (display = N)")
     return parser
 
 
@@ -184,6 +186,19 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_displays(args: argparse.Namespace) -> int:
+    from mapping.outputs import NoDisplayError, list_displays
+
+    try:
+        screens = list_displays()
+    except NoDisplayError as exc:
+        log.error("%s", exc)
+        return 3
+    for index, (x, y, w, h) in enumerate(screens):
+        print(f"display = {index}: {w}×{h} at ({x}, {y})")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     # "run_show.py SHOW_DIR ..." is short for "run_show.py run SHOW_DIR ..."
@@ -204,7 +219,7 @@ def main(argv: list[str] | None = None) -> int:
         format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
         datefmt="%H:%M:%S",
     )
-    commands = {"run": cmd_run, "render": cmd_render, "check": cmd_check}
+    commands = {"run": cmd_run, "render": cmd_render, "check": cmd_check, "displays": cmd_displays}
     return commands[args.command](args)
 
 

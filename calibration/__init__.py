@@ -1,0 +1,1 @@
+"""Projector calibration: calibration files today; patterns, capture, decoding and solvers to come."""

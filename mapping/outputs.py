@@ -42,6 +42,19 @@ def display_available() -> str | None:
     return None
 
 
+def list_displays() -> list[tuple[int, int, int, int]]:
+    """``(x, y, width, height)`` of every display, in the order ``display = N`` counts them."""
+    if reason := display_available():
+        raise NoDisplayError(reason)
+    import pyglet
+
+    try:
+        screens = pyglet.display.get_display().get_screens()
+    except Exception as exc:  # pyglet raises its own NoSuchDisplayException
+        raise NoDisplayError(f"cannot open the display: {exc}") from exc
+    return [(s.x, s.y, s.width, s.height) for s in screens]
+
+
 class HeadlessOutputs:
     """Offscreen outputs: the renderer's framebuffers are the outputs."""
 

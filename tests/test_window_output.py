@@ -62,3 +62,12 @@ def test_letterbox_keeps_the_output_aspect_ratio():
     assert letterbox((1280, 720), (1280, 720)) == (0, 0, 1280, 720)
     assert letterbox((1280, 720), (640, 480)) == (0, 60, 640, 360)
     assert letterbox((1000, 1000), (1600, 900)) == (350, 0, 900, 900)
+
+
+def test_displays_lists_the_screens_outputs_can_name(xvfb_display):
+    proc = subprocess.run(
+        [sys.executable, str(REPO / "run_show.py"), "displays"],
+        capture_output=True, text=True, timeout=60, env={**os.environ, "DISPLAY": xvfb_display},
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "display = 0: 640×480 at (0, 0)"
