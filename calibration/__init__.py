@@ -1,1 +1,4 @@
-"""Projector calibration: calibration files today; patterns, capture, decoding and solvers to come."""
+"""Projector calibration.
+
+Calibration files today; patterns, capture, decoding and solvers to come.
+"""

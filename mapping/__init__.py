@@ -1,1 +1,4 @@
-"""facade-mapper: show model, geometry, cues, commands, renderer and outputs of the projection-mapping controller."""
+"""facade-mapper: the projection-mapping controller.
+
+Show model, geometry, cues, commands, renderer and outputs.
+"""

@@ -1,1 +1,4 @@
-"""Everything that touches OpenGL: contexts, shader loading and the renderer. Only the render thread uses it."""
+"""Everything that touches OpenGL: contexts, shader loading and the renderer.
+
+Only the render thread uses it.
+"""

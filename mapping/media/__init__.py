@@ -1,1 +1,4 @@
-"""Media content without GL: video clips addressed by media time, images, the MP4 writer, placeholders."""
+"""Media content without GL.
+
+Video clips addressed by media time, images, the MP4 writer, placeholders.
+"""
