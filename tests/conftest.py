@@ -1,6 +1,6 @@
 """Shared fixtures: one headless EGL context per test session, GL errors checked per test.
 
-A missing GL context is an error here, never a skip: GL tests must run in CI.
+A missing GL context is an error here: GL tests must run in CI.
 """
 
 from __future__ import annotations

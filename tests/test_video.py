@@ -10,6 +10,7 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
+import av
 import numpy as np
 import pytest
 
@@ -309,7 +310,6 @@ def test_directory_is_not_a_video(tmp_path: Path) -> None:
 
 
 def test_audio_only_file_has_no_video_stream(tmp_path: Path) -> None:
-    av = pytest.importorskip("av")
     path = tmp_path / "tone.wav"
     with av.open(str(path), mode="w") as container:
         stream = container.add_stream("pcm_s16le", rate=8000)

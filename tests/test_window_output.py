@@ -17,7 +17,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 @pytest.fixture(scope="module")
 def xvfb_display() -> Iterator[str]:
-    """A private Xvfb server; the test fails (not skips) when Xvfb is missing."""
+    """A private Xvfb server; the test fails when Xvfb is missing."""
     xvfb = shutil.which("Xvfb")
     assert xvfb, "Xvfb is required for the window test (Debian package xvfb; scripts/setup.sh)"
     read_fd, write_fd = os.pipe()
