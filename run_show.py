@@ -220,7 +220,12 @@ def main(argv: list[str] | None = None) -> int:
         datefmt="%H:%M:%S",
     )
     commands = {"run": cmd_run, "render": cmd_render, "check": cmd_check, "displays": cmd_displays}
-    return commands[args.command](args)
+    try:
+        return commands[args.command](args)
+    except (OSError, RuntimeError) as exc:  # no GL context, unwritable folder, …: say so plainly
+        log.debug("details", exc_info=True)
+        log.error("%s", exc)
+        return 1
 
 
 if __name__ == "__main__":

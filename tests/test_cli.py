@@ -140,3 +140,12 @@ def test_a_broken_show_file_fails_to_start_with_its_problems_not_a_traceback(sho
     assert result.returncode == 2
     assert "show.toml:2" in result.stderr and "TOML syntax error" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_render_to_an_unwritable_place_fails_with_a_plain_message(tmp_path: Path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    result = run_cli("render", "shows/demo", "--out", str(blocker / "out"))
+    assert result.returncode == 1
+    assert "Not a directory" in result.stderr and str(blocker) in result.stderr
+    assert "Traceback" not in result.stderr
