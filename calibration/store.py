@@ -54,7 +54,7 @@ from typing import Any
 import numpy as np
 import tomli_w
 
-from mapping.errors import Problem, ValidationError, did_you_mean
+from mapping.errors import Problem, ValidationError, did_you_mean, is_finite_number
 
 logger = logging.getLogger(__name__)
 
@@ -304,7 +304,7 @@ class _Checker:
             if isinstance(rms, bool) or not isinstance(rms, int | float):
                 self.problem(f"{base}.residual_rms_px", f"expected a number >= 0, got {_show(rms)}")
                 rms = None
-            elif not math.isfinite(rms) or rms < 0:
+            elif not is_finite_number(rms) or rms < 0:
                 self.problem(f"{base}.residual_rms_px", f"expected a finite number >= 0, got {rms}")
                 rms = None
             else:

@@ -1,4 +1,4 @@
-"""Error types shared by every loader: a problem names the file, the key path and the reason.
+"""Error types and checks shared by every loader: a problem names the file, key path and reason.
 
 A :class:`Problem` is one thing wrong with one input file, located by its key path in
 the document (``surfaces[2].corners``) and, where known, its line. Loaders collect every
@@ -9,6 +9,7 @@ technician fixes a show file in one pass instead of one error at a time.
 from __future__ import annotations
 
 import difflib
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,3 +49,11 @@ def did_you_mean(value: object, choices: Sequence[str]) -> str:
         return ""
     close = difflib.get_close_matches(value, list(choices), n=1, cutoff=0.6)
     return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def is_finite_number(value: int | float) -> bool:
+    """Whether a parsed number is finite and fits a float (TOML integers are unbounded)."""
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False

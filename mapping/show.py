@@ -11,7 +11,6 @@ The format is documented key by key in ``docs/show-format.md``.
 
 from __future__ import annotations
 
-import math
 import re
 import tomllib
 from collections.abc import Mapping
@@ -22,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from mapping import geometry
-from mapping.errors import Problem, ValidationError, did_you_mean
+from mapping.errors import Problem, ValidationError, did_you_mean, is_finite_number
 
 SCHEMA_VERSION = 1
 SHOW_FILE = "show.toml"
@@ -279,7 +278,11 @@ class _ShowParser:
     def number(
         self, value: Any, path: str, lo: float | None = None, hi: float | None = None
     ) -> float:
-        if isinstance(value, bool) or not isinstance(value, int | float) or not _finite(value):
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not is_finite_number(value)
+        ):
             self.problem(path, f"expected a number, got {_describe(value)}")
             raise _InvalidError
         if (lo is not None and value < lo) or (hi is not None and value > hi):
@@ -315,7 +318,8 @@ class _ShowParser:
             isinstance(p, list)
             and len(p) == 2
             and all(
-                isinstance(c, int | float) and not isinstance(c, bool) and _finite(c) for c in p
+                isinstance(c, int | float) and not isinstance(c, bool) and is_finite_number(c)
+                for c in p
             )
             for p in value
         )
@@ -667,13 +671,6 @@ class _ShowParser:
             except _InvalidError:
                 continue
         return tuple(cues)
-
-
-def _finite(value: int | float) -> bool:
-    try:
-        return math.isfinite(value)
-    except OverflowError:  # an integer too large for a float
-        return False
 
 
 def _describe(value: Any) -> str:
