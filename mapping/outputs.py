@@ -114,8 +114,8 @@ class WindowOutputs:
             green_size=8,
             blue_size=8,
         )
+        preview_x = 20
         for out in outputs:
-            screen = screens[out.display] if out.display < len(screens) else screens[0]
             if out.display >= len(screens):
                 log.warning(
                     "output '%s' asks for display %d but only %d exist; using display 0",
@@ -123,6 +123,7 @@ class WindowOutputs:
                     out.display,
                     len(screens),
                 )
+            screen = screens[out.display] if out.display < len(screens) else screens[0]
             caption = f"facade-mapper — {out.name}"
             if windowed:
                 w, h = out.resolution
@@ -135,16 +136,31 @@ class WindowOutputs:
                     config=config,
                     vsync=False,
                 )
-                window.set_location(screen.x + out.position[0] // 2 + 20, screen.y + 40)
+                window.set_location(screen.x + preview_x, screen.y + 40)
+                preview_x += window.width + 16
             else:
-                window = pyglet.window.Window(
-                    caption=caption,
-                    fullscreen=True,
-                    screen=screen,
-                    config=config,
-                    vsync=False,
-                    style=pyglet.window.Window.WINDOW_STYLE_BORDERLESS,
+                placement = projector_placement(
+                    out, (screen.x, screen.y, screen.width, screen.height)
                 )
+                if placement is None:
+                    window = pyglet.window.Window(
+                        caption=caption,
+                        fullscreen=True,
+                        screen=screen,
+                        config=config,
+                        vsync=False,
+                    )
+                else:
+                    x, y, w, h = placement
+                    window = pyglet.window.Window(
+                        w,
+                        h,
+                        caption=caption,
+                        config=config,
+                        vsync=False,
+                        style=pyglet.window.Window.WINDOW_STYLE_BORDERLESS,
+                    )
+                    window.set_location(x, y)
                 window.set_mouse_visible(False)
             window.switch_to()
             ctx = moderngl.create_context(require=330)
@@ -224,6 +240,23 @@ class WindowOutputs:
         for w in self.windows:
             w.window.close()
         self.windows.clear()
+
+
+def projector_placement(
+    output: Output, screen_rect: tuple[int, int, int, int]
+) -> tuple[int, int, int, int] | None:
+    """Where an output's window goes on its display: ``None`` for plain fullscreen.
+
+    An output whose resolution is its display's and whose position is ``[0, 0]`` is
+    fullscreen there. Otherwise (a display that carries several projectors, e.g. through a
+    splitter that makes one wide desktop) it is a borderless window of ``resolution`` at
+    ``position`` relative to the display's top-left: returns ``(x, y, width, height)`` in
+    desktop coordinates.
+    """
+    sx, sy, sw, sh = screen_rect
+    if tuple(output.resolution) == (sw, sh) and tuple(output.position) == (0, 0):
+        return None
+    return (sx + output.position[0], sy + output.position[1], *output.resolution)
 
 
 def letterbox(

@@ -70,13 +70,16 @@ def test_name_defaults_to_the_folder_name(show_dir: Path) -> None:
 def test_outputs_are_the_projectors_in_file_order(demo: Show) -> None:
     assert [(o.name, o.resolution, o.display, o.position) for o in demo.outputs] == [
         ("left", (1280, 720), 0, (0, 0)),
-        ("right", (1280, 720), 1, (1280, 0)),
+        ("right", (1280, 720), 1, (0, 0)),
     ]
     assert demo.output("right").display == 1
 
 
 def test_output_display_and_position_default_to_zero(show_dir: Path) -> None:
-    edit(show_dir / "show.toml", "display = 1\nposition = [1280, 0]\n", "")
+    right_output = "display = 1\nposition = [0, 0]               # top-left on its display\n"
+    edit(show_dir / "show.toml", right_output, "display = 1\nposition = [1920, -8]\n")
+    assert load_show(show_dir).output("right").position == (1920, -8)
+    edit(show_dir / "show.toml", "display = 1\nposition = [1920, -8]\n", "")
     right = load_show(show_dir).output("right")
     assert (right.display, right.position) == (0, (0, 0))
 

@@ -67,7 +67,30 @@ def test_letterbox_keeps_the_output_aspect_ratio():
 def test_displays_lists_the_screens_outputs_can_name(xvfb_display):
     proc = subprocess.run(
         [sys.executable, str(REPO / "run_show.py"), "displays"],
-        capture_output=True, text=True, timeout=60, env={**os.environ, "DISPLAY": xvfb_display},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "DISPLAY": xvfb_display},
     )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "display = 0: 640×480 at (0, 0)"
+
+
+def test_an_output_is_fullscreen_on_its_display_or_a_window_at_its_position_there():
+    from mapping.outputs import projector_placement
+    from mapping.show import Output
+
+    display_1 = (1920, 0, 3840, 1080)  # a splitter: one wide desktop, two projectors
+    assert projector_placement(Output("o", (3840, 1080), 1, (0, 0)), display_1) is None
+    assert projector_placement(Output("a", (1920, 1080), 1, (0, 0)), display_1) == (
+        1920,
+        0,
+        1920,
+        1080,
+    )
+    assert projector_placement(Output("b", (1920, 1080), 1, (1920, 0)), display_1) == (
+        3840,
+        0,
+        1920,
+        1080,
+    )
