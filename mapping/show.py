@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -176,6 +176,14 @@ def load_show(path: Path | str) -> Show:
 # --- parsing and validation ---------------------------------------------------------------
 
 
+_BAD = object()
+"""A field that failed its check (its problem is recorded); the object is not built."""
+
+
+def _all_ok(*values: Any) -> bool:
+    return all(v is not _BAD for v in values)
+
+
 class _InvalidError(Exception):
     """Internal: a value failed validation (its problem is already recorded)."""
 
@@ -263,6 +271,20 @@ class _ShowParser:
 
     # -- typed getters (record a problem and raise _InvalidError on failure)
 
+    @staticmethod
+    def attempt(check: Callable[..., Any], *args: Any) -> Any:
+        """Run one field's check; ``_BAD`` instead of raising, so later fields are checked too."""
+        try:
+            return check(*args)
+        except _InvalidError:
+            return _BAD
+
+    def required(
+        self, getter: Callable[[Any, str], Any], table: Mapping[str, Any], key: str, p: str
+    ) -> Any:
+        """``getter`` applied to the required ``table[key]`` (key path ``p.key``)."""
+        return getter(self.require(table, key, p), f"{p}.{key}")
+
     def require(self, table: Mapping[str, Any], key: str, path: str) -> Any:
         if key not in table:
             self.problem(f"{path}.{key}" if path else key, "missing (required)")
@@ -312,6 +334,16 @@ class _ShowParser:
             )
             raise _InvalidError
         return int(value[0]), int(value[1])
+
+    def position(self, value: Any, path: str) -> tuple[int, int]:
+        if not (
+            isinstance(value, list)
+            and len(value) == 2
+            and all(isinstance(v, int) and not isinstance(v, bool) for v in value)
+        ):
+            self.problem(path, f"expected [x, y] integers, got {_describe(value)}")
+            raise _InvalidError
+        return value[0], value[1]
 
     def points(self, value: Any, path: str, count: int | None = None) -> np.ndarray:
         ok = isinstance(value, list) and all(
@@ -426,23 +458,14 @@ class _ShowParser:
         for i, table in items:
             p = f"outputs[{i}]"
             self.unknown_keys(table, _OUTPUT_KEYS, p)
-            try:
-                name = self.string(self.require(table, "name", p), f"{p}.name")
-                if any(o.name == name for o in outputs):
-                    self.problem(f"{p}.name", f"duplicate output name '{name}'")
-                res = self.size(self.require(table, "resolution", p), f"{p}.resolution")
-                display = self.integer(table.get("display", 0), f"{p}.display")
-                pos = table.get("position", [0, 0])
-                if not (
-                    isinstance(pos, list)
-                    and len(pos) == 2
-                    and all(isinstance(v, int) and not isinstance(v, bool) for v in pos)
-                ):
-                    self.problem(f"{p}.position", f"expected [x, y] integers, got {_describe(pos)}")
-                    raise _InvalidError
-                outputs.append(Output(name, res, display, (pos[0], pos[1])))
-            except _InvalidError:
-                continue
+            name = self.attempt(self.required, self.string, table, "name", p)
+            if name is not _BAD and any(o.name == name for o in outputs):
+                self.problem(f"{p}.name", f"duplicate output name '{name}'")
+            res = self.attempt(self.required, self.size, table, "resolution", p)
+            display = self.attempt(self.integer, table.get("display", 0), f"{p}.display")
+            pos = self.attempt(self.position, table.get("position", [0, 0]), f"{p}.position")
+            if _all_ok(name, res, display, pos):
+                outputs.append(Output(name, res, display, pos))
         return tuple(outputs)
 
     def parse_surfaces(self, outputs: tuple[Output, ...]) -> tuple[Surface, ...]:
@@ -452,30 +475,42 @@ class _ShowParser:
         for i, table in self.table_list("surfaces"):
             p = f"surfaces[{i}]"
             self.unknown_keys(table, _SURFACE_KEYS, p)
-            try:
-                name = self.string(self.require(table, "name", p), f"{p}.name")
+            name = self.attempt(self.required, self.string, table, "name", p)
+            if name is not _BAD:
                 if name in names:
                     self.problem(f"{p}.name", f"duplicate surface name '{name}'")
                 names.add(name)
-                output = self.string(self.require(table, "output", p), f"{p}.output")
-                if output_names and output not in output_names:
-                    hint = did_you_mean(output, output_names)
-                    self.problem(
-                        f"{p}.output",
-                        f"unknown output '{output}'{hint}; outputs are: {', '.join(output_names)}",
-                    )
-                polygon = self.points(self.require(table, "polygon", p), f"{p}.polygon")
-                if reason := geometry.polygon_problem(polygon):
-                    self.problem(f"{p}.polygon", reason)
-                    raise _InvalidError
-                surfaces.append(self.parse_mapping(table, p, name, output, polygon))
-            except _InvalidError:
-                continue
+            output = self.attempt(self.required, self.string, table, "output", p)
+            if output is not _BAD and output_names and output not in output_names:
+                hint = did_you_mean(output, output_names)
+                self.problem(
+                    f"{p}.output",
+                    f"unknown output '{output}'{hint}; outputs are: {', '.join(output_names)}",
+                )
+            polygon = self.attempt(self.polygon, table, p)
+            mapping = self.attempt(
+                self.parse_mapping, table, p, name if name is not _BAD else "", output, polygon
+            )
+            if _all_ok(name, output, polygon, mapping):
+                H, kind, calibration_file = mapping
+                surfaces.append(Surface(name, output, polygon, H, kind, calibration_file))
         return tuple(surfaces)
 
+    def polygon(self, table: dict[str, Any], p: str) -> np.ndarray:
+        polygon = self.points(self.require(table, "polygon", p), f"{p}.polygon")
+        if reason := geometry.polygon_problem(polygon):
+            self.problem(f"{p}.polygon", reason)
+            raise _InvalidError
+        return polygon
+
     def parse_mapping(
-        self, table: dict[str, Any], p: str, name: str, output: str, polygon: np.ndarray
-    ) -> Surface:
+        self, table: dict[str, Any], p: str, name: str, output: Any, polygon: Any
+    ) -> tuple[np.ndarray, str, Path | None]:
+        """The surface's H_canvas_to_projector, how it was given, and its calibration file.
+
+        ``output`` and ``polygon`` may be ``_BAD`` (already reported): the mapping's own keys
+        are still checked, and what needs them is skipped.
+        """
         given = [k for k in _MAPPING_KEYS if k in table]
         if len(given) != 1:
             got = f"got {', '.join(given)}" if given else "got none"
@@ -495,6 +530,8 @@ class _ShowParser:
                 if reason := geometry.quad_degeneracy(pins):
                     self.problem(f"{p}.pins", f"degenerate pins: {reason}")
                     raise _InvalidError
+            elif polygon is _BAD:
+                raise _InvalidError
             else:
                 pins = polygon if len(polygon) == 4 else geometry.bounds_corners(polygon)
             H = geometry.homography_from_points(pins, corners)
@@ -506,17 +543,17 @@ class _ShowParser:
                 raise _InvalidError from None
         else:
             H, calibration_file = self.parse_calibration_ref(table["calibration"], p, name, output)
-        if not geometry.polygon_maps_finitely(H, polygon):
+        if polygon is not _BAD and not geometry.polygon_maps_finitely(H, polygon):
             self.problem(
                 f"{p}.{kind}",
                 "the mapping sends part of the polygon through infinity (behind the projector)",
             )
             raise _InvalidError
         H.setflags(write=False)
-        return Surface(name, output, polygon, H, kind, calibration_file)
+        return H, kind, calibration_file
 
     def parse_calibration_ref(
-        self, ref: Any, p: str, name: str, output: str
+        self, ref: Any, p: str, name: str, output: Any
     ) -> tuple[np.ndarray, Path]:
         from calibration.store import load_calibration
 
@@ -540,7 +577,7 @@ class _ShowParser:
             self.problem(kp, f"calibration file {path} has no surface '{key}'; it has: {known}")
             raise _InvalidError
         entry = cal.surfaces[key]
-        if entry.output != output:
+        if output is not _BAD and entry.output != output:
             self.problem(
                 kp,
                 f"calibration for '{key}' was made for output '{entry.output}', "
@@ -554,18 +591,12 @@ class _ShowParser:
         for i, table in self.table_list("layers"):
             p = f"layers[{i}]"
             self.unknown_keys(table, _LAYER_KEYS, p)
-            try:
-                name = self.string(self.require(table, "name", p), f"{p}.name")
-                if any(la.name == name for la in layers):
-                    self.problem(f"{p}.name", f"duplicate layer name '{name}'")
-                kind = self.require(table, "kind", p)
-                if kind not in LAYER_KINDS:
-                    hint = did_you_mean(str(kind), LAYER_KINDS)
-                    self.problem(
-                        f"{p}.kind",
-                        f"unknown kind {kind!r}{hint}; expected one of: " + ", ".join(LAYER_KINDS),
-                    )
-                    raise _InvalidError
+            name = self.attempt(self.required, self.string, table, "name", p)
+            if name is not _BAD and any(la.name == name for la in layers):
+                self.problem(f"{p}.name", f"duplicate layer name '{name}'")
+            kind = self.attempt(self.layer_kind, table, p)
+            content = _BAD
+            if kind is not _BAD:
                 for key in dict.fromkeys(CONTENT_KEY.values()):
                     if key in table and key != CONTENT_KEY[kind]:
                         kinds = " and ".join(k for k, v in CONTENT_KEY.items() if v == key)
@@ -574,24 +605,39 @@ class _ShowParser:
                             f"'{key}' is for {kinds} layers; a {kind} layer "
                             f"takes '{CONTENT_KEY[kind]}'",
                         )
-                content = self.content(kind, self.require(table, CONTENT_KEY[kind], p), p)
-                opacity = self.number(table.get("opacity", 1.0), f"{p}.opacity", 0.0, 1.0)
-                blend = table.get("blend", "normal")
-                if blend not in BLEND_MODES:
-                    self.problem(
-                        f"{p}.blend",
-                        f"unknown blend mode {blend!r}; expected one of: " + ", ".join(BLEND_MODES),
-                    )
-                    raise _InvalidError
-                region = self.region(table, p, canvas)
-                loop = table.get("loop", True)
-                if not isinstance(loop, bool):
-                    self.problem(f"{p}.loop", f"expected true or false, got {_describe(loop)}")
-                    raise _InvalidError
+                content = self.attempt(self.layer_content, table, kind, p)
+            opacity = self.attempt(self.number, table.get("opacity", 1.0), f"{p}.opacity", 0.0, 1.0)
+            blend = self.attempt(self.choice, table.get("blend", "normal"), f"{p}.blend")
+            region = self.attempt(self.region, table, p, canvas)
+            loop = table.get("loop", True)
+            if not isinstance(loop, bool):
+                self.problem(f"{p}.loop", f"expected true or false, got {_describe(loop)}")
+                loop = _BAD
+            if _all_ok(name, kind, content, opacity, blend, region, loop):
                 layers.append(Layer(name, kind, content, opacity, blend, region, loop))
-            except _InvalidError:
-                continue
         return tuple(layers)
+
+    def layer_kind(self, table: dict[str, Any], p: str) -> str:
+        kind = self.require(table, "kind", p)
+        if kind not in LAYER_KINDS:
+            hint = did_you_mean(str(kind), LAYER_KINDS)
+            self.problem(
+                f"{p}.kind",
+                f"unknown kind {kind!r}{hint}; expected one of: " + ", ".join(LAYER_KINDS),
+            )
+            raise _InvalidError
+        return kind
+
+    def choice(self, blend: Any, path: str) -> str:
+        if blend not in BLEND_MODES:
+            self.problem(
+                path, f"unknown blend mode {blend!r}; expected one of: " + ", ".join(BLEND_MODES)
+            )
+            raise _InvalidError
+        return blend
+
+    def layer_content(self, table: dict[str, Any], kind: str, p: str) -> Content:
+        return self.content(kind, self.require(table, CONTENT_KEY[kind], p), p)
 
     def content(self, kind: str, value: Any, p: str) -> Content:
         key = f"{p}.{CONTENT_KEY[kind]}"

@@ -516,3 +516,26 @@ def test_an_invalid_output_or_layer_causes_no_follow_on_problems(
     edit(show_file, 'kind = "video"', 'kind = "vdeo"')
     problems = problems_of(show_dir)
     assert [p.key_path for p in problems] == ["outputs[1].resolution", "layers[1].kind"]
+
+
+def test_every_bad_field_of_one_table_is_reported_not_just_the_first(show_dir: Path) -> None:
+    show_file = show_dir / "show.toml"
+    edit(show_file, 'kind = "video"', 'kind = "movie"')
+    edit(show_file, 'blend = "screen"', 'blend = "overlay"')
+    edit(show_file, "region = [130, 240, 640, 360]", "region = [130, 240, -640, 360]")
+    edit(show_file, 'name = "left"\nresolution = [1280, 720]', 'name = "left"\nresolution = "HD"')
+    edit(show_file, "display = 0", "display = -1")
+    edit(
+        show_file,
+        'name = "window-left-top-centre"\noutput = "left"\n'
+        "polygon = [[380, 260], [520, 260], [520, 440], [380, 440]]",
+        'name = "window-left-top-centre"\noutput = "lfet"\n'
+        "polygon = [[380, 260], [520, 440], [520, 260], [380, 440]]",
+    )
+    edit(show_file, "corners = [[543.1, 147.2]", "corners = [[768.3, 304.0]")
+    keys = {p.key_path for p in problems_of(show_dir)}
+    assert {
+        "layers[1].kind", "layers[1].blend", "layers[1].region",
+        "outputs[0].resolution", "outputs[0].display",
+        "surfaces[2].output", "surfaces[2].polygon", "surfaces[2].corners",
+    } <= keys
