@@ -269,6 +269,19 @@ class _ShowParser:
                 where = f"{path}.{key}" if path else key
                 self.problem(where, f"unknown key{hint}; expected one of: {', '.join(allowed)}")
 
+    def wrong_content_keys(
+        self, table: Mapping[str, Any], kind: str, path: str, layer: str | None = None
+    ) -> None:
+        """Report content keys of other layer kinds (``file`` on a shader layer, …)."""
+        for key in dict.fromkeys(CONTENT_KEY.values()):
+            if key in table and key != CONTENT_KEY[kind]:
+                kinds = " and ".join(k for k, v in CONTENT_KEY.items() if v == key)
+                which = f"layer '{layer}' is a {kind} layer and" if layer else f"a {kind} layer"
+                self.problem(
+                    f"{path}.{key}",
+                    f"'{key}' is for {kinds} layers; {which} takes '{CONTENT_KEY[kind]}'",
+                )
+
     # -- typed getters (record a problem and raise _InvalidError on failure)
 
     @staticmethod
@@ -597,14 +610,7 @@ class _ShowParser:
             kind = self.attempt(self.layer_kind, table, p)
             content = _BAD
             if kind is not _BAD:
-                for key in dict.fromkeys(CONTENT_KEY.values()):
-                    if key in table and key != CONTENT_KEY[kind]:
-                        kinds = " and ".join(k for k, v in CONTENT_KEY.items() if v == key)
-                        self.problem(
-                            f"{p}.{key}",
-                            f"'{key}' is for {kinds} layers; a {kind} layer "
-                            f"takes '{CONTENT_KEY[kind]}'",
-                        )
+                self.wrong_content_keys(table, kind, p)
                 content = self.attempt(self.layer_content, table, kind, p)
             opacity = self.attempt(self.number, table.get("opacity", 1.0), f"{p}.opacity", 0.0, 1.0)
             blend = self.attempt(self.choice, table.get("blend", "normal"), f"{p}.blend")
@@ -702,7 +708,9 @@ class _ShowParser:
                         )
                         continue
                     kind = by_name[lname].kind
-                    self.unknown_keys(state, ("opacity", CONTENT_KEY[kind]), lp)
+                    self.wrong_content_keys(state, kind, lp, lname)
+                    others = {k: v for k, v in state.items() if k not in CONTENT_KEY.values()}
+                    self.unknown_keys(others, ("opacity", CONTENT_KEY[kind]), lp)
                     try:
                         opacity = None
                         if "opacity" in state:

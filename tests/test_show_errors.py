@@ -431,7 +431,10 @@ def test_cue_giving_a_file_to_a_shader_layer(show_dir: Path, show_file: Path) ->
         show_file, "[cues.layers.sky]\nopacity = 0.4", '[cues.layers.sky]\nfile = "media/logo.png"'
     )
     problem = assert_only(
-        problems_of(show_dir), "cues[0].layers.sky.file", "unknown key", "opacity, shader"
+        problems_of(show_dir),
+        "cues[0].layers.sky.file",
+        "'file' is for image and video layers",
+        "layer 'sky' is a shader layer and takes 'shader'",
     )
     assert problem.line == line_of(show_file, 'file = "media/logo.png"\n\n[[cues]]')
 
@@ -535,7 +538,12 @@ def test_every_bad_field_of_one_table_is_reported_not_just_the_first(show_dir: P
     edit(show_file, "corners = [[543.1, 147.2]", "corners = [[768.3, 304.0]")
     keys = {p.key_path for p in problems_of(show_dir)}
     assert {
-        "layers[1].kind", "layers[1].blend", "layers[1].region",
-        "outputs[0].resolution", "outputs[0].display",
-        "surfaces[2].output", "surfaces[2].polygon", "surfaces[2].corners",
+        "layers[1].kind",
+        "layers[1].blend",
+        "layers[1].region",
+        "outputs[0].resolution",
+        "outputs[0].display",
+        "surfaces[2].output",
+        "surfaces[2].polygon",
+        "surfaces[2].corners",
     } <= keys
