@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from calibration.store import CalibrationFile, load_calibration
 from mapping import geometry
 from mapping.errors import Problem, ValidationError, did_you_mean, is_finite_number
 
@@ -204,6 +205,7 @@ class _ShowParser:
         self.lines = text.splitlines()
         self.doc = doc
         self.problems: list[Problem] = []
+        self.calibrations: dict[Path, CalibrationFile | None] = {}
 
     # -- reporting
 
@@ -568,8 +570,6 @@ class _ShowParser:
     def parse_calibration_ref(
         self, ref: Any, p: str, name: str, output: Any
     ) -> tuple[np.ndarray, Path]:
-        from calibration.store import load_calibration
-
         kp = f"{p}.calibration"
         if isinstance(ref, str):
             ref = {"file": ref}
@@ -580,11 +580,15 @@ class _ShowParser:
         path = self.file_ref(self.require(ref, "file", kp), f"{kp}.file")
         key = ref.get("surface", name)
         key = self.string(key, f"{kp}.surface")
-        try:
-            cal = load_calibration(path)
-        except ValidationError as exc:
-            self.problems.extend(exc.problems)
-            raise _InvalidError from None
+        if path not in self.calibrations:  # several surfaces may share one file: read it once
+            try:
+                self.calibrations[path] = load_calibration(path)
+            except ValidationError as exc:
+                self.problems.extend(exc.problems)
+                self.calibrations[path] = None
+        cal = self.calibrations[path]
+        if cal is None:
+            raise _InvalidError
         if key not in cal.surfaces:
             known = ", ".join(cal.surfaces) or "none"
             self.problem(kp, f"calibration file {path} has no surface '{key}'; it has: {known}")

@@ -93,10 +93,16 @@ def test_surfaces_keep_file_order_outputs_and_polygons(demo: Show) -> None:
         ("right-wing", "right", "calibration"),
         ("window-left-top-centre", "left", "corners"),
         ("cornice-right", "right", "homography"),
+        ("pier-left", "left", "corners"),
+        ("pier-right", "right", "calibration"),
     ]
     np.testing.assert_array_equal(demo.surfaces[0].polygon_canvas_px, WING_POLYGON)
     np.testing.assert_array_equal(demo.surfaces[3].polygon_canvas_px, CORNICE_POLYGON)
-    assert [s.name for s in demo.surfaces_on("left")] == ["left-wing", "window-left-top-centre"]
+    assert [s.name for s in demo.surfaces_on("left")] == [
+        "left-wing",
+        "window-left-top-centre",
+        "pier-left",
+    ]
 
 
 @pytest.mark.parametrize(
