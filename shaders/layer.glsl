@@ -19,15 +19,26 @@ void main() {
 #elif defined FRAGMENT_SHADER
 
 in vec2 v_uv;
-uniform sampler2D u_texture;
-uniform bool u_use_texture;
+uniform int u_source;           // 0 colour only, 1 RGBA texture, 2 YUV planes
+uniform sampler2D u_texture;    // unit 0: the RGBA texture, or the Y plane
+uniform sampler2D u_plane_u;    // unit 1: U plane (subsampled; sampled at the same uv)
+uniform sampler2D u_plane_v;    // unit 2: V plane
+uniform mat3 u_yuv_to_rgb;      // rgb = M * (yuv - offset), see media.video.yuv_to_rgb_matrix
+uniform vec3 u_yuv_offset;
 uniform vec4 u_color;
 uniform float u_opacity;
 uniform int u_blend;            // 0 normal, 1 add, 2 multiply, 3 screen
 out vec4 f_color;
 
 void main() {
-    vec4 c = u_use_texture ? texture(u_texture, v_uv) * u_color : u_color;
+    vec4 c = u_color;
+    if (u_source == 1) {
+        c *= texture(u_texture, v_uv);
+    } else if (u_source == 2) {
+        vec3 yuv = vec3(texture(u_texture, v_uv).r, texture(u_plane_u, v_uv).r,
+                        texture(u_plane_v, v_uv).r);
+        c *= vec4(clamp(u_yuv_to_rgb * (yuv - u_yuv_offset), 0.0, 1.0), 1.0);
+    }
     float a = c.a * u_opacity;
     if (u_blend == 2) {
         f_color = vec4(mix(vec3(1.0), c.rgb, a), 1.0);

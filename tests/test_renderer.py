@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 
@@ -233,3 +234,35 @@ def test_the_reference_pattern_projects_the_facade_drawing_through_the_mapping(c
     with pytest.raises(ValueError, match="unknown pattern 'reference'"):
         no_reference.set_pattern("out", "reference")
     no_reference.release()
+
+
+def test_a_video_layer_converts_the_decoders_yuv_planes_on_the_gpu(ctx, tmp_path):
+    from mapping.media.video import VideoClip, yuv_to_rgb_matrix
+
+    clip_path = tmp_path / "colour.mp4"
+    rng = np.random.default_rng(5)
+    smooth = cv2.resize(rng.integers(0, 256, (6, 8, 3), dtype=np.uint8), CANVAS)
+    with VideoWriter(clip_path, CANVAS, 10) as writer:
+        for _ in range(3):
+            writer.write(smooth)
+    with VideoClip(clip_path, yuv_planes=True) as clip:
+        planes = clip.frame_at(0.1).planes
+    # The reference: the same matrix in numpy, chroma upsampled bilinearly at pixel centres.
+    # (FFmpeg's own rgb24 conversion replicates chroma instead, a coarser picture.)
+    M, offset = yuv_to_rgb_matrix(planes.matrix, planes.full_range)
+    chroma = [cv2.resize(c, CANVAS, interpolation=cv2.INTER_LINEAR) for c in (planes.u, planes.v)]
+    yuv = np.stack([planes.y, *chroma], axis=-1) / 255.0
+    expected = np.clip((yuv - offset) @ M.T, 0.0, 1.0) * 255.0
+    show = _show(tmp_path, (Layer("v", "video", clip_path, 1.0, "normal", FULL),))
+    canvas, _, errors = _render(ctx, show, t=0.1)
+    assert not errors
+    diff = np.abs(canvas[..., :3] - expected)
+    assert diff.mean() < 1.0 and np.percentile(diff, 99) <= 4
+
+
+def test_a_magnified_layer_does_not_wrap_its_edges(ctx, tmp_path):
+    two = np.array([[[255, 0, 0, 255], [0, 0, 255, 255]]], np.uint8)  # red | blue
+    path = write_png(tmp_path / "two.png", two)
+    canvas, _, _ = _render(ctx, _show(tmp_path, (Layer("i", "image", path, 1.0, "normal", FULL),)))
+    assert tuple(canvas[24, 0, :3]) == (255, 0, 0)  # the left edge is pure red, no blue
+    assert tuple(canvas[24, -1, :3]) == (0, 0, 255)

@@ -11,6 +11,7 @@ import random
 from pathlib import Path
 
 import av
+import cv2
 import numpy as np
 import pytest
 
@@ -326,3 +327,69 @@ def test_audio_only_file_has_no_video_stream(tmp_path: Path) -> None:
     assert str(path) in str(info.value)
     assert "no video stream" in info.value.reason
     assert "audio" in info.value.reason
+
+
+# --- YUV planes --------------------------------------------------------------------------
+
+
+def test_yuv_matrices_map_video_black_and_white_and_primaries() -> None:
+    from mapping.media.video import yuv_to_rgb_matrix
+
+    for matrix in ("bt601", "bt709"):
+        M, offset = yuv_to_rgb_matrix(matrix, full_range=False)
+        black = M @ (np.array([16, 128, 128]) / 255.0 - offset)
+        white = M @ (np.array([235, 128, 128]) / 255.0 - offset)
+        np.testing.assert_allclose(black, 0.0, atol=1e-9)
+        np.testing.assert_allclose(white, 1.0, atol=1e-9)
+    M, offset = yuv_to_rgb_matrix("bt709", full_range=True)
+    kr, kb = 0.2126, 0.0722
+    red_y = kr
+    red_cb = -kr / (2 * (1 - kb))
+    red_cr = 0.5
+    np.testing.assert_allclose(M @ np.array([red_y, red_cb, red_cr]), [1.0, 0.0, 0.0], atol=1e-9)
+    assert offset.tolist() == [0.0, 128 / 255, 128 / 255]
+
+
+def test_yuv_planes_are_the_decoders_planes_and_match_its_rgb(tmp_path: Path) -> None:
+    from mapping.media.video import yuv_to_rgb_matrix
+
+    path = tmp_path / "colour.mp4"
+    rng = np.random.default_rng(3)
+    smooth = cv2.resize(rng.integers(0, 256, (6, 8, 3), dtype=np.uint8), (64, 48))
+    with VideoWriter(path, (64, 48), 10) as writer:
+        for _ in range(3):
+            writer.write(smooth)
+    with VideoClip(path, yuv_planes=True) as clip:
+        frame = clip.frame_at(0.1)
+        assert frame.image is None and frame.planes is not None
+        planes = frame.planes
+        assert planes.y.shape == (48, 64) and planes.u.shape == planes.v.shape == (24, 32)
+        assert (planes.matrix, planes.full_range) == ("bt601", False)  # untagged SD
+        assert clip.converted_frame_count == 0  # nothing converted on the CPU
+    with VideoClip(path) as clip:
+        rgb = clip.frame_at(0.1).image.astype(float)
+    M, offset = yuv_to_rgb_matrix(planes.matrix, planes.full_range)
+    up = [np.repeat(np.repeat(p, 2, 0), 2, 1) for p in (planes.u, planes.v)]
+    yuv = np.stack([planes.y, *up], axis=-1) / 255.0
+    ours = np.clip((yuv - offset) @ M.T, 0, 1) * 255
+    assert np.abs(ours - rgb).mean() < 1.5
+
+
+def test_streams_that_are_not_planar_yuv_still_come_back_as_rgb(tmp_path: Path) -> None:
+    path = tmp_path / "rgb.mov"
+    with av.open(str(path), mode="w") as container:
+        stream = container.add_stream("png", rate=10)
+        stream.width, stream.height, stream.pix_fmt = 16, 8, "rgb24"
+        image = np.zeros((8, 16, 3), np.uint8)
+        image[:, 8:] = (255, 0, 0)
+        for i in range(2):
+            frame = av.VideoFrame.from_ndarray(image, format="rgb24")
+            frame.pts = i
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    with VideoClip(path, yuv_planes=True) as clip:
+        frame = clip.frame_at(0.0)
+    assert frame.planes is None
+    np.testing.assert_array_equal(frame.image, image)

@@ -31,7 +31,7 @@ from mapping.gl.shaders import ShaderError, load_generator, load_program
 from mapping.media.errors import MediaError
 from mapping.media.image import load_image
 from mapping.media.placeholder import placeholder_image
-from mapping.media.video import VideoClip
+from mapping.media.video import VideoClip, yuv_to_rgb_matrix
 from mapping.patterns import PATTERN_KINDS, SurfaceOutline, render_pattern
 from mapping.show import Layer, Show
 
@@ -48,6 +48,7 @@ REFERENCE_PATTERN = "reference"
 surface instead of the show — projected on the facade, it shows how well the mapping fits."""
 
 _BLEND_INDEX = {"normal": 0, "add": 1, "multiply": 2, "screen": 3}
+_SOURCE_COLOUR, _SOURCE_TEXTURE, _SOURCE_YUV = 0, 1, 2  # layer.glsl's u_source
 _UNIT_QUAD = np.array([0, 0, 1, 0, 0, 1, 1, 1], dtype="f4")
 _FLOATS_PER_WARP_VERTEX = 2 + 9
 
@@ -89,7 +90,10 @@ class _OutputTarget:
 class _Source:
     """GPU side of one layer content (an image, a video, a generator or a placeholder)."""
 
-    texture: moderngl.Texture | None = None
+    texture: moderngl.Texture | None = None  # RGBA image, RGB video frame, or the Y plane
+    chroma: tuple[moderngl.Texture, moderngl.Texture] | None = None  # U and V planes
+    yuv_to_rgb: bytes = b""  # mat3 for layer.glsl, from media.video.yuv_to_rgb_matrix
+    yuv_offset: bytes = b""
     clip: VideoClip | None = None
     frame_index: int = -1
     program: moderngl.Program | None = None
@@ -100,7 +104,14 @@ class _Source:
     def release(self) -> None:
         if self.clip is not None:
             self.clip.close()
-        for obj in (self.vao, self.fbo, self.texture, self.program, *self.extras):
+        for obj in (
+            self.vao,
+            self.fbo,
+            self.texture,
+            *(self.chroma or ()),
+            self.program,
+            *self.extras,
+        ):
             if obj is not None:
                 obj.release()
 
@@ -278,25 +289,35 @@ class Renderer:
         ctx.enable(moderngl.BLEND)
         prog["u_canvas_size_px"].value = self._canvas_size
         prog["u_texture"].value = 0
+        prog["u_plane_u"].value = 1
+        prog["u_plane_v"].value = 2
         for lf in frame.layers:
             opacity = lf.opacity * frame.master
             if opacity <= 0.0:
                 continue
-            texture = self._layer_texture(lf)
-            if texture is None and lf.layer.kind != "solid":
+            source = self._layer_source(lf)
+            if source is None and lf.layer.kind != "solid":
                 continue
             canvas_fbo.use()
             ctx.blend_func = _BLEND[lf.layer.blend]
             prog["u_rect_canvas_px"].value = lf.layer.region_canvas_px
             prog["u_opacity"].value = opacity
             prog["u_blend"].value = _BLEND_INDEX[lf.layer.blend]
-            if texture is None:
-                prog["u_use_texture"].value = False
+            if source is None:
+                prog["u_source"].value = _SOURCE_COLOUR
                 prog["u_color"].value = lf.content  # solid: an RGBA tuple
-            else:
-                prog["u_use_texture"].value = True
+            elif source.chroma is not None:
+                prog["u_source"].value = _SOURCE_YUV
                 prog["u_color"].value = (1.0, 1.0, 1.0, 1.0)
-                texture.use(0)
+                prog["u_yuv_to_rgb"].write(source.yuv_to_rgb)
+                prog["u_yuv_offset"].write(source.yuv_offset)
+                source.texture.use(0)  # type: ignore[union-attr]
+                source.chroma[0].use(1)
+                source.chroma[1].use(2)
+            else:
+                prog["u_source"].value = _SOURCE_TEXTURE
+                prog["u_color"].value = (1.0, 1.0, 1.0, 1.0)
+                source.texture.use(0)  # type: ignore[union-attr]
             self._layer_vao.render(moderngl.TRIANGLE_STRIP)
 
     # -- layer content
@@ -308,7 +329,8 @@ class Renderer:
             return ("shader", content, w, h)
         return (layer.kind, content)
 
-    def _layer_texture(self, lf: LayerFrame) -> moderngl.Texture | None:
+    def _layer_source(self, lf: LayerFrame) -> _Source | None:
+        """The GPU content of a layer for this frame (``None`` for solid colours)."""
         layer = lf.layer
         if layer.kind == "solid":
             return None
@@ -321,7 +343,7 @@ class Renderer:
             self._update_video(layer, source, lf.media_time_s)
         elif source.program is not None:
             self._run_generator(source, lf.media_time_s)
-        return source.texture
+        return source if source.texture is not None else None
 
     def _open_source(self, layer: Layer, content: object) -> _Source:
         path = content if isinstance(content, Path) else Path(str(content))
@@ -330,9 +352,8 @@ class Renderer:
                 image = load_image(path)
                 return _Source(texture=self._upload(image))
             if layer.kind == "video":
-                clip = VideoClip(path)
-                tex = self.ctx.texture(clip.size_px, 3)
-                return _Source(texture=tex, clip=clip)
+                # textures are made for the first frame: YUV planes or RGB, by pixel format
+                return _Source(clip=VideoClip(path, yuv_planes=True))
             if layer.kind == "shader":
                 return self._open_generator(layer, path)
         except (MediaError, ShaderError) as exc:
@@ -346,6 +367,7 @@ class Renderer:
         program = load_generator(self.ctx, path)
         size = _region_size(layer)
         tex = self.ctx.texture(size, 4)
+        _content_sampling(tex)
         fbo = self.ctx.framebuffer([tex])
         vbo = self.ctx.buffer(_UNIT_QUAD.tobytes())
         vao = self.ctx.vertex_array(program, [(vbo, "2f", "a_unit")])
@@ -363,11 +385,11 @@ class Renderer:
     def _upload(self, image: np.ndarray) -> moderngl.Texture:
         h, w, c = image.shape
         tex = self.ctx.texture((w, h), c, np.ascontiguousarray(image).tobytes())
-        tex.filter = (moderngl.LINEAR, moderngl.LINEAR)
+        _content_sampling(tex)
         return tex
 
     def _update_video(self, layer: Layer, source: _Source, media_time_s: float) -> None:
-        assert source.clip is not None and source.texture is not None
+        assert source.clip is not None
         try:
             frame = source.clip.frame_at(media_time_s, loop=layer.loop)
         except MediaError as exc:
@@ -375,9 +397,34 @@ class Renderer:
                 log.error("layer '%s': %s — holding the last good frame", layer.name, exc)
             self.errors[layer.name] = str(exc)
             return
-        if frame.index != source.frame_index:
-            source.texture.write(np.ascontiguousarray(frame.image).tobytes())
-            source.frame_index = frame.index
+        if frame.index == source.frame_index:
+            return
+        if frame.planes is not None:
+            planes = frame.planes
+            if source.texture is None:
+                source.texture = self._plane_texture(planes.y)
+                source.chroma = (self._plane_texture(planes.u), self._plane_texture(planes.v))
+                M, offset = yuv_to_rgb_matrix(planes.matrix, planes.full_range)
+                source.yuv_to_rgb = geometry.mat3_to_glsl(M).tobytes()
+                source.yuv_offset = offset.astype("f4").tobytes()
+            assert source.chroma is not None
+            source.texture.write(planes.y)
+            source.chroma[0].write(planes.u)
+            source.chroma[1].write(planes.v)
+        else:
+            assert frame.image is not None
+            if source.texture is None:
+                h, w = frame.image.shape[:2]
+                source.texture = self.ctx.texture((w, h), 3)
+                _content_sampling(source.texture)
+            source.texture.write(np.ascontiguousarray(frame.image))
+        source.frame_index = frame.index
+
+    def _plane_texture(self, plane: np.ndarray) -> moderngl.Texture:
+        h, w = plane.shape
+        tex = self.ctx.texture((w, h), 1)
+        _content_sampling(tex)
+        return tex
 
     def _run_generator(self, source: _Source, media_time_s: float) -> None:
         assert source.program is not None and source.fbo is not None and source.vao is not None
@@ -444,6 +491,12 @@ class Renderer:
             self._blit_prog,
         ):
             obj.release()
+
+
+def _content_sampling(texture: moderngl.Texture) -> None:
+    """Bilinear, clamped to the edge: a layer's border never blends with its opposite side."""
+    texture.filter = (moderngl.LINEAR, moderngl.LINEAR)
+    texture.repeat_x = texture.repeat_y = False
 
 
 def _region_size(layer: Layer) -> tuple[int, int]:

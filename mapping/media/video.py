@@ -23,6 +23,10 @@ Decoding strategy (what keeps random access frame-exact and forward playback che
   (the first frame out is past the target) and the seek retried further back.
 
 Images come back as read-only uint8 RGB arrays shaped ``(H, W, 3)``, row 0 at the top.
+With ``VideoClip(path, yuv_planes=True)`` and a stream in 8-bit planar YUV (4:2:0, 4:2:2 or
+4:4:4, limited or full range) frames carry the decoder's own Y, U and V planes instead,
+with no colour conversion on the CPU: the renderer uploads them as they are and converts in
+its shader with :func:`yuv_to_rgb_matrix`. Other pixel formats still come back as RGB.
 """
 
 from __future__ import annotations
@@ -53,20 +57,79 @@ FORWARD_DECODE_LIMIT_S = 1.0
 _SLOT_EPSILON = 1e-6
 
 
+# 8-bit planar YUV formats whose planes can be uploaded as they are.
+_PLANAR_YUV = {
+    "yuv420p": False, "yuvj420p": True, "yuv422p": False, "yuvj422p": True,
+    "yuv444p": False, "yuvj444p": True,
+}  # fmt: skip
+# AVColorSpace values that mean BT.709 (1) and BT.601 (5: BT470BG, 6: SMPTE 170M).
+_AVCOL_SPC_BT709 = 1
+_AVCOL_SPC_BT601 = (5, 6)
+_AVCOL_RANGE_JPEG = 2
+
+
+@dataclass(frozen=True)
+class YuvPlanes:
+    """The decoder's planes of one frame: full-size Y, subsampled U and V (uint8, rows top
+    first), and how to turn them into RGB (see :func:`yuv_to_rgb_matrix`)."""
+
+    y: np.ndarray
+    u: np.ndarray
+    v: np.ndarray
+    matrix: str  # "bt601" or "bt709"
+    full_range: bool
+
+
 @dataclass(frozen=True)
 class VideoFrame:
     """One decoded frame.
 
     Attributes:
         image: uint8 RGB, shape ``(H, W, 3)``, row 0 at the top; read-only (shared by cache).
+            ``None`` when the frame carries ``planes`` instead.
         index: 0-based frame number in the clip.
         pts_s: media time at which this frame starts being shown, in seconds from the
             clip's first frame.
+        planes: the YUV planes, for clips opened with ``yuv_planes=True`` whose stream is
+            8-bit planar YUV; else ``None``.
     """
 
-    image: np.ndarray
+    image: np.ndarray | None
     index: int
     pts_s: float
+    planes: YuvPlanes | None = None
+
+
+def yuv_to_rgb_matrix(matrix: str, full_range: bool) -> tuple[np.ndarray, np.ndarray]:
+    """``(M, offset)`` with ``rgb = M @ (yuv - offset)``, all in 0..1 units.
+
+    ``matrix`` is ``"bt601"`` or ``"bt709"``; limited range maps Y 16..235 and U, V 16..240
+    onto 0..1 and -0.5..0.5.
+    """
+    kr, kb = {"bt601": (0.299, 0.114), "bt709": (0.2126, 0.0722)}[matrix]
+    kg = 1.0 - kr - kb
+    to_rgb = np.array(
+        [
+            [1.0, 0.0, 2.0 * (1.0 - kr)],
+            [1.0, -2.0 * (1.0 - kb) * kb / kg, -2.0 * (1.0 - kr) * kr / kg],
+            [1.0, 2.0 * (1.0 - kb), 0.0],
+        ]
+    )
+    if full_range:
+        scale, offset = np.ones(3), np.array([0.0, 128.0, 128.0]) / 255.0
+    else:
+        scale = np.array([255.0 / 219.0, 255.0 / 224.0, 255.0 / 224.0])
+        offset = np.array([16.0, 128.0, 128.0]) / 255.0
+    return to_rgb * scale[None, :], offset
+
+
+def _yuv_matrix_name(colorspace: int, height_px: int) -> str:
+    """The stream's YUV matrix; untagged streams guess by size (SD: BT.601, HD: BT.709)."""
+    if colorspace == _AVCOL_SPC_BT709:
+        return "bt709"
+    if colorspace in _AVCOL_SPC_BT601:
+        return "bt601"
+    return "bt709" if height_px >= 720 else "bt601"
 
 
 @dataclass(frozen=True)
@@ -86,8 +149,9 @@ class VideoClip:
             stream, or its video stream yields no frame with a timestamp.
     """
 
-    def __init__(self, path: Path | str) -> None:
+    def __init__(self, path: Path | str, *, yuv_planes: bool = False) -> None:
         self._path = Path(path)
+        self._want_planes = yuv_planes
         if not self._path.exists():
             raise MediaError(self._path, f"file not found ({EXPECTED_VIDEO})")
         if not self._path.is_file():
@@ -333,14 +397,22 @@ class VideoClip:
     def _publish(self, decoded: _Decoded) -> VideoFrame:
         if self._current is not None and self._current.index == decoded.index:
             return self._current
-        image = decoded.av_frame.to_ndarray(format="rgb24")
-        image.flags.writeable = False
-        self.converted_frame_count += 1
-        frame = VideoFrame(
-            image=image,
-            index=decoded.index,
-            pts_s=float((decoded.pts - self._first_pts) * self._time_base),
-        )
+        av_frame = decoded.av_frame
+        pts_s = float((decoded.pts - self._first_pts) * self._time_base)
+        full_range = _PLANAR_YUV.get(av_frame.format.name)
+        if self._want_planes and full_range is not None:
+            y, u, v = (_plane_array(plane) for plane in av_frame.planes[:3])
+            planes = YuvPlanes(
+                y, u, v,
+                _yuv_matrix_name(int(av_frame.colorspace), av_frame.height),
+                full_range or int(av_frame.color_range) == _AVCOL_RANGE_JPEG,
+            )  # fmt: skip
+            frame = VideoFrame(None, decoded.index, pts_s, planes)
+        else:
+            image = av_frame.to_ndarray(format="rgb24")
+            image.flags.writeable = False
+            self.converted_frame_count += 1
+            frame = VideoFrame(image, decoded.index, pts_s)
         self._current = frame
         return frame
 
@@ -386,3 +458,11 @@ class VideoClip:
             f"VideoClip({str(self._path)!r}, {self._size_px[0]}x{self._size_px[1]}, "
             f"{self.fps:g} fps, {self._frame_count} frames)"
         )
+
+
+def _plane_array(plane: av.video.plane.VideoPlane) -> np.ndarray:
+    """A decoder plane as a read-only (height, width) uint8 array (copied out of the frame)."""
+    rows = np.frombuffer(plane, np.uint8).reshape(plane.height, plane.line_size)
+    array = np.ascontiguousarray(rows[:, : plane.width])
+    array.flags.writeable = False
+    return array
