@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import moderngl
@@ -99,19 +99,11 @@ class _Source:
     program: moderngl.Program | None = None
     vao: moderngl.VertexArray | None = None
     fbo: moderngl.Framebuffer | None = None
-    extras: list = field(default_factory=list)
 
     def release(self) -> None:
         if self.clip is not None:
             self.clip.close()
-        for obj in (
-            self.vao,
-            self.fbo,
-            self.texture,
-            *(self.chroma or ()),
-            self.program,
-            *self.extras,
-        ):
+        for obj in (self.vao, self.fbo, self.texture, *(self.chroma or ()), self.program):
             if obj is not None:
                 obj.release()
 
@@ -369,11 +361,10 @@ class Renderer:
         tex = self.ctx.texture(size, 4)
         _content_sampling(tex)
         fbo = self.ctx.framebuffer([tex])
-        vbo = self.ctx.buffer(_UNIT_QUAD.tobytes())
-        vao = self.ctx.vertex_array(program, [(vbo, "2f", "a_unit")])
+        vao = self.ctx.vertex_array(program, [(self._quad_vbo, "2f", "a_unit")])
         if "u_flip_y" in program:
             program["u_flip_y"].value = False
-        return _Source(texture=tex, program=program, vao=vao, fbo=fbo, extras=[vbo])
+        return _Source(texture=tex, program=program, vao=vao, fbo=fbo)
 
     def _placeholder(self, layer: Layer, reason: str) -> _Source:
         if self.errors.get(layer.name) != reason:
