@@ -60,6 +60,8 @@ class ShowPlayer:
         self.clock = ShowClock()
         self.running = True
         self.frames = 0
+        self.render_failures = 0
+        self._last_render_error: str | None = None
         if start_cue is not None:  # cues track: the state after every cue up to this one
             self.engine = CueEngine.at_cue(show, start_cue)
 
@@ -104,7 +106,18 @@ class ShowPlayer:
             except Exception:  # the show goes on
                 log.exception("command %r failed", command)
         self.outputs.make_current()
-        self.renderer.render(self.engine.tick(show_time_s))
+        try:
+            self.renderer.render(self.engine.tick(show_time_s))
+        except Exception as exc:  # the show goes on: keep presenting the last good frame
+            message = f"{type(exc).__name__}: {exc}"
+            if message != self._last_render_error:
+                log.exception(
+                    "rendering the frame at %.3f s failed; showing the last one", show_time_s
+                )
+                self._last_render_error = message
+            self.render_failures += 1
+        else:
+            self._last_render_error = None
         self.outputs.present(
             {n: self.renderer.output_texture(n) for n in self.renderer.output_names()}
         )

@@ -94,3 +94,25 @@ def test_commands_from_other_threads_wait_for_the_next_frame(player):
     player.commands.put(Stop())
     player.step(2.1)
     assert not player.running
+
+
+def test_a_frame_that_fails_to_render_is_logged_once_and_the_show_keeps_running(
+    player, caplog, monkeypatch
+):
+    real_render = player.renderer.render
+    calls = {"n": 0}
+
+    def flaky(frame):
+        calls["n"] += 1
+        if calls["n"] <= 3:
+            raise RuntimeError("GPU hiccup")
+        real_render(frame)
+
+    monkeypatch.setattr(player.renderer, "render", flaky)
+    with caplog.at_level(logging.ERROR):
+        for i in range(5):
+            player.step(i / 30)
+    assert player.render_failures == 3
+    assert caplog.text.count("GPU hiccup") == 1
+    assert player.outputs.presented == 5  # every frame still presented (the last good one)
+    assert player.running
