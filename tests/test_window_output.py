@@ -38,20 +38,24 @@ def xvfb_display() -> Iterator[str]:
         proc.wait(timeout=10)
 
 
-def test_a_projector_window_shows_the_rendered_output_pixel_for_pixel(xvfb_display, tmp_path):
+@pytest.mark.parametrize(
+    ("mode", "size"),
+    [("windowed", (160, 120)), ("fullscreen", (640, 480))],  # the Xvfb screen is 640×480
+)
+def test_a_projector_window_shows_the_rendered_output_pixel_for_pixel(
+    xvfb_display, tmp_path, mode, size
+):
     result = tmp_path / "window.npz"
     proc = subprocess.run(
-        [sys.executable, "-m", "tests.window_probe", str(result), str(tmp_path)],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=120,
+        [sys.executable, "-m", "tests.window_probe", str(result), str(tmp_path), mode,
+         f"{size[0]}x{size[1]}"],
+        cwd=REPO, capture_output=True, text=True, timeout=120,
         env={**os.environ, "DISPLAY": xvfb_display},
-    )
+    )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     data = np.load(result)
     on_screen, offscreen = data["on_screen"], data["offscreen"]
-    assert on_screen.shape == offscreen.shape == (120, 160, 3)
+    assert on_screen.shape == offscreen.shape == (size[1], size[0], 3)
     assert offscreen.any(), "the frame must not be empty"
     np.testing.assert_array_equal(on_screen, offscreen)
 

@@ -1,7 +1,8 @@
 """Run in a fresh process by test_window_output: open a projector window, render, read back.
 
 A separate process keeps pyglet's GLX context apart from the EGL context the rest of the
-test session uses. Usage: ``python -m tests.window_probe OUT.npz WORK_DIR`` with DISPLAY set.
+test session uses. With DISPLAY set:
+``python -m tests.window_probe OUT.npz WORK_DIR windowed|fullscreen WxH``.
 """
 
 from __future__ import annotations
@@ -17,10 +18,10 @@ from mapping.outputs import WindowOutputs
 from tests.showkit import single_surface_show, textured_image
 
 
-def main(out_file: Path, work_dir: Path) -> None:
+def main(out_file: Path, work_dir: Path, mode: str, size: tuple[int, int]) -> None:
     H = np.array([[0.9, 0.08, 12.0], [-0.05, 0.95, 9.0], [0.0004, 0.0002, 1.0]])
-    show = single_surface_show(work_dir, textured_image(160, 120), H, (160, 120))
-    outputs = WindowOutputs(show.outputs, windowed=True)
+    show = single_surface_show(work_dir, textured_image(160, 120), H, size)
+    outputs = WindowOutputs(show.outputs, windowed=mode == "windowed")
     try:
         renderer = Renderer(outputs.ctx, show)
         frame = CueEngine(show).tick(0.0)
@@ -40,4 +41,5 @@ def main(out_file: Path, work_dir: Path) -> None:
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1]), Path(sys.argv[2]))
+    width, height = (int(v) for v in sys.argv[4].split("x"))
+    main(Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3], (width, height))
