@@ -47,11 +47,21 @@ def test_a_projector_window_shows_the_rendered_output_pixel_for_pixel(
 ):
     result = tmp_path / "window.npz"
     proc = subprocess.run(
-        [sys.executable, "-m", "tests.window_probe", str(result), str(tmp_path), mode,
-         f"{size[0]}x{size[1]}"],
-        cwd=REPO, capture_output=True, text=True, timeout=120,
+        [
+            sys.executable,
+            "-m",
+            "tests.window_probe",
+            str(result),
+            str(tmp_path),
+            mode,
+            f"{size[0]}x{size[1]}",
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
         env={**os.environ, "DISPLAY": xvfb_display},
-    )  # fmt: skip
+    )
     assert proc.returncode == 0, proc.stderr
     data = np.load(result)
     on_screen, offscreen = data["on_screen"], data["offscreen"]
