@@ -74,8 +74,22 @@ def _load(show_dir: Path):  # -> Show | None
         return None
 
 
+_MODIFIER_MASK = 0x1 | 0x2 | 0x4  # pyglet's SHIFT, CTRL, ALT (not num/caps lock)
+
+
+def _known_cue(show, cue: str) -> bool:  # show: Show
+    try:
+        show.cue_index(cue)
+    except KeyError:
+        cues = ", ".join(c.label for c in show.cues)
+        log.error("unknown cue '%s'; cues are: %s", cue, cues)
+        return False
+    return True
+
+
 def cmd_run(args: argparse.Namespace) -> int:
-    from mapping.commands import CyclePattern, Go, Stop
+    from mapping.control.keys import key_bindings
+    from mapping.live import ShowLibrary
     from mapping.outputs import HeadlessOutputs, NoDisplayError, WindowOutputs
     from mapping.player import ShowPlayer
 
@@ -84,25 +98,18 @@ def cmd_run(args: argparse.Namespace) -> int:
         return 2
     start_cue = None
     if not args.no_cue and show.cues:
-        start_cue = args.cue or show.cues[0].name
-        if start_cue not in [c.name for c in show.cues]:
-            log.error(
-                "unknown cue '%s'; cues are: %s", start_cue, ", ".join(c.name for c in show.cues)
-            )
+        start_cue = args.cue or show.cues[0].number
+        if not _known_cue(show, start_cue):
             return 2
     player: ShowPlayer | None = None
+    bindings: dict[tuple[int, int], str] = {}
 
     def on_key(symbol: int, modifiers: int) -> None:
-        from pyglet.window import key
-
         if player is None:
             return
-        if symbol == key.SPACE:
-            player.commands.put(Go())
-        elif symbol == key.T:
-            player.commands.put(CyclePattern())
-        elif symbol in (key.ESCAPE, key.Q):
-            player.commands.put(Stop())
+        name = bindings.get((symbol, modifiers & _MODIFIER_MASK))
+        if name is not None:
+            player.submit(name, source="key")
 
     if args.headless:
         outputs = HeadlessOutputs()
@@ -120,8 +127,13 @@ def cmd_run(args: argparse.Namespace) -> int:
                 args.show,
             )
             return 3
-    player = ShowPlayer(show, outputs, start_cue=start_cue)
-    keys = "" if args.headless else "; keys: SPACE = GO, T = test patterns, ESC = quit"
+    player = ShowPlayer(
+        show, outputs, start_cue=start_cue, library=ShowLibrary(show.root.resolve().parent)
+    )
+    keys = ""
+    if not args.headless:
+        bindings.update(key_bindings(player.registry))
+        keys = "; keys: SPACE = GO, BACKSPACE = back, T = test patterns, ESC = quit"
     log.info(
         "running '%s' (%s) on %d output(s)%s%s",
         show.name,
@@ -141,8 +153,7 @@ def cmd_render(args: argparse.Namespace) -> int:
     show = _load(args.show)
     if show is None:
         return 2
-    if args.cue is not None and args.cue not in [c.name for c in show.cues]:
-        log.error("unknown cue '%s'; cues are: %s", args.cue, ", ".join(c.name for c in show.cues))
+    if args.cue is not None and not _known_cue(show, args.cue):
         return 2
     if args.frames < 1 or args.fps <= 0:
         log.error("--frames must be ≥ 1 and --fps > 0")

@@ -12,16 +12,22 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from typing import Protocol
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 import moderngl
 
-from mapping.commands import Command, CommandQueue, CyclePattern, Go, ShowPattern, Stop
+from mapping.commands import Command, CommandProcessor, CommandQueue, Registry, Result, Ticket
+from mapping.control.builtin import build_registry
 from mapping.cues import CueEngine
 from mapping.gl.renderer import Renderer
+from mapping.live import LiveShow, ShowLibrary
 from mapping.show import Show
 
 log = logging.getLogger(__name__)
+
+MAX_COMMANDS_PER_FRAME = 5000
+"""A flood of commands is spread over frames rather than stalling one."""
 
 
 class Outputs(Protocol):
@@ -36,8 +42,13 @@ class Outputs(Protocol):
 class ShowClock:
     """Show time in seconds since :meth:`start`, from a monotonic clock."""
 
-    def __init__(self, now: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        now: Callable[[], float] = time.monotonic,
+        wall: Callable[[], float] = time.time,
+    ) -> None:
         self._now = now
+        self._wall = wall
         self._t0 = now()
 
     def start(self, at_show_time_s: float = 0.0) -> None:
@@ -46,68 +57,135 @@ class ShowClock:
     def __call__(self) -> float:
         return self._now() - self._t0
 
+    def show_time_at_wall(self, wall_s: float) -> float:
+        """The show time at a wall-clock (Unix) time, e.g. an OSC bundle's time tag."""
+        return self() + (wall_s - self._wall())
+
+
+@dataclass(frozen=True)
+class Status:
+    """A snapshot of the running show for feedback (OSC, panel), replaced every frame."""
+
+    show: str
+    show_time_s: float
+    frames: int
+    fps: float
+    late_frames: int
+    cue: str | None
+    next_cue: str | None
+    progress: float
+    master: float
+    blackout: bool
+    paused: bool
+    locked: bool
+
 
 class ShowPlayer:
-    """Runs one show live on a set of outputs."""
+    """Runs one show live on a set of outputs.
 
-    def __init__(self, show: Show, outputs: Outputs, *, start_cue: str | None = None) -> None:
-        self.show = show
+    Anything that changes the show is a registry command: :meth:`submit` queues one from any
+    thread and returns a :class:`~mapping.commands.Ticket` whose result arrives once the
+    render thread has applied it, at the start of the next frame at or after its show time.
+    """
+
+    def __init__(
+        self,
+        show: Show,
+        outputs: Outputs,
+        *,
+        start_cue: str | None = None,
+        registry: Registry | None = None,
+        library: ShowLibrary | None = None,
+        clock: ShowClock | None = None,
+    ) -> None:
         self.outputs = outputs
+        self.registry = registry or build_registry()
+        self.live = LiveShow(show, library=library)
+        if start_cue is not None:  # cues track: the state after every cue up to this one
+            self.live.engine = CueEngine.at_cue(show, start_cue)
+        self.processor = CommandProcessor(self.registry, self.live)
         self.commands = CommandQueue()
-        self.engine = CueEngine(show)
         outputs.make_current()
         self.renderer = Renderer(outputs.ctx, show)
-        self.clock = ShowClock()
-        self.running = True
+        self._generation = self.live.generation
+        self.clock = clock or ShowClock()
         self.frames = 0
+        self.late_frames = 0
         self.render_failures = 0
+        self.fps = 0.0
         self._last_render_error: str | None = None
-        if start_cue is not None:  # cues track: the state after every cue up to this one
-            self.engine = CueEngine.at_cue(show, start_cue)
+        self.frame_listeners: list[Callable[[ShowPlayer], None]] = []
+        self.status = self._snapshot(0.0)
 
-    def apply(self, command: Command, show_time_s: float) -> None:
-        """Apply one command now (on the render thread)."""
-        match command:
-            case Go(cue=None):
-                nxt = 0 if self.engine.current is None else self.engine.current + 1
-                if nxt >= len(self.show.cues):
-                    log.warning(
-                        "GO: no cue after '%s'", self.show.cues[-1].name if self.show.cues else ""
-                    )
-                    return
-                self.engine.go(nxt, show_time_s)
-                log.info("GO cue '%s' at %.2f s", self.show.cues[nxt].name, show_time_s)
-            case Go(cue=name):
-                try:
-                    self.engine.go(name, show_time_s)
-                except KeyError:
-                    log.error("GO: unknown cue '%s'", name)
-                    return
-                log.info("GO cue '%s' at %.2f s", name, show_time_s)
-            case ShowPattern(pattern=pattern, output=output):
-                names = self.renderer.output_names() if output is None else [output]
-                for name in names:
-                    self.renderer.set_pattern(name, pattern)
-            case CyclePattern():
-                kinds: list[str | None] = [*self.renderer.pattern_kinds(), None]
-                for name in self.renderer.output_names():
-                    current = self.renderer.pattern(name)
-                    nxt_kind = kinds[(kinds.index(current) + 1) % len(kinds)]
-                    self.renderer.set_pattern(name, nxt_kind)
-                log.info("test pattern: %s", self.renderer.pattern(self.renderer.output_names()[0]))
-            case Stop():
-                self.running = False
+    # -- compatibility views
+
+    @property
+    def show(self) -> Show:
+        return self.live.show
+
+    @property
+    def engine(self) -> CueEngine:
+        return self.live.engine
+
+    @property
+    def running(self) -> bool:
+        return self.live.running
+
+    @running.setter
+    def running(self, value: bool) -> None:
+        self.live.running = value
+
+    # -- commands
+
+    def submit(
+        self,
+        name: str,
+        *values: Any,
+        path: dict[str, Any] | None = None,
+        at_show_time_s: float | None = None,
+        source: str = "api",
+        on_result: Callable[[Result], None] | None = None,
+    ) -> Ticket:
+        """Queue command ``name`` (validated now: a bad one is answered at once)."""
+        try:
+            command = self.registry.make(
+                name, values, path=path, at_show_time_s=at_show_time_s, source=source
+            )
+        except ValueError as exc:
+            ticket = Ticket(Command(name, source=source), on_result)
+            ticket.resolve(Result.error(name, str(exc)))
+            return ticket
+        return self.commands.submit(command, on_result)
+
+    def apply_due(self, show_time_s: float) -> list[Result]:
+        """Apply every command due at ``show_time_s`` (render thread, start of a frame)."""
+        results = []
+        for ticket in self.commands.due(show_time_s, MAX_COMMANDS_PER_FRAME):
+            result = self.processor.apply(ticket.command, show_time_s)
+            if not result.ok:
+                log.warning("%s (from %s)", result.message, ticket.command.source or "?")
+            try:
+                ticket.resolve(result)
+            except Exception:  # a reply callback must not stop the frame
+                log.exception("reply to %s failed", ticket.command.name)
+            results.append(result)
+        return results
+
+    # -- the frame
 
     def step(self, show_time_s: float) -> None:
         """One frame at ``show_time_s``: commands, cue state, render, present."""
-        for command in self.commands.drain():
-            try:
-                self.apply(command, show_time_s)
-            except Exception:  # the show goes on
-                log.exception("command %r failed", command)
+        self.apply_due(show_time_s)
         self.outputs.make_current()
         try:
-            self.renderer.render(self.engine.tick(show_time_s))
+            if self.live.generation != self._generation:
+                self.renderer.set_show(self.live.show)
+                self._generation = self.live.generation
+            frame = self.live.frame(show_time_s)
+            for name, kind in frame.patterns.items():
+                if self.renderer.pattern(name) != kind:
+                    self.renderer.set_pattern(name, kind)
+            self.renderer.render(frame)
         except Exception as exc:  # the show goes on: keep presenting the last good frame
             message = f"{type(exc).__name__}: {exc}"
             if message != self._last_render_error:
@@ -122,13 +200,38 @@ class ShowPlayer:
             {n: self.renderer.output_texture(n) for n in self.renderer.output_names()}
         )
         self.frames += 1
+        self.status = self._snapshot(show_time_s)
+        for listener in self.frame_listeners:
+            try:
+                listener(self)
+            except Exception:
+                log.exception("frame listener failed")
+
+    def _snapshot(self, show_time_s: float) -> Status:
+        live = self.live
+        current = live.engine.current_cue()
+        standby = live.engine.standby_cue()
+        return Status(
+            live.show.name,
+            show_time_s,
+            self.frames,
+            self.fps,
+            self.late_frames,
+            current.label if current is not None else None,
+            standby.label if standby is not None else None,
+            live.engine.progress(show_time_s),
+            live.master_level(show_time_s),
+            live.blackout,
+            live.engine.paused,
+            live.locked,
+        )
 
     def run(self, fps: float = 30.0, duration_s: float | None = None) -> None:
         """Run until stopped, a window closes, or ``duration_s`` of show time passes."""
         period = 1.0 / fps
         self.clock.start()
         next_frame = time.monotonic()
-        last_report, frames_at_report = time.monotonic(), 0
+        last_report, frames_at_report, last_log = time.monotonic(), 0, time.monotonic()
         try:
             while self.running and self.outputs.poll():
                 t = self.clock()
@@ -136,16 +239,24 @@ class ShowPlayer:
                     break
                 self.step(t)
                 now = time.monotonic()
-                if now - last_report >= 5.0:
-                    rate = (self.frames - frames_at_report) / (now - last_report)
-                    cue = self.engine.tick(t).cue
-                    log.info("show time %.1f s, %.1f fps, cue %s", t, rate, cue or "(none)")
+                if now - last_report >= 1.0:
+                    self.fps = (self.frames - frames_at_report) / (now - last_report)
                     last_report, frames_at_report = now, self.frames
+                if now - last_log >= 5.0:
+                    last_log = now
+                    log.info(
+                        "show time %.1f s, %.1f fps, cue %s",
+                        t,
+                        self.fps,
+                        self.status.cue or "(none)",
+                    )
                 next_frame += period
                 delay = next_frame - time.monotonic()
                 if delay > 0:
                     time.sleep(delay)
                 else:
+                    if delay < -period:
+                        self.late_frames += 1
                     next_frame = time.monotonic()  # running late: do not try to catch up
         except KeyboardInterrupt:
             log.info("stopped by Ctrl-C")

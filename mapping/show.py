@@ -87,21 +87,85 @@ class Layer:
     blend: str = "normal"
     region_canvas_px: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)
     loop: bool = True
+    params: Mapping[str, float] = field(default_factory=dict)
+    """Named numeric parameters (shader uniforms of a generator), with their start values."""
 
 
 @dataclass(frozen=True)
 class LayerChange:
-    """What a cue sets on one layer; ``None`` leaves that property as it was (tracking)."""
+    """What a cue sets on one layer; ``None`` leaves that property as it was (tracking).
+
+    ``fade_s`` and ``curve`` override the cue's own for this layer's changes.
+    """
 
     opacity: float | None = None
     content: Content | None = None
+    params: Mapping[str, float] = field(default_factory=dict)
+    fade_s: float | None = None
+    curve: str | None = None
+
+
+@dataclass(frozen=True)
+class SurfaceChange:
+    """What a cue sets on one surface."""
+
+    visible: bool | None = None
+
+
+@dataclass(frozen=True)
+class OutputChange:
+    """What a cue sets on one output: its level (0..1, fades with the cue)."""
+
+    level: float | None = None
 
 
 @dataclass(frozen=True)
 class Cue:
+    """One cue, numbered the way operators number them (``1``, ``1.5``, ``2``) and named.
+
+    ``prewait_s`` delays its changes after GO. ``follow`` chains the next cue:
+    ``"continue"`` fires it ``postwait_s`` after this cue's changes start, ``"follow"`` when
+    this cue's fades have finished (plus ``postwait_s``). ``next`` names the cue that GO (or
+    the follow) fires after this one instead of the next in the list: that is how loops are
+    built.
+    """
+
     name: str
     layers: Mapping[str, LayerChange] = field(default_factory=dict)
     fade_s: float = 0.0
+    number: str = ""
+    cue_list: str = "main"
+    curve: str = "linear"
+    prewait_s: float = 0.0
+    postwait_s: float = 0.0
+    follow: str = "none"
+    next: str | None = None
+    surfaces: Mapping[str, SurfaceChange] = field(default_factory=dict)
+    outputs: Mapping[str, OutputChange] = field(default_factory=dict)
+
+    @property
+    def label(self) -> str:
+        """``"2 emblem"``: how the operator sees the cue."""
+        return f"{self.number} {self.name}" if self.number else self.name
+
+    def duration_s(self) -> float:
+        """How long the cue's action lasts after its pre-wait: its longest fade."""
+        fades = [self.fade_s] + [c.fade_s for c in self.layers.values() if c.fade_s is not None]
+        return max(fades)
+
+
+@dataclass(frozen=True)
+class Control:
+    """How operators reach the show (``[control]``): OSC ports, interface, allow-list."""
+
+    osc_port: int = 0
+    """UDP and TCP port of the OSC server; 0: no OSC unless ``--osc-port`` is given."""
+    bind: str = "127.0.0.1"
+    allow: tuple[str, ...] = ("127.0.0.1/32", "::1/128")
+    reply_port: int = 0
+    """Replies and pushed updates go to the sender's address on this port (0: its own port)."""
+    oscquery_port: int = 0
+    locked: bool = False
 
 
 @dataclass(frozen=True)
@@ -113,6 +177,7 @@ class Show:
     surfaces: tuple[Surface, ...]
     layers: tuple[Layer, ...]
     cues: tuple[Cue, ...]
+    control: Control = field(default_factory=Control)
 
     @property
     def file(self) -> Path:
@@ -133,10 +198,24 @@ class Show:
                 return layer
         raise KeyError(name)
 
-    def cue_index(self, name: str) -> int:
+    def cue_index(self, key: str) -> int:
+        """The index of the cue with this number, or else this name. Raises KeyError."""
         for i, cue in enumerate(self.cues):
-            if cue.name == name:
+            if cue.number == key:
                 return i
+        for i, cue in enumerate(self.cues):
+            if cue.name == key:
+                return i
+        raise KeyError(key)
+
+    def cue_lists(self) -> tuple[str, ...]:
+        """The names of the cue lists, in the order their first cue appears."""
+        return tuple(dict.fromkeys(c.cue_list for c in self.cues))
+
+    def surface(self, name: str) -> Surface:
+        for surface in self.surfaces:
+            if surface.name == name:
+                return surface
         raise KeyError(name)
 
     def media_files(self) -> list[tuple[str, Path]]:
@@ -189,12 +268,48 @@ class _InvalidError(Exception):
     """Internal: a value failed validation (its problem is already recorded)."""
 
 
-_TOP_KEYS = ("schema_version", "name", "canvas", "outputs", "surfaces", "layers", "cues")
+_TOP_KEYS = (
+    "schema_version",
+    "name",
+    "canvas",
+    "outputs",
+    "surfaces",
+    "layers",
+    "cues",
+    "control",
+)
 _CANVAS_KEYS = ("size", "reference")
 _OUTPUT_KEYS = ("name", "resolution", "display", "position")
 _SURFACE_KEYS = ("name", "output", "polygon", "pins", "corners", "homography", "calibration")
-_LAYER_KEYS = ("name", "kind", "color", "file", "shader", "opacity", "blend", "region", "loop")
-_CUE_KEYS = ("name", "fade", "layers")
+_LAYER_KEYS = (
+    "name",
+    "kind",
+    "color",
+    "file",
+    "shader",
+    "opacity",
+    "blend",
+    "region",
+    "loop",
+    "params",
+)
+_CUE_KEYS = (
+    "number",
+    "name",
+    "list",
+    "fade",
+    "curve",
+    "prewait",
+    "postwait",
+    "follow",
+    "next",
+    "layers",
+    "surfaces",
+    "outputs",
+)
+_CONTROL_KEYS = ("osc_port", "bind", "allow", "reply_port", "oscquery_port", "locked")
+CURVES = ("linear", "ease-in", "ease-out", "ease-in-out")
+FOLLOW_MODES = ("none", "continue", "follow")
 _MAPPING_KEYS = ("corners", "homography", "calibration")
 
 
@@ -442,10 +557,11 @@ class _ShowParser:
         surfaces = self.parse_surfaces(outputs)
         layers = self.parse_layers(canvas)
         cues = self.parse_cues(layers)
+        control = self.parse_control()
         if self.problems:
             raise ValidationError(self.problems)
         assert canvas is not None
-        return Show(self.root, name, canvas, outputs, surfaces, layers, cues)
+        return Show(self.root, name, canvas, outputs, surfaces, layers, cues, control)
 
     def parse_canvas(self) -> Canvas | None:
         table = self.doc.get("canvas")
@@ -623,8 +739,9 @@ class _ShowParser:
             if not isinstance(loop, bool):
                 self.problem(f"{p}.loop", f"expected true or false, got {_describe(loop)}")
                 loop = _BAD
-            if _all_ok(name, kind, content, opacity, blend, region, loop):
-                layers.append(Layer(name, kind, content, opacity, blend, region, loop))
+            params = self.attempt(self.params, table.get("params", {}), f"{p}.params")
+            if _all_ok(name, kind, content, opacity, blend, region, loop, params):
+                layers.append(Layer(name, kind, content, opacity, blend, region, loop, params))
         return tuple(layers)
 
     def layer_kind(self, table: dict[str, Any], p: str) -> str:
@@ -679,10 +796,32 @@ class _ShowParser:
             raise _InvalidError
         return (float(value[0]), float(value[1]), float(value[2]), float(value[3]))
 
+    def params(self, value: Any, path: str) -> dict[str, float]:
+        if not isinstance(value, dict):
+            self.problem(path, f"expected a table like {{ speed = 1.0 }}, got {_describe(value)}")
+            raise _InvalidError
+        out: dict[str, float] = {}
+        bad = False
+        for key, number in value.items():
+            if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", key):
+                self.problem(f"{path}.{key}", "expected a parameter name usable in GLSL")
+                bad = True
+                continue
+            try:
+                out[key] = self.number(number, f"{path}.{key}")
+            except _InvalidError:
+                bad = True
+        if bad:
+            raise _InvalidError
+        return out
+
     def parse_cues(self, layers: tuple[Layer, ...]) -> tuple[Cue, ...]:
         cues: list[Cue] = []
         by_name = {la.name: la for la in layers}
         declared = self.declared_names("layers")
+        surfaces = self.declared_names("surfaces")
+        outputs = self.declared_names("outputs")
+        targets: list[tuple[str, Any]] = []
         for i, table in self.table_list("cues"):
             p = f"cues[{i}]"
             self.unknown_keys(table, _CUE_KEYS, p)
@@ -690,45 +829,224 @@ class _ShowParser:
                 name = self.string(self.require(table, "name", p), f"{p}.name")
                 if any(c.name == name for c in cues):
                     self.problem(f"{p}.name", f"duplicate cue name '{name}'")
+                number = self.cue_number(table.get("number", str(i + 1)), f"{p}.number")
+                if any(c.number == number for c in cues):
+                    self.problem(f"{p}.number", f"duplicate cue number '{number}'")
+                cue_list = self.string(table.get("list", "main"), f"{p}.list")
                 fade = self.number(table.get("fade", 0.0), f"{p}.fade", 0.0)
-                changes: dict[str, LayerChange] = {}
-                lt = table.get("layers", {})
-                if not isinstance(lt, dict):
-                    self.problem(
-                        f"{p}.layers", f"expected a table of layer states, got {_describe(lt)}"
+                curve = self.option(table.get("curve", "linear"), f"{p}.curve", CURVES)
+                prewait = self.number(table.get("prewait", 0.0), f"{p}.prewait", 0.0)
+                postwait = self.number(table.get("postwait", 0.0), f"{p}.postwait", 0.0)
+                follow = self.option(table.get("follow", "none"), f"{p}.follow", FOLLOW_MODES)
+                nxt = None
+                if "next" in table:
+                    nxt = self.cue_number(table["next"], f"{p}.next")
+                    targets.append((f"{p}.next", nxt))
+                changes = self.cue_layers(table, p, by_name, declared)
+                surface_changes = self.cue_targets(
+                    table, "surfaces", p, surfaces, ("visible",), self.visible_change
+                )
+                output_changes = self.cue_targets(
+                    table, "outputs", p, outputs, ("level",), self.level_change
+                )
+                cues.append(
+                    Cue(
+                        name,
+                        changes,
+                        fade,
+                        number,
+                        cue_list,
+                        curve,
+                        prewait,
+                        postwait,
+                        follow,
+                        nxt,
+                        surface_changes,
+                        output_changes,
                     )
-                    raise _InvalidError
-                for lname, state in lt.items():
-                    lp = f"{p}.layers.{lname}"
-                    if lname not in by_name:
-                        if lname in declared:
-                            continue  # the layer itself is invalid; its problem is reported
-                        hint = did_you_mean(lname, declared)
-                        self.problem(lp, f"unknown layer '{lname}'{hint}")
-                        continue
-                    if not isinstance(state, dict):
-                        self.problem(
-                            lp, f"expected a table like {{ opacity = 1.0 }}, got {_describe(state)}"
-                        )
-                        continue
-                    kind = by_name[lname].kind
-                    self.wrong_content_keys(state, kind, lp, lname)
-                    others = {k: v for k, v in state.items() if k not in CONTENT_KEY.values()}
-                    self.unknown_keys(others, ("opacity", CONTENT_KEY[kind]), lp)
-                    try:
-                        opacity = None
-                        if "opacity" in state:
-                            opacity = self.number(state["opacity"], f"{lp}.opacity", 0.0, 1.0)
-                        content = None
-                        if CONTENT_KEY[kind] in state:
-                            content = self.content(kind, state[CONTENT_KEY[kind]], lp)
-                        changes[lname] = LayerChange(opacity, content)
-                    except _InvalidError:
-                        continue
-                cues.append(Cue(name, changes, fade))
+                )
             except _InvalidError:
                 continue
+        known = {c.number for c in cues} | {c.name for c in cues}
+        for path, target in targets:
+            if target not in known:
+                hint = did_you_mean(target, [c.number for c in cues])
+                self.problem(path, f"unknown cue '{target}'{hint}")
         return tuple(cues)
+
+    def cue_number(self, value: Any, path: str) -> str:
+        if isinstance(value, bool) or not isinstance(value, int | float | str):
+            self.problem(path, f'expected a cue number like 1, 1.5 or "2a", got {_describe(value)}')
+            raise _InvalidError
+        if isinstance(value, float):
+            if not is_finite_number(value):
+                self.problem(path, f"expected a cue number like 1 or 1.5, got {value}")
+                raise _InvalidError
+            text = repr(value)
+        else:
+            text = str(value)
+        if not re.fullmatch(r"[A-Za-z0-9._-]+", text):
+            self.problem(
+                path, f"expected a cue number of letters, digits, '.', '-' or '_', got {text!r}"
+            )
+            raise _InvalidError
+        return text
+
+    def option(self, value: Any, path: str, options: tuple[str, ...]) -> str:
+        if value not in options:
+            hint = did_you_mean(str(value), options)
+            self.problem(
+                path, f"expected one of: {', '.join(options)}, got {_describe(value)}{hint}"
+            )
+            raise _InvalidError
+        return value
+
+    def cue_layers(
+        self, table: dict[str, Any], p: str, by_name: dict[str, Layer], declared: list[str]
+    ) -> dict[str, LayerChange]:
+        changes: dict[str, LayerChange] = {}
+        lt = table.get("layers", {})
+        if not isinstance(lt, dict):
+            self.problem(f"{p}.layers", f"expected a table of layer states, got {_describe(lt)}")
+            raise _InvalidError
+        for lname, state in lt.items():
+            lp = f"{p}.layers.{lname}"
+            if lname not in by_name:
+                if lname in declared:
+                    continue  # the layer itself is invalid; its problem is reported
+                hint = did_you_mean(lname, declared)
+                self.problem(lp, f"unknown layer '{lname}'{hint}")
+                continue
+            if not isinstance(state, dict):
+                self.problem(
+                    lp, f"expected a table like {{ opacity = 1.0 }}, got {_describe(state)}"
+                )
+                continue
+            kind = by_name[lname].kind
+            self.wrong_content_keys(state, kind, lp, lname)
+            others = {k: v for k, v in state.items() if k not in CONTENT_KEY.values()}
+            self.unknown_keys(others, ("opacity", CONTENT_KEY[kind], "params", "fade", "curve"), lp)
+            try:
+                opacity = None
+                if "opacity" in state:
+                    opacity = self.number(state["opacity"], f"{lp}.opacity", 0.0, 1.0)
+                content = None
+                if CONTENT_KEY[kind] in state:
+                    content = self.content(kind, state[CONTENT_KEY[kind]], lp)
+                params = self.params(state.get("params", {}), f"{lp}.params")
+                for key in params:
+                    if key not in by_name[lname].params:
+                        declared_params = list(by_name[lname].params)
+                        self.problem(
+                            f"{lp}.params.{key}",
+                            f"layer '{lname}' declares no parameter '{key}'"
+                            f"{did_you_mean(key, declared_params)}; declare it in the layer's "
+                            "params with its start value",
+                        )
+                        raise _InvalidError
+                fade = None
+                if "fade" in state:
+                    fade = self.number(state["fade"], f"{lp}.fade", 0.0)
+                curve = None
+                if "curve" in state:
+                    curve = self.option(state["curve"], f"{lp}.curve", CURVES)
+                changes[lname] = LayerChange(opacity, content, params, fade, curve)
+            except _InvalidError:
+                continue
+        return changes
+
+    def cue_targets(
+        self,
+        table: dict[str, Any],
+        key: str,
+        p: str,
+        declared: list[str],
+        allowed: tuple[str, ...],
+        make: Callable[[dict[str, Any], str], Any],
+    ) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        section = table.get(key, {})
+        if not isinstance(section, dict):
+            self.problem(f"{p}.{key}", f"expected a table, got {_describe(section)}")
+            raise _InvalidError
+        for name, state in section.items():
+            sp = f"{p}.{key}.{name}"
+            if name not in declared:
+                self.problem(sp, f"unknown {key[:-1]} '{name}'{did_you_mean(name, declared)}")
+                continue
+            if not isinstance(state, dict):
+                self.problem(
+                    sp, f"expected a table like {{ {allowed[0]} = … }}, got {_describe(state)}"
+                )
+                continue
+            self.unknown_keys(state, allowed, sp)
+            try:
+                out[name] = make(state, sp)
+            except _InvalidError:
+                continue
+        return out
+
+    def visible_change(self, state: dict[str, Any], sp: str) -> SurfaceChange:
+        visible = state.get("visible")
+        if visible is not None and not isinstance(visible, bool):
+            self.problem(f"{sp}.visible", f"expected true or false, got {_describe(visible)}")
+            raise _InvalidError
+        return SurfaceChange(visible)
+
+    def level_change(self, state: dict[str, Any], sp: str) -> OutputChange:
+        level = None
+        if "level" in state:
+            level = self.number(state["level"], f"{sp}.level", 0.0, 1.0)
+        return OutputChange(level)
+
+    def parse_control(self) -> Control:
+        table = self.doc.get("control", {})
+        if not isinstance(table, dict):
+            self.problem("control", f"expected a table, got {_describe(table)}")
+            return Control()
+        self.unknown_keys(table, _CONTROL_KEYS, "control")
+        defaults = Control()
+        port = self.attempt(self.port, table.get("osc_port", 0), "control.osc_port")
+        reply = self.attempt(self.port, table.get("reply_port", 0), "control.reply_port")
+        query = self.attempt(self.port, table.get("oscquery_port", 0), "control.oscquery_port")
+        bind = self.attempt(self.string, table.get("bind", defaults.bind), "control.bind")
+        allow = self.attempt(
+            self.networks, table.get("allow", list(defaults.allow)), "control.allow"
+        )
+        locked = table.get("locked", False)
+        if not isinstance(locked, bool):
+            self.problem("control.locked", f"expected true or false, got {_describe(locked)}")
+            locked = _BAD
+        if not _all_ok(port, reply, query, bind, allow, locked):
+            return defaults
+        return Control(port, bind, allow, reply, query, locked)
+
+    def port(self, value: Any, path: str) -> int:
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 65535:
+            self.problem(path, f"expected a port number 0..65535, got {_describe(value)}")
+            raise _InvalidError
+        return value
+
+    def networks(self, value: Any, path: str) -> tuple[str, ...]:
+        import ipaddress
+
+        if not isinstance(value, list):
+            self.problem(
+                path, f"expected an array of addresses or networks, got {_describe(value)}"
+            )
+            raise _InvalidError
+        out: list[str] = []
+        for j, item in enumerate(value):
+            try:
+                out.append(str(ipaddress.ip_network(str(item), strict=False)))
+            except ValueError:
+                self.problem(
+                    f"{path}[{j}]",
+                    f"expected an address or network like 192.168.1.0/24, got {_describe(item)}",
+                )
+        if len(out) != len(value):
+            raise _InvalidError
+        return tuple(out)
 
 
 def _describe(value: Any) -> str:

@@ -8,7 +8,6 @@ import threading
 import moderngl
 import pytest
 
-from mapping.commands import CyclePattern, Go, ShowPattern, Stop
 from mapping.player import ShowPlayer
 from mapping.show import load_show
 from tests.conftest import REPO
@@ -45,29 +44,41 @@ def player(ctx):
 def test_starting_in_a_cue_tracks_every_cue_before_it(player):
     state = {lf.layer.name: lf.opacity for lf in player.engine.tick(0.0).layers}
     assert state == {"sky": 1.0, "clip": 1.0, "logo": 0.0, "warm-wash": 0.0}
-    assert player.engine.tick(0.0).cue == "clip"
+    assert player.engine.tick(0.0).cue == "2 clip"
 
 
 def test_go_fires_the_next_cue_at_the_frame_that_applies_it(player):
-    player.commands.put(Go())
+    ticket = player.submit("go")
+    assert ticket.result is None  # not applied between frames
     player.step(10.0)
+    assert ticket.result is not None and ticket.result.ok
     frame = player.engine.tick(10.5)  # the "emblem" cue fades over 1 s
-    assert frame.cue == "emblem"
+    assert frame.cue == "3 emblem"
     assert {lf.layer.name: lf.opacity for lf in frame.layers}["logo"] == pytest.approx(0.5)
     assert player.outputs.presented == 1
 
 
 def test_bad_commands_are_logged_and_the_show_goes_on(player, caplog):
     with caplog.at_level(logging.WARNING):
-        player.commands.put(Go("no-such-cue"))
-        player.commands.put(ShowPattern("zebra"))
-        player.commands.put(Go("out"))
-        player.commands.put(Go())  # past the last cue
+        tickets = [
+            player.submit("cue.start", path={"cue": "no-such-cue"}),
+            player.submit("output.testpattern", "zebra", path={"output": "left"}),
+            player.submit("cue.start", path={"cue": "4"}),
+            player.submit("go"),  # past the last cue
+            player.submit("master", "loud"),
+        ]
         player.step(1.0)
-    assert "unknown cue 'no-such-cue'" in caplog.text
-    assert "zebra" in caplog.text
-    assert "no cue after 'out'" in caplog.text
-    assert player.engine.tick(1.0).cue == "out"
+    messages = [t.result.message for t in tickets if t.result is not None]
+    assert messages == [
+        "cue.start: unknown cue 'no-such-cue'",
+        "output.testpattern: unknown pattern 'zebra'; expected one of: grid, checkerboard, "
+        "crosshair, colorbars, white, black, reference (or off)",
+        "",
+        "go: no cue after cue 4 out in list 'main'",
+        "master: argument 'level': expected a number in [0, 1], got 'loud'",
+    ]
+    assert "unknown cue 'no-such-cue'" in caplog.text and "zebra" in caplog.text
+    assert player.engine.tick(1.0).cue == "4 out"
     assert player.running
 
 
@@ -75,7 +86,7 @@ def test_test_patterns_cycle_on_every_output_and_return_to_the_show(player):
     names = player.renderer.output_names()
     seen = []
     for _ in range(len(player.renderer.pattern_kinds()) + 1):
-        player.commands.put(CyclePattern())
+        player.submit("testpattern.cycle", source="key")
         player.step(0.0)
         seen.append(player.renderer.pattern(names[0]))
         assert len({player.renderer.pattern(n) for n in names}) == 1
@@ -83,15 +94,15 @@ def test_test_patterns_cycle_on_every_output_and_return_to_the_show(player):
 
 
 def test_commands_from_other_threads_wait_for_the_next_frame(player):
-    threads = [threading.Thread(target=player.commands.put, args=(Go(),)) for _ in range(2)]
+    threads = [threading.Thread(target=player.submit, args=("go",)) for _ in range(2)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    assert player.engine.tick(0.0).cue == "clip"  # nothing applied between frames
+    assert player.engine.tick(0.0).cue == "2 clip"  # nothing applied between frames
     player.step(2.0)
-    assert player.engine.tick(2.0).cue == "out"
-    player.commands.put(Stop())
+    assert player.engine.tick(2.0).cue == "4 out"
+    player.submit("quit", source="key")
     player.step(2.1)
     assert not player.running
 

@@ -331,13 +331,13 @@ def test_before_any_cue_layers_show_their_file_opacity(demo: Show) -> None:
 )
 def test_cues_track_like_a_lighting_desk(demo: Show, cue: str, expected: dict) -> None:
     engine = CueEngine.at_cue(demo, cue)
-    assert engine.tick(0.0).cue == cue
+    assert engine.tick(0.0).cue.endswith(" " + cue)
     assert opacities(engine, 0.0) == pytest.approx(expected)
 
 
 def test_a_fade_is_linear_in_show_time_and_then_holds(demo: Show) -> None:
     engine = CueEngine.at_cue(demo, "preshow")
-    engine.go("clip", 10.0)  # fade = 2.0: sky 0.4 → 1.0, clip 0.0 → 1.0
+    engine.start("clip", 10.0)  # fade = 2.0: sky 0.4 → 1.0, clip 0.0 → 1.0
     assert opacities(engine, 10.0) == pytest.approx(
         {"sky": 0.4, "clip": 0.0, "logo": 0, "warm-wash": 0}
     )
@@ -348,13 +348,13 @@ def test_a_fade_is_linear_in_show_time_and_then_holds(demo: Show) -> None:
     assert opacities(engine, 500.0) == pytest.approx(
         {"sky": 1.0, "clip": 1.0, "logo": 0, "warm-wash": 0}
     )
-    assert engine.tick(11.0).cue == "clip"
+    assert engine.tick(11.0).cue == "2 clip"
 
 
 def test_a_cue_fired_mid_fade_fades_from_where_the_layer_is(demo: Show) -> None:
     engine = CueEngine.at_cue(demo, "preshow")
-    engine.go("clip", 10.0)  # 2 s fade up
-    engine.go("out", 11.0)  # 3 s fade out, starting from sky 0.7, clip 0.5
+    engine.start("clip", 10.0)  # 2 s fade up
+    engine.start("out", 11.0)  # 3 s fade out, starting from sky 0.7, clip 0.5
     assert opacities(engine, 11.0)["sky"] == pytest.approx(0.7)
     assert opacities(engine, 12.5)["sky"] == pytest.approx(0.35)
     assert opacities(engine, 12.5)["clip"] == pytest.approx(0.25)
@@ -365,8 +365,8 @@ def test_a_cue_fired_mid_fade_fades_from_where_the_layer_is(demo: Show) -> None:
 
 def test_layers_a_cue_does_not_name_finish_their_running_fade(demo: Show) -> None:
     engine = CueEngine.at_cue(demo, "preshow")
-    engine.go("clip", 10.0)  # sky fades 0.4 → 1.0 over 2 s
-    engine.go("emblem", 11.0)  # names only logo and warm-wash (1 s fade)
+    engine.start("clip", 10.0)  # sky fades 0.4 → 1.0 over 2 s
+    engine.start("emblem", 11.0)  # names only logo and warm-wash (1 s fade)
     assert opacities(engine, 11.5)["sky"] == pytest.approx(0.85)
     assert opacities(engine, 11.5)["logo"] == pytest.approx(0.5)
     assert opacities(engine, 11.5)["warm-wash"] == pytest.approx(0.3)
@@ -377,7 +377,7 @@ def test_layers_a_cue_does_not_name_finish_their_running_fade(demo: Show) -> Non
 
 def test_go_can_override_the_fade_time(demo: Show) -> None:
     engine = CueEngine.at_cue(demo, "emblem")
-    engine.go("out", 20.0, fade_s=0.0)
+    engine.goto("out", 20.0, fade_s=0.0)
     assert opacities(engine, 20.0) == {"sky": 0.0, "clip": 0.0, "logo": 0.0, "warm-wash": 0.0}
 
 
@@ -389,8 +389,8 @@ def test_new_content_restarts_the_layers_media_time(show_dir: Path) -> None:
     )
     show = load_show(show_dir)
     engine = CueEngine(show)
-    engine.go("clip", 4.0)  # no content change: media time keeps counting from 0
-    engine.go("emblem", 10.0)
+    engine.start("clip", 4.0)  # no content change: media time keeps counting from 0
+    engine.start("emblem", 10.0)
     frame = {lf.layer.name: lf for lf in engine.tick(12.5).layers}
     assert frame["clip"].media_time_s == pytest.approx(12.5)
     assert frame["logo"].content == (show_dir / "media" / "facade.png").resolve()

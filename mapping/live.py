@@ -1,0 +1,166 @@
+"""The live show: everything commands change while a show runs (pure, no GL).
+
+:class:`LiveShow` is the target of every command in :mod:`mapping.control.builtin`: the
+show being played, its :class:`~mapping.cues.CueEngine`, the master level and blackout
+(which ignore the cue list), the test pattern on each output and the show lock. The frame
+loop asks it for the :class:`~mapping.cues.FrameState` at each show time; the renderer
+only draws what that says.
+
+Loading another show by name (``/show/load``) goes through :class:`ShowLibrary`, which only
+names show folders directly inside the shows folder: no ``..``, no absolute paths, no
+symbolic links leading out.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+from mapping.cues import CueEngine, Fade, FrameState
+from mapping.patterns import PATTERN_KINDS
+from mapping.show import SHOW_FILE, Show, load_show
+
+log = logging.getLogger(__name__)
+
+REFERENCE_PATTERN = "reference"
+_SHOW_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+
+
+class ShowLibrary:
+    """The show folders an operator may load by name: the folders inside ``root``."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root.resolve()
+
+    def names(self) -> list[str]:
+        if not self.root.is_dir():
+            return []
+        return sorted(
+            p.name
+            for p in self.root.iterdir()
+            if _SHOW_NAME.fullmatch(p.name) and (p / SHOW_FILE).is_file() and self._inside(p)
+        )
+
+    def folder(self, name: str) -> Path:
+        """The folder of show ``name``; ValueError naming what was wrong."""
+        if not _SHOW_NAME.fullmatch(name) or name in (".", ".."):
+            raise ValueError(
+                f"show name {name!r}: expected the name of a folder in {self.root} "
+                "(letters, digits, '.', '-', '_'; no paths)"
+            )
+        folder = self.root / name
+        if not self._inside(folder):
+            raise ValueError(f"show name {name!r}: leads outside the shows folder {self.root}")
+        if not (folder / SHOW_FILE).is_file():
+            raise ValueError(f"no show named {name!r} in {self.root}: expected {name}/{SHOW_FILE}")
+        return folder
+
+    def _inside(self, folder: Path) -> bool:
+        try:
+            resolved = folder.resolve(strict=True)
+        except OSError:
+            return False
+        return resolved.parent == self.root
+
+
+class LiveShow:
+    """The state commands act upon; see the module docstring."""
+
+    def __init__(
+        self,
+        show: Show,
+        *,
+        library: ShowLibrary | None = None,
+        loader: Callable[[Path], Show] = load_show,
+    ) -> None:
+        self.library = library
+        self.loader = loader
+        self.master = Fade(1.0, 1.0)
+        self.blackout = False
+        self.running = True
+        self.generation = 0
+        """Bumped whenever ``show`` is replaced: the frame loop gives the renderer the new one."""
+        self._adopt(show)
+        self.locked = show.control.locked
+
+    def _adopt(self, show: Show) -> None:
+        self.show = show
+        self.engine = CueEngine(show)
+        self.patterns: dict[str, str | None] = {o.name: None for o in show.outputs}
+        self.generation += 1
+
+    # -- names commands accept
+
+    def pattern_kinds(self) -> tuple[str, ...]:
+        extra = (REFERENCE_PATTERN,) if self.show.canvas.reference is not None else ()
+        return (*PATTERN_KINDS, *extra)
+
+    def cue_numbers(self) -> list[str]:
+        return [c.number for c in self.show.cues]
+
+    def layer_names(self) -> list[str]:
+        return [la.name for la in self.show.layers]
+
+    def param_names(self, layer: str) -> list[str]:
+        try:
+            return list(self.show.layer(layer).params)
+        except KeyError:
+            return []
+
+    def surface_names(self) -> list[str]:
+        return [s.name for s in self.show.surfaces]
+
+    def output_names(self) -> list[str]:
+        return [o.name for o in self.show.outputs]
+
+    def show_names(self) -> list[str]:
+        return self.library.names() if self.library is not None else []
+
+    # -- show-wide state
+
+    def master_level(self, show_time_s: float) -> float:
+        return self.master.at(show_time_s)
+
+    def set_master(self, value: float, show_time_s: float, fade_s: float = 0.0) -> float:
+        before = self.master.at(show_time_s)
+        self.master.to(value, show_time_s, fade_s, "linear")
+        return before
+
+    def set_pattern(self, output: str, kind: str | None) -> str | None:
+        if kind is not None and kind not in self.pattern_kinds():
+            raise ValueError(
+                f"unknown pattern {kind!r}; expected one of: {', '.join(self.pattern_kinds())}"
+            )
+        before = self.patterns[output]
+        self.patterns[output] = kind
+        return before
+
+    def cycle_patterns(self) -> None:
+        kinds: list[str | None] = [*self.pattern_kinds(), None]
+        for name, current in self.patterns.items():
+            self.patterns[name] = kinds[(kinds.index(current) + 1) % len(kinds)]
+
+    def load_named(self, name: str) -> Show:
+        """Load show ``name`` from the library and make it the live show."""
+        if self.library is None:
+            raise ValueError("no shows folder: start the show from a folder inside one")
+        show = self.loader(self.library.folder(name))
+        self._adopt(show)
+        log.info("loaded show '%s'", show.name)
+        return show
+
+    def replace_show(self, show: Show) -> None:
+        """A new version of the same show (a reload): keep the cue state where possible."""
+        self._adopt(show)
+
+    def busy(self, show_time_s: float) -> bool:
+        return self.engine.busy(show_time_s) or self.master.running(show_time_s)
+
+    def frame(self, show_time_s: float) -> FrameState:
+        """What every output shows at ``show_time_s``."""
+        state = self.engine.tick(show_time_s)
+        master = 0.0 if self.blackout else self.master.at(show_time_s)
+        return dataclasses.replace(state, master=master, patterns=dict(self.patterns))
