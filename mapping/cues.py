@@ -335,6 +335,16 @@ class CueEngine:
     def opacity(self, layer: str, show_time_s: float) -> float:
         return self._tracks[layer].opacity.at(self.engine_time(show_time_s))
 
+    def opacity_target(self, layer: str) -> float:
+        """The opacity a layer has or is fading to."""
+        return self._tracks[layer].opacity.end
+
+    def param_target(self, layer: str, param: str) -> float:
+        return self._tracks[layer].params[param].end
+
+    def level_target(self, output: str) -> float:
+        return self._levels[output].end
+
     def set_param(
         self, layer: str, param: str, value: float, show_time_s: float, fade_s: float = 0.0
     ) -> float:

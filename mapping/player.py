@@ -10,7 +10,9 @@ wall clock live, or any function of the frame number for offline renders and tes
 from __future__ import annotations
 
 import logging
+import queue
 import time
+from concurrent.futures import Future
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -115,6 +117,7 @@ class ShowPlayer:
         self.fps = 0.0
         self._last_render_error: str | None = None
         self.frame_listeners: list[Callable[[ShowPlayer], None]] = []
+        self._calls: queue.SimpleQueue[tuple[Callable[[], Any], Future[Any]]] = queue.SimpleQueue()
         self.status = self._snapshot(0.0)
 
     # -- compatibility views
@@ -171,11 +174,35 @@ class ShowPlayer:
             results.append(result)
         return results
 
+    def call_soon(self, fn: Callable[[], Any]) -> Future[Any]:
+        """Run ``fn`` on the render thread at the start of the next frame (after commands).
+
+        For readers that need a consistent view of the live show (OSCQuery's namespace with
+        current values, the web panel): the future holds its return value or exception.
+        """
+        future: Future[Any] = Future()
+        self._calls.put((fn, future))
+        return future
+
+    def _run_calls(self) -> None:
+        for _ in range(MAX_COMMANDS_PER_FRAME):
+            try:
+                fn, future = self._calls.get_nowait()
+            except queue.Empty:
+                return
+            if not future.set_running_or_notify_cancel():
+                continue
+            try:
+                future.set_result(fn())
+            except Exception as exc:
+                future.set_exception(exc)
+
     # -- the frame
 
     def step(self, show_time_s: float) -> None:
         """One frame at ``show_time_s``: commands, cue state, render, present."""
         self.apply_due(show_time_s)
+        self._run_calls()
         self.outputs.make_current()
         try:
             if self.live.generation != self._generation:

@@ -207,7 +207,7 @@ SPECS: tuple[CommandSpec, ...] = (
         "Opacity of a layer (holds until a cue changes it)",
         _set_opacity,
         (_LAYER, Arg("opacity", float, "0..1", 0.0, 1.0), _FADE),
-        query=lambda live, a: live.engine._tracks[a["layer"]].opacity.end,
+        query=lambda live, a: live.engine.opacity_target(a["layer"]),
         edit=True,
         group="layers",
     ),
@@ -217,7 +217,7 @@ SPECS: tuple[CommandSpec, ...] = (
         "A layer's shader parameter",
         _set_param,
         (_LAYER, _PARAM, Arg("value", float, "the parameter's value"), _FADE),
-        query=lambda live, a: live.engine._tracks[a["layer"]].params[a["param"]].end,
+        query=lambda live, a: live.engine.param_target(a["layer"], a["param"]),
         edit=True,
         group="layers",
     ),
@@ -238,7 +238,7 @@ SPECS: tuple[CommandSpec, ...] = (
         "Level of one output (0..1)",
         _set_level,
         (_OUTPUT, Arg("level", float, "0..1", 0.0, 1.0), _FADE),
-        query=lambda live, a: live.engine._levels[a["output"]].end,
+        query=lambda live, a: live.engine.level_target(a["output"]),
         edit=True,
         group="outputs",
     ),
@@ -299,6 +299,6 @@ SPECS: tuple[CommandSpec, ...] = (
 )
 
 
-def build_registry() -> Registry:
-    """A registry of every built-in command."""
-    return Registry(SPECS)
+def build_registry(extra: tuple[CommandSpec, ...] = ()) -> Registry:
+    """A registry of every built-in command (and ``extra`` ones, e.g. the schedule's)."""
+    return Registry((*SPECS, *extra))
