@@ -19,7 +19,7 @@ void main() {
 #elif defined FRAGMENT_SHADER
 
 in vec2 v_uv;
-uniform int u_source;           // 0 colour only, 1 RGBA texture, 2 YUV planes
+uniform int u_source;           // 0 colour, 1 RGBA texture, 2 YUV planes, 3 premultiplied RGBA
 uniform sampler2D u_texture;    // unit 0: the RGBA texture, or the Y plane
 uniform sampler2D u_plane_u;    // unit 1: U plane (subsampled; sampled at the same uv)
 uniform sampler2D u_plane_v;    // unit 2: V plane
@@ -38,6 +38,9 @@ void main() {
         vec3 yuv = vec3(texture(u_texture, v_uv).r, texture(u_plane_u, v_uv).r,
                         texture(u_plane_v, v_uv).r);
         c *= vec4(clamp(u_yuv_to_rgb * (yuv - u_yuv_offset), 0.0, 1.0), 1.0);
+    } else if (u_source == 3) {  // a crossfade mixed by the renderer, premultiplied
+        vec4 p = texture(u_texture, v_uv);
+        c = vec4(p.a > 0.0 ? p.rgb / p.a : vec3(0.0), p.a);
     }
     float a = c.a * u_opacity;
     if (u_blend == 2) {

@@ -20,6 +20,7 @@ void main() {
 flat in mat3 v_H_projector_to_canvas;
 uniform sampler2D u_canvas;
 uniform vec2 u_canvas_size_px;
+uniform float u_level;          // master level × this output's level (0..1)
 out vec4 f_color;
 
 void main() {
@@ -28,7 +29,7 @@ void main() {
     vec3 q = v_H_projector_to_canvas * vec3(gl_FragCoord.xy, 1.0);
     vec2 p_canvas_px = q.xy / q.z;
     vec2 uv = p_canvas_px / u_canvas_size_px;
-    f_color = vec4(texture(u_canvas, uv).rgb, 1.0);
+    f_color = vec4(texture(u_canvas, uv).rgb * u_level, 1.0);
 }
 
 #endif

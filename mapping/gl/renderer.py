@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -48,19 +49,21 @@ REFERENCE_PATTERN = "reference"
 surface instead of the show — projected on the facade, it shows how well the mapping fits."""
 
 _BLEND_INDEX = {"normal": 0, "add": 1, "multiply": 2, "screen": 3}
-_SOURCE_COLOUR, _SOURCE_TEXTURE, _SOURCE_YUV = 0, 1, 2  # layer.glsl's u_source
+_SOURCE_COLOUR, _SOURCE_TEXTURE, _SOURCE_YUV, _SOURCE_PREMULTIPLIED = 0, 1, 2, 3  # u_source
 _UNIT_QUAD = np.array([0, 0, 1, 0, 0, 1, 1, 1], dtype="f4")
 _FLOATS_PER_WARP_VERTEX = 2 + 9
 
 
-def warp_vertices(show: Show, output_name: str) -> np.ndarray:
-    """Triangle-list vertex data for every surface on one output (pure numpy).
+def warp_vertices(show: Show, output_name: str, hidden: frozenset[str] = frozenset()) -> np.ndarray:
+    """Triangle-list vertex data for every visible surface on one output (pure numpy).
 
     Each vertex: ``projector_px`` x, y, then the surface's ``H_projector_to_canvas`` in GLSL
     ``mat3`` layout. Shape (vertices, 11) float32.
     """
     chunks = []
     for surface in show.surfaces_on(output_name):
+        if surface.name in hidden:
+            continue
         tris = geometry.triangulate_polygon(surface.polygon_canvas_px)
         poly_projector_px = surface.polygon_projector_px
         h = geometry.mat3_to_glsl(geometry.normalize_homography(surface.H_projector_to_canvas))
@@ -84,6 +87,7 @@ class _OutputTarget:
     vertex_count: int = 0
     pattern: str | None = None
     pattern_texture: moderngl.Texture | None = None
+    hidden: frozenset[str] = frozenset()
 
 
 @dataclass
@@ -136,6 +140,8 @@ class Renderer:
         self._canvas_size: tuple[int, int] = (0, 0)
         self._canvas_tex: moderngl.Texture | None = None
         self._canvas_fbo: moderngl.Framebuffer | None = None
+        self._mix_tex: moderngl.Texture | None = None  # crossfades are mixed here
+        self._mix_fbo: moderngl.Framebuffer | None = None
         self.set_show(show)
 
     # -- show changes (load, hot reload, calibration updates)
@@ -151,6 +157,7 @@ class Renderer:
                 self._default_fbo.use()
                 self._canvas_fbo.release()
                 self._canvas_tex.release()  # type: ignore[union-attr]
+            self._release_mix()
             self._canvas_size = show.canvas.size_px
             self._canvas_tex = self.ctx.texture(self._canvas_size, 4)
             self._canvas_fbo = self.ctx.framebuffer([self._canvas_tex])
@@ -178,8 +185,15 @@ class Renderer:
             self._sources.pop(key).release()
         self.errors = {k: v for k, v in self.errors.items() if k in {la.name for la in show.layers}}
 
+    def _release_mix(self) -> None:
+        if self._mix_fbo is not None:
+            self._default_fbo.use()
+            self._mix_fbo.release()
+            self._mix_tex.release()  # type: ignore[union-attr]
+            self._mix_fbo = self._mix_tex = None
+
     def _build_warp(self, target: _OutputTarget) -> None:
-        data = warp_vertices(self.show, target.name)
+        data = warp_vertices(self.show, target.name, target.hidden)
         if target.vao is not None:
             target.vao.release()
             target.vbo.release()  # type: ignore[union-attr]
@@ -250,11 +264,20 @@ class Renderer:
     def render(self, frame: FrameState) -> None:
         """Draw one frame: every layer onto the canvas, then every output."""
         ctx = self.ctx
+        self._preroll(frame)
         self._draw_canvas(frame)
         ctx.disable(moderngl.BLEND)
         warp = self._warp_prog
         warp["u_canvas_size_px"].value = self._canvas_size
         for target in self._outputs.values():
+            hidden = target.hidden
+            if frame.hidden_surfaces or target.hidden:
+                hidden = frame.hidden_surfaces.intersection(
+                    s.name for s in self.show.surfaces_on(target.name)
+                )
+            if hidden != target.hidden:
+                target.hidden = frozenset(hidden)
+                self._build_warp(target)
             target.fbo.use()
             ctx.clear(0.0, 0.0, 0.0, 1.0)
             if target.pattern_texture is not None:
@@ -263,8 +286,10 @@ class Renderer:
                 self._blit_vao.render(moderngl.TRIANGLE_STRIP)
             elif target.vao is not None:
                 source = self._canvas_tex
+                level = frame.master * frame.output_levels.get(target.name, 1.0)
                 if target.pattern == REFERENCE_PATTERN and self._reference_tex is not None:
-                    source = self._reference_tex
+                    source, level = self._reference_tex, 1.0
+                warp["u_level"].value = level
                 source.use(0)  # type: ignore[union-attr]
                 self._sampler.use(0)
                 warp["u_output_size_px"].value = target.size_px
@@ -284,33 +309,89 @@ class Renderer:
         prog["u_plane_u"].value = 1
         prog["u_plane_v"].value = 2
         for lf in frame.layers:
-            opacity = lf.opacity * frame.master
-            if opacity <= 0.0:
+            if lf.opacity <= 0.0:
                 continue
-            source = self._layer_source(lf)
+            if lf.previous is not None:
+                self._draw_crossfade(lf)
+                continue
+            source = self._layer_source(lf.layer, lf.content, lf.media_time_s, lf.params)
             if source is None and lf.layer.kind != "solid":
                 continue
             canvas_fbo.use()
             ctx.blend_func = _BLEND[lf.layer.blend]
-            prog["u_rect_canvas_px"].value = lf.layer.region_canvas_px
-            prog["u_opacity"].value = opacity
-            prog["u_blend"].value = _BLEND_INDEX[lf.layer.blend]
-            if source is None:
-                prog["u_source"].value = _SOURCE_COLOUR
-                prog["u_color"].value = lf.content  # solid: an RGBA tuple
-            elif source.chroma is not None:
-                prog["u_source"].value = _SOURCE_YUV
-                prog["u_color"].value = (1.0, 1.0, 1.0, 1.0)
-                prog["u_yuv_to_rgb"].write(source.yuv_to_rgb)
-                prog["u_yuv_offset"].write(source.yuv_offset)
-                source.texture.use(0)  # type: ignore[union-attr]
-                source.chroma[0].use(1)
-                source.chroma[1].use(2)
-            else:
-                prog["u_source"].value = _SOURCE_TEXTURE
-                prog["u_color"].value = (1.0, 1.0, 1.0, 1.0)
-                source.texture.use(0)  # type: ignore[union-attr]
-            self._layer_vao.render(moderngl.TRIANGLE_STRIP)
+            self._draw_layer(lf.layer, lf.content, source, lf.opacity, lf.layer.blend)
+
+    def _draw_layer(
+        self, layer: Layer, content: object, source: _Source | None, opacity: float, blend: str
+    ) -> None:
+        """One layer quad into the bound framebuffer (blend function already set)."""
+        prog = self._layer_prog
+        prog["u_rect_canvas_px"].value = layer.region_canvas_px
+        prog["u_opacity"].value = opacity
+        prog["u_blend"].value = _BLEND_INDEX[blend]
+        if source is None:
+            prog["u_source"].value = _SOURCE_COLOUR
+            prog["u_color"].value = content  # solid: an RGBA tuple
+        elif source.chroma is not None:
+            prog["u_source"].value = _SOURCE_YUV
+            prog["u_color"].value = (1.0, 1.0, 1.0, 1.0)
+            prog["u_yuv_to_rgb"].write(source.yuv_to_rgb)
+            prog["u_yuv_offset"].write(source.yuv_offset)
+            source.texture.use(0)  # type: ignore[union-attr]
+            source.chroma[0].use(1)
+            source.chroma[1].use(2)
+        else:
+            prog["u_source"].value = _SOURCE_TEXTURE
+            prog["u_color"].value = (1.0, 1.0, 1.0, 1.0)
+            source.texture.use(0)  # type: ignore[union-attr]
+        self._layer_vao.render(moderngl.TRIANGLE_STRIP)
+
+    def _draw_crossfade(self, lf: LayerFrame) -> None:
+        """A layer whose content is changing: old and new mixed exactly, then composited.
+
+        Both contents are drawn into a canvas-sized buffer with weights ``w`` and ``1 - w``
+        (premultiplied, added), so the mix is ``old·w + new·(1 − w)`` whatever the blend
+        mode; the mix is then composited like any layer, at the layer's opacity.
+        """
+        assert lf.previous is not None
+        ctx = self.ctx
+        if self._mix_fbo is None:
+            self._mix_tex = ctx.texture(self._canvas_size, 4)
+            _content_sampling(self._mix_tex)
+            self._mix_fbo = ctx.framebuffer([self._mix_tex])
+        prev = lf.previous
+        old = self._layer_source(lf.layer, prev.content, prev.media_time_s, lf.params)
+        new = self._layer_source(lf.layer, lf.content, lf.media_time_s, lf.params)
+        self._mix_fbo.use()
+        ctx.clear(0.0, 0.0, 0.0, 0.0)
+        ctx.blend_func = (moderngl.ONE, moderngl.ONE)
+        for content, source, weight in (
+            (prev.content, old, prev.weight),
+            (lf.content, new, 1.0 - prev.weight),
+        ):
+            if source is None and lf.layer.kind != "solid":
+                continue
+            self._draw_layer(lf.layer, content, source, weight, "normal")
+        assert self._canvas_fbo is not None and self._mix_tex is not None
+        self._canvas_fbo.use()
+        ctx.blend_func = _BLEND[lf.layer.blend]
+        prog = self._layer_prog
+        prog["u_rect_canvas_px"].value = (0.0, 0.0, *map(float, self._canvas_size))
+        prog["u_opacity"].value = lf.opacity
+        prog["u_blend"].value = _BLEND_INDEX[lf.layer.blend]
+        prog["u_source"].value = _SOURCE_PREMULTIPLIED
+        prog["u_color"].value = (1.0, 1.0, 1.0, 1.0)
+        self._mix_tex.use(0)
+        self._layer_vao.render(moderngl.TRIANGLE_STRIP)
+
+    def _preroll(self, frame: FrameState) -> None:
+        """Open the standby cue's content and decode its first frame before GO."""
+        for layer, content in frame.preload:
+            if layer.kind == "solid":
+                continue
+            key = self._source_key(layer, content)
+            if key not in self._sources:
+                self._layer_source(layer, content, 0.0, {})
 
     # -- layer content
 
@@ -321,20 +402,21 @@ class Renderer:
             return ("shader", content, w, h)
         return (layer.kind, content)
 
-    def _layer_source(self, lf: LayerFrame) -> _Source | None:
+    def _layer_source(
+        self, layer: Layer, content: object, media_time_s: float, params: Mapping[str, float]
+    ) -> _Source | None:
         """The GPU content of a layer for this frame (``None`` for solid colours)."""
-        layer = lf.layer
         if layer.kind == "solid":
             return None
-        key = self._source_key(layer, lf.content)
+        key = self._source_key(layer, content)
         source = self._sources.get(key)
         if source is None:
-            source = self._open_source(layer, lf.content)
+            source = self._open_source(layer, content)
             self._sources[key] = source
         if source.clip is not None:
-            self._update_video(layer, source, lf.media_time_s)
+            self._update_video(layer, source, media_time_s)
         elif source.program is not None:
-            self._run_generator(source, lf.media_time_s)
+            self._run_generator(source, media_time_s, params)
         return source if source.texture is not None else None
 
     def _open_source(self, layer: Layer, content: object) -> _Source:
@@ -417,9 +499,14 @@ class Renderer:
         _content_sampling(tex)
         return tex
 
-    def _run_generator(self, source: _Source, media_time_s: float) -> None:
+    def _run_generator(
+        self, source: _Source, media_time_s: float, params: Mapping[str, float]
+    ) -> None:
         assert source.program is not None and source.fbo is not None and source.vao is not None
         prog = source.program
+        for name, value in params.items():  # the layer's parameters, as float uniforms
+            if name in prog:
+                prog[name].value = value
         w, h = source.fbo.size
         if "iTime" in prog:
             prog["iTime"].value = media_time_s
@@ -472,6 +559,7 @@ class Renderer:
             self._canvas_fbo.release()
             self._canvas_tex.release()  # type: ignore[union-attr]
             self._canvas_fbo = self._canvas_tex = None
+        self._release_mix()
         for obj in (
             self._layer_vao,
             self._blit_vao,

@@ -1,0 +1,408 @@
+"""The cue engine, as operators use it: GO, BACK, GOTO, waits, follows, fades, pause, panic.
+
+Every test drives the engine with a manual show clock and checks exact values, frame by
+frame where a fade is involved. Expected values are written from the definitions (linear
+interpolation, the curve formulas), never computed with the engine's own helpers.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from mapping.cues import CueEngine, ease
+from mapping.show import Show, load_show
+
+FPS = 30
+
+SHOW = """
+schema_version = 1
+name = "cue-spec"
+[canvas]
+size = [64, 48]
+[[outputs]]
+name = "left"
+resolution = [64, 48]
+[[outputs]]
+name = "right"
+resolution = [64, 48]
+[[surfaces]]
+name = "wall"
+output = "left"
+polygon = [[0, 0], [64, 0], [64, 48], [0, 48]]
+corners = [[0, 0], [64, 0], [64, 48], [0, 48]]
+[[surfaces]]
+name = "door"
+output = "right"
+polygon = [[0, 0], [64, 0], [64, 48], [0, 48]]
+corners = [[0, 0], [64, 0], [64, 48], [0, 48]]
+[[layers]]
+name = "a"
+kind = "solid"
+color = "#ff0000"
+opacity = 0.0
+[[layers]]
+name = "b"
+kind = "solid"
+color = "#0000ff"
+opacity = 0.0
+[[layers]]
+name = "gen"
+kind = "solid"
+color = "#00ff00"
+opacity = 0.0
+params = { speed = 1.0 }
+"""
+
+CUES = """
+[[cues]]
+number = 1
+name = "open"
+fade = 2.0
+[cues.layers.a]
+opacity = 1.0
+
+[[cues]]
+number = 1.5
+name = "blue"
+fade = 1.0
+curve = "ease-in-out"
+[cues.layers.b]
+opacity = 0.5
+params = {}
+[cues.layers.a]
+color = "#ffffff"
+
+[[cues]]
+number = 2
+name = "dark"
+fade = 3.0
+[cues.layers.a]
+opacity = 0.0
+[cues.layers.b]
+opacity = 0.0
+[cues.surfaces.door]
+visible = false
+[cues.outputs.right]
+level = 0.4
+"""
+
+
+def make_show(tmp_path: Path, cues: str = CUES, extra: str = "") -> Show:
+    folder = tmp_path / "show"
+    folder.mkdir(exist_ok=True)
+    (folder / "show.toml").write_text(textwrap.dedent(SHOW) + textwrap.dedent(cues) + extra)
+    return load_show(folder)
+
+
+def opacity(engine: CueEngine, t: float, layer: str = "a") -> float:
+    return {lf.layer.name: lf.opacity for lf in engine.tick(t).layers}[layer]
+
+
+def frames(start: float, seconds: float) -> list[float]:
+    return [start + n / FPS for n in range(round(seconds * FPS) + 1)]
+
+
+# --- numbering, GO, standby -------------------------------------------------------------
+
+
+def test_cues_are_numbered_as_operators_number_them(tmp_path):
+    show = make_show(tmp_path)
+    assert [c.number for c in show.cues] == ["1", "1.5", "2"]
+    assert [c.label for c in show.cues] == ["1 open", "1.5 blue", "2 dark"]
+    assert show.cue_index("1.5") == 1 and show.cue_index("dark") == 2
+
+
+def test_go_fires_the_standby_cue_and_moves_the_playhead(tmp_path):
+    engine = CueEngine(make_show(tmp_path))
+    assert engine.tick(0.0).cue is None and engine.tick(0.0).next_cue == "1 open"
+    engine.go(10.0)
+    state = engine.tick(10.0)
+    assert (state.cue, state.next_cue) == ("1 open", "1.5 blue")
+    engine.go(20.0)
+    engine.go(30.0)
+    assert engine.tick(30.0).next_cue is None
+    with pytest.raises(LookupError, match="no cue after cue 2 dark in list 'main'"):
+        engine.go(31.0)
+
+
+def test_every_frame_of_a_linear_fade_is_exact(tmp_path):
+    engine = CueEngine(make_show(tmp_path))
+    engine.go(10.0)  # cue 1: a 0 → 1 over 2 s
+    for t in frames(10.0, 2.0):
+        assert opacity(engine, t) == pytest.approx((t - 10.0) / 2.0, abs=1e-12)
+    assert opacity(engine, 12.0) == 1.0 and opacity(engine, 99.0) == 1.0
+
+
+def test_every_frame_of_an_eased_fade_follows_the_smoothstep(tmp_path):
+    engine = CueEngine.at_cue(make_show(tmp_path), "1")
+    engine.go(5.0)  # cue 1.5: b 0 → 0.5 over 1 s, ease-in-out
+    for t in frames(5.0, 1.0):
+        a = (t - 5.0) / 1.0
+        assert opacity(engine, t, "b") == pytest.approx(0.5 * (3 * a * a - 2 * a**3), abs=1e-12)
+
+
+def test_a_content_change_crossfades_instead_of_cutting(tmp_path):
+    engine = CueEngine.at_cue(make_show(tmp_path), "1")
+    engine.go(5.0)  # cue 1.5 turns layer a from red to white over 1 s (ease-in-out)
+    layer = {lf.layer.name: lf for lf in engine.tick(5.5).layers}["a"]
+    assert layer.content == (1.0, 1.0, 1.0, 1.0)
+    assert layer.previous is not None and layer.previous.content == (1.0, 0.0, 0.0, 1.0)
+    assert layer.previous.weight == pytest.approx(0.5)  # smoothstep(0.5) = 0.5
+    quarter = {lf.layer.name: lf for lf in engine.tick(5.25).layers}["a"]
+    assert quarter.previous.weight == pytest.approx(1 - (3 * 0.25**2 - 2 * 0.25**3))
+    done = {lf.layer.name: lf for lf in engine.tick(6.0).layers}["a"]
+    assert done.previous is None
+
+
+def test_a_cue_sets_surfaces_and_outputs_too(tmp_path):
+    engine = CueEngine.at_cue(make_show(tmp_path), "1.5")
+    engine.go(0.0)  # cue 2: door hidden at once, output right fades to 0.4 over 3 s
+    state = engine.tick(1.5)
+    assert state.hidden_surfaces == frozenset({"door"})
+    assert state.output_levels["right"] == pytest.approx(1.0 + (0.4 - 1.0) * 0.5)
+    assert state.output_levels["left"] == 1.0
+    assert engine.tick(3.0).output_levels["right"] == pytest.approx(0.4)
+
+
+# --- BACK, GOTO, LOAD, start ------------------------------------------------------------
+
+
+def test_back_fades_to_the_tracked_state_of_the_previous_cue(tmp_path):
+    engine = CueEngine(make_show(tmp_path))
+    engine.go(0.0)
+    engine.go(10.0)
+    engine.go(20.0)  # cue 2: everything dark
+    assert opacity(engine, 30.0) == 0.0
+    previous = engine.back(30.0)  # back to 1.5 with cue 2's 3 s fade
+    assert previous == 1
+    assert opacity(engine, 31.5, "b") == pytest.approx(0.25)
+    assert opacity(engine, 33.0, "a") == 1.0 and opacity(engine, 33.0, "b") == 0.5
+    state = engine.tick(33.0)
+    assert (state.cue, state.next_cue) == ("1.5 blue", "2 dark")
+    assert state.hidden_surfaces == frozenset()
+
+
+def test_back_from_the_first_cue_returns_to_the_show_as_loaded(tmp_path):
+    engine = CueEngine(make_show(tmp_path))
+    engine.go(0.0)
+    assert engine.back(5.0) is None
+    assert opacity(engine, 7.0) == 0.0  # cue 1's 2 s fade, back to the layer's 0.0
+    assert engine.tick(7.0).next_cue == "1 open"
+    with pytest.raises(LookupError, match="no cue has run"):
+        engine.back(8.0)
+
+
+def test_goto_fades_to_every_cue_of_the_list_up_to_it(tmp_path):
+    engine = CueEngine(make_show(tmp_path))
+    engine.goto("1.5", 0.0)  # 1 s ease-in-out to: a white at 1.0, b at 0.5
+    state = {lf.layer.name: lf for lf in engine.tick(1.0).layers}
+    assert state["a"].opacity == 1.0 and state["a"].content == (1.0, 1.0, 1.0, 1.0)
+    assert state["b"].opacity == 0.5
+    assert engine.tick(1.0).next_cue == "2 dark"
+
+
+def test_load_arms_a_cue_without_firing_it_and_preloads_its_content(tmp_path):
+    engine = CueEngine(make_show(tmp_path))
+    engine.load("1.5")
+    state = engine.tick(1.0)
+    assert state.cue is None and state.next_cue == "1.5 blue"
+    assert [(layer.name, content) for layer, content in state.preload] == [
+        ("a", (1.0, 1.0, 1.0, 1.0))
+    ]
+    assert opacity(engine, 1.0, "b") == 0.0
+    engine.go(2.0)
+    assert engine.tick(3.0).cue == "1.5 blue"
+
+
+def test_start_fires_one_cue_without_moving_other_lists(tmp_path):
+    engine = CueEngine(make_show(tmp_path))
+    engine.start("2", 0.0)
+    assert engine.tick(0.0).cue == "2 dark" and engine.tick(0.0).next_cue is None
+
+
+# --- waits, follows, loops ---------------------------------------------------------------
+
+FOLLOWS = """
+[[cues]]
+number = 1
+name = "wait-then-fade"
+prewait = 1.5
+fade = 1.0
+follow = "follow"
+postwait = 0.5
+[cues.layers.a]
+opacity = 1.0
+
+[[cues]]
+number = 2
+name = "continue"
+follow = "continue"
+postwait = 2.0
+[cues.layers.b]
+opacity = 1.0
+
+[[cues]]
+number = 3
+name = "loop-back"
+fade = 0.5
+follow = "follow"
+next = 2
+[cues.layers.b]
+opacity = 0.0
+"""
+
+
+def test_prewait_delays_the_cue_and_follow_fires_the_next_when_its_fades_end(tmp_path):
+    engine = CueEngine(make_show(tmp_path, FOLLOWS))
+    engine.go(10.0)
+    assert engine.tick(10.0).cue == "1 wait-then-fade"
+    assert opacity(engine, 11.5) == 0.0  # still in its 1.5 s pre-wait
+    assert opacity(engine, 12.0) == pytest.approx(0.5)  # half-way through its 1 s fade
+    assert opacity(engine, 12.5) == 1.0
+    assert engine.tick(12.9).cue == "1 wait-then-fade"
+    # follow: fade ends at 12.5, post-wait 0.5 → cue 2 fires at 13.0, even if ticked later
+    assert engine.tick(13.2).cue == "2 continue"
+    assert opacity(engine, 13.2, "b") == 1.0
+
+
+def test_continue_and_next_make_a_loop_that_keeps_exact_times(tmp_path):
+    engine = CueEngine(make_show(tmp_path, FOLLOWS))
+    engine.start("2", 0.0)
+    # cue 2 at 0 → (continue, 2 s) cue 3 at 2.0 → (follow, fade 0.5) cue 2 at 2.5 → 4.5 → 5.0
+    seen = []
+    for t in frames(0.0, 5.2):
+        cue = engine.tick(t).cue
+        if not seen or seen[-1][1] != cue:
+            seen.append((round(t * FPS), cue))
+    assert seen == [
+        (0, "2 continue"),
+        (60, "3 loop-back"),
+        (75, "2 continue"),
+        (135, "3 loop-back"),
+        (150, "2 continue"),
+    ]
+    assert engine.fired_at[1] == pytest.approx(5.0)  # cue 2's last start, at its exact time
+
+
+def test_stop_cancels_waits_and_follows_and_holds_fades(tmp_path):
+    engine = CueEngine(make_show(tmp_path, FOLLOWS))
+    engine.go(0.0)
+    engine.tick(2.0)  # in cue 1's fade: a = 0.5
+    engine.stop(2.0)
+    assert opacity(engine, 2.0) == pytest.approx(0.5)
+    assert opacity(engine, 60.0) == pytest.approx(0.5)
+    assert engine.tick(60.0).cue == "1 wait-then-fade"  # the follow never came
+
+
+def test_pause_freezes_fades_waits_and_media_time_until_resume(tmp_path):
+    engine = CueEngine(make_show(tmp_path, FOLLOWS))
+    engine.go(0.0)
+    engine.tick(2.0)
+    engine.pause(2.0)  # a = 0.5, 0.5 s of fade left
+    assert opacity(engine, 100.0) == pytest.approx(0.5)
+    media = {lf.layer.name: lf.media_time_s for lf in engine.tick(100.0).layers}
+    assert media["a"] == pytest.approx(2.0)
+    engine.resume(100.0)
+    assert opacity(engine, 100.25) == pytest.approx(0.75)
+    assert engine.tick(101.2).cue == "2 continue"  # follow at 3.0 engine time = 101.0
+
+
+def test_panic_cancels_everything_and_fades_every_layer_to_black(tmp_path):
+    engine = CueEngine(make_show(tmp_path, FOLLOWS))
+    engine.start("2", 0.0)
+    engine.panic(1.0, 2.0)
+    assert opacity(engine, 2.0, "b") == pytest.approx(0.5)
+    assert opacity(engine, 3.0, "b") == 0.0
+    assert engine.tick(10.0).cue == "2 continue"  # the 2 s continue never fired cue 3
+
+
+def test_a_zero_time_follow_loop_cannot_hang_a_frame(tmp_path):
+    loop = """
+[[cues]]
+number = 1
+name = "x"
+follow = "continue"
+next = 2
+[[cues]]
+number = 2
+name = "y"
+follow = "continue"
+next = 1
+"""
+    engine = CueEngine(make_show(tmp_path, loop))
+    engine.go(0.0)
+    engine.tick(0.0)  # returns, though each cue fires the other at the same instant
+
+
+# --- several lists, live edits -----------------------------------------------------------
+
+
+def test_each_cue_list_has_its_own_playhead(tmp_path):
+    lists = (
+        CUES
+        + """
+[[cues]]
+number = 100
+name = "attract"
+list = "attract"
+[cues.layers.gen]
+opacity = 1.0
+params = { speed = 3.0 }
+"""
+    )
+    show = make_show(tmp_path, lists)
+    assert show.cue_lists() == ("main", "attract")
+    engine = CueEngine(show)
+    engine.go(0.0, "attract")
+    assert engine.tick(0.0).cue == "100 attract"
+    assert engine.playhead["main"] == 0  # the main list has not moved
+    frame = {lf.layer.name: lf for lf in engine.tick(0.0).layers}
+    assert frame["gen"].params == {"speed": 3.0}
+    engine.go(1.0, "main")
+    assert engine.tick(1.0).cue == "1 open"
+
+
+def test_live_edits_fade_and_report_what_they_replaced(tmp_path):
+    engine = CueEngine(make_show(tmp_path))
+    assert engine.set_opacity("b", 0.8, 1.0, fade_s=2.0) == 0.0
+    assert opacity(engine, 2.0, "b") == pytest.approx(0.4)
+    assert engine.opacity_target("b") == 0.8
+    assert engine.set_param("gen", "speed", 5.0, 0.0) == 1.0
+    assert engine.param("gen", "speed", 0.0) == 5.0
+    assert engine.set_visible("wall", False) is True
+    assert engine.tick(0.0).hidden_surfaces == frozenset({"wall"})
+
+
+# --- properties of the curves ------------------------------------------------------------
+
+
+@given(
+    st.sampled_from(["linear", "ease-in", "ease-out", "ease-in-out"]),
+    st.floats(0.0, 1.0),
+    st.floats(0.0, 1.0),
+)
+def test_every_curve_is_monotonic_and_exact_at_both_ends(curve, a, b):
+    assert ease(curve, 0.0) == 0.0 and ease(curve, 1.0) == 1.0
+    lo, hi = sorted((a, b))
+    assert ease(curve, lo) <= ease(curve, hi)
+    assert 0.0 <= ease(curve, lo) <= 1.0
+
+
+@given(
+    st.floats(0.0, 1.0),
+    st.floats(0.0, 1.0),
+    st.floats(0.01, 100.0),
+    st.floats(-50.0, 200.0),
+)
+def test_a_fade_never_leaves_its_interval_and_lands_exactly(start, end, duration, t):
+    from mapping.cues import Fade
+
+    fade = Fade(start, end, 0.0, duration, "ease-in-out")
+    value = fade.at(t)
+    assert min(start, end) - 1e-12 <= value <= max(start, end) + 1e-12
+    assert fade.at(duration) == end and fade.at(0.0) == start
