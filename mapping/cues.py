@@ -445,9 +445,11 @@ class CueEngine:
         standby = self.standby_cue()
         preload: list[tuple[Layer, Content]] = []
         if standby is not None:
-            for name, change in standby.layers.items():
+            for name, change in standby.layers.items():  # what it changes or brings in
                 if change.content is not None:
                     preload.append((self.show.layer(name), change.content))
+                elif change.opacity and self._tracks[name].opacity.at(t) <= 0.0:
+                    preload.append((self.show.layer(name), self._tracks[name].content))
         return FrameState(
             show_time_s,
             tuple(frames),

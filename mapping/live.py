@@ -52,10 +52,10 @@ class ShowLibrary:
                 "(letters, digits, '.', '-', '_'; no paths)"
             )
         folder = self.root / name
-        if not self._inside(folder):
-            raise ValueError(f"show name {name!r}: leads outside the shows folder {self.root}")
         if not (folder / SHOW_FILE).is_file():
             raise ValueError(f"no show named {name!r} in {self.root}: expected {name}/{SHOW_FILE}")
+        if not self._inside(folder):
+            raise ValueError(f"show name {name!r}: leads outside the shows folder {self.root}")
         return folder
 
     def _inside(self, folder: Path) -> bool:

@@ -211,8 +211,10 @@ def test_load_arms_a_cue_without_firing_it_and_preloads_its_content(tmp_path):
     engine.load("1.5")
     state = engine.tick(1.0)
     assert state.cue is None and state.next_cue == "1.5 blue"
+    # b is brought in (its opacity rises from 0), a gets new content
     assert [(layer.name, content) for layer, content in state.preload] == [
-        ("a", (1.0, 1.0, 1.0, 1.0))
+        ("b", (0.0, 0.0, 1.0, 1.0)),
+        ("a", (1.0, 1.0, 1.0, 1.0)),
     ]
     assert opacity(engine, 1.0, "b") == 0.0
     engine.go(2.0)

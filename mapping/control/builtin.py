@@ -188,7 +188,6 @@ SPECS: tuple[CommandSpec, ...] = (
         _set_master,
         (Arg("level", float, "0 = black, 1 = full", 0.0, 1.0), _FADE),
         query=lambda live, a: live.master.end,
-        edit=True,
         group="levels",
     ),
     CommandSpec(

@@ -1,0 +1,239 @@
+"""The command registry: typed arguments, results for the sender, time tags, lock, undo.
+
+These are the rules every adapter (keys, OSC, OSCQuery, the schedule, the panel) relies on,
+tested on the built-in registry and a live demo show, without GL.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+
+import pytest
+
+from mapping.commands import (
+    Arg,
+    CommandError,
+    CommandProcessor,
+    CommandQueue,
+    CommandSpec,
+    Registry,
+)
+from mapping.control.builtin import SPECS, build_registry
+from mapping.live import LiveShow, ShowLibrary
+from mapping.show import load_show
+from tests.conftest import REPO
+
+
+@pytest.fixture
+def registry() -> Registry:
+    return build_registry()
+
+
+@pytest.fixture
+def live() -> LiveShow:
+    return LiveShow(load_show(REPO / "shows" / "demo"), library=ShowLibrary(REPO / "shows"))
+
+
+@pytest.fixture
+def processor(registry, live) -> CommandProcessor:
+    return CommandProcessor(registry, live)
+
+
+def run(processor, registry, name, *values, t=0.0, **kw):
+    return processor.apply(registry.make(name, values, **kw), t)
+
+
+# --- declaring and making commands ----------------------------------------------------------
+
+
+def test_every_builtin_command_has_a_description_and_an_address_from_its_name():
+    for spec in SPECS:
+        assert spec.description and spec.address.startswith("/")
+        assert spec.signature().startswith(spec.address)
+
+
+def test_the_issue_addresses_exist_with_their_type_tags(registry):
+    signatures = {spec.signature() for spec in registry}
+    for expected in (
+        "/go s",
+        "/back s",
+        "/stop",
+        "/panic f",
+        "/cue/{cue}/start",
+        "/cue/{cue}/load",
+        "/master ff",
+        "/blackout i",
+        "/layer/{layer}/opacity ff",
+        "/layer/{layer}/param/{param} ff",
+        "/surface/{surface}/visible i",
+        "/output/{output}/testpattern s",
+        "/show/load s",
+    ):
+        assert expected in signatures
+
+
+def test_a_registry_refuses_an_address_that_disagrees_with_its_arguments():
+    spec = CommandSpec("x", "/x/{a}", "bad", lambda t, a, s: None, (Arg("b", str, in_path=True),))
+    with pytest.raises(ValueError, match="address and arguments disagree"):
+        Registry([spec])
+
+
+@pytest.mark.parametrize(
+    ("name", "values", "message"),
+    [
+        ("master", ("loud",), "master: argument 'level': expected a number in [0, 1], got 'loud'"),
+        ("master", (1.5,), "master: argument 'level': expected a number in [0, 1], got 1.5"),
+        ("master", (math.nan,), "master: argument 'level': expected a finite number, got nan"),
+        ("master", (math.inf,), "master: argument 'level': expected a finite number, got inf"),
+        ("master", (), "master: missing argument 'level' (a number in [0, 1]); expected level"),
+        ("master", (0.5, 1.0, 2.0), "master: expected at most 2 argument(s)"),
+        ("blackout", (2,), "blackout: argument 'on': expected 0 or 1 (true/false), got 2"),
+        ("panic", (-1.0,), "panic: argument 'fade': expected a number in [0, 60], got -1"),
+        ("nope", (), "unknown command 'nope'"),
+        ("mastr", (), "unknown command 'mastr' (did you mean 'master'?)"),
+    ],
+)
+def test_bad_values_are_refused_with_the_argument_and_what_was_expected(
+    registry, name, values, message
+):
+    with pytest.raises(CommandError) as err:
+        registry.make(name, values)
+    assert str(err.value).startswith(message)
+
+
+def test_values_are_converted_to_their_declared_types(registry):
+    assert registry.make("master", ("0.25",)).args == {"level": 0.25, "fade": 0.0}
+    assert registry.make("blackout", (1,)).args == {"on": True}
+    assert registry.make("blackout", ("false",)).args == {"on": False}
+    assert registry.make("go").args == {"cue_list": ""}
+
+
+def test_a_concrete_address_matches_its_template_with_the_path_values(registry):
+    spec, path = registry.match("/layer/logo/opacity")
+    assert spec.name == "layer.opacity" and path == {"layer": "logo"}
+    assert registry.match("/layer//opacity") is None
+    assert registry.match("/layer/logo/opacity/extra") is None
+
+
+def test_addresses_are_expanded_for_the_live_show(registry, live):
+    addresses = {address for address, _, _ in registry.addresses(live)}
+    assert "/layer/warm-wash/opacity" in addresses
+    assert {f"/cue/{n}/start" for n in ("1", "2", "3", "4")} <= addresses
+    assert "/output/left/testpattern" in addresses and "/surface/pier-left/visible" in addresses
+    assert not any("{" in a for a in addresses)
+
+
+# --- applying them ---------------------------------------------------------------------------
+
+
+def test_applying_returns_ok_and_the_new_value_or_the_error_text(processor, registry, live):
+    result = run(processor, registry, "master", 0.5)
+    assert result.ok and result.value == 0.5 and live.master_level(0.0) == 0.5
+    result = run(processor, registry, "cue.start", path={"cue": "99"})
+    assert not result.ok and result.message == "cue.start: unknown cue '99'"
+
+
+def test_query_and_relative_changes_clamp_to_the_range(processor, registry):
+    run(processor, registry, "master", 0.9)
+    assert run(processor, registry, "master", mode="query").value == 0.9
+    assert run(processor, registry, "master", 0.3, mode="add").value == 1.0  # clamped
+    assert run(processor, registry, "master", 0.25, mode="sub").value == 0.75
+    path = {"layer": "logo"}
+    run(processor, registry, "layer.opacity", 0.5, path=path, mode="add")
+    assert run(processor, registry, "layer.opacity", path=path, mode="query").value == 0.5
+    with pytest.raises(CommandError, match="relative changes"):
+        registry.make("go", ("main",), mode="add")
+
+
+def test_the_show_lock_refuses_editing_but_not_playback(processor, registry, live):
+    run(processor, registry, "lock", 1)
+    refused = run(processor, registry, "output.testpattern", "grid", path={"output": "left"})
+    assert not refused.ok and "locked" in refused.message
+    assert live.patterns["left"] is None
+    assert run(processor, registry, "go").ok
+    assert not run(processor, registry, "show.load", "demo").ok
+    # the keyboard at the machine itself is not a remote controller
+    assert run(processor, registry, "testpattern.cycle", source="key").ok
+    run(processor, registry, "lock", 0)
+    assert run(processor, registry, "output.testpattern", "grid", path={"output": "left"}).ok
+
+
+def test_edits_undo_and_redo_in_order(processor, registry, live):
+    run(processor, registry, "layer.opacity", 0.3, path={"layer": "logo"})
+    run(processor, registry, "output.level", 0.5, path={"output": "left"})
+    run(processor, registry, "master", 0.2)  # a performance level, not an edit
+    assert run(processor, registry, "undo").ok and live.engine.level("left", 0.0) == 1.0
+    assert run(processor, registry, "undo").ok and live.engine.opacity("logo", 0.0) == 0.0
+    assert run(processor, registry, "undo").message == "undo: nothing to undo"
+    assert run(processor, registry, "redo").ok and live.engine.opacity("logo", 0.0) == 0.3
+    assert run(processor, registry, "redo").ok and live.engine.level("left", 0.0) == 0.5
+    assert run(processor, registry, "redo").message == "redo: nothing to redo"
+    assert live.master_level(0.0) == 0.2
+    run(processor, registry, "undo")
+    run(processor, registry, "surface.visible", 0, path={"surface": "pier-left"})
+    assert not run(processor, registry, "redo").ok  # a new edit cleared what was left
+
+
+def test_show_load_names_only_shows_inside_the_shows_folder(processor, registry):
+    for name, reason in (
+        ("../demo", "no paths"),
+        ("/etc", "no paths"),
+        ("nothing-here", "no show named 'nothing-here'"),
+        ("calibrations", "expected calibrations/show.toml"),
+    ):
+        result = run(processor, registry, "show.load", name)
+        assert not result.ok and reason in result.message
+
+
+def test_show_load_refuses_a_symlink_leading_out_of_the_shows_folder(tmp_path, registry):
+    shows = tmp_path / "shows"
+    shows.mkdir()
+    (shows / "outside").symlink_to(REPO / "shows" / "demo")
+    live = LiveShow(load_show(REPO / "shows" / "demo"), library=ShowLibrary(shows))
+    result = CommandProcessor(registry, live).apply(registry.make("show.load", ("outside",)), 0)
+    assert not result.ok and "leads outside the shows folder" in result.message
+    assert live.library is not None and live.library.names() == []
+
+
+def test_a_failing_effect_is_an_error_result_never_an_exception(registry, live):
+    def boom(target, args, t):
+        raise RuntimeError("disk on fire")
+
+    reg = Registry([CommandSpec("boom", "/boom", "fails", boom)])
+    result = CommandProcessor(reg, live).apply(reg.make("boom"), 0.0)
+    assert not result.ok and result.message == "boom failed: disk on fire"
+
+
+# --- the queue ------------------------------------------------------------------------------
+
+
+def test_commands_wait_for_their_show_time_and_keep_arrival_order(registry):
+    queue = CommandQueue()
+    late = queue.submit(registry.make("master", (0.1,), at_show_time_s=5.0))
+    first = queue.submit(registry.make("go"))
+    second = queue.submit(registry.make("back"))
+    due = queue.due(1.0)
+    assert [t.command.name for t in due] == ["go", "back"] and [first, second] == due
+    assert queue.due(4.999) == []
+    assert queue.due(5.0) == [late]
+    assert queue.next_due() is None
+
+
+def test_a_full_queue_answers_at_once_instead_of_growing(registry):
+    queue = CommandQueue(capacity=2)
+    tickets = [queue.submit(registry.make("go")) for _ in range(3)]
+    assert tickets[2].result is not None and "queue full" in tickets[2].result.message
+    assert len(queue) == 2 and queue.refused == 1
+
+
+def test_a_ticket_carries_the_result_to_another_thread(registry, processor):
+    queue = CommandQueue()
+    ticket = queue.submit(registry.make("master", (0.4,)))
+    got = []
+    waiter = threading.Thread(target=lambda: got.append(ticket.wait(5.0)))
+    waiter.start()
+    for t in queue.due(0.0):
+        t.resolve(processor.apply(t.command, 0.0))
+    waiter.join(5.0)
+    assert got and got[0].ok and got[0].value == 0.4
