@@ -547,3 +547,117 @@ def test_every_bad_field_of_one_table_is_reported_not_just_the_first(show_dir: P
         "surfaces[2].polygon",
         "surfaces[2].corners",
     } <= keys
+
+
+# --- cue playback keys and [control] ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "key_path", "fragments"),
+    [
+        (
+            'name = "clip"\nfade = 2.0',
+            'name = "clip"\nnumber = 1\nfade = 2.0',
+            "cues[1].number",
+            ("duplicate cue number '1'",),
+        ),
+        (
+            'name = "clip"\nfade = 2.0',
+            'name = "clip"\nnumber = "2 b"\nfade = 2.0',
+            "cues[1].number",
+            ("letters, digits", "'2 b'"),
+        ),
+        (
+            'name = "clip"\nfade = 2.0',
+            'name = "clip"\ncurve = "eas-in"\nfade = 2.0',
+            "cues[1].curve",
+            ("expected one of: linear, ease-in, ease-out, ease-in-out", "did you mean 'ease-in'?"),
+        ),
+        (
+            'name = "clip"\nfade = 2.0',
+            'name = "clip"\nfollow = "auto"\nfade = 2.0',
+            "cues[1].follow",
+            ("expected one of: none, continue, follow",),
+        ),
+        (
+            'name = "clip"\nfade = 2.0',
+            'name = "clip"\nprewait = -1\nfade = 2.0',
+            "cues[1].prewait",
+            ("at least 0.0", "-1"),
+        ),
+        (
+            'name = "clip"\nfade = 2.0',
+            'name = "clip"\nnext = 7\nfade = 2.0',
+            "cues[1].next",
+            ("unknown cue '7'",),
+        ),
+        (
+            "[cues.layers.logo]\nopacity = 1.0",
+            "[cues.layers.logo]\nopacty = 1.0",
+            "cues[2].layers.logo.opacty",
+            ("unknown key", "did you mean 'opacity'?"),
+        ),
+        (
+            "[cues.layers.logo]\nopacity = 1.0",
+            "[cues.layers.logo]\nopacity = 1.0\nparams = { speed = 2.0 }",
+            "cues[2].layers.logo.params.speed",
+            ("layer 'logo' declares no parameter 'speed'",),
+        ),
+        (
+            "[cues.layers.logo]\nopacity = 1.0",
+            "[cues.layers.logo]\nopacity = 1.0\ncurve = 3",
+            "cues[2].layers.logo.curve",
+            ("expected one of: linear",),
+        ),
+        (
+            "[cues.layers.logo]\nopacity = 1.0",
+            "[cues.layers.logo]\nopacity = 1.0\n[cues.surfaces.pier-lft]\nvisible = false",
+            "cues[2].surfaces.pier-lft",
+            ("unknown surface 'pier-lft'", "did you mean 'pier-left'?"),
+        ),
+        (
+            "[cues.layers.logo]\nopacity = 1.0",
+            "[cues.layers.logo]\nopacity = 1.0\n[cues.surfaces.pier-left]\nvisible = 1",
+            "cues[2].surfaces.pier-left.visible",
+            ("expected true or false",),
+        ),
+        (
+            "[cues.layers.logo]\nopacity = 1.0",
+            "[cues.layers.logo]\nopacity = 1.0\n[cues.outputs.left]\nlevel = 1.5",
+            "cues[2].outputs.left.level",
+            ("between 0.0 and 1.0",),
+        ),
+    ],
+)
+def test_bad_cue_playback_keys(show_dir, show_file, old, new, key_path, fragments) -> None:
+    edit(show_file, old, new)
+    problem = assert_only(problems_of(show_dir), key_path, *fragments)
+    assert problem.line is not None
+
+
+@pytest.mark.parametrize(
+    ("table", "key_path", "fragments"),
+    [
+        ("osc_port = 70000", "control.osc_port", ("port number 0..65535", "70000")),
+        ('allow = ["10.0.0.300"]', "control.allow[0]", ("like 192.168.1.0/24", "10.0.0.300")),
+        ("locked = 1", "control.locked", ("expected true or false",)),
+        ("osc_prot = 9000", "control.osc_prot", ("unknown key", "did you mean 'osc_port'?")),
+    ],
+)
+def test_bad_control_table(show_dir, show_file, table, key_path, fragments) -> None:
+    show_file.write_text(show_file.read_text() + f"\n[control]\n{table}\n")
+    assert_only(problems_of(show_dir), key_path, *fragments)
+
+
+def test_a_valid_control_table_is_read(show_dir, show_file) -> None:
+    show_file.write_text(
+        show_file.read_text()
+        + '\n[control]\nosc_port = 9000\nbind = "0.0.0.0"\nallow = ["192.168.1.7"]\nlocked = true\n'
+    )
+    control = load_show(show_dir).control
+    assert (control.osc_port, control.bind, control.allow, control.locked) == (
+        9000,
+        "0.0.0.0",
+        ("192.168.1.7/32",),
+        True,
+    )
