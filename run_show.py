@@ -102,20 +102,30 @@ def cmd_run(args: argparse.Namespace) -> int:
         if not _known_cue(show, start_cue):
             return 2
     player: ShowPlayer | None = None
-    bindings: dict[tuple[int, int], str] = {}
+    bindings: dict[tuple[int, int], tuple[str, tuple[str, ...]]] = {}
 
     def on_key(symbol: int, modifiers: int) -> None:
         if player is None:
             return
-        name = bindings.get((symbol, modifiers & _MODIFIER_MASK))
-        if name is not None:
-            player.submit(name, source="key")
+        bound = bindings.get((symbol, modifiers & _MODIFIER_MASK))
+        if bound is not None:
+            player.submit(bound[0], *bound[1], source="key")
+
+    def on_mouse(output: str, action: str, x_px: float, y_px: float) -> None:
+        if player is None:
+            return
+        if action == "press":
+            player.submit("calibrate.pick", output, x_px, y_px, source="key")
+        else:
+            player.submit("calibrate.drag", x_px, y_px, source="key")
 
     if args.headless:
         outputs = HeadlessOutputs()
     else:
         try:
-            outputs = WindowOutputs(show.outputs, windowed=args.windowed, key_handler=on_key)
+            outputs = WindowOutputs(
+                show.outputs, windowed=args.windowed, key_handler=on_key, mouse_handler=on_mouse
+            )
         except NoDisplayError as exc:
             log.error(
                 "%s: cannot open projector windows. To run this show without a display, use\n"
@@ -133,7 +143,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     keys = ""
     if not args.headless:
         bindings.update(key_bindings(player.registry))
-        keys = "; keys: SPACE = GO, BACKSPACE = back, T = test patterns, ESC = quit"
+        keys = (
+            "; keys: SPACE = GO, BACKSPACE = back, T = test patterns, ESC = quit; "
+            "calibration: drag a corner, TAB = next corner, arrows = 1 px (SHIFT: 0.1 px), "
+            "CTRL+S = save"
+        )
     log.info(
         "running '%s' (%s) on %d output(s)%s%s",
         show.name,

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from mapping.cues import CueEngine, Fade, FrameState
 from mapping.patterns import PATTERN_KINDS
-from mapping.show import SHOW_FILE, Show, load_show
+from mapping.show import SHOW_FILE, Show, Surface, load_show
 
 log = logging.getLogger(__name__)
 
@@ -87,9 +87,18 @@ class LiveShow:
         self.locked = show.control.locked
 
     def _adopt(self, show: Show) -> None:
+        from mapping.control.corners import CornerEditor
+
         self.show = show
         self.engine = CueEngine(show)
         self.patterns: dict[str, str | None] = {o.name: None for o in show.outputs}
+        self.corners = CornerEditor(self)
+        self.generation += 1
+
+    def replace_surfaces(self, surfaces: tuple[Surface, ...]) -> None:
+        """New mappings for the same surfaces (a live calibration edit): cues carry on."""
+        self.show = dataclasses.replace(self.show, surfaces=surfaces)
+        self.engine.show = self.show
         self.generation += 1
 
     # -- names commands accept

@@ -90,8 +90,15 @@ class WindowOutputs:
     """One pyglet window per output; ``ctx`` is the GL context the renderer must use."""
 
     def __init__(
-        self, outputs: tuple[Output, ...], *, windowed: bool = False, key_handler: Any = None
+        self,
+        outputs: tuple[Output, ...],
+        *,
+        windowed: bool = False,
+        key_handler: Any = None,
+        mouse_handler: Any = None,
     ) -> None:
+        """``mouse_handler(output, "press" | "drag", x_px, y_px)`` gets mouse events in the
+        output's ``projector_px`` (left button only)."""
         if reason := display_available():
             raise NoDisplayError(reason)
         import pyglet
@@ -171,9 +178,30 @@ class WindowOutputs:
             window.on_close = self._on_close
             if key_handler is not None:
                 window.on_key_press = key_handler
+            if mouse_handler is not None:
+                self._attach_mouse(window, out, mouse_handler)
             self.windows.append(_Window(out, window, ctx, program, vao))
         self.windows[0].window.switch_to()
         self.ctx = self.windows[0].ctx
+
+    def _attach_mouse(self, window: Any, out: Output, handler: Any) -> None:
+        left = self._pyglet.window.mouse.LEFT
+
+        def to_output(x: float, y: float) -> tuple[float, float]:
+            return window_to_projector_px(
+                (x, y), window.get_size(), window.get_framebuffer_size(), out.resolution
+            )
+
+        def on_press(x: int, y: int, button: int, modifiers: int) -> None:
+            if button == left:
+                handler(out.name, "press", *to_output(x, y))
+
+        def on_drag(x: int, y: int, dx: int, dy: int, buttons: int, modifiers: int) -> None:
+            if buttons & left:
+                handler(out.name, "drag", *to_output(x, y))
+
+        window.on_mouse_press = on_press
+        window.on_mouse_drag = on_drag
 
     def _on_close(self) -> None:
         self._open = False
@@ -257,6 +285,26 @@ def projector_placement(
     if tuple(output.resolution) == (sw, sh) and tuple(output.position) == (0, 0):
         return None
     return (sx + output.position[0], sy + output.position[1], *output.resolution)
+
+
+def window_to_projector_px(
+    point_window: tuple[float, float],
+    window_size: tuple[int, int],
+    framebuffer_size: tuple[int, int],
+    output_size: tuple[int, int],
+) -> tuple[float, float]:
+    """A mouse position (pyglet window coordinates, origin bottom-left) → ``projector_px``.
+
+    Accounts for HiDPI scaling (window vs framebuffer size) and the letterboxed viewport the
+    output is shown in; the output's top row is at the top of the window.
+    """
+    sx = framebuffer_size[0] / max(1, window_size[0])
+    sy = framebuffer_size[1] / max(1, window_size[1])
+    x_fb, y_fb = point_window[0] * sx, point_window[1] * sy
+    vx, vy, vw, vh = letterbox(output_size, framebuffer_size)
+    x_px = (x_fb - vx) / vw * output_size[0]
+    y_px = (vy + vh - y_fb) / vh * output_size[1]
+    return x_px, y_px
 
 
 def letterbox(

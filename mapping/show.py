@@ -62,6 +62,8 @@ class Surface:
     H_canvas_to_projector: np.ndarray
     mapping: str  # "corners", "homography" or "calibration"
     calibration_file: Path | None = None
+    calibration_entry: str | None = None
+    """The calibration file's entry this surface uses (its own name unless ``surface = ...``)."""
 
     @property
     def H_projector_to_canvas(self) -> np.ndarray:
@@ -623,8 +625,8 @@ class _ShowParser:
                 self.parse_mapping, table, p, name if name is not _BAD else "", output, polygon
             )
             if _all_ok(name, output, polygon, mapping):
-                H, kind, calibration_file = mapping
-                surfaces.append(Surface(name, output, polygon, H, kind, calibration_file))
+                H, kind, calibration_file, entry = mapping
+                surfaces.append(Surface(name, output, polygon, H, kind, calibration_file, entry))
         return tuple(surfaces)
 
     def polygon(self, table: dict[str, Any], p: str) -> np.ndarray:
@@ -636,8 +638,9 @@ class _ShowParser:
 
     def parse_mapping(
         self, table: dict[str, Any], p: str, name: str, output: Any, polygon: Any
-    ) -> tuple[np.ndarray, str, Path | None]:
-        """The surface's H_canvas_to_projector, how it was given, and its calibration file.
+    ) -> tuple[np.ndarray, str, Path | None, str | None]:
+        """The surface's H_canvas_to_projector, how it was given, its calibration file and
+        entry.
 
         ``output`` and ``polygon`` may be ``_BAD`` (already reported): the mapping's own keys
         are still checked, and what needs them is skipped.
@@ -648,7 +651,7 @@ class _ShowParser:
             self.problem(p, f"expected exactly one of corners, homography, calibration; {got}")
             raise _InvalidError
         kind = given[0]
-        calibration_file = None
+        calibration_file = entry = None
         if kind != "corners" and "pins" in table:
             self.problem(f"{p}.pins", "pins only go with corners")
         if kind == "corners":
@@ -673,7 +676,9 @@ class _ShowParser:
                 self.problem(f"{p}.homography", f"expected a 3×3 H_canvas_to_projector: {exc}")
                 raise _InvalidError from None
         else:
-            H, calibration_file = self.parse_calibration_ref(table["calibration"], p, name, output)
+            H, calibration_file, entry = self.parse_calibration_ref(
+                table["calibration"], p, name, output
+            )
         if polygon is not _BAD and not geometry.polygon_maps_finitely(H, polygon):
             self.problem(
                 f"{p}.{kind}",
@@ -681,11 +686,11 @@ class _ShowParser:
             )
             raise _InvalidError
         H.setflags(write=False)
-        return H, kind, calibration_file
+        return H, kind, calibration_file, entry
 
     def parse_calibration_ref(
         self, ref: Any, p: str, name: str, output: Any
-    ) -> tuple[np.ndarray, Path]:
+    ) -> tuple[np.ndarray, Path, str]:
         kp = f"{p}.calibration"
         if isinstance(ref, str):
             ref = {"file": ref}
@@ -717,7 +722,7 @@ class _ShowParser:
                 f"but the surface is on output '{output}'",
             )
             raise _InvalidError
-        return np.array(entry.H_canvas_to_projector, dtype=np.float64), path
+        return np.array(entry.H_canvas_to_projector, dtype=np.float64), path, key
 
     def parse_layers(self, canvas: Canvas | None) -> tuple[Layer, ...]:
         layers: list[Layer] = []

@@ -6,6 +6,7 @@ import logging
 import threading
 
 import moderngl
+import numpy as np
 import pytest
 
 from mapping.player import ShowPlayer
@@ -128,3 +129,18 @@ def test_a_frame_that_fails_to_render_is_logged_once_and_the_show_keeps_running(
     assert len(failures) == 1 and "GPU hiccup" in caplog.text
     assert player.outputs.presented == 5  # every frame still presented (the last good one)
     assert player.running
+
+
+def test_a_corner_edit_reaches_the_picture_at_the_next_frame(player):
+    player.step(0.0)
+    before = player.renderer.read_output("left").copy()
+    ticket = player.submit(
+        "surface.corner", 200.0, 150.0, path={"surface": "left-wing", "corner": 0}
+    )
+    player.step(1 / 30)
+    assert ticket.result is not None and ticket.result.ok, ticket.result
+    assert player.renderer.show is player.live.show
+    after = player.renderer.read_output("left")
+    # the wing's top-left corner moved in by ~100 px: what was lit there is now black
+    assert np.abs(after.astype(int) - before.astype(int)).max() > 50
+    assert after[60:140, 100:180, :3].mean() < 5

@@ -300,4 +300,6 @@ SPECS: tuple[CommandSpec, ...] = (
 
 def build_registry(extra: tuple[CommandSpec, ...] = ()) -> Registry:
     """A registry of every built-in command (and ``extra`` ones, e.g. the schedule's)."""
-    return Registry((*SPECS, *extra))
+    from mapping.control.corners import CORNER_SPECS
+
+    return Registry((*SPECS, *CORNER_SPECS, *extra))

@@ -1,6 +1,7 @@
 """Key bindings of the projector windows, generated from the command registry.
 
-A spec's ``keys`` are pyglet key names, optionally with modifiers (``SHIFT+ESCAPE``).
+A spec's ``keys`` are pyglet key names, optionally with modifiers (``SHIFT+ESCAPE``) and
+argument values after ``=`` (``SHIFT+LEFT=-0.1,0`` nudges by −0.1 px in x).
 """
 
 from __future__ import annotations
@@ -24,10 +25,18 @@ def parse_key(text: str) -> tuple[int, int]:
     return symbol, mask
 
 
-def key_bindings(registry: Registry) -> dict[tuple[int, int], str]:
-    """(symbol, modifiers) → command name, for every key a command declares."""
-    bindings: dict[tuple[int, int], str] = {}
+def key_table(registry: Registry) -> dict[str, tuple[str, tuple[str, ...]]]:
+    """Key text (``SHIFT+LEFT``) → (command name, argument values), for every key declared."""
+    table: dict[str, tuple[str, tuple[str, ...]]] = {}
     for spec in registry:
         for text in spec.keys:
-            bindings[parse_key(text)] = spec.name
-    return bindings
+            key, _, values = text.partition("=")
+            if key in table:
+                raise ValueError(f"key {key} is bound to {table[key][0]} and {spec.name}")
+            table[key] = (spec.name, tuple(values.split(",")) if values else ())
+    return table
+
+
+def key_bindings(registry: Registry) -> dict[tuple[int, int], tuple[str, tuple[str, ...]]]:
+    """(pyglet symbol, modifiers) → (command name, argument values); needs pyglet's keys."""
+    return {parse_key(key): bound for key, bound in key_table(registry).items()}
