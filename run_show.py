@@ -153,7 +153,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         show.name,
         "headless" if args.headless else ("windowed" if args.windowed else "fullscreen"),
         len(show.outputs),
-        f", starting in cue '{start_cue}'" if start_cue else "",
+        f", starting in cue {show.cues[show.cue_index(start_cue)].label}" if start_cue else "",
         keys,
     )
     player.run(fps=args.fps, duration_s=args.duration)
