@@ -144,3 +144,21 @@ def test_a_corner_edit_reaches_the_picture_at_the_next_frame(player):
     # the wing's top-left corner moved in by ~100 px: what was lit there is now black
     assert np.abs(after.astype(int) - before.astype(int)).max() > 50
     assert after[60:140, 100:180, :3].mean() < 5
+
+
+def test_run_steps_one_frame_per_show_clock_reading_until_the_duration(player):
+    from mapping.player import ShowClock
+
+    player.clock = ShowClock(now=lambda: player.frames / 30.0)  # 1/30 s per frame drawn
+    shown = []
+    player.frame_listeners.append(lambda p: shown.append(p.status.show_time_s))
+    player.run(fps=30.0, duration_s=0.5)
+    # frames at show time 0, 1/30, ... 14/30; the reading 15/30 ends the run
+    assert shown == pytest.approx([n / 30.0 for n in range(15)])
+    assert player.frames == player.outputs.presented == 15
+
+
+def test_run_ends_at_the_frame_that_applies_quit(player):
+    player.submit("quit", source="key")
+    player.run(fps=30.0, duration_s=10.0)
+    assert player.frames == 1 and not player.running
