@@ -161,9 +161,32 @@ class LiveShow:
         log.info("loaded show '%s'", show.name)
         return show
 
-    def replace_show(self, show: Show) -> None:
-        """A new version of the same show (a reload): keep the cue state where possible."""
-        self._adopt(show)
+    def reload(self, show_time_s: float) -> Show:
+        """Read the show folder again (an edit, a new calibration) and adopt it.
+
+        Raises the loader's ValidationError for an invalid folder: the caller reports it and
+        the show keeps running on its last good state. Where only mappings, outputs or
+        canvas changed, the cue state carries on untouched; otherwise the new show starts in
+        the tracked state of the cue that was current (if it still exists), with no fade.
+        """
+        new = self.loader(self.show.root)
+        old = self.show
+        if new.layers == old.layers and new.cues == old.cues:
+            self.show = new
+            self.engine.show = new
+            self.patterns = {o.name: self.patterns.get(o.name) for o in new.outputs}
+            self.generation += 1
+            return new
+        current = self.engine.current_cue()
+        patterns = self.patterns
+        self._adopt(new)
+        self.patterns.update({k: v for k, v in patterns.items() if k in self.patterns})
+        if current is not None:
+            try:
+                self.engine.goto(current.number, show_time_s, fade_s=0.0)
+            except KeyError:
+                log.warning("reload: cue %s is gone; the show starts with no cue", current.label)
+        return new
 
     def busy(self, show_time_s: float) -> bool:
         return self.engine.busy(show_time_s) or self.master.running(show_time_s)

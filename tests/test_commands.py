@@ -237,3 +237,51 @@ def test_a_ticket_carries_the_result_to_another_thread(registry, processor):
         t.resolve(processor.apply(t.command, 0.0))
     waiter.join(5.0)
     assert got and got[0].ok and got[0].value == 0.4
+
+
+# --- reloading the show folder ----------------------------------------------------------------
+
+
+@pytest.fixture
+def live_copy(show_dir) -> LiveShow:
+    return LiveShow(load_show(show_dir))
+
+
+def test_a_calibration_change_is_picked_up_and_the_cues_carry_on(show_dir, live_copy, registry):
+    processor = CommandProcessor(registry, live_copy)
+    live_copy.engine.go(0.0)
+    live_copy.engine.go(1.0)  # cue 2, fading for 2 s
+    venue = show_dir.parent / "calibrations" / "demo-venue.toml"
+    venue.write_text(venue.read_text().replace("-1073.693598163", "-1063.693598163"))
+    result = processor.apply(registry.make("show.reload"), 1.5)
+    assert result.ok, result.message
+    H = live_copy.show.surface("right-wing").H_canvas_to_projector
+    assert H[0, 2] == -1063.693598163
+    assert live_copy.engine.current_cue().label == "2 clip"
+    assert live_copy.engine.opacity("clip", 2.0) == pytest.approx(0.5)  # the fade went on
+
+
+def test_an_invalid_edit_is_refused_and_the_show_keeps_its_last_good_state(
+    show_dir, live_copy, registry
+):
+    processor = CommandProcessor(registry, live_copy)
+    before = live_copy.show
+    (show_dir / "show.toml").write_text(
+        (show_dir / "show.toml").read_text().replace("opacity = 0.4", "opacity = 4")
+    )
+    result = processor.apply(registry.make("show.reload"), 0.0)
+    assert not result.ok
+    assert result.message.startswith("show.reload: the show keeps running as it was; ")
+    assert "cues[0].layers.sky.opacity" in result.message and "show.toml:" in result.message
+    assert live_copy.show is before
+
+
+def test_a_cue_edit_restarts_in_the_cue_that_was_running(show_dir, live_copy, registry):
+    processor = CommandProcessor(registry, live_copy)
+    live_copy.engine.goto("3", 0.0, fade_s=0.0)
+    (show_dir / "show.toml").write_text(
+        (show_dir / "show.toml").read_text().replace("opacity = 0.6", "opacity = 0.3")
+    )
+    assert processor.apply(registry.make("show.reload"), 5.0).ok
+    assert live_copy.engine.current_cue().label == "3 emblem"
+    assert live_copy.engine.opacity("warm-wash", 5.0) == 0.3

@@ -98,6 +98,20 @@ def _load_show(live: LiveShow, a: Mapping[str, Any], t: float) -> None:
         raise CommandError(f"show.load: {exc}") from None
 
 
+def _reload(live: LiveShow, a: Mapping[str, Any], t: float) -> None:
+    from mapping.errors import ValidationError
+
+    try:
+        live.reload(t)
+    except ValidationError as exc:
+        problems = exc.problems
+        first = str(problems[0])
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise CommandError(
+            f"show.reload: the show keeps running as it was; {first}{more}"
+        ) from None
+
+
 def _quit(live: LiveShow, a: Mapping[str, Any], t: float) -> None:
     live.running = False
 
@@ -269,6 +283,13 @@ SPECS: tuple[CommandSpec, ...] = (
         (Arg("name", str, "show folder name"),),
         query=lambda live, a: live.show.root.name,
         locked_in_show=True,
+        group="show",
+    ),
+    CommandSpec(
+        "show.reload",
+        "/show/reload",
+        "Read the show folder again (edits, new calibrations); an invalid one is refused",
+        _reload,
         group="show",
     ),
     CommandSpec(
