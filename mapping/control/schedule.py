@@ -412,8 +412,12 @@ class _Parser:
             try:
                 show_folder = library.folder(show)
             except ValueError as exc:
-                hint = did_you_mean(show, library.names())
-                self.problem(f"{path}.show", f"{exc}{hint}")
+                names = library.names()
+                message = str(exc)
+                if "/" not in show and not (library.root / show).exists():
+                    known = ", ".join(names) or "(none)"
+                    message = f"no show named {show!r} in {library.root}; shows: {known}"
+                self.problem(f"{path}.show", message + did_you_mean(show, names))
                 ok = False
         start = self.rule(table, "start", path, required=True)
         end = self.rule(table, "end", path, required=False) if "end" in table else None
@@ -493,8 +497,11 @@ class _Parser:
             else:
                 bad.append(item)
         for item in bad:
-            hint = did_you_mean(item.strip().lower(), (*WEEKDAYS, "daily"))
-            hint = hint if isinstance(item, str) else ""
+            hint = (
+                did_you_mean(item.strip().lower(), (*WEEKDAYS, "daily"))
+                if isinstance(item, str)
+                else ""
+            )
             self.problem(where, f"{expected}; got {_show(item)}{hint}")
         if bad:
             return None
@@ -629,13 +636,13 @@ class ScheduleNow:
             c = self.current
             now = (
                 f"now: {c.planned.entry.show} ({c.planned.entry.key_path}) since "
-                f"{c.start:%H:%M}, {c.elapsed_s / 60:.0f} min in, until {c.until:%H:%M}"
+                f"{_hm(c.start)}, {c.elapsed_s / 60:.0f} min in, until {_hm(c.until)}"
             )
         else:
             now = "now: nothing scheduled is running"
         if self.next is not None and self.next_start is not None:
             nxt = f"next: {self.next.entry.show} ({self.next.entry.key_path}) at "
-            nxt += f"{self.next_start:%Y-%m-%d %H:%M}"
+            nxt += f"{self.next_start:%Y-%m-%d} {_hm(self.next_start)}"
         else:
             nxt = "next: nothing planned"
         if self.held:
@@ -902,7 +909,7 @@ class ScheduleState:
         state = self.now()
         if state.next is None or state.next_start is None:
             return ""
-        text = f"{state.next.entry.show} {state.next_start:%H:%M} ({state.next.entry.start.text})"
+        text = f"{state.next.entry.show} {_hm(state.next_start)} ({state.next.entry.start.text})"
         return text + (" held" if state.held else "")
 
 
@@ -1110,7 +1117,7 @@ def format_plan(schedule: Schedule, evening: dt.date, now: dt.datetime | None = 
     sun = []
     for event, label in (("sunset", "sunset"), ("civil_dusk", "civil dusk")):
         try:
-            sun.append(f"{label} {sun_event(venue, evening, event):%H:%M}")
+            sun.append(f"{label} {_hm(sun_event(venue, evening, event))}")
         except NoSunEventError:
             sun.append(f"no {label}")
     lines.append(f"Evening of {evening:%A %Y-%m-%d}: {', '.join(sun)}")
@@ -1151,5 +1158,15 @@ def format_plan(schedule: Schedule, evening: dt.date, now: dt.datetime | None = 
 def _clock(moment: dt.datetime | None, evening: dt.date) -> str:
     """``21:15``, or ``00:30+1`` for a time on the morning after the evening's date."""
     assert moment is not None
-    days = (moment.date() - evening).days
-    return f"{moment:%H:%M}" + (f"+{days}" if days else "")
+    rounded = _nearest_minute(moment)
+    days = (rounded.date() - evening).days
+    return f"{rounded:%H:%M}" + (f"+{days}" if days else "")
+
+
+def _nearest_minute(moment: dt.datetime) -> dt.datetime:
+    """For display, as almanacs print times: to the nearest minute."""
+    return (moment.astimezone(UTC) + dt.timedelta(seconds=30)).astimezone(moment.tzinfo)
+
+
+def _hm(moment: dt.datetime) -> str:
+    return f"{_nearest_minute(moment):%H:%M}"
