@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import logging
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import moderngl
@@ -14,6 +18,8 @@ from mapping.live import ShowLibrary
 from mapping.player import ShowPlayer
 from mapping.show import load_show
 from tests.schedulekit import FakeWall, paris, shows_folder, write_schedule
+
+REPO = Path(__file__).resolve().parents[1]
 
 EVENING = """\
 [[entries]]
@@ -181,3 +187,44 @@ def test_schedule_commands_without_a_schedule_answer_an_error(make_player):
     result = submit(player, 0.0, "schedule.skip")
     assert not result.ok and "no schedule is running" in result.message
     assert player.running
+
+
+def test_an_edited_schedule_is_picked_up_and_a_broken_edit_keeps_the_last_good_one(
+    make_player, shows, caplog
+):
+    wall = FakeWall(paris(2026, 12, 4, 20, 56))
+    player, log = make_player(wall)
+    player.step(0.0)
+    file = player.live.schedule.schedule.file
+    stamp = file.stat().st_mtime
+
+    def edit(old: str, new: str, seconds_later: int) -> None:
+        file.write_text(file.read_text().replace(old, new, 1))
+        os.utime(file, (stamp + seconds_later, stamp + seconds_later))
+
+    edit('start = "21:00"', 'start = "20:55"', 10)  # the first show moves earlier
+    steps(player, 1.0, 1.1, 1.2)
+    assert log[1:] == [("show.load", "schedule"), ("schedule.join", "schedule")]
+    assert player.live.show.name == "tiny"
+
+    with caplog.at_level(logging.ERROR):
+        edit('start = "21:30"', 'start = "sunrise"', 20)
+        steps(player, 2.0, 2.1)
+    assert "still running the last good one" in caplog.text and "entries[1].start" in caplog.text
+    assert player.live.schedule.now().next.entry.start.text == "21:30"
+    assert player.running
+
+
+def test_the_cli_runs_the_evening_headless(shows):
+    file = write_schedule(shows, EVENING)
+    args = ["schedule", str(file), "--run", "--headless", "--duration", "0.3"]
+    result = subprocess.run(
+        [sys.executable, str(REPO / "run_show.py"), *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=REPO,
+    )
+    assert result.returncode == 0, result.stderr
+    assert f"running the schedule {file}" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -771,6 +771,14 @@ class _PlanCache:
         return self._plans[evening]
 
 
+def _file_signature(path: Path) -> tuple[int, int] | None:
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return stat.st_mtime_ns, stat.st_size
+
+
 def _utc(moment: dt.datetime | None) -> dt.datetime:
     assert moment is not None
     if moment.tzinfo is None:
@@ -844,10 +852,11 @@ def wall_now() -> dt.datetime:
 
 
 class ScheduleState:
-    """A running schedule's overrides, changed by the ``schedule.*`` commands only.
+    """A running schedule and its overrides; the overrides change by ``schedule.*`` commands only.
 
     Attached to the live show as ``live.schedule``. Every change is saved to the schedule's
-    state file (when ``persist``), so a restart keeps it.
+    state file (when ``persist``), so a restart keeps it. :meth:`reload_if_changed` picks up
+    an edited schedule file; one with problems is reported and the last good one kept.
     """
 
     def __init__(
@@ -862,6 +871,28 @@ class ScheduleState:
         self.persist = persist
         self.plans = _PlanCache(schedule)
         self.overrides = load_overrides(schedule.state_file) if persist else Overrides()
+        self._signature = _file_signature(schedule.file)
+
+    def reload_if_changed(self) -> bool:
+        """Load the schedule file again if it changed on disk; True if the new one is in use."""
+        signature = _file_signature(self.schedule.file)
+        if signature == self._signature:
+            return False
+        self._signature = signature
+        try:
+            schedule = load_schedule(self.schedule.file)
+        except ValidationError as exc:
+            log.error(
+                "the edited schedule %s has %d problem(s); still running the last good one:\n%s",
+                self.schedule.file,
+                len(exc.problems),
+                "\n".join(str(p) for p in exc.problems),
+            )
+            return False
+        self.schedule = schedule
+        self.plans = _PlanCache(schedule)
+        log.info("schedule %s reloaded: %d entries", schedule.file, len(schedule.entries))
+        return True
 
     def now(self) -> ScheduleNow:
         return state_at(self.schedule, self.wall(), self.overrides, plans=self.plans)
@@ -1017,7 +1048,8 @@ class ScheduleRunner:
     * ``panic END_FADE`` when a show's window ends and nothing follows (and ``panic 0`` at
       start-up when nothing is scheduled yet): the facade goes dark between shows.
 
-    A show that fails to load is logged and not retried for that slot.
+    A show that fails to load is logged and not retried for that slot. An edited schedule
+    file is picked up at the next check (see :meth:`ScheduleState.reload_if_changed`).
     """
 
     def __init__(self, state: ScheduleState, interval_s: float = 1.0) -> None:
@@ -1037,6 +1069,7 @@ class ScheduleRunner:
         self.check(player)
 
     def check(self, player: Any) -> ScheduleNow:
+        self.state.reload_if_changed()
         state = self.state.now()
         slot = state.current.planned.slot if state.current is not None else None
         if slot != self.running_slot or not self.started:
