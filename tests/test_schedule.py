@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import importlib.util
 import logging
+import random
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -24,7 +25,8 @@ from mapping.control.schedule import (
     state_at,
 )
 from mapping.errors import ValidationError
-from tests.schedulekit import FakeWall, paris, shows_folder, write_schedule
+from tests.schedulekit import PARIS, FakeWall, paris, shows_folder, write_schedule
+from tests.test_show_fuzz import REPLACEMENTS, _mutate
 
 REPO = Path(__file__).resolve().parents[1]
 FRIDAY = dt.date(2026, 12, 4)  # a Friday
@@ -210,7 +212,7 @@ def test_every_problem_is_reported_with_file_key_path_line_and_what_was_expected
 @pytest.mark.parametrize(
     ("text", "key_path", "expected"),
     [
-        ("[venue]\nlatitude = 1\n", "", "TOML syntax error"),
+        ("[venue\nlatitude = 1\n", "", "TOML syntax error"),
         ("", "venue", "missing"),
         (venue("v", 1, 1, "UTC"), "entries", "one or more [[entries]]"),
         (venue("v", 1, 1, "UTC") + "entries = 3\n", "entries", "one or more"),
@@ -219,15 +221,14 @@ def test_every_problem_is_reported_with_file_key_path_line_and_what_was_expected
         (venue("v", 1, 1, "UTC") + entry(start="sunset+13h"), "entries[0].start", "12h"),
         (venue("v", 1, 1, "UTC") + entry(duration='"0m"'), "entries[0].duration", "longer"),
         (venue("v", 1, 1, "UTC") + entry(cue="true"), "entries[0].cue", "cue number"),
+        (venue("v", 1, 1, "UTC") + entry(cue="1" + "0" * 400), "entries[0].cue", "no cue"),
         (venue("v", 1, 1, "UTC") + entry(show="nope"), "entries[0].show", "no show named"),
         ("shows = 'missing'\n" + venue("v", 1, 1, "UTC") + entry(), "shows", "no such folder"),
     ],
 )
 def test_bad_input_is_reported_not_raised_as_a_crash(shows, text, key_path, expected):
     file = shows / "bad.toml"
-    file.write_text(
-        text.replace("[venue]\nlatitude = 1\n", "[venue\n", 1) if not key_path else text
-    )
+    file.write_text(text)
     with pytest.raises(ValidationError) as caught:
         load_schedule(file)
     assert any(p.key_path == key_path and expected in p.message for p in caught.value.problems), [
@@ -418,3 +419,48 @@ def test_cli_lists_every_problem_and_exits_2_on_an_invalid_schedule(shows, capsy
     assert "15 problem(s)" in err
     assert f"{file}:15: entries[1].start:" in err and f"{file}:6: venue.latitude:" in err
     assert "Traceback" not in err
+
+
+# --------------------------------------------------------------------------- robustness
+
+SCHEDULE_VALUES = [
+    *REPLACEMENTS,
+    '"sunset+99h"',
+    '"25:61"',
+    '"dusk-"',
+    '"fri"',
+    '["mon", 3]',
+    "20:30:00",
+    "1979-05-27T07:32:00Z",
+    '"Europe/Nowhere"',
+    "90",
+    "-180.5",
+]
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_random_edits_never_crash_the_schedule_loader_or_the_planner(shows, seed):
+    original = (REPO / "shows" / "evening.toml").read_text().replace('"demo"', '"tiny"')
+    file = shows / "evening.toml"
+    rng = random.Random(seed)
+    outcomes = {"schedule": 0, "problems": 0}
+    for _ in range(40):
+        text = _mutate(original, rng)
+        for _ in range(rng.randint(0, 2)):  # schedule-specific values on some key
+            lines = text.splitlines()
+            keyed = [i for i, line in enumerate(lines) if "=" in line and line[0] != "#"]
+            i = rng.choice(keyed)
+            lines[i] = f"{lines[i].split('=', 1)[0]}= {rng.choice(SCHEDULE_VALUES)}"
+            text = "\n".join(lines) + "\n"
+        file.write_text(text)
+        try:
+            schedule = load_schedule(file)
+        except ValidationError as exc:
+            assert all(p.message for p in exc.problems)
+            outcomes["problems"] += 1
+            continue
+        outcomes["schedule"] += 1
+        for day in (dt.date(2026, 6, 21), FRIDAY):
+            plan(schedule, day)
+            state_at(schedule, dt.datetime.combine(day, dt.time(22, 0), tzinfo=PARIS))
+    assert outcomes["problems"] > 0

@@ -438,8 +438,10 @@ class _Parser:
                 ok = False
         cue = table.get("cue")
         if cue is not None:
-            if isinstance(cue, int | float) and not isinstance(cue, bool):
+            if isinstance(cue, float):  # cue = 2.5 for "2.5"
                 cue = f"{cue:g}"
+            elif isinstance(cue, int) and not isinstance(cue, bool):
+                cue = str(cue)
             if not isinstance(cue, str) or not cue.strip():
                 self.problem(f"{path}.cue", f"expected a cue number or name, got {_show(cue)}")
                 ok = False
