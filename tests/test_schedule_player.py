@@ -228,3 +228,19 @@ def test_the_cli_runs_the_evening_headless(shows):
     assert result.returncode == 0, result.stderr
     assert f"running the schedule {file}" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_show_that_fails_to_load_is_logged_once_and_the_player_goes_on(
+    make_player, shows, caplog
+):
+    wall = FakeWall(paris(2026, 12, 4, 21, 29, 59))
+    player, _ = make_player(wall)
+    player.processor.listeners.clear()  # the failing load is the point here
+    player.step(0.0)
+    (shows / "finale" / "show.toml").write_text("name = 'half saved'\n")
+    wall.set(21, 30, 0)
+    with caplog.at_level(logging.ERROR):
+        steps(player, 1.0, 1.1, 1.2, 1.3)
+    failures = [r for r in caplog.records if "schedule: show.load" in r.getMessage()]
+    assert len(failures) == 1 and "finale" in failures[0].getMessage()
+    assert player.live.show.name == "tiny" and player.running

@@ -802,7 +802,7 @@ def load_overrides(path: Path) -> Overrides:
         started = doc.get("started_now", {})
         if held is not None and not (isinstance(held, dt.datetime) and held.tzinfo):
             raise ValueError("held_since: expected a date-time with its UTC offset")
-        if not all(isinstance(s, str) for s in skipped):
+        if not isinstance(skipped, list) or not all(isinstance(s, str) for s in skipped):
             raise ValueError("skipped: expected slot names")
         if not all(isinstance(t, dt.datetime) and t.tzinfo for t in started.values()):
             raise ValueError("started_now: expected date-times with their UTC offset")
