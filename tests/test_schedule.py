@@ -365,6 +365,16 @@ def test_skip_and_start_now_change_what_comes_next(shows):
     assert at.next.entry.index == 2
 
 
+def test_a_show_started_by_hand_runs_for_its_planned_length(shows):
+    schedule = load_schedule(write_schedule(shows, entry(start="20:00", end='"20:40"')))
+    tomorrow = plan(schedule, dt.date(2026, 12, 5))[0].slot  # an encore at 23:00, say
+    by_hand = Overrides(started_now={tomorrow: paris(2026, 12, 4, 23, 0)})
+    at = state_at(schedule, paris(2026, 12, 4, 23, 10), by_hand)
+    assert at.current.planned.slot == tomorrow
+    assert at.current.until == paris(2026, 12, 4, 23, 40)
+    assert at.next.start == paris(2026, 12, 6, 20, 0)
+
+
 def test_overrides_are_kept_in_a_state_file_beside_the_schedule(shows, caplog):
     schedule = evening(shows)
     wall = FakeWall(paris(2026, 12, 4, 20, 45))

@@ -59,6 +59,8 @@ SUN_EVENTS = ("sunset", "civil_dusk", "dusk")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 MAX_OFFSET = dt.timedelta(hours=12)
 DEFAULT_END_FADE_S = 5.0
+NEXT_HORIZONS_DAYS = (1, 8, 32)
+"""How many evenings ahead :func:`state_at` looks for the next show (further only if none)."""
 JOIN_AFTER_S = 1.0
 """A show found running this long after its start is *joined* (see :class:`ScheduleRunner`)."""
 
@@ -670,10 +672,10 @@ def _timeline(
                 continue
             start, end = _utc(p.start), _utc(p.end) if p.end is not None else None
             by_hand = p.slot in overrides.started_now
-            if by_hand:
+            if by_hand:  # it runs for its planned length from when it was started
+                length = end - start if end is not None else None
                 start = _utc(overrides.started_now[p.slot])
-                if p.entry.duration is not None:
-                    end = start + p.entry.duration
+                end = start + length if length is not None else None
             slots.append(_Slot(p, start, end, by_hand))
     slots.sort(key=lambda s: (s.start, s.planned.evening, s.planned.entry.index))
     return slots
@@ -740,15 +742,21 @@ def state_at(
                 s.by_hand,
             )
     nxt: _Slot | None = None
-    for s, until in zip(slots, _windows(slots), strict=True):
-        if s is current_slot or until <= now_utc:
-            continue
-        if current_slot is not None and s.start <= current_slot.start:
-            continue
-        if not held and s.start <= now_utc:
-            continue
-        nxt = s
-        break
+    for horizon in NEXT_HORIZONS_DAYS:  # look further ahead only when nothing comes sooner
+        if horizon > 1:
+            more = [evening + dt.timedelta(days=d) for d in range(2, horizon + 1)]
+            slots = _timeline(schedule, [*evenings, *more], overrides, plans)
+        for s, until in zip(slots, _windows(slots), strict=True):
+            if until <= now_utc or (current_slot is not None and s.start <= current_slot.start):
+                continue
+            if s.planned.slot == (current_slot.planned.slot if current_slot else None):
+                continue
+            if not held and s.start <= now_utc:
+                continue
+            nxt = s
+            break
+        if nxt is not None:
+            break
     return ScheduleNow(
         now.astimezone(tz),
         current,
@@ -767,7 +775,7 @@ class _PlanCache:
 
     def __call__(self, evening: dt.date) -> list[PlannedShow]:
         if evening not in self._plans:
-            if len(self._plans) > 16:
+            if len(self._plans) > 64:
                 self._plans.clear()
             self._plans[evening] = plan(self.schedule, evening)
         return self._plans[evening]
