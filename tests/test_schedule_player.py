@@ -124,12 +124,12 @@ def test_shows_start_and_end_on_time_through_the_registry_even_when_locked(make_
 def test_a_restart_mid_show_joins_it_where_it_would_be(make_player):
     wall = FakeWall(paris(2026, 12, 4, 21, 30, 30))  # the finale began 30 s ago
     player, log = make_player(wall)
-    steps(player, 100.0, 100.1, 100.2)
+    steps(player, 100.0, 100.1)  # the load at the first frame, the join at the next
     assert log == [("show.load", "schedule"), ("schedule.join", "schedule")]
     assert player.live.show.name == "finale" and player.engine.current_cue().number == "2"
     # cue 2 fades 0.5 → 1.0 over 60 s, after cue 1 (tracked): 30 s in, it is half way
-    assert opacity(player, 100.2) == pytest.approx(0.75)
-    assert opacity(player, 130.2) == pytest.approx(1.0)
+    assert opacity(player, 100.1) == pytest.approx(0.75)
+    assert opacity(player, 130.1) == pytest.approx(1.0)
 
 
 def query(player: ShowPlayer, name: str, t: float) -> object:

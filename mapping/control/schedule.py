@@ -1133,6 +1133,7 @@ def attach(player: Any, schedule: Schedule, **state_kwargs: Any) -> ScheduleRunn
     player.live.schedule = state
     runner = ScheduleRunner(state)
     player.frame_listeners.append(runner)
+    runner(player)  # queued now, so the very first frame already shows the right thing
     return runner
 
 
