@@ -339,8 +339,14 @@ def test_hold_keeps_the_next_show_from_starting_until_released(shows):
     assert at.current is None and at.held
     assert at.next.entry.show == "finale" and at.next_start == paris(2026, 12, 4, 21, 0)
     assert "HELD" in at.describe()
-    released = state_at(schedule, paris(2026, 12, 4, 21, 5), Overrides())
-    assert released.current.planned.entry.show == "finale" and released.current.elapsed_s == 300
+    state = ScheduleState(schedule, wall=FakeWall(paris(2026, 12, 4, 21, 5)), persist=False)
+    state.overrides = held
+    state.hold(False)  # a hold delays: the finale starts now, for its 30 minutes
+    released = state.now()
+    assert released.current.planned.entry.show == "finale" and released.current.by_hand
+    assert released.current.elapsed_s == 0
+    assert released.current.until == paris(2026, 12, 4, 21, 35)
+    assert released.next.start == paris(2026, 12, 4, 22, 0)
 
 
 def test_a_hold_lets_the_running_show_finish(shows):

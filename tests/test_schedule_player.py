@@ -244,3 +244,19 @@ def test_a_show_that_fails_to_load_is_logged_once_and_the_player_goes_on(
     failures = [r for r in caplog.records if "schedule: show.load" in r.getMessage()]
     assert len(failures) == 1 and "finale" in failures[0].getMessage()
     assert player.live.show.name == "tiny" and player.running
+
+
+def test_releasing_a_hold_starts_the_held_show_from_its_start_cue(make_player):
+    wall = FakeWall(paris(2026, 12, 4, 20, 50))
+    player, log = make_player(wall)
+    assert submit(player, 0.0, "schedule.hold", 1).ok
+    wall.set(21, 7, 0)  # a speech ran late: the 21:00 show waits
+    steps(player, 1.0, 1.1)
+    assert [name for name, _ in log] == ["panic", "schedule.hold"]
+    assert submit(player, 2.0, "schedule.hold", 0).ok
+    steps(player, 2.1, 2.2)
+    assert log[-2:] == [("show.load", "schedule"), ("cue.start", "schedule")]  # from the top
+    assert opacity(player, 2.2) == pytest.approx(0.0)  # cue 1 fades in over 10 s from now
+    now = player.live.schedule.now()
+    assert now.current.start == paris(2026, 12, 4, 21, 7)
+    assert now.current.until == paris(2026, 12, 4, 21, 30)  # the finale keeps its time

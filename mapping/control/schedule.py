@@ -917,12 +917,24 @@ class ScheduleState:
                 log.error("could not save the schedule state %s: %s", self.schedule.state_file, exc)
 
     def hold(self, on: bool) -> None:
+        """Hold (no show starts by itself), or release.
+
+        A hold delays: on release, a show whose start time passed during the hold starts now,
+        from its start cue, for its planned length; the shows after it keep their times.
+        """
         if on and self.overrides.held_since is None:
             self._set(dataclasses.replace(self.overrides, held_since=self.wall()))
             log.info("schedule held: no show starts by itself until released")
         elif not on and self.overrides.held_since is not None:
-            self._set(dataclasses.replace(self.overrides, held_since=None))
-            log.info("schedule released")
+            now = self.wall()
+            state = self.now()
+            started = dict(self.overrides.started_now)
+            if state.next is not None and state.next_start is not None and state.next_start <= now:
+                started[state.next.slot] = now  # it was held back: it starts now
+                log.info("schedule released: %s starts now", state.next.slot)
+            else:
+                log.info("schedule released")
+            self._set(dataclasses.replace(self.overrides, held_since=None, started_now=started))
 
     def _next(self, what: str) -> PlannedShow:
         nxt = self.now().next
