@@ -1064,7 +1064,7 @@ class ScheduleRunner:
 
     * ``show.load NAME``, then (once loaded) the start cue: ``cue.start`` when on time, or
       ``schedule.join CUE ELAPSED`` when the show's window began more than
-      :data:`JOIN_AFTER_S` ago — after a restart, a release of a hold, or a late start — so the
+      :data:`JOIN_AFTER_S` ago — after a restart, or an edit that moved its start — so the
       show runs where it would be had it started on time (fades, follows and clip positions
       derive from that time), rather than from the top;
     * ``panic END_FADE`` when a show's window ends and nothing follows (and ``panic 0`` at
