@@ -5,7 +5,7 @@ python run_show.py SHOW_DIR [--headless | --windowed] [--cue CUE] [--fps F] [--d
 python run_show.py render SHOW_DIR --out DIR [--frames N] [--fps F] [--cue CUE] [--video]
 python run_show.py check SHOW_DIR
 python run_show.py schedule FILE [--date YYYY-MM-DD] [--at "YYYY-MM-DD HH:MM"]
-python run_show.py schedule FILE --run [--headless | --windowed] [--fps F]
+python run_show.py schedule FILE --run [--headless | --windowed] [--fps F] [--duration S]
 """
 
 from __future__ import annotations
