@@ -4,6 +4,8 @@
 python run_show.py SHOW_DIR [--headless | --windowed] [--cue CUE] [--fps F] [--duration S]
 python run_show.py render SHOW_DIR --out DIR [--frames N] [--fps F] [--cue CUE] [--video]
 python run_show.py check SHOW_DIR
+python run_show.py schedule FILE [--date YYYY-MM-DD] [--at "YYYY-MM-DD HH:MM"]
+python run_show.py schedule FILE --run [--headless | --windowed] [--fps F] [--duration S]
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from pathlib import Path
 
 log = logging.getLogger("run_show")
 
-SUBCOMMANDS = ("run", "render", "check", "displays")
+SUBCOMMANDS = ("run", "render", "check", "displays", "schedule")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -58,6 +60,7 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("show", type=Path)
 
     sub.add_parser("displays", help="list the displays outputs can name (display = N)")
+    _schedule_parser(sub)
     return parser
 
 
@@ -224,6 +227,93 @@ def cmd_displays(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- schedule (docs/schedule.md) ------------------------------------------------------------
+
+
+def _schedule_parser(sub) -> None:  # sub: argparse._SubParsersAction
+    sched = sub.add_parser("schedule", help="print tonight's schedule, or run the evening")
+    sched.add_argument("file", type=Path, help="schedule file (TOML), e.g. shows/evening.toml")
+    sched.add_argument("--date", help="the evening to plan, YYYY-MM-DD (default: tonight)")
+    sched.add_argument(
+        "--at", help='what runs at this venue time, "YYYY-MM-DD HH:MM" (default: now)'
+    )
+    sched.add_argument("--run", action="store_true", help="run the evening's shows live")
+    mode = sched.add_mutually_exclusive_group()
+    mode.add_argument("--headless", action="store_true", help="with --run: offscreen outputs")
+    mode.add_argument("--windowed", action="store_true", help="with --run: desktop windows")
+    sched.add_argument("--fps", type=float, default=30.0, help="with --run: frame rate")
+    sched.add_argument("--duration", type=float, help="with --run: stop after S seconds")
+
+
+def cmd_schedule(args: argparse.Namespace) -> int:
+    import datetime as dt
+
+    from mapping.control import schedule as sch
+    from mapping.errors import ValidationError
+
+    try:
+        schedule = sch.load_schedule(args.file)
+    except ValidationError as exc:
+        print(f"{args.file}: {len(exc.problems)} problem(s):", file=sys.stderr)
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        return 2
+    tz = schedule.venue.tz
+    try:
+        now = dt.datetime.fromisoformat(args.at).replace(tzinfo=tz) if args.at else None
+        evening = dt.date.fromisoformat(args.date) if args.date else None
+    except ValueError as exc:
+        log.error("--date YYYY-MM-DD, --at 'YYYY-MM-DD HH:MM': %s", exc)
+        return 2
+    if not args.run:
+        now = now or dt.datetime.now(tz)
+        print(sch.format_plan(schedule, evening or sch.evening_of(now, schedule.venue), now))
+        return 0
+    return _run_schedule(args, schedule)
+
+
+def _run_schedule(args: argparse.Namespace, schedule) -> int:  # schedule: Schedule
+    import datetime as dt
+
+    from mapping.control.builtin import build_registry
+    from mapping.control.keys import key_bindings
+    from mapping.control.schedule import SCHEDULE_SPECS, attach, first_show
+    from mapping.live import ShowLibrary
+    from mapping.outputs import HeadlessOutputs, NoDisplayError, WindowOutputs
+    from mapping.player import ShowPlayer
+
+    show = _load(
+        ShowLibrary(schedule.shows_dir).folder(first_show(schedule, dt.datetime.now(dt.UTC)))
+    )
+    if show is None:
+        return 2
+    player: ShowPlayer | None = None
+    bindings: dict[tuple[int, int], str] = {}
+
+    def on_key(symbol: int, modifiers: int) -> None:
+        name = bindings.get((symbol, modifiers & _MODIFIER_MASK))
+        if player is not None and name is not None:
+            player.submit(name, source="key")
+
+    try:
+        outputs = (
+            HeadlessOutputs()
+            if args.headless
+            else WindowOutputs(show.outputs, windowed=args.windowed, key_handler=on_key)
+        )
+    except NoDisplayError as exc:
+        log.error("%s: cannot open projector windows; add --headless", exc)
+        return 3
+    registry = build_registry(extra=SCHEDULE_SPECS)
+    player = ShowPlayer(show, outputs, registry=registry, library=ShowLibrary(schedule.shows_dir))
+    if not args.headless:
+        bindings.update(key_bindings(registry))
+    attach(player, schedule)
+    log.info("running the schedule %s; %s", args.file, player.live.schedule.now().describe())
+    player.run(fps=args.fps, duration_s=args.duration)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     # "run_show.py SHOW_DIR ..." is short for "run_show.py run SHOW_DIR ..."
@@ -244,7 +334,13 @@ def main(argv: list[str] | None = None) -> int:
         format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
         datefmt="%H:%M:%S",
     )
-    commands = {"run": cmd_run, "render": cmd_render, "check": cmd_check, "displays": cmd_displays}
+    commands = {
+        "run": cmd_run,
+        "render": cmd_render,
+        "check": cmd_check,
+        "displays": cmd_displays,
+        "schedule": cmd_schedule,
+    }
     try:
         return commands[args.command](args)
     except (OSError, RuntimeError) as exc:  # no GL context, unwritable folder, …: say so plainly

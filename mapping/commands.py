@@ -365,7 +365,8 @@ class CommandProcessor:
         if command.mode == "query":
             assert spec.query is not None
             return Result(True, command.name, value=spec.query(self.target, command.args))
-        local = command.source.startswith("key")  # the keyboard at the machine itself
+        # the keyboard at the machine itself, and the evening schedule configured on it
+        local = command.source.startswith(("key", "schedule"))
         if spec.locked_in_show and getattr(self.target, "locked", False) and not local:
             return Result.error(
                 command.name, f"{command.name}: refused, the show is locked (send /lock 0 first)"

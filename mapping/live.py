@@ -18,6 +18,7 @@ import logging
 import re
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from mapping.cues import CueEngine, Fade, FrameState
 from mapping.patterns import PATTERN_KINDS
@@ -83,6 +84,10 @@ class LiveShow:
         self.running = True
         self.generation = 0
         """Bumped whenever ``show`` is replaced: the frame loop gives the renderer the new one."""
+        self.schedule: Any = None
+        """The evening schedule's operator state, when a schedule runs the show (else None):
+        a :class:`mapping.control.schedule.ScheduleState` that the ``schedule.*`` commands act on.
+        """
         self._adopt(show)
         self.locked = show.control.locked
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -255,6 +255,54 @@ def load_show(path: Path | str) -> Show:
     return _ShowParser(root, show_file, text, doc).parse()
 
 
+def locate_key_path(lines: Sequence[str], key_path: str) -> int | None:
+    """Best-effort 1-based line of a key path (``cues[2].layers.sky``) in TOML text lines.
+
+    For messages only. Understands ``[table]``, ``[[array]]`` headers (the n-th for
+    ``name[n]``) and ``key = value`` lines; other loaders of TOML files use it too.
+    """
+    parts = re.findall(r"([A-Za-z0-9_\-]+)(?:\[(\d+)\])?", key_path)
+    if not parts:
+        return None
+    start, found = 0, None
+    header_re = re.compile(r"^\s*\[\[?\s*([A-Za-z0-9_.\-\"]+)\s*\]\]?")
+    table = ""
+    for name, index in parts:
+        if index:
+            count, pos = -1, None
+            for i in range(start, len(lines)):
+                if re.match(rf"^\s*\[\[\s*{re.escape(table + name)}\s*\]\]", lines[i]):
+                    count += 1
+                    if count == int(index):
+                        pos = i
+                        break
+            if pos is None:
+                return found
+            start, found, table = pos + 1, pos + 1, f"{table}{name}."
+            continue
+        own_lines = True  # still in the current table's own key = value lines
+        for i in range(start, len(lines)):
+            line = lines[i]
+            header = header_re.match(line)
+            if header:
+                if header.group(1) == f"{table}{name}":
+                    start, found, table = i + 1, i + 1, f"{table}{name}."
+                    break
+                if header.group(1).startswith(f"{table}{name}."):  # [a.name.sub]
+                    start, found, table = i, i + 1, f"{table}{name}."
+                    break
+                if table and not header.group(1).startswith(table):
+                    return found  # left the current table (e.g. the next [[surfaces]])
+                own_lines = False
+                continue
+            if own_lines and re.match(rf"^\s*{re.escape(name)}\s*=", line):
+                start, found = i + 1, i + 1
+                break
+        else:
+            return found
+    return found
+
+
 # --- parsing and validation ---------------------------------------------------------------
 
 
@@ -331,47 +379,7 @@ class _ShowParser:
         self.problems.append(Problem(file or self.file, key_path, message, line))
 
     def _locate(self, key_path: str) -> int | None:
-        """Best-effort line of a key path in the TOML text (for messages only)."""
-        parts = re.findall(r"([A-Za-z0-9_\-]+)(?:\[(\d+)\])?", key_path)
-        if not parts:
-            return None
-        start, found = 0, None
-        header_re = re.compile(r"^\s*\[\[?\s*([A-Za-z0-9_.\-\"]+)\s*\]\]?")
-        table = ""
-        for name, index in parts:
-            if index:
-                count, pos = -1, None
-                for i in range(start, len(self.lines)):
-                    if re.match(rf"^\s*\[\[\s*{re.escape(table + name)}\s*\]\]", self.lines[i]):
-                        count += 1
-                        if count == int(index):
-                            pos = i
-                            break
-                if pos is None:
-                    return found
-                start, found, table = pos + 1, pos + 1, f"{table}{name}."
-                continue
-            own_lines = True  # still in the current table's own key = value lines
-            for i in range(start, len(self.lines)):
-                line = self.lines[i]
-                header = header_re.match(line)
-                if header:
-                    if header.group(1) == f"{table}{name}":
-                        start, found, table = i + 1, i + 1, f"{table}{name}."
-                        break
-                    if header.group(1).startswith(f"{table}{name}."):  # [a.name.sub]
-                        start, found, table = i, i + 1, f"{table}{name}."
-                        break
-                    if table and not header.group(1).startswith(table):
-                        return found  # left the current table (e.g. the next [[surfaces]])
-                    own_lines = False
-                    continue
-                if own_lines and re.match(rf"^\s*{re.escape(name)}\s*=", line):
-                    start, found = i + 1, i + 1
-                    break
-            else:
-                return found
-        return found
+        return locate_key_path(self.lines, key_path)
 
     def declared_names(self, key: str) -> list[str]:
         """Names given in ``[[key]]`` tables, valid or not (to avoid follow-on problems)."""
