@@ -480,14 +480,16 @@ class Advertiser:
         self.http_port = http_port
         self.osc_port = osc_port
         self.zeroconf: Any = None
-        self.infos: list[Any] = []
+        self.infos: dict[str, Any] = {}
+        """The registered ServiceInfo of each service type."""
         self.registered = threading.Event()
         """Set once the registration finished (or was given up)."""
         self.error: str | None = None
 
     @property
-    def service_names(self) -> list[str]:
-        return [info.name for info in self.infos]
+    def service_names(self) -> dict[str, str]:
+        """Service type → registered instance name (zeroconf renames on a conflict)."""
+        return {service: info.name for service, info in self.infos.items()}
 
     async def register(self) -> None:
         try:
@@ -495,10 +497,11 @@ class Advertiser:
 
             interfaces, addresses, version = self._interfaces()
             self.zeroconf = AsyncZeroconf(interfaces=interfaces, ip_version=version)
-            await self._register(OSCJSON_SERVICE, self.http_port, addresses)
+            services = [(OSCJSON_SERVICE, self.http_port)]
             if self.osc_port is not None:
-                await self._register(OSC_SERVICE, self.osc_port, addresses)
-            log.info("OSCQuery advertised by mDNS as %s", ", ".join(self.service_names))
+                services.append((OSC_SERVICE, self.osc_port))
+            await asyncio.gather(*(self._register(s, p, addresses) for s, p in services))
+            log.info("OSCQuery advertised by mDNS as %s", ", ".join(self.service_names.values()))
         except Exception as exc:  # no multicast here: discovery is a convenience, go on
             self.error = f"{type(exc).__name__}: {exc}"
             log.warning(
@@ -513,7 +516,7 @@ class Advertiser:
     async def register_osc(self, port: int) -> None:
         self.osc_port = port
         await asyncio.sleep(0)
-        if self.zeroconf is None or any(i.type == OSC_SERVICE for i in self.infos):
+        if self.zeroconf is None or OSC_SERVICE in self.infos:
             return
         try:
             _, addresses, _ = self._interfaces()
@@ -533,7 +536,7 @@ class Advertiser:
         )
         task = await self.zeroconf.async_register_service(info, allow_name_change=True)
         await task
-        self.infos.append(info)
+        self.infos[service] = info
 
     def _interfaces(self) -> tuple[Any, list[bytes], Any]:
         from zeroconf import InterfaceChoice, IPVersion
