@@ -12,6 +12,9 @@ import dataclasses
 import json
 import logging
 import shutil
+import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Awaitable, Callable
@@ -333,3 +336,47 @@ def test_advertising_where_there_is_no_such_interface_logs_and_goes_on(caplog):
         asyncio.run(advertiser.close())
     assert advertiser.registered.is_set() and advertiser.error is not None
     assert "cannot advertise by mDNS" in caplog.text
+
+
+# -- command line
+
+
+def test_run_serves_oscquery_on_the_port_given_on_the_command_line_and_takes_quit():
+    with socket.socket() as probe:  # a free port (the CLI needs a number)
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    argv = ["run", "shows/demo", "--headless", "--duration", "30", "--oscquery-port", str(port)]
+    process = subprocess.Popen(
+        [sys.executable, str(REPO / "run_show.py"), *argv],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+    async def client() -> tuple[Any, Any]:
+        async with aiohttp.ClientSession() as session:
+            deadline = time.monotonic() + 20.0
+            while True:  # until the show is up
+                try:
+                    async with session.get(f"http://127.0.0.1:{port}/?HOST_INFO") as r:
+                        info = await r.json()
+                        break
+                except aiohttp.ClientConnectionError:
+                    assert time.monotonic() < deadline, "no OSCQuery server came up"
+                    await asyncio.sleep(0.1)
+            async with session.get(f"http://127.0.0.1:{port}/master?VALUE") as r:
+                value = await r.json()
+            async with session.ws_connect(f"http://127.0.0.1:{port}/") as ws:
+                await ws.send_bytes(OscMessageBuilder("/quit").build().dgram)
+        return info, value
+
+    try:
+        info, value = asyncio.run(client())
+        output, _ = process.communicate(timeout=20.0)
+    finally:
+        process.kill()
+    assert info["NAME"] == "Demo facade" and "OSC_PORT" not in info  # the demo has no OSC
+    assert value == {"VALUE": [1.0, 0.0]}
+    assert process.returncode == 0, output
+    assert f"OSCQuery on http://127.0.0.1:{port}/" in output

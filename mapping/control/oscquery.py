@@ -585,3 +585,27 @@ def _hostname() -> str:
 
 def _url_host(host: str) -> str:
     return f"[{host}]" if ":" in host else (host or "0.0.0.0")
+
+
+def start_for_show(player: Any, port: int | None = None) -> OscQueryServer | None:
+    """Start OSCQuery as the live show's ``[control]`` table says (``port`` overrides
+    ``oscquery_port``; 0: no OSCQuery). A server that cannot start is logged and the show
+    goes on without it; None then.
+    """
+    control = player.live.show.control
+    port = control.oscquery_port if port is None else port
+    if not port:
+        return None
+    server = OscQueryServer(
+        player,
+        control.bind,
+        port,
+        osc_port=control.osc_port or None,
+        name=player.live.show.name,
+        allow=control.allow,
+    )
+    try:
+        return server.start()
+    except (OSError, RuntimeError) as exc:
+        log.error("%s; the show runs without OSCQuery", exc)
+        return None
