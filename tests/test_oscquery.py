@@ -307,7 +307,7 @@ def test_the_show_is_found_by_a_zeroconf_browser_on_loopback(player):
     with OscQueryServer(player, "127.0.0.1", 0, osc_port=9000, name="OSCQuery test") as s:
         assert s.advertiser is not None and s.advertiser.registered.wait(TIMEOUT_S)
         assert s.advertiser.error is None
-        names = s.advertiser.service_names  # renamed "... (2)" if another test run holds it
+        names = s.advertiser.service_names  # renamed "...-2" if another test run holds it
 
         async def browse() -> list[Any]:
             zc = AsyncZeroconf(interfaces=["127.0.0.1"], ip_version=IPVersion.V4Only)
