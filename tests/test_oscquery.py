@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import aiohttp.web
 import pytest
 from pythonosc.osc_message import OscMessage
 from pythonosc.osc_message_builder import OscMessageBuilder
@@ -209,6 +210,18 @@ def test_clients_outside_the_allow_list_are_refused(player, caplog):
             answers = drive(player, get_all(s, "/", "/?HOST_INFO", "/master?VALUE"))
     assert [status for status, _ in answers] == [403, 403, 403]
     assert "not in [control] allow" in caplog.text
+
+
+def test_routes_added_before_start_share_the_port_and_the_allow_list(player):
+    server = OscQueryServer(player, "127.0.0.1", 0, advertise=False)
+
+    async def hello(request: aiohttp.web.Request) -> aiohttp.web.Response:
+        return aiohttp.web.Response(text="panel")
+
+    server.app.router.add_get("/panel", hello)  # what the operators' web panel will do
+    with server:
+        answers = drive(player, get_all(server, "/panel", "/master?ACCESS"))
+    assert answers == [(200, "panel"), (200, {"ACCESS": 3})]
 
 
 def test_without_frames_a_request_is_answered_503_not_left_hanging(player):

@@ -104,10 +104,14 @@ def test_values_are_read_from_the_live_show_after_commands_apply(live):
     assert find_node(tree, "/blackout")["VALUE"] == [1]
 
 
-def test_values_can_be_limited_to_the_addresses_listened_to(live):
-    snap = snapshot(build_registry(), live, only=["/master"])
+def test_only_the_values_under_the_requested_path_are_read(live):
+    registry = build_registry()
+    snap = snapshot(registry, live, under="/master")
     assert dict(snap.values) == {"/master": [1.0, 0.0]}
-    assert "/layer/logo/opacity" in snap.addresses
+    assert "/layer/logo/opacity" in snap.addresses  # every name, fewer queries
+    layers = snapshot(registry, live, under="/layer/")
+    assert sorted(layers.values) == sorted(f"/layer/{n}/opacity" for n in live.layer_names())
+    assert snapshot(registry, live, under="/layer/sky").values.keys() == {"/layer/sky/opacity"}
 
 
 @pytest.mark.parametrize(

@@ -115,19 +115,18 @@ def read_value(spec: CommandSpec, target: Any, path_values: Mapping[str, str]) -
         return None
 
 
-def snapshot(
-    registry: Registry, target: Any, *, values: bool = True, only: Iterable[str] | None = None
-) -> Snapshot:
+def snapshot(registry: Registry, target: Any, *, values: bool = True, under: str = "/") -> Snapshot:
     """Every address of ``target`` and the current values (render thread: a consistent view).
 
-    ``only`` restricts the values read to those addresses (the ones clients LISTEN to).
+    Only the values at or below the path ``under`` are read (the node a client asked for):
+    queries cost render-thread time, address names do not.
     """
     methods = tuple(Method(a, s, v) for a, s, v in registry.addresses(target))
-    wanted = None if only is None else set(only)
+    prefix = under.rstrip("/") + "/"
     read: dict[str, list[Any]] = {}
     if values:
         for m in methods:
-            if readable(m.spec) and (wanted is None or m.address in wanted):
+            if readable(m.spec) and (m.address == under or m.address.startswith(prefix)):
                 value = read_value(m.spec, target, m.path_values)
                 if value is not None:
                     read[m.address] = value

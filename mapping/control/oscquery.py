@@ -85,9 +85,12 @@ class _Client:
         self.peer = peer
         self.queue: asyncio.Queue[bytes | str | None] = asyncio.Queue(_CLIENT_QUEUE)
         self.dropped = 0
+        self.closed = False
 
     def post(self, payload: bytes | str | None) -> None:
         """Queue a message for this client (any thread)."""
+        if self.closed and payload is not None:
+            return
         try:
             self.loop.call_soon_threadsafe(self._put, payload)
         except RuntimeError:  # the loop is closed: the server is shutting down
@@ -144,8 +147,8 @@ class OscQueryServer:
         self.poll_interval_s = poll_interval_s
         self.port = 0
         self.app = web.Application(middlewares=[self._allow_middleware])
-        """The aiohttp application: the operators' web panel adds its routes here."""
-        self.app.router.add_get("/{tail:.*}", self._handle)
+        """The aiohttp application. The operators' web panel adds its routes here before
+        :meth:`start`; OSCQuery answers every GET that none of them takes."""
         self.advertiser: Advertiser | None = None
         self._advertising: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -245,6 +248,7 @@ class OscQueryServer:
             loop.close()
 
     async def _startup(self) -> None:
+        self.app.router.add_get("/{tail:.*}", self._handle)  # last: routes added before win
         self._runner = web.AppRunner(self.app, access_log=None, handle_signals=False)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host or None, self.requested_port)
@@ -299,7 +303,7 @@ class OscQueryServer:
             return _json(self.host_info())
         path = request.path.rstrip("/") or "/"
         registry, live = self.player.registry, self.player.live
-        snap = await self._on_render_thread(lambda: snapshot(registry, live))
+        snap = await self._on_render_thread(lambda: snapshot(registry, live, under=path))
         node = find_node(build_tree(snap), path)
         if node is None:
             raise web.HTTPNotFound(text=f"no OSC node {path}")
@@ -343,6 +347,7 @@ class OscQueryServer:
                 elif message.type == WSMsgType.BINARY:
                     self._on_osc(client, message.data)
         finally:
+            client.closed = True
             with self._clients_lock:
                 self._clients.discard(client)
             self.player.call_soon(lambda: self._forget(client))
