@@ -27,7 +27,13 @@ import pytest
 from pythonosc.osc_message import OscMessage
 from pythonosc.osc_message_builder import OscMessageBuilder
 
-from mapping.control.oscquery import OSC_SERVICE, OSCJSON_SERVICE, Advertiser, OscQueryServer
+from mapping.control.oscquery import (
+    OSC_SERVICE,
+    OSCJSON_SERVICE,
+    Advertiser,
+    OscQueryServer,
+    start_for_show,
+)
 from mapping.live import ShowLibrary
 from mapping.player import ShowPlayer
 from mapping.show import Show, load_show
@@ -222,6 +228,17 @@ def test_routes_added_before_start_share_the_port_and_the_allow_list(player):
     with server:
         answers = drive(player, get_all(server, "/panel", "/master?ACCESS"))
     assert answers == [(200, "panel"), (200, {"ACCESS": 3})]
+
+
+def test_a_port_in_use_is_logged_and_the_show_goes_on_without_oscquery(player, caplog):
+    with OscQueryServer(player, "127.0.0.1", 0, advertise=False) as first:
+        control = dataclasses.replace(player.live.show.control, oscquery_port=first.port)
+        player.live.show = dataclasses.replace(player.live.show, control=control)
+        with caplog.at_level(logging.ERROR):
+            assert start_for_show(player) is None
+        assert f"127.0.0.1:{first.port}" in caplog.text
+        assert "the show runs without OSCQuery" in caplog.text
+        assert start_for_show(player, port=0) is None  # --oscquery-port 0: off
 
 
 def test_without_frames_a_request_is_answered_503_not_left_hanging(player):

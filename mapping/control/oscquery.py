@@ -111,7 +111,8 @@ class _Client:
                     await self.ws.send_bytes(payload)
                 else:
                     await self.ws.send_str(payload)
-            except (ConnectionError, RuntimeError):
+            except (ConnectionError, RuntimeError):  # the client went away mid-send
+                self.closed = True
                 return
 
 
