@@ -64,6 +64,7 @@ def shows(tmp_path: Path) -> Path:
     shutil.copytree(tmp_path / "demo", tmp_path / "short")
     toml = tmp_path / "short" / "show.toml"
     text = toml.read_text()
+    text = text.replace('name = "Demo facade"', 'name = "Short show"', 1)
     toml.write_text(text[: text.rindex("[[cues]]")])
     return tmp_path
 
@@ -241,6 +242,22 @@ def test_a_port_in_use_is_logged_and_the_show_goes_on_without_oscquery(player, c
         assert start_for_show(player, port=0) is None  # --oscquery-port 0: off
 
 
+def test_a_websocket_from_a_web_page_of_another_origin_is_refused(server, player):
+    async def client() -> list[int]:
+        statuses = []
+        async with aiohttp.ClientSession() as session:
+            for origin in ("http://evil.example", f"http://127.0.0.1:{server.port}"):
+                try:
+                    url = f"http://127.0.0.1:{server.port}/"
+                    async with session.ws_connect(url, headers={"Origin": origin}):
+                        statuses.append(101)
+                except aiohttp.WSServerHandshakeError as exc:
+                    statuses.append(exc.status)
+        return statuses
+
+    assert drive(player, client) == [403, 101]  # the page served by the show itself may
+
+
 def test_without_frames_a_request_is_answered_503_not_left_hanging(player):
     with OscQueryServer(player, "127.0.0.1", 0, advertise=False, request_timeout_s=0.2) as s:
         outcome: dict[str, Any] = {}
@@ -318,13 +335,16 @@ def test_loading_another_show_sends_path_changed_and_serves_the_new_namespace(se
                 await receive(ws)  # the server knows this client now
                 player.submit("show.load", "short")
                 changed = await receive(ws)
-        return changed, await get_all(server, "/cue/4/start", "/cue?CONTENTS", "/show/load?VALUE")()
+        return changed, await get_all(
+            server, "/cue/4/start", "/cue?CONTENTS", "/show/load?VALUE", "/?HOST_INFO"
+        )()
 
     changed, answers = drive(player, client)
     assert changed == {"COMMAND": "PATH_CHANGED", "DATA": "/cue/4"}  # 'short' lost cue 4
     assert answers[0][0] == 404
     assert sorted(answers[1][1]["CONTENTS"]) == ["1", "2", "3"]
     assert answers[2][1] == {"VALUE": ["short"]}
+    assert answers[3][1]["NAME"] == "Short show"
 
 
 # -- mDNS / DNS-SD

@@ -17,7 +17,9 @@
   ``p`` the deepest container of the added and removed addresses (``/`` when the structure
   is the same). Binary OSC messages from a client are commands, queued through
   ``ShowPlayer.submit`` like any other: the registry is the only way in.
-* Requests from addresses outside ``allow`` (the show's ``[control] allow``) get 403.
+* Requests from addresses outside ``allow`` (the show's ``[control] allow``) get 403, and
+  so does a WebSocket opened by a web page of another origin (a browser sends ``Origin``;
+  OSC tools do not): a page open in an operator's browser must not drive the show.
 * The service is advertised with python-zeroconf as ``_oscjson._tcp`` (and ``_osc._udp``
   once the OSC port is known) on the bound interface only; without a usable multicast
   interface the server still runs and says so in the log.
@@ -38,6 +40,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
+from urllib.parse import urlsplit
 
 from aiohttp import WSMsgType, web
 from pythonosc.osc_bundle import OscBundle
@@ -141,7 +144,7 @@ class OscQueryServer:
         self.host = host
         self.requested_port = port
         self.osc_port = osc_port or None
-        self.name = name or player.live.show.name
+        self._name = name
         self.allow = tuple(ipaddress.ip_network(n, strict=False) for n in allow)
         self.advertise = advertise
         self.request_timeout_s = request_timeout_s
@@ -218,6 +221,11 @@ class OscQueryServer:
         loop, advertiser = self._loop, self.advertiser
         if loop is not None and advertiser is not None and self.osc_port is not None:
             asyncio.run_coroutine_threadsafe(advertiser.register_osc(self.osc_port), loop)
+
+    @property
+    def name(self) -> str:
+        """The name given, or else the name of the show playing now."""
+        return self._name or self.player.status.show
 
     def host_info(self) -> dict[str, Any]:
         info: dict[str, Any] = {
@@ -334,6 +342,11 @@ class OscQueryServer:
     # -- WebSocket
 
     async def _websocket(self, request: web.Request) -> web.StreamResponse:
+        origin = request.headers.get("Origin")
+        if origin is not None and urlsplit(origin).netloc != request.host:
+            # a web page from elsewhere, open in an operator's browser, must not drive the show
+            log.warning("OSCQuery: refused a WebSocket from a page of %s", origin)
+            raise web.HTTPForbidden(text=f"WebSocket from a page of {origin} refused")
         ws = web.WebSocketResponse(heartbeat=30.0)
         await ws.prepare(request)
         client = _Client(ws, asyncio.get_running_loop(), str(request.remote))
@@ -603,12 +616,7 @@ def start_for_show(player: Any, port: int | None = None) -> OscQueryServer | Non
     if not port:
         return None
     server = OscQueryServer(
-        player,
-        control.bind,
-        port,
-        osc_port=control.osc_port or None,
-        name=player.live.show.name,
-        allow=control.allow,
+        player, control.bind, port, osc_port=control.osc_port or None, allow=control.allow
     )
     try:
         return server.start()
