@@ -169,9 +169,8 @@ def build_tree(snap: Snapshot) -> dict[str, Any]:
                     "ACCESS": ACCESS_NONE,
                     "CONTENTS": {},
                 }
-                description = _container_description(method.spec, template[depth], segment)
-                if description:
-                    child["DESCRIPTION"] = description
+                if template[depth].startswith("{"):  # a name: "layer 'logo'"
+                    child["DESCRIPTION"] = f"{template[depth][1:-1]} '{segment}'"
                 contents[segment] = child
             node = child
         leaf = method_node(method, snap.values.get(method.address))
@@ -205,13 +204,6 @@ def common_path(paths: Iterable[str]) -> str:
             break
         prefix.append(parts[0])
     return "/" + "/".join(prefix)
-
-
-def _container_description(spec: CommandSpec, template: str, segment: str) -> str:
-    if template.startswith("{"):
-        name = template[1:-1]
-        return f"{name} '{segment}'"
-    return ""
 
 
 def _as_json(arg: Arg, value: Any) -> Any:
