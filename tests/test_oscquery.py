@@ -354,9 +354,13 @@ def test_the_show_is_found_by_a_zeroconf_browser_on_loopback(player):
     from zeroconf import IPVersion
     from zeroconf.asyncio import AsyncZeroconf
 
-    with OscQueryServer(player, "127.0.0.1", 0, osc_port=9000, name="OSCQuery test") as s:
+    with OscQueryServer(player, "127.0.0.1", 0, name="OSCQuery test") as s:
+        s.set_osc_port(9000)  # the OSC server bound after OSCQuery started
         assert s.advertiser is not None and s.advertiser.registered.wait(TIMEOUT_S)
         assert s.advertiser.error is None
+        deadline = time.monotonic() + TIMEOUT_S
+        while OSC_SERVICE not in s.advertiser.service_names and time.monotonic() < deadline:
+            time.sleep(0.05)
         names = s.advertiser.service_names  # renamed "...-2" if another test run holds it
 
         async def browse() -> list[Any]:

@@ -504,11 +504,12 @@ class Advertiser:
         self.registered = threading.Event()
         """Set once the registration finished (or was given up)."""
         self.error: str | None = None
+        self._started: set[str] = set()
 
     @property
     def service_names(self) -> dict[str, str]:
         """Service type → registered instance name (zeroconf renames on a conflict)."""
-        return {service: info.name for service, info in self.infos.items()}
+        return {service: info.name for service, info in list(self.infos.items())}
 
     async def register(self) -> None:
         try:
@@ -533,13 +534,18 @@ class Advertiser:
             self.registered.set()
 
     async def register_osc(self, port: int) -> None:
+        """Advertise ``_osc._udp`` on ``port`` (or move it there), once OSC is bound."""
         self.osc_port = port
-        await asyncio.sleep(0)
-        if self.zeroconf is None or OSC_SERVICE in self.infos:
+        if self.zeroconf is None:  # not started yet (it will use osc_port) or impossible
             return
         try:
-            _, addresses, _ = self._interfaces()
-            await self._register(OSC_SERVICE, port, addresses)
+            info = self.infos.get(OSC_SERVICE)
+            if info is not None and info.port != port:
+                info.port = port
+                await self.zeroconf.async_update_service(info)
+            elif OSC_SERVICE not in self._started:
+                _, addresses, _ = self._interfaces()
+                await self._register(OSC_SERVICE, port, addresses)
         except Exception as exc:
             log.warning("OSCQuery: cannot advertise the OSC port by mDNS (%s)", exc)
 
@@ -553,6 +559,7 @@ class Advertiser:
             addresses=addresses,
             server=f"{_hostname()}.local.",
         )
+        self._started.add(service)
         task = await self.zeroconf.async_register_service(info, allow_name_change=True)
         await task
         self.infos[service] = info
