@@ -350,35 +350,57 @@ def test_loading_another_show_sends_path_changed_and_serves_the_new_namespace(se
 # -- mDNS / DNS-SD
 
 
-def test_the_show_is_found_by_a_zeroconf_browser_on_loopback(player):
+def test_a_zeroconf_browser_on_loopback_finds_the_show_until_it_closes(player):
     from zeroconf import IPVersion
-    from zeroconf.asyncio import AsyncZeroconf
+    from zeroconf.asyncio import AsyncServiceBrowser, AsyncZeroconf
 
-    with OscQueryServer(player, "127.0.0.1", 0, name="OSCQuery test") as s:
-        s.set_osc_port(9000)  # the OSC server bound after OSCQuery started
-        assert s.advertiser is not None and s.advertiser.registered.wait(TIMEOUT_S)
-        assert s.advertiser.error is None
+    seen: list[tuple[str, str]] = []
+
+    class Listener:
+        def add_service(self, zc: Any, service: str, name: str) -> None:
+            seen.append(("added", name))
+
+        def remove_service(self, zc: Any, service: str, name: str) -> None:
+            seen.append(("removed", name))
+
+        def update_service(self, zc: Any, service: str, name: str) -> None:
+            pass
+
+    async def until(condition: Callable[[], bool]) -> None:
         deadline = time.monotonic() + TIMEOUT_S
-        while OSC_SERVICE not in s.advertiser.service_names and time.monotonic() < deadline:
-            time.sleep(0.05)
-        names = s.advertiser.service_names  # renamed "...-2" if another test run holds it
+        while not condition():
+            assert time.monotonic() < deadline, seen
+            await asyncio.sleep(0.02)
 
-        async def browse() -> list[Any]:
-            zc = AsyncZeroconf(interfaces=["127.0.0.1"], ip_version=IPVersion.V4Only)
-            try:
-                return await asyncio.gather(
-                    *(
-                        zc.async_get_service_info(service, names[service], timeout=3000)
-                        for service in (OSCJSON_SERVICE, OSC_SERVICE)
-                    )
+    async def browse() -> tuple[OscQueryServer, dict[str, str], list[Any]]:
+        zc = AsyncZeroconf(interfaces=["127.0.0.1"], ip_version=IPVersion.V4Only)
+        browser = AsyncServiceBrowser(zc.zeroconf, [OSCJSON_SERVICE], listener=Listener())
+        server = OscQueryServer(player, "127.0.0.1", 0, name="OSCQuery test").start()
+        try:
+            server.set_osc_port(9000)  # the OSC server bound after OSCQuery started
+            advertiser = server.advertiser
+            assert advertiser is not None
+            await until(lambda: len(advertiser.service_names) == 2 or advertiser.error is not None)
+            assert advertiser.error is None
+            names = advertiser.service_names  # "...-2" if another test run holds the name
+            await until(lambda: ("added", names[OSCJSON_SERVICE]) in seen)
+            infos = await asyncio.gather(
+                *(
+                    zc.async_get_service_info(service, names[service], timeout=3000)
+                    for service in (OSCJSON_SERVICE, OSC_SERVICE)
                 )
-            finally:
-                await zc.async_close()
+            )
+        finally:
+            await asyncio.to_thread(server.close)
+        await until(lambda: ("removed", names[OSCJSON_SERVICE]) in seen)  # goodbye on close
+        await browser.async_cancel()
+        await zc.async_close()
+        return server, names, infos
 
-        oscjson, osc = asyncio.run(browse())
-    assert names[OSCJSON_SERVICE].startswith("OSCQuery test")
-    assert names[OSC_SERVICE].startswith("OSCQuery test")
-    assert oscjson is not None and oscjson.port == s.port
+    server, names, (oscjson, osc) = asyncio.run(browse())
+    for service in (OSCJSON_SERVICE, OSC_SERVICE):
+        assert names[service].startswith("OSCQuery test") and names[service].endswith(service)
+    assert oscjson is not None and oscjson.port == server.port
     assert oscjson.parsed_addresses() == ["127.0.0.1"]
     assert osc is not None and osc.port == 9000
 
