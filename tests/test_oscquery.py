@@ -282,8 +282,9 @@ def test_listen_pushes_the_value_then_every_change_until_ignore(server, player):
                 player.submit("master", 0.25, 1.5)
                 seen.append(await receive(ws))
                 await ws.send_json({"COMMAND": "IGNORE", "DATA": "/master"})
+                await ws.send_json({"COMMAND": "LISTEN", "DATA": "/layer/nope/opacity"})
                 await ws.send_json({"COMMAND": "LISTEN", "DATA": "/blackout"})
-                seen.append(await receive(ws))  # IGNORE was handled before this LISTEN
+                seen.append(await receive(ws))  # IGNORE (and the unknown path) came first
                 player.submit("master", 0.75)
                 player.submit("blackout", 1)
                 seen.append(await receive(ws))  # not /master any more

@@ -39,7 +39,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from aiohttp import WSMsgType, web
@@ -57,6 +57,9 @@ from mapping.control.namespace import (
     readable,
     snapshot,
 )
+
+if TYPE_CHECKING:
+    from mapping.player import ShowPlayer
 
 log = logging.getLogger(__name__)
 
@@ -129,7 +132,7 @@ class OscQueryServer:
 
     def __init__(
         self,
-        player: Any,
+        player: ShowPlayer,
         host: str = "127.0.0.1",
         port: int = 0,
         osc_port: int | None = None,
@@ -411,7 +414,7 @@ class OscQueryServer:
         if result.ok and command.mode != "query":
             self._dirty = True
 
-    def _on_frame(self, player: Any) -> None:
+    def _on_frame(self, player: ShowPlayer) -> None:
         if self._closed:
             return
         live = player.live
@@ -440,7 +443,7 @@ class OscQueryServer:
             client.post(text)
         log.info("OSCQuery: namespace changed under %s (%d address(es))", data, len(changed))
 
-    def _push_changes(self, player: Any) -> None:
+    def _push_changes(self, player: ShowPlayer) -> None:
         for address, clients in list(self._listens.items()):
             value = self._read(player, address)
             if value is None or value == self._last.get(address):
@@ -450,14 +453,14 @@ class OscQueryServer:
             for client in clients:
                 client.post(packet)
 
-    def _read(self, player: Any, address: str) -> list[Any] | None:
+    def _read(self, player: ShowPlayer, address: str) -> list[Any] | None:
         match = player.registry.match(address)
         if match is None or not readable(match[0]):
             return None
         return read_value(match[0], player.live, match[1])
 
     def _listen(self, client: _Client, path: str) -> None:
-        if self._addresses is not None and path not in self._addresses:
+        if not self._exists(path):
             log.warning("OSCQuery client %s: LISTEN to unknown path %s", client.peer, path)
             return
         self._listens.setdefault(path, set()).add(client)
@@ -465,6 +468,18 @@ class OscQueryServer:
         if value is not None:  # the current value first, then every change
             self._last[path] = value
             client.post(osc_message(path, self.player.registry.match(path)[0], value))
+
+    def _exists(self, path: str) -> bool:
+        """Whether the live show answers to ``path`` now (not the last frame's namespace)."""
+        match = self.player.registry.match(path)
+        if match is None:
+            return False
+        spec, values = match
+        live = self.player.live
+        return all(
+            arg.names is None or values[arg.name] in [str(n) for n in arg.names(live, values)]
+            for arg in spec.path_args
+        )
 
     def _ignore(self, client: _Client, path: str) -> None:
         clients = self._listens.get(path)
@@ -613,7 +628,7 @@ def _url_host(host: str) -> str:
     return f"[{host}]" if ":" in host else (host or "0.0.0.0")
 
 
-def start_for_show(player: Any, port: int | None = None) -> OscQueryServer | None:
+def start_for_show(player: ShowPlayer, port: int | None = None) -> OscQueryServer | None:
     """Start OSCQuery as the live show's ``[control]`` table says (``port`` overrides
     ``oscquery_port``; 0: no OSCQuery). A server that cannot start is logged and the show
     goes on without it; None then.
