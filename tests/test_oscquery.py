@@ -258,6 +258,14 @@ def test_a_websocket_from_a_web_page_of_another_origin_is_refused(server, player
     assert drive(player, client) == [403, 101]  # the page served by the show itself may
 
 
+def test_the_allow_list_matches_networks_ipv4_mapped_and_scoped_addresses(player):
+    server = OscQueryServer(player, allow=("192.168.1.0/24", "::1/128"), advertise=False)
+    assert server.allowed("192.168.1.77") and server.allowed("::ffff:192.168.1.77")
+    assert server.allowed("::1") and not server.allowed("fe80::1%eth0")
+    assert not server.allowed("192.168.2.1") and not server.allowed("127.0.0.1")
+    assert not server.allowed(None) and not server.allowed("not an address")
+
+
 def test_without_frames_a_request_is_answered_503_not_left_hanging(player):
     with OscQueryServer(player, "127.0.0.1", 0, advertise=False, request_timeout_s=0.2) as s:
         outcome: dict[str, Any] = {}
