@@ -264,7 +264,11 @@ class OscQueryServer:
         self._runner = web.AppRunner(self.app, access_log=None, handle_signals=False)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host or None, self.requested_port)
-        await site.start()
+        try:
+            await site.start()
+        except BaseException:  # e.g. the port is taken: leave nothing behind
+            await self._runner.cleanup()
+            raise
         self.port = self._runner.addresses[0][1]
         if self.advertise:
             self.advertiser = Advertiser(self.name, self.host, self.port, self.osc_port)
