@@ -2,6 +2,7 @@
 """Command-line entry: run, render or check a show folder. Wiring only.
 
 python run_show.py SHOW_DIR [--headless | --windowed] [--cue CUE] [--fps F] [--duration S]
+                             [--oscquery-port N]
 python run_show.py render SHOW_DIR --out DIR [--frames N] [--fps F] [--cue CUE] [--video]
 python run_show.py check SHOW_DIR
 python run_show.py schedule FILE [--date YYYY-MM-DD] [--at "YYYY-MM-DD HH:MM"]
@@ -46,6 +47,13 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--no-cue", action="store_true", help="start with no cue fired")
     run.add_argument("--fps", type=float, default=30.0, help="frame rate (default 30)")
     run.add_argument("--duration", type=float, help="stop after this many seconds of show time")
+    run.add_argument(
+        "--oscquery-port",
+        type=int,
+        metavar="N",
+        help="serve OSCQuery (HTTP + WebSocket) on TCP port N and advertise it by mDNS "
+        "(default: [control] oscquery_port; 0: off)",
+    )
 
     render = sub.add_parser("render", help="render frames to PNG files (and MP4) headless")
     render.add_argument("show", type=Path)
@@ -92,6 +100,7 @@ def _known_cue(show, cue: str) -> bool:  # show: Show
 
 def cmd_run(args: argparse.Namespace) -> int:
     from mapping.control.keys import key_bindings
+    from mapping.control.oscquery import start_for_show
     from mapping.live import ShowLibrary
     from mapping.outputs import HeadlessOutputs, NoDisplayError, WindowOutputs
     from mapping.player import ShowPlayer
@@ -159,7 +168,12 @@ def cmd_run(args: argparse.Namespace) -> int:
         f", starting in cue {show.cues[show.cue_index(start_cue)].label}" if start_cue else "",
         keys,
     )
-    player.run(fps=args.fps, duration_s=args.duration)
+    oscquery = start_for_show(player, args.oscquery_port)
+    try:
+        player.run(fps=args.fps, duration_s=args.duration)
+    finally:
+        if oscquery is not None:
+            oscquery.close()
     return 0
 
 
