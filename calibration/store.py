@@ -109,6 +109,16 @@ class StaleCalibrationError(RuntimeError):
 # --------------------------------------------------------------------------- model
 
 
+_VALID_H: dict[bytes, None] = {}
+"""Matrices the validator accepted lately (bytes), so loading does not check each twice."""
+
+
+def _remember_valid(H: np.ndarray) -> None:
+    if len(_VALID_H) >= 4096:
+        _VALID_H.pop(next(iter(_VALID_H)))
+    _VALID_H[H.tobytes()] = None
+
+
 def _point_array(value: Any, name: str) -> np.ndarray:
     points = np.array(value, dtype=np.float64, copy=True)
     if points.ndim != 2 or points.shape[1] != 2:
@@ -150,10 +160,13 @@ class SurfaceCalibration:
     pairs_projector_px: np.ndarray | None = None
 
     def __post_init__(self) -> None:
-        check = validate.check_homography(np.asarray(self.H_canvas_to_projector))
-        if check.H is None:
-            raise ValueError("; ".join(check.problems))
-        H = check.H.copy()
+        H = np.asarray(self.H_canvas_to_projector)
+        if not (H.shape == (3, 3) and H.dtype == np.float64 and H.tobytes() in _VALID_H):
+            check = validate.check_homography(H)
+            if check.H is None:
+                raise ValueError("; ".join(check.problems))
+            H = check.H
+        H = np.array(H, dtype=np.float64, copy=True)
         H.flags.writeable = False
         object.__setattr__(self, "H_canvas_to_projector", H)
         if self.method not in METHODS:
@@ -301,10 +314,13 @@ class _Checker:
 
     def __init__(self, file: Path, text: str):
         self.file = file
-        self.lines = validate.toml_line_index(text)
+        self.text = text
+        self.lines: dict[validate.KeyPath, int] | None = None  # built at the first problem
         self.problems: list[Problem] = []
 
     def problem(self, key_path: str, message: str) -> None:
+        if self.lines is None:
+            self.lines = validate.toml_line_index(self.text)
         line = validate.find_line(self.lines, key_path)
         self.problems.append(Problem(self.file, key_path, message, line))
 
@@ -373,6 +389,8 @@ class _Checker:
             for message in check.problems:
                 self.problem(key, message)
             H = check.H
+            if H is not None:
+                _remember_valid(H)
 
         method = entry.get("method", "manual")
         if not isinstance(method, str) or method not in METHODS:
