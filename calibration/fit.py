@@ -10,12 +10,15 @@ owns turning those pairs into a homography and saying how well it fits:
 2. **Normalised DLT** (Hartley): the linear least-squares starting point.
 3. **Robust inliers** when there are more than :data:`ROBUST_ABOVE` points: OpenCV's
    MAGSAC++ (``cv2.USAC_MAGSAC``) picks the points consistent with one homography, so a
-   wrong click cannot drag the fit. With fewer points every point is used.
+   wrong click cannot drag the fit. With fewer points every point is used, except one
+   clear wrong click: from 6 points on, each point is predicted from the others
+   (held out), and a point the others predict badly while agreeing among themselves is
+   left out. With 4 or 5 points a wrong click cannot be told apart: measure more.
 4. **Levenberg–Marquardt refinement** of the reprojection error in ``projector_px``
    (what a technician sees on the wall), over the inliers.
 5. **Residuals** of *every* point under the final H: ``residuals_px[i]`` is how far point
-   ``i`` lands from where it was measured. Points beyond ``outlier_threshold_px`` are
-   flagged, so a wrong click stands out in the report even when the fit ignored it.
+   ``i`` lands from where it was measured. Points left out are ``outliers``; points used
+   although beyond ``outlier_threshold_px`` are ``suspects`` (the fit is pulled by them).
 
 All coordinates are continuous pixels with centres at +0.5 (``mapping.geometry``); OpenCV
 only ever sees point pairs here, so its integer-centre convention does not matter.
@@ -36,6 +39,10 @@ MIN_POINTS = 4
 ROBUST_ABOVE = 8
 """With more points than this, inliers are chosen robustly (MAGSAC++) before refining."""
 
+HOLD_OUT_FROM = 6
+"""From this many points, each is also predicted from the others (held-out residuals);
+with 8 or fewer, a single wrong click found that way is left out of the fit."""
+
 DEFAULT_OUTLIER_THRESHOLD_PX = 3.0
 """A point landing further than this from where it was measured is flagged as an outlier."""
 
@@ -51,7 +58,9 @@ class PointPairFit:
     ``residuals_px[i]`` is the distance in ``projector_px`` between where point ``i``
     was measured and where H puts its canvas position. ``inliers[i]`` says whether the
     point was used for the fit and lies within ``outlier_threshold_px``. ``rms_px`` and
-    ``max_px`` are over the inliers.
+    ``max_px`` are over the inliers. ``held_out_px[i]`` (from :data:`HOLD_OUT_FROM`
+    points up to 50) is point ``i``'s error under the fit of all the *other* points: how
+    well the rest predict it, which is what exposes a wrong click among few points.
     """
 
     H_canvas_to_projector: np.ndarray
@@ -61,6 +70,7 @@ class PointPairFit:
     inliers: np.ndarray
     outlier_threshold_px: float
     robust: bool
+    held_out_px: np.ndarray | None = None
 
     @property
     def rms_px(self) -> float:
@@ -74,8 +84,18 @@ class PointPairFit:
 
     @property
     def outliers(self) -> list[int]:
-        """Indices of the points flagged as outliers (wrong clicks to re-measure)."""
+        """Points left out of the fit as wrong clicks (re-measure them)."""
         return [int(i) for i in np.flatnonzero(~self.inliers)]
+
+    @property
+    def suspects(self) -> list[int]:
+        """Points used in the fit although their residual exceeds the threshold.
+
+        The fit could not single them out (too few points, or several wrong clicks):
+        it is pulled by them and should not be trusted until they are re-measured.
+        """
+        bad = self.inliers & (self.residuals_px > self.outlier_threshold_px)
+        return [int(i) for i in np.flatnonzero(bad)]
 
     @property
     def points(self) -> int:
@@ -111,37 +131,42 @@ def fit_homography(
             raise FitError(f"{name} points are degenerate: {reason}")
 
     n = len(canvas)
+    threshold = float(outlier_threshold_px)
     robust = n > ROBUST_ABOVE if robust is None else robust
     use = np.ones(n, dtype=bool)
     if robust:
-        use = _robust_inliers(canvas, projector, outlier_threshold_px)
-        if use.sum() < MIN_POINTS or _degeneracy(canvas[use]) or _degeneracy(projector[use]):
+        use = _robust_inliers(canvas, projector, threshold)
+        if not _usable(canvas, projector, use):
             logger.warning("robust fit found no usable consensus; fitting all %d points", n)
             use = np.ones(n, dtype=bool)
+    held_out = _held_out_errors(canvas, projector) if HOLD_OUT_FROM <= n <= 50 else None
+    if not robust and held_out is not None:
+        use = _single_wrong_click(canvas, projector, held_out, threshold)
 
-    H = _refine(_dlt(canvas[use], projector[use]), canvas[use], projector[use])
+    H = _fit(canvas, projector, use)
     residuals = reprojection_errors_px(H, canvas, projector)
     if robust:
         # Points the consensus left out may still agree with the refined H; take them
         # back, refine once more, and judge every point against that.
-        agree = residuals <= outlier_threshold_px
-        if agree.sum() >= MIN_POINTS and not np.array_equal(agree, use):
-            H = _refine(H, canvas[agree], projector[agree])
+        agree = residuals <= threshold
+        if not np.array_equal(agree, use) and _usable(canvas, projector, agree):
+            use = agree
+            H = _fit(canvas, projector, use)
             residuals = reprojection_errors_px(H, canvas, projector)
-    inliers = residuals <= outlier_threshold_px
     if message := validate.homography_problem(H):
         raise FitError(f"the fitted homography is unusable: {message}")
     H.setflags(write=False)
-    for a in (canvas, projector, residuals, inliers):
-        a.setflags(write=False)
-    threshold = float(outlier_threshold_px)
-    fit = PointPairFit(H, canvas, projector, residuals, inliers, threshold, robust)
+    for a in (canvas, projector, residuals, use, held_out):
+        if a is not None:
+            a.setflags(write=False)
+    fit = PointPairFit(H, canvas, projector, residuals, use, threshold, robust, held_out)
     logger.info(
-        "fitted %d point pairs: rms %.3f px, max %.3f px, outliers %s",
+        "fitted %d point pairs: rms %.3f px, max %.3f px, outliers %s, suspects %s",
         n,
         fit.rms_px,
         fit.max_px,
         fit.outliers or "none",
+        fit.suspects or "none",
     )
     return fit
 
@@ -204,6 +229,57 @@ def _degeneracy(points: np.ndarray) -> str | None:
                     "line; at least 4 points with no 3 on a line are needed"
                 )
     return None
+
+
+def _fit(canvas: np.ndarray, projector: np.ndarray, use: np.ndarray) -> np.ndarray:
+    return _refine(_dlt(canvas[use], projector[use]), canvas[use], projector[use])
+
+
+def _usable(canvas: np.ndarray, projector: np.ndarray, use: np.ndarray) -> bool:
+    return bool(
+        use.sum() >= MIN_POINTS
+        and _degeneracy(canvas[use]) is None
+        and _degeneracy(projector[use]) is None
+    )
+
+
+def _held_out_errors(canvas: np.ndarray, projector: np.ndarray) -> np.ndarray:
+    """For each point, its error under the homography fitted to all the *other* points."""
+    errors = np.full(len(canvas), np.inf)
+    for i in range(len(canvas)):
+        others = np.ones(len(canvas), dtype=bool)
+        others[i] = False
+        if not _usable(canvas, projector, others):
+            continue
+        try:
+            H = _fit(canvas, projector, others)
+        except (FitError, ValueError):
+            continue
+        errors[i] = reprojection_errors_px(H, canvas[i : i + 1], projector[i : i + 1])[0]
+    return errors
+
+
+def _single_wrong_click(
+    canvas: np.ndarray, projector: np.ndarray, held_out: np.ndarray, threshold: float
+) -> np.ndarray:
+    """Which points to fit with few points: all, or all but one unambiguous wrong click.
+
+    Point ``i`` explains the data as a single wrong click when the others, fitted
+    without it, all agree within ``threshold`` and it does not. It is left out only when
+    exactly one point does: when several could be "the" wrong click, the points cannot
+    tell, and all are kept (the worst then show up as suspects).
+    """
+    everything = np.ones(len(canvas), dtype=bool)
+    candidates = []
+    for i in np.flatnonzero(held_out > threshold):
+        others = everything.copy()
+        others[i] = False
+        if not _usable(canvas, projector, others):
+            continue
+        H = _fit(canvas, projector, others)
+        if np.all(reprojection_errors_px(H, canvas[others], projector[others]) <= threshold):
+            candidates.append(others)
+    return candidates[0] if len(candidates) == 1 else everything
 
 
 def _dlt(canvas: np.ndarray, projector: np.ndarray) -> np.ndarray:

@@ -118,15 +118,28 @@ def test_a_wrong_click_stands_out_and_does_not_drag_the_fit() -> None:
     assert max_mapping_error_px(fit.H_canvas_to_projector, H_TRUE) < 0.6  # this draw: 0.53
 
 
-def test_with_few_points_a_wrong_click_is_still_the_worst_residual() -> None:
-    # Eight points or fewer: every point is used (no consensus to vote with); the wrong
-    # one pulls the fit but still has the largest residual.
+def test_with_eight_points_a_wrong_click_is_found_by_holding_each_point_out() -> None:
+    # Too few points for a consensus vote: each point is predicted from the other seven.
+    # Only point 5 explains everything as one wrong click (without it the rest agree).
     clicked = POINTS_PROJECTOR_PX[:8].copy()
     clicked[5] += [30.0, 0.0]
     fit = fit_homography(POINTS_CANVAS_PX[:8], clicked)
     assert not fit.robust
-    assert int(np.argmax(fit.residuals_px)) == 5
-    assert 5 in fit.outliers
+    assert fit.outliers == [5] and fit.suspects == []
+    assert fit.residuals_px[5] == pytest.approx(30.0, abs=1e-9)
+    assert fit.rms_px < 1e-11
+    # Held-out errors alone would have blamed point 1: the others agree only without 5.
+    assert fit.held_out_px is not None and int(np.argmax(fit.held_out_px)) != 5
+
+
+def test_two_wrong_clicks_among_few_points_are_suspects_not_silently_fitted() -> None:
+    clicked = POINTS_PROJECTOR_PX[:7].copy()
+    clicked[2] += [25.0, 0.0]
+    clicked[5] += [0.0, -20.0]
+    fit = fit_homography(POINTS_CANVAS_PX[:7], clicked)
+    assert fit.outliers == []  # no single point explains it: none is dropped
+    assert 5 in fit.suspects  # but the fit is flagged as pulled by bad points
+    assert fit.max_px > fit.outlier_threshold_px
 
 
 # --------------------------------------------------------------------------- bad input
