@@ -25,7 +25,6 @@ reason by both loaders, with the same message.
 from __future__ import annotations
 
 import datetime as dt
-import math
 import re
 import sys
 import tomllib
@@ -35,6 +34,7 @@ from typing import Any
 
 import numpy as np
 
+from mapping import errors
 from mapping.errors import Problem
 
 # --------------------------------------------------------------------------- descriptions
@@ -70,13 +70,8 @@ def is_number(value: Any) -> bool:
 
 
 def is_finite_number(value: Any) -> bool:
-    """Whether ``value`` is a number that is finite and fits a float64."""
-    if not is_number(value):
-        return False
-    try:
-        return math.isfinite(value)
-    except OverflowError:  # TOML integers are unbounded
-        return False
+    """Whether ``value`` is a number (not a boolean) that is finite and fits a float64."""
+    return is_number(value) and errors.is_finite_number(value)
 
 
 def number_problem(value: Any, lo: float | None = None, hi: float | None = None) -> str | None:
