@@ -216,7 +216,7 @@ def homography_and_points(draw: st.DrawFn) -> tuple[np.ndarray, np.ndarray]:
     return H, points
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=40, deadline=None)
 @given(homography_and_points())
 def test_property_exact_pairs_round_trip(case: tuple[np.ndarray, np.ndarray]) -> None:
     H, points_canvas_px = case
@@ -233,7 +233,7 @@ def test_property_exact_pairs_round_trip(case: tuple[np.ndarray, np.ndarray]) ->
     assert np.max(np.abs(project(fit.H_canvas_to_projector, grid) - project(H, grid))) < 1e-7
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=25, deadline=None)
 @given(homography_and_points(), st.randoms(use_true_random=False))
 def test_property_point_order_does_not_matter(case, rnd) -> None:
     H, points_canvas_px = case
