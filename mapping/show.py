@@ -140,6 +140,14 @@ class Show:
                 return i
         raise KeyError(name)
 
+    def watched_files(self) -> frozenset[Path]:
+        """Every file whose change should reload the show: ``show.toml``, the calibration
+        files its surfaces use, and its media and shaders (for ``mapping.watch``)."""
+        files = {self.file}
+        files |= {s.calibration_file for s in self.surfaces if s.calibration_file is not None}
+        files |= {path for _, path in self.media_files()}
+        return frozenset(files)
+
     def media_files(self) -> list[tuple[str, Path]]:
         """Every (key path, file) the show needs, for checks and the folder watcher."""
         files: list[tuple[str, Path]] = []

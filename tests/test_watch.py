@@ -121,3 +121,15 @@ def test_a_failing_callback_does_not_stop_the_watcher(tmp_path: Path) -> None:
         time.sleep(0.1)
         watched.write_text("2")
         calls.get(timeout=WAIT_S)
+
+
+def test_a_show_names_every_file_whose_change_should_reload_it(show_dir: Path) -> None:
+    from mapping.show import load_show
+
+    show = load_show(show_dir)
+    calibration = (show_dir.parent / "calibrations" / "demo-venue.toml").resolve()
+    expected = {show_dir / "show.toml", calibration} | {
+        (show_dir / rel).resolve()
+        for rel in ("media/facade.png", "media/clip.mp4", "media/logo.png", "shaders/aurora.glsl")
+    }
+    assert show.watched_files() == expected
