@@ -61,6 +61,7 @@ import fcntl
 import hashlib
 import logging
 import math
+import numbers
 import os
 import re
 import secrets
@@ -173,10 +174,14 @@ class SurfaceCalibration:
             raise ValueError(f"unknown method {self.method!r}; expected one of {METHODS}")
         for name in ("residual_rms_px", "residual_max_px"):
             object.__setattr__(self, name, _optional_residual(getattr(self, name), name))
-        if self.points is not None and (
-            isinstance(self.points, bool) or not isinstance(self.points, int) or self.points < 0
-        ):
-            raise ValueError(f"points must be an integer >= 0, got {self.points!r}")
+        if self.points is not None:
+            if (
+                isinstance(self.points, bool)
+                or not isinstance(self.points, numbers.Integral)
+                or self.points < 0
+            ):
+                raise ValueError(f"points must be an integer >= 0, got {self.points!r}")
+            object.__setattr__(self, "points", int(self.points))
         if (self.pairs_canvas_px is None) != (self.pairs_projector_px is None):
             raise ValueError("pairs_canvas_px and pairs_projector_px go together")
         if self.pairs_canvas_px is not None:

@@ -13,13 +13,14 @@ module owns:
 
 Homographies are defined up to scale, so the validator judges ``H / max|H|``: a valid
 matrix multiplied by 1e-300, or scaled until its largest entry is 1e300, is accepted,
-and :func:`normalised_homography` hands consumers the same mapping with ``H[2, 2] == 1``. What is rejected is a matrix that
-cannot be *used as written*: the loaders keep the file's numbers bit for bit, and other
-tools apply them to pixel coordinates directly, so the largest entry must leave headroom
-for that (``max|H| ≤`` :data:`MAX_ENTRY`, about 6e301: a point a million pixels away
-still maps to finite numbers) and must be a normal float64 (``≥`` :data:`MIN_ENTRY`,
-below which entries lose precision). A matrix with entries of 1e308 is refused for that
-reason by both loaders, with the same message.
+and :func:`normalised_homography` hands consumers the same mapping with
+``H[2, 2] == 1``. What is rejected is a matrix that cannot be *used as written*: the
+loaders keep the file's numbers bit for bit, and other tools apply them to pixel
+coordinates directly, so the largest entry must leave headroom for that
+(``max|H| ≤`` :data:`MAX_ENTRY`, about 6e301: a point a million pixels away still maps
+to finite numbers) and must be a normal float64 (``≥`` :data:`MIN_ENTRY`, below which
+entries lose precision). A matrix with entries of 1e308 is refused for that reason by
+both loaders, with the same message.
 """
 
 from __future__ import annotations
