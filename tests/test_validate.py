@@ -298,3 +298,33 @@ def test_toml_syntax_problem_has_file_and_line(tmp_path: Path) -> None:
     assert problem.line == 2
     assert problem.message.startswith("TOML syntax error: ")
     assert problem.file == tmp_path / "x.toml"
+
+
+@pytest.mark.parametrize("scale", [1e20, 1e-300])
+def test_a_scaled_calibration_renders_exactly_like_the_original(
+    ctx, show_dir: Path, calibration_file: Path, scale: float
+) -> None:
+    # Before the shared validator, 1e20·H passed loading and the renderer died with
+    # "matrix is all zeros" (its inverse looked like zero). Same mapping, same picture.
+    from mapping.cues import CueEngine
+    from mapping.gl.renderer import Renderer
+
+    def render() -> np.ndarray:
+        show = load_show(show_dir)
+        renderer = Renderer(ctx, show)
+        try:
+            renderer.render(CueEngine.at_cue(show, "emblem").tick(1.0))
+            assert not renderer.errors
+            return renderer.read_output("right").copy()
+        finally:
+            renderer.release()
+
+    original = render()
+    edit(
+        calibration_file,
+        CALIBRATION_MATRIX_TEXT,
+        f"H_canvas_to_projector = {toml_matrix(scale * CORNICE)}",
+    )
+    scaled = render()
+    assert original.any()
+    assert np.array_equal(original, scaled)
