@@ -47,8 +47,7 @@ def test_an_atomic_calibration_save_is_reported_once(
 ) -> None:
     calib = tmp_path / "venue.toml"
     save_calibration(calib, CalibrationFile(surfaces={"a": surface(1)}))
-    with FileWatcher([calib], changes.put, debounce_s=0.1):
-        time.sleep(0.05)
+    with FileWatcher([calib], changes.put, debounce_s=0.3):
         # temp file + rename + history copy + lock file: one burst, one callback
         update_calibration(calib, "b", surface(2))
         assert next_change(changes) == {calib}
@@ -61,11 +60,9 @@ def test_a_burst_of_edits_gives_one_callback_with_every_changed_file(
     show, other, unrelated = tmp_path / "show.toml", tmp_path / "b.toml", tmp_path / "x.txt"
     for f in (show, other, unrelated):
         f.write_text("0")
-    with FileWatcher([show, other], changes.put, debounce_s=0.2):
-        time.sleep(0.05)
+    with FileWatcher([show, other], changes.put, debounce_s=0.3):
         for i in range(5):  # an editor saving repeatedly
             show.write_text(str(i))
-            time.sleep(0.02)
         other.write_text("1")
         unrelated.write_text("1")
         assert next_change(changes) == {show, other}
@@ -78,7 +75,6 @@ def test_unwatched_files_in_the_same_folder_are_ignored(
     watched, unrelated = tmp_path / "show.toml", tmp_path / "notes.txt"
     watched.write_text("0")
     with FileWatcher([watched], changes.put, debounce_s=0.05):
-        time.sleep(0.05)
         unrelated.write_text("hello")
         assert nothing_more(changes, 0.3)
 
@@ -92,14 +88,12 @@ def test_a_file_that_appears_or_disappears_counts_and_paths_can_change(
     sub.mkdir()
     clip = sub / "clip.png"
     with FileWatcher([later, gone], changes.put, debounce_s=0.05) as watcher:
-        time.sleep(0.05)
         later.write_text("new")
         assert next_change(changes) == {later}
         gone.unlink()
         assert next_change(changes) == {gone}
         watcher.set_paths([clip])  # after a reload, the show needs other files
         assert watcher.paths == {clip}
-        time.sleep(0.05)
         later.write_text("again")  # no longer watched
         clip.write_bytes(b"png")
         assert next_change(changes) == {clip}
@@ -115,7 +109,6 @@ def test_a_failing_callback_does_not_stop_the_watcher(tmp_path: Path) -> None:
         raise RuntimeError("reload failed")
 
     with FileWatcher([watched], flaky, debounce_s=0.05):
-        time.sleep(0.05)
         watched.write_text("1")
         calls.get(timeout=WAIT_S)
         time.sleep(0.1)
