@@ -7,6 +7,7 @@ python run_show.py render SHOW_DIR --out DIR [--frames N] [--fps F] [--cue CUE] 
 python run_show.py check SHOW_DIR
 python run_show.py schedule FILE [--date YYYY-MM-DD] [--at "YYYY-MM-DD HH:MM"]
 python run_show.py schedule FILE --run [--headless | --windowed] [--fps F] [--duration S]
+python run_show.py calibrate SUBCOMMAND ...     (see calibration/cli.py)
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from pathlib import Path
 
 log = logging.getLogger("run_show")
 
-SUBCOMMANDS = ("run", "render", "check", "displays", "schedule")
+SUBCOMMANDS = ("run", "render", "check", "displays", "schedule", "calibrate")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -69,6 +70,10 @@ def _parser() -> argparse.ArgumentParser:
 
     sub.add_parser("displays", help="list the displays outputs can name (display = N)")
     _schedule_parser(sub)
+
+    from calibration.cli import add_calibrate_parser
+
+    add_calibrate_parser(sub)  # calibrate history | fit | ... (calibration/cli.py)
     return parser
 
 
@@ -355,6 +360,10 @@ def main(argv: list[str] | None = None) -> int:
         "displays": cmd_displays,
         "schedule": cmd_schedule,
     }
+    if args.command == "calibrate":
+        from calibration.cli import run as cmd_calibrate
+
+        commands["calibrate"] = cmd_calibrate
     try:
         return commands[args.command](args)
     except (OSError, RuntimeError) as exc:  # no GL context, unwritable folder, …: say so plainly

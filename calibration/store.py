@@ -1,8 +1,9 @@
 """Calibration files: the plain-TOML record of where each facade surface lands on a projector.
 
-This module owns the calibration file format, its validation and its safe saving. A
-calibration file is written by the calibration tools and may be shared by several shows
-at one venue. It is plain TOML, readable and editable by hand::
+This module owns the calibration file format, its validation, its safe saving (atomic,
+locked, with history) and the history itself. A calibration file is written by the
+calibration tools and may be shared by several shows at one venue. It is plain TOML,
+readable and editable by hand::
 
     schema_version = 1
     venue = "Old Town Hall"          # optional free text
@@ -10,16 +11,21 @@ at one venue. It is plain TOML, readable and editable by hand::
     [surfaces.wall-left]
     output = "left"                   # projector output name
     H_canvas_to_projector = [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]]
-    method = "corner-pin"             # optional, default "manual"; one of METHODS
-    residual_rms_px = 0.12            # optional, float >= 0
+    method = "point-pairs"            # optional, default "manual"; one of METHODS
+    residual_rms_px = 0.12            # optional, number >= 0
+    residual_max_px = 0.31            # optional, number >= 0
     points = 4                        # optional, number of correspondences used
     updated = "2026-11-25T17:00:00Z"  # optional ISO-8601 text
+    pairs_canvas_px = [[0.0, 0.0], [1600.0, 0.0], ...]      # optional: the measured
+    pairs_projector_px = [[96.0, 38.0], [1188.0, 84.0], ...]  # point pairs, for a re-fit
 
 * ``schema_version`` (required integer) is one of :data:`SUPPORTED_SCHEMA_VERSIONS`.
+  Every key added since version 1 is optional, so files written before them still load.
 * ``H_canvas_to_projector`` is a row-major 3x3 homography taking continuous ``canvas_px``
-  (pixel centres at +0.5) to continuous ``projector_px``; it must be finite and
-  non-singular. Floats are written with Python's shortest round-trip repr, so a save and
-  load gives back the exact float64 bits.
+  (pixel centres at +0.5) to continuous ``projector_px``; it is checked by the validator
+  shared with show files (:func:`mapping.validate.check_homography`). Floats are written
+  with Python's shortest round-trip repr, so a save and load gives back the exact float64
+  bits.
 * ``updated`` may also be a native TOML datetime; it is read back as ISO-8601 text.
 
 Loading (:func:`load_calibration`) collects every problem in the file and raises one
@@ -27,26 +33,42 @@ Loading (:func:`load_calibration`) collects every problem in the file and raises
 file, the key path (``surfaces.wall-left.H_canvas_to_projector``), the line where it can
 be found and what was expected.
 
-Saving (:func:`save_calibration`) is atomic: the new content goes to a temporary file in
-the same directory, is flushed and fsynced, and replaces the old file with
-``os.replace``. Before that, the previous file is copied to
-``<dir>/.history/<stem>.<UTC timestamp>.toml`` and only the newest ``history`` copies of
-that file are kept, so a wrong save can be undone by hand.
+Saving never loses work:
+
+* **Atomic.** The new content goes to a temporary file in the target's own directory
+  (a rename across file systems would not be atomic), is fsynced, and replaces the old
+  file with ``os.replace``. On any failure the old file is untouched and the temporary
+  file removed.
+* **History.** Before that, the previous file is copied to
+  ``<dir>/.history/<stem>.<UTC timestamp>.toml`` — also through a temporary file, fsync
+  and rename, so a full disk never leaves a truncated copy — and only the newest
+  ``history`` copies are kept. :func:`list_history` and :func:`restore_history` read and
+  restore them (a restore is itself a save, so it can be undone).
+* **Locked.** Every save holds an exclusive ``fcntl.flock`` on ``<dir>/.<name>.lock``.
+  :func:`update_calibration` re-reads the file under that lock, applies one change and
+  saves, so two tools saving different surfaces at once both keep their work.
+  :func:`save_calibration` of a :class:`CalibrationFile` that was loaded from the file
+  refuses (:class:`StaleCalibrationError`) when the file changed on disk since.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
+import errno
+import fcntl
+import hashlib
 import logging
 import math
+import numbers
 import os
 import re
 import secrets
-import shutil
+import time
 import tomllib
 import types
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -54,7 +76,9 @@ from typing import Any
 import numpy as np
 import tomli_w
 
-from mapping.errors import Problem, ValidationError, did_you_mean, is_finite_number
+from mapping import validate
+from mapping.errors import Problem, ValidationError, did_you_mean
+from mapping.validate import describe, key_name
 
 logger = logging.getLogger(__name__)
 
@@ -62,14 +86,7 @@ SUPPORTED_SCHEMA_VERSIONS: tuple[int, ...] = (1,)
 CURRENT_SCHEMA_VERSION = 1
 METHODS: tuple[str, ...] = ("corner-pin", "point-pairs", "structured-light", "manual")
 HISTORY_DIR_NAME = ".history"
-
-#: Nominal pixel scale used to condition H before the singularity test (see below).
-_NOMINAL_SCALE_PX = 1000.0
-#: H counts as singular when |det(Hn)| < SINGULAR_RELATIVE_DET * ||Hn||_F^3, where
-#: Hn = N^-1 H N with N = diag(1000, 1000, 1): H expressed in units of 1000 px, so that
-#: ordinary translations of a few thousand pixels do not dominate the norm. The test is
-#: independent of H's overall scale (homographies are defined up to scale).
-SINGULAR_RELATIVE_DET = 1e-10
+LOCK_TIMEOUT_S = 30.0
 
 _TOP_KEYS = ("schema_version", "venue", "surfaces")
 _SURFACE_KEYS = (
@@ -77,25 +94,60 @@ _SURFACE_KEYS = (
     "H_canvas_to_projector",
     "method",
     "residual_rms_px",
+    "residual_max_px",
     "points",
     "updated",
+    "pairs_canvas_px",
+    "pairs_projector_px",
 )
-_BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
-_TOML_LINE = re.compile(r"line (\d+)")
 _TIMESTAMP_FORMAT = "%Y%m%dT%H%M%S.%fZ"
+
+
+class StaleCalibrationError(RuntimeError):
+    """A save would overwrite a calibration file that changed on disk since it was loaded."""
 
 
 # --------------------------------------------------------------------------- model
 
 
+_VALID_H: dict[bytes, None] = {}
+"""Matrices the validator accepted lately (bytes), so loading does not check each twice."""
+
+
+def _remember_valid(H: np.ndarray) -> None:
+    if len(_VALID_H) >= 4096:
+        _VALID_H.pop(next(iter(_VALID_H)))
+    _VALID_H[H.tobytes()] = None
+
+
+def _point_array(value: Any, name: str) -> np.ndarray:
+    points = np.array(value, dtype=np.float64, copy=True)
+    if points.ndim != 2 or points.shape[1] != 2:
+        raise ValueError(f"{name} must be an (N, 2) array of points, got shape {points.shape}")
+    if not np.all(np.isfinite(points)):
+        raise ValueError(f"{name} must be finite")
+    points.flags.writeable = False
+    return points
+
+
+def _optional_residual(value: float | None, name: str) -> float | None:
+    if value is None:
+        return None
+    number = float(value)
+    if not math.isfinite(number) or number < 0:
+        raise ValueError(f"{name} must be a finite number >= 0, got {number!r}")
+    return number
+
+
 @dataclass(frozen=True, eq=False)
 class SurfaceCalibration:
-    """Where one canvas surface lands on one projector output.
+    """Where one canvas surface lands on one projector output, and how that was measured.
 
-    ``H_canvas_to_projector`` is copied to a read-only float64 3x3 array on construction.
-    Raises ``ValueError`` for a matrix that is not 3x3, not finite or singular, an unknown
-    ``method``, a negative or non-finite ``residual_rms_px`` or a negative ``points``.
-    Equality compares the matrix bit for bit.
+    ``H_canvas_to_projector`` is copied to a read-only float64 3x3 array on construction,
+    as are the optional point pairs (``pairs_canvas_px`` and ``pairs_projector_px``,
+    (N, 2) each, both or neither). Raises ``ValueError`` for a matrix the shared validator
+    rejects, an unknown ``method``, a negative or non-finite residual, a negative
+    ``points`` or mismatched pairs. Equality compares arrays bit for bit.
     """
 
     output: str
@@ -104,49 +156,75 @@ class SurfaceCalibration:
     residual_rms_px: float | None = None
     points: int | None = None
     updated: str | None = None
+    residual_max_px: float | None = None
+    pairs_canvas_px: np.ndarray | None = None
+    pairs_projector_px: np.ndarray | None = None
 
     def __post_init__(self) -> None:
-        H = np.array(self.H_canvas_to_projector, dtype=np.float64, copy=True)
-        if H.shape != (3, 3):
-            raise ValueError(f"H_canvas_to_projector must be 3x3, got shape {H.shape}")
-        problems = _homography_problems(H)
-        if problems:
-            raise ValueError("H_canvas_to_projector: " + "; ".join(problems))
+        H = np.asarray(self.H_canvas_to_projector)
+        if not (H.shape == (3, 3) and H.dtype == np.float64 and H.tobytes() in _VALID_H):
+            check = validate.check_homography(H)
+            if check.H is None:
+                raise ValueError("; ".join(check.problems))
+            H = check.H
+        H = np.array(H, dtype=np.float64, copy=True)
         H.flags.writeable = False
         object.__setattr__(self, "H_canvas_to_projector", H)
         if self.method not in METHODS:
             raise ValueError(f"unknown method {self.method!r}; expected one of {METHODS}")
-        if self.residual_rms_px is not None:
-            rms = float(self.residual_rms_px)
-            if not math.isfinite(rms) or rms < 0:
-                raise ValueError(f"residual_rms_px must be a finite float >= 0, got {rms!r}")
-            object.__setattr__(self, "residual_rms_px", rms)
-        if self.points is not None and (isinstance(self.points, bool) or self.points < 0):
-            raise ValueError(f"points must be an integer >= 0, got {self.points!r}")
+        for name in ("residual_rms_px", "residual_max_px"):
+            object.__setattr__(self, name, _optional_residual(getattr(self, name), name))
+        if self.points is not None:
+            if (
+                isinstance(self.points, bool)
+                or not isinstance(self.points, numbers.Integral)
+                or self.points < 0
+            ):
+                raise ValueError(f"points must be an integer >= 0, got {self.points!r}")
+            object.__setattr__(self, "points", int(self.points))
+        if (self.pairs_canvas_px is None) != (self.pairs_projector_px is None):
+            raise ValueError("pairs_canvas_px and pairs_projector_px go together")
+        if self.pairs_canvas_px is not None:
+            canvas = _point_array(self.pairs_canvas_px, "pairs_canvas_px")
+            projector = _point_array(self.pairs_projector_px, "pairs_projector_px")
+            if len(canvas) != len(projector):
+                raise ValueError(
+                    f"{len(canvas)} pairs_canvas_px but {len(projector)} pairs_projector_px"
+                )
+            object.__setattr__(self, "pairs_canvas_px", canvas)
+            object.__setattr__(self, "pairs_projector_px", projector)
+
+    def _key(self) -> tuple[Any, ...]:
+        def raw(a: np.ndarray | None) -> bytes | None:
+            return None if a is None else a.tobytes() + bytes(str(a.shape), "ascii")
+
+        return (
+            self.output,
+            raw(self.H_canvas_to_projector),
+            self.method,
+            self.residual_rms_px,
+            self.residual_max_px,
+            self.points,
+            self.updated,
+            raw(self.pairs_canvas_px),
+            raw(self.pairs_projector_px),
+        )
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, SurfaceCalibration):
             return NotImplemented
-        return (
-            self.output == other.output
-            and self.H_canvas_to_projector.tobytes() == other.H_canvas_to_projector.tobytes()
-            and self.method == other.method
-            and self.residual_rms_px == other.residual_rms_px
-            and self.points == other.points
-            and self.updated == other.updated
-        )
+        return self._key() == other._key()
 
     def __hash__(self) -> int:
-        return hash(
-            (
-                self.output,
-                self.H_canvas_to_projector.tobytes(),
-                self.method,
-                self.residual_rms_px,
-                self.points,
-                self.updated,
-            )
-        )
+        return hash(self._key())
+
+
+@dataclass(frozen=True)
+class FileStamp:
+    """Which bytes of which file a :class:`CalibrationFile` was loaded from (or saved as)."""
+
+    path: Path
+    sha256: str
 
 
 @dataclass(frozen=True)
@@ -154,11 +232,14 @@ class CalibrationFile:
     """Every surface calibration at one venue; ``surfaces`` maps surface name to calibration.
 
     ``surfaces`` is copied into a read-only mapping on construction (insertion order kept).
+    ``source`` records the file and content it was loaded from; it takes no part in
+    equality and lets :func:`save_calibration` notice a file changed behind its back.
     """
 
     surfaces: Mapping[str, SurfaceCalibration] = field(default_factory=dict)
     venue: str = ""
     schema_version: int = CURRENT_SCHEMA_VERSION
+    source: FileStamp | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         surfaces = dict(self.surfaces)
@@ -196,35 +277,41 @@ def load_calibration(path: str | os.PathLike[str]) -> CalibrationFile:
     Raises :class:`mapping.errors.ValidationError` listing every problem found: missing or
     unreadable file, TOML syntax error (with its line), unsupported ``schema_version``,
     unknown keys (with a "did you mean" hint), missing or mistyped values, an
-    ``H_canvas_to_projector`` that is not 3x3 numbers, not finite or singular, and unknown
-    methods. With an unsupported ``schema_version`` only that problem is reported, since
-    the meaning of the other keys depends on the version.
+    ``H_canvas_to_projector`` the shared validator rejects, and unknown methods. With an
+    unsupported ``schema_version`` only that problem is reported, since the meaning of the
+    other keys depends on the version.
     """
     file = Path(path)
+    data = _read_bytes(file)
     try:
-        text = file.read_text(encoding="utf-8")
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ValidationError([Problem(file, "", f"not UTF-8 text: {exc}")]) from None
+    return _parse(file, text, FileStamp(_real(file), _digest(data)))
+
+
+def _read_bytes(file: Path) -> bytes:
+    try:
+        return file.read_bytes()
     except FileNotFoundError:
         raise ValidationError([Problem(file, "", "calibration file not found")]) from None
     except IsADirectoryError:
         raise ValidationError([Problem(file, "", "is a directory, expected a file")]) from None
-    except UnicodeDecodeError as exc:
-        raise ValidationError([Problem(file, "", f"not UTF-8 text: {exc}")]) from None
     except OSError as exc:
         raise ValidationError([Problem(file, "", f"cannot read file: {exc}")]) from None
 
+
+def _parse(file: Path, text: str, source: FileStamp | None) -> CalibrationFile:
     try:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        match = _TOML_LINE.search(str(exc))
-        line = int(match.group(1)) if match else None
-        raise ValidationError([Problem(file, "", f"TOML syntax error: {exc}", line)]) from None
-
+        raise ValidationError([validate.toml_syntax_problem(file, exc)]) from None
     checker = _Checker(file, text)
     cal = checker.document(doc)
     if checker.problems or cal is None:
         raise ValidationError(checker.problems)
-    logger.info("loaded calibration %s: %d surfaces", file, len(cal.surfaces))
-    return cal
+    logger.debug("loaded calibration %s: %d surfaces", file, len(cal.surfaces))
+    return dataclasses.replace(cal, source=source)
 
 
 class _Checker:
@@ -232,38 +319,43 @@ class _Checker:
 
     def __init__(self, file: Path, text: str):
         self.file = file
-        self.lines = text.splitlines()
+        self.text = text
+        self.lines: dict[validate.KeyPath, int] | None = None  # built at the first problem
         self.problems: list[Problem] = []
 
     def problem(self, key_path: str, message: str) -> None:
-        self.problems.append(Problem(self.file, key_path, message, self._line_of(key_path)))
+        if self.lines is None:
+            self.lines = validate.toml_line_index(self.text)
+        line = validate.find_line(self.lines, key_path)
+        self.problems.append(Problem(self.file, key_path, message, line))
 
     def document(self, doc: dict[str, Any]) -> CalibrationFile | None:
         version = doc.get("schema_version")
         supported = ", ".join(str(v) for v in SUPPORTED_SCHEMA_VERSIONS)
         if "schema_version" not in doc:
-            self.problem("schema_version", f"missing; expected an integer ({supported})")
+            self.problem("schema_version", f"missing (required); expected an integer ({supported})")
         elif isinstance(version, bool) or not isinstance(version, int):
             self.problem(
-                "schema_version", f"expected an integer ({supported}), got {_show(version)}"
+                "schema_version",
+                f"unsupported version {describe(version)}; this program reads version {supported}",
             )
         elif version not in SUPPORTED_SCHEMA_VERSIONS:
             self.problem(
                 "schema_version",
-                f"version {version} is not supported; supported versions: {supported}",
+                f"unsupported version {version}; this program reads version {supported}",
             )
             return None
 
         self.unknown_keys(doc, _TOP_KEYS, "")
         venue = doc.get("venue", "")
         if not isinstance(venue, str):
-            self.problem("venue", f"expected text, got {_show(venue)}")
+            self.problem("venue", f"expected a string, got {describe(venue)}")
             venue = ""
 
         surfaces_doc = doc.get("surfaces", {})
         surfaces: dict[str, SurfaceCalibration] = {}
         if not isinstance(surfaces_doc, dict):
-            self.problem("surfaces", f"expected a table of surfaces, got {_show(surfaces_doc)}")
+            self.problem("surfaces", f"expected a table of surfaces, got {describe(surfaces_doc)}")
         else:
             for name, entry in surfaces_doc.items():
                 surface = self.surface(name, entry)
@@ -276,45 +368,55 @@ class _Checker:
         )
 
     def surface(self, name: str, entry: Any) -> SurfaceCalibration | None:
-        base = f"surfaces.{_key(name)}"
+        base = f"surfaces.{key_name(name)}"
         if not isinstance(entry, dict):
-            self.problem(base, f"expected a table [{base}], got {_show(entry)}")
+            self.problem(base, f"expected a table [{base}], got {describe(entry)}")
             return None
         before = len(self.problems)
         self.unknown_keys(entry, _SURFACE_KEYS, base)
 
         output = entry.get("output")
         if output is None:
-            self.problem(f"{base}.output", "missing; expected the projector output name (text)")
-        elif not isinstance(output, str) or not output:
-            self.problem(f"{base}.output", f"expected non-empty text, got {_show(output)}")
+            self.problem(f"{base}.output", "missing (required); expected the projector output name")
+        elif not isinstance(output, str) or not output.strip():
+            self.problem(f"{base}.output", f"expected a non-empty string, got {describe(output)}")
 
-        H = self.homography(f"{base}.H_canvas_to_projector", entry.get("H_canvas_to_projector"))
+        H = None
+        key = f"{base}.H_canvas_to_projector"
+        if "H_canvas_to_projector" not in entry:
+            self.problem(
+                key,
+                "missing (required); expected a 3×3 H_canvas_to_projector like "
+                f"{validate.HOMOGRAPHY_EXAMPLE}",
+            )
+        else:
+            check = validate.check_homography(entry["H_canvas_to_projector"])
+            for message in check.problems:
+                self.problem(key, message)
+            H = check.H
+            if H is not None:
+                _remember_valid(H)
 
         method = entry.get("method", "manual")
         if not isinstance(method, str) or method not in METHODS:
             self.problem(
                 f"{base}.method",
-                f"unknown method {_show(method)}; expected one of: {', '.join(METHODS)}"
-                + did_you_mean(method, METHODS),
+                f"unknown method {method!r}"
+                + did_you_mean(method, METHODS)
+                + f"; expected one of: {', '.join(METHODS)}",
             )
 
-        rms = entry.get("residual_rms_px")
-        if rms is not None:
-            if isinstance(rms, bool) or not isinstance(rms, int | float):
-                self.problem(f"{base}.residual_rms_px", f"expected a number >= 0, got {_show(rms)}")
-                rms = None
-            elif not is_finite_number(rms) or rms < 0:
-                self.problem(f"{base}.residual_rms_px", f"expected a finite number >= 0, got {rms}")
-                rms = None
-            else:
-                rms = float(rms)
+        residuals: dict[str, float | None] = {}
+        for residual in ("residual_rms_px", "residual_max_px"):
+            value = entry.get(residual)
+            if value is not None and (message := validate.number_problem(value, lo=0.0)):
+                self.problem(f"{base}.{residual}", message)
+                value = None
+            residuals[residual] = None if value is None else float(value)
 
         points = entry.get("points")
-        if points is not None and (
-            isinstance(points, bool) or not isinstance(points, int) or points < 0
-        ):
-            self.problem(f"{base}.points", f"expected an integer >= 0, got {_show(points)}")
+        if points is not None and (message := validate.integer_problem(points, lo=0)):
+            self.problem(f"{base}.points", message)
 
         updated = entry.get("updated")
         if isinstance(updated, dt.datetime | dt.date):
@@ -322,7 +424,7 @@ class _Checker:
         elif updated is not None:
             if not isinstance(updated, str):
                 self.problem(
-                    f"{base}.updated", f"expected ISO-8601 date-time text, got {_show(updated)}"
+                    f"{base}.updated", f"expected ISO-8601 date-time text, got {describe(updated)}"
                 )
             else:
                 try:
@@ -331,8 +433,10 @@ class _Checker:
                     self.problem(
                         f"{base}.updated",
                         f"expected ISO-8601 date-time text like '2026-11-25T17:00:00Z', "
-                        f"got {updated!r}",
+                        f"got {describe(updated)}",
                     )
+
+        pairs = self.point_pairs(entry, base)
 
         if len(self.problems) > before or H is None:
             return None
@@ -340,94 +444,47 @@ class _Checker:
             output=output,
             H_canvas_to_projector=H,
             method=method,
-            residual_rms_px=rms,
+            residual_rms_px=residuals["residual_rms_px"],
+            residual_max_px=residuals["residual_max_px"],
             points=points,
             updated=updated,
+            pairs_canvas_px=pairs[0] if pairs else None,
+            pairs_projector_px=pairs[1] if pairs else None,
         )
 
-    def homography(self, key_path: str, value: Any) -> np.ndarray | None:
-        expected = "expected a 3x3 array of numbers like [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], ...]"
-        if value is None:
-            self.problem(key_path, f"missing; {expected}")
+    def point_pairs(self, entry: dict[str, Any], base: str) -> tuple[np.ndarray, np.ndarray] | None:
+        keys = ("pairs_canvas_px", "pairs_projector_px")
+        given = [k for k in keys if k in entry]
+        if not given:
             return None
-        if (
-            not isinstance(value, list)
-            or len(value) != 3
-            or not all(isinstance(row, list) and len(row) == 3 for row in value)
-        ):
-            self.problem(key_path, f"{expected}, got {_show(value)}")
+        if len(given) == 1:
+            other = keys[1 - keys.index(given[0])]
+            self.problem(f"{base}.{other}", f"missing; {given[0]} needs {other} beside it")
             return None
-        bad = [
-            f"[{i}][{j}] = {_show(v)}"
-            for i, row in enumerate(value)
-            for j, v in enumerate(row)
-            if isinstance(v, bool) or not isinstance(v, int | float)
-        ]
-        if bad:
-            self.problem(key_path, f"{expected}; not numbers: {', '.join(bad)}")
+        arrays = []
+        for key in keys:
+            value = entry[key]
+            if message := validate.points_problem(value):
+                self.problem(f"{base}.{key}", message)
+                return None
+            arrays.append(np.array(value, dtype=np.float64).reshape(-1, 2))
+        if len(arrays[0]) != len(arrays[1]):
+            self.problem(
+                f"{base}.pairs_projector_px",
+                f"expected {len(arrays[0])} points, one for each of pairs_canvas_px, "
+                f"got {len(arrays[1])}",
+            )
             return None
-        H = np.array(value, dtype=np.float64)
-        messages = _homography_problems(H)
-        for message in messages:
-            self.problem(key_path, message)
-        return None if messages else H
+        return arrays[0], arrays[1]
 
     def unknown_keys(self, table: dict[str, Any], known: tuple[str, ...], base: str) -> None:
         for key in table:
             if key not in known:
-                key_path = f"{base}.{_key(key)}" if base else _key(key)
+                key_path = f"{base}.{key_name(key)}" if base else key_name(key)
                 self.problem(
                     key_path,
-                    f"unknown key {key!r}{did_you_mean(key, known)}; "
-                    f"expected one of: {', '.join(known)}",
+                    f"unknown key{did_you_mean(key, known)}; expected one of: {', '.join(known)}",
                 )
-
-    def _line_of(self, key_path: str) -> int | None:
-        """Best-effort 1-based line of ``key_path``: its ``key =`` line, else its table header.
-
-        Only ``[table]`` headers and ``key = value`` lines are understood (dotted keys and
-        inline tables fall back to the header or to ``None``).
-        """
-        parts = _split_key_path(key_path)
-        if not parts:
-            return None
-        table, key = parts[:-1], parts[-1]
-        current: list[str] = []
-        header_line: int | None = None
-        for number, raw in enumerate(self.lines, start=1):
-            line = raw.strip()
-            if _TABLE_HEADER.match(line):
-                current = _split_key_path(line.strip("[] ").split("#")[0].strip().rstrip("]"))
-                if current == parts or (header_line is None and current == table):
-                    header_line = number
-                continue
-            if current == table and re.match(rf"^[\"']?{re.escape(key)}[\"']?\s*=", line):
-                return number
-        return header_line
-
-
-_TABLE_HEADER = re.compile(r"^\[\s*[A-Za-z0-9_\-\"'. ]+\]\s*(#.*)?$")
-"""A ``[table]`` header line; matrix rows such as ``[1.0, 0.0, 3.5],`` are not headers."""
-
-
-def _homography_problems(H: np.ndarray) -> list[str]:
-    """What is wrong with a 3x3 float64 homography (empty when it is usable)."""
-    if not np.all(np.isfinite(H)):
-        where = ", ".join(f"[{i}][{j}]" for i, j in zip(*np.nonzero(~np.isfinite(H)), strict=True))
-        return [f"entries must be finite numbers; not finite at {where}"]
-    if not np.any(H[2]):
-        return ["singular: the third row is all zero, which sends every point to infinity"]
-    N = np.diag([_NOMINAL_SCALE_PX, _NOMINAL_SCALE_PX, 1.0])
-    Hn = np.linalg.inv(N) @ H @ N
-    Hn = Hn / np.abs(Hn).max()  # overall scale is irrelevant; avoids over/underflow below
-    scale = float(np.linalg.norm(Hn))
-    relative_det = abs(float(np.linalg.det(Hn))) / scale**3 if scale > 0 else 0.0
-    if not relative_det > SINGULAR_RELATIVE_DET:
-        return [
-            f"singular: |det| relative to the matrix scale is {relative_det:.3g} "
-            f"(needs > {SINGULAR_RELATIVE_DET:g}); a homography must be invertible"
-        ]
-    return []
 
 
 # --------------------------------------------------------------------------- saving
@@ -435,32 +492,137 @@ def _homography_problems(H: np.ndarray) -> list[str]:
 
 def save_calibration(
     path: str | os.PathLike[str], cal: CalibrationFile, *, history: int = 20
-) -> None:
-    """Write ``cal`` to ``path`` atomically, keeping the newest ``history`` previous versions.
+) -> CalibrationFile:
+    """Write ``cal`` to ``path`` atomically and locked, keeping ``history`` previous versions.
 
-    Parent directories are created. The file is written to a temporary file next to
-    ``path``, flushed and fsynced, then moved over ``path`` with ``os.replace``; if
-    anything fails the previous file is untouched and the temporary file is removed.
-    Before replacing an existing file it is copied to
-    ``<dir>/.history/<stem>.<YYYYmmddTHHMMSS.ffffffZ>.toml`` (UTC) and older copies beyond
-    ``history`` are deleted. ``history=0`` keeps no copies.
+    Returns ``cal`` stamped with what was written (save it again, later, without a
+    :class:`StaleCalibrationError`). Parent directories are created.
+
+    If ``cal`` was loaded from ``path`` (:func:`load_calibration`) and the file has
+    changed on disk since, nothing is written and :class:`StaleCalibrationError` is
+    raised: someone else's save would be lost. Use :func:`update_calibration` to apply a
+    change to whatever the file holds now. A :class:`CalibrationFile` built from scratch
+    replaces the file (the old one goes to history).
+
+    The file is written to a temporary file next to ``path``, fsynced, then moved over
+    ``path`` with ``os.replace``; if anything fails the previous file is untouched and no
+    temporary file is left. Before replacing an existing file it is copied (temp file,
+    fsync, rename) to ``<dir>/.history/<stem>.<YYYYmmddTHHMMSS.ffffffZ>.toml`` (UTC) and
+    copies beyond ``history`` are deleted. ``history=0`` keeps no copies.
     """
-    if isinstance(history, bool) or not isinstance(history, int) or history < 0:
-        raise ValueError(f"history must be an integer >= 0, got {history!r}")
-    file = Path(path)
-    file.parent.mkdir(parents=True, exist_ok=True)
-    doc = _to_document(cal)
+    _check_history(history)
+    file = _target(path)
+    with calibration_lock(file):
+        current = _read_current(file)
+        if (
+            cal.source is not None
+            and cal.source.path == file
+            and current is not None
+            and _digest(current) != cal.source.sha256
+        ):
+            raise StaleCalibrationError(
+                f"{file} changed on disk since it was loaded (another tool or person saved "
+                "it); not overwriting their work. Reload the file and apply your change "
+                "again (update_calibration does this under the file's lock)."
+            )
+        return _save_locked(file, cal, current, history)
 
+
+def update_calibration(
+    path: str | os.PathLike[str],
+    change: str | Callable[[CalibrationFile], CalibrationFile],
+    surface: SurfaceCalibration | None = None,
+    *,
+    history: int = 20,
+) -> CalibrationFile:
+    """Apply one change to the calibration file at ``path`` as it is now, and save it.
+
+    ``update_calibration(path, "wall-left", surface_calibration)`` adds or replaces one
+    surface; ``update_calibration(path, fn)`` saves ``fn(current)``. Under the file's
+    exclusive lock the current file is re-read (an empty :class:`CalibrationFile` when
+    there is none), the change applied and the result saved atomically with history, so
+    concurrent updates of different surfaces never lose one another. A current file that
+    does not validate raises :class:`ValidationError` and is left as it is. Returns what
+    was saved.
+    """
+    _check_history(history)
+    if isinstance(change, str):
+        if surface is None:
+            raise TypeError("update_calibration(path, name, surface) needs the surface")
+        name, new_surface = change, surface
+
+        def change_fn(cal: CalibrationFile) -> CalibrationFile:
+            return with_surface(cal, name, new_surface)
+
+    elif surface is not None:
+        raise TypeError("give either a surface name and a SurfaceCalibration, or a function")
+    else:
+        change_fn = change
+    file = _target(path)
+    with calibration_lock(file):
+        current = _read_current(file)
+        if current is None:
+            cal = CalibrationFile()
+        else:
+            try:
+                text = current.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise ValidationError([Problem(file, "", f"not UTF-8 text: {exc}")]) from None
+            cal = _parse(file, text, FileStamp(file, _digest(current)))
+        updated = change_fn(cal)
+        if not isinstance(updated, CalibrationFile):
+            raise TypeError(f"the change must return a CalibrationFile, got {updated!r}")
+        return _save_locked(file, updated, current, history)
+
+
+@contextlib.contextmanager
+def calibration_lock(
+    path: str | os.PathLike[str], timeout_s: float = LOCK_TIMEOUT_S
+) -> Iterator[Path]:
+    """Hold the exclusive lock of the calibration file at ``path`` (``.<name>.lock`` beside it).
+
+    Advisory (``fcntl.flock``): every save in this module takes it. Raises
+    ``TimeoutError`` after ``timeout_s``. The lock file is left in place (deleting it
+    would let two savers lock two different files).
+    """
+    file = _target(path)
+    file.parent.mkdir(parents=True, exist_ok=True)
+    lock_path = file.parent / f".{file.name}.lock"
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o666)
+    try:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise TimeoutError(
+                        f"{file} is being saved by another process (lock {lock_path} held "
+                        f"for more than {timeout_s:g} s)"
+                    ) from None
+                time.sleep(0.002)
+        try:
+            yield lock_path
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
+
+
+def _save_locked(
+    file: Path, cal: CalibrationFile, current: bytes | None, history: int
+) -> CalibrationFile:
+    """Write ``cal`` over ``file`` (whose content is ``current``); the lock is held."""
+    data = _compact(tomli_w.dumps(_to_document(cal))).encode("utf-8")
     fd, tmp = _create_temp(file)
     try:
-        with os.fdopen(fd, "wb") as stream:
-            stream.write(_compact_matrices(tomli_w.dumps(doc)).encode("utf-8"))
-            stream.flush()
-            os.fsync(stream.fileno())
-        if file.exists():
-            shutil.copymode(file, tmp)
-        if file.exists() and history > 0:
-            _copy_to_history(file)
+        _write_and_sync(fd, data)
+        if current is not None:
+            with contextlib.suppress(OSError):  # the file went away: nothing to copy
+                os.chmod(tmp, file.stat().st_mode & 0o7777)
+            if history > 0:
+                _copy_to_history(file, current)
         os.replace(tmp, file)
     except BaseException:
         tmp.unlink(missing_ok=True)
@@ -469,6 +631,47 @@ def save_calibration(
     if history > 0:
         _rotate_history(file, history)
     logger.info("saved calibration %s: %d surfaces", file, len(cal.surfaces))
+    return dataclasses.replace(cal, source=FileStamp(file, _digest(data)))
+
+
+def _check_history(history: int) -> None:
+    if isinstance(history, bool) or not isinstance(history, int) or history < 0:
+        raise ValueError(f"history must be an integer >= 0, got {history!r}")
+
+
+def _target(path: str | os.PathLike[str]) -> Path:
+    """The file a save writes: ``path``, or what it links to (so a link stays a link)."""
+    return _real(Path(path))
+
+
+def _real(file: Path) -> Path:
+    file = Path(os.path.abspath(file))
+    return file.resolve() if file.is_symlink() else file
+
+
+def _read_current(file: Path) -> bytes | None:
+    try:
+        return file.read_bytes()
+    except FileNotFoundError:
+        return None
+
+
+def _digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _write_and_sync(fd: int, data: bytes) -> None:
+    """Write all of ``data`` to ``fd``, fsync and close it (closing it also on failure)."""
+    try:
+        view = memoryview(data)
+        while view:
+            written = os.write(fd, view)
+            if written <= 0:
+                raise OSError(errno.EIO, "write returned no progress")
+            view = view[written:]
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 _MATRIX = re.compile(
@@ -476,10 +679,14 @@ _MATRIX = re.compile(
     r"\[(?P<r0>[^\]]*)\],\s*\[(?P<r1>[^\]]*)\],\s*\[(?P<r2>[^\]]*)\],?\s*\]",
     re.MULTILINE,
 )
+_POINTS = re.compile(
+    r"^(?P<key>[ \t]*pairs_(?:canvas|projector)_px = )\[(?P<body>(?:\s*\[[^\]]*\],?)*)\s*\]",
+    re.MULTILINE,
+)
 
 
-def _compact_matrices(text: str) -> str:
-    """Write each 3×3 matrix as three short rows, as a person would (same values)."""
+def _compact(text: str) -> str:
+    """Write each matrix row and each point on one line, as a person would (same values)."""
 
     def row(body: str) -> str:
         return "[" + ", ".join(v.strip() for v in body.split(",") if v.strip()) + "]"
@@ -488,22 +695,13 @@ def _compact_matrices(text: str) -> str:
         rows = ",\n    ".join(row(m.group(f"r{i}")) for i in range(3))
         return f"{m.group('key')}[\n    {rows},\n]"
 
-    return _MATRIX.sub(matrix, text)
+    def points(m: re.Match[str]) -> str:
+        rows = [row(r) for r in re.findall(r"\[([^\]]*)\]", m.group("body"))]
+        if not rows:
+            return f"{m.group('key')}[]"
+        return f"{m.group('key')}[\n    " + ",\n    ".join(rows) + ",\n]"
 
-
-def history_dir(path: str | os.PathLike[str]) -> Path:
-    """Directory holding previous versions of the calibration file at ``path``."""
-    return Path(path).parent / HISTORY_DIR_NAME
-
-
-def history_files(path: str | os.PathLike[str]) -> list[Path]:
-    """Previous versions of the file at ``path``, oldest first."""
-    file = Path(path)
-    folder = history_dir(file)
-    if not folder.is_dir():
-        return []
-    pattern = re.compile(rf"^{re.escape(file.stem)}\.\d{{8}}T\d{{6}}\.\d{{6}}Z\.toml$")
-    return sorted(p for p in folder.iterdir() if pattern.match(p.name))
+    return _POINTS.sub(points, _MATRIX.sub(matrix, text))
 
 
 def _to_document(cal: CalibrationFile) -> dict[str, Any]:
@@ -522,20 +720,28 @@ def _to_document(cal: CalibrationFile) -> dict[str, Any]:
         }
         if surface.residual_rms_px is not None:
             entry["residual_rms_px"] = float(surface.residual_rms_px)
+        if surface.residual_max_px is not None:
+            entry["residual_max_px"] = float(surface.residual_max_px)
         if surface.points is not None:
             entry["points"] = int(surface.points)
         if surface.updated is not None:
             entry["updated"] = surface.updated
+        if surface.pairs_canvas_px is not None and surface.pairs_projector_px is not None:
+            entry["pairs_canvas_px"] = [[float(v) for v in p] for p in surface.pairs_canvas_px]
+            entry["pairs_projector_px"] = [
+                [float(v) for v in p] for p in surface.pairs_projector_px
+            ]
         surfaces[name] = entry
     doc["surfaces"] = surfaces
     return doc
 
 
 def _create_temp(file: Path) -> tuple[int, Path]:
-    """Create ``.<name>.<random>.tmp`` next to ``file``, mode 0o666 less the umask.
+    """Create ``.<name>.<random>.tmp`` in ``file``'s own folder, mode 0o666 less the umask.
 
-    (``tempfile.mkstemp`` would make it 0o600, and the calibration file would lose its
-    group / world read permission on replace.)
+    The same folder, so the final ``os.replace`` is a rename within one file system
+    (atomic), never a copy across devices. (``tempfile.mkstemp`` would make it 0o600,
+    and the calibration file would lose its group / world read permission on replace.)
     """
     for _ in range(100):
         tmp = file.parent / f".{file.name}.{secrets.token_hex(6)}.tmp"
@@ -549,7 +755,100 @@ def _create_temp(file: Path) -> tuple[int, Path]:
     raise FileExistsError(f"could not create a temporary file next to {file}")
 
 
-def _copy_to_history(file: Path) -> Path:
+# --------------------------------------------------------------------------- history
+
+
+def history_dir(path: str | os.PathLike[str]) -> Path:
+    """Directory holding previous versions of the calibration file at ``path``."""
+    return _target(path).parent / HISTORY_DIR_NAME
+
+
+def history_files(path: str | os.PathLike[str]) -> list[Path]:
+    """Previous versions of the file at ``path``, oldest first (temporary files ignored)."""
+    file = _target(path)
+    folder = history_dir(file)
+    if not folder.is_dir():
+        return []
+    pattern = re.compile(rf"^{re.escape(file.stem)}\.\d{{8}}T\d{{6}}\.\d{{6}}Z\.toml$")
+    return sorted(p for p in folder.iterdir() if pattern.match(p.name) and p.is_file())
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    """One previous version of a calibration file, as :func:`list_history` describes it.
+
+    ``number`` counts back from the newest (1 = the version the last save replaced).
+    ``methods`` maps surface name to method; ``problem`` says why a copy does not load
+    (``None`` when it does).
+    """
+
+    number: int
+    path: Path
+    saved: dt.datetime
+    methods: Mapping[str, str]
+    problem: str | None = None
+
+
+def list_history(path: str | os.PathLike[str]) -> list[HistoryEntry]:
+    """Every previous version of the file at ``path``, newest first, numbered from 1."""
+    entries = []
+    for number, copy in enumerate(reversed(history_files(path)), start=1):
+        stamp = copy.name[len(_target(path).stem) + 1 : -len(".toml")]
+        saved = dt.datetime.strptime(stamp, _TIMESTAMP_FORMAT).replace(tzinfo=dt.UTC)
+        try:
+            cal = load_calibration(copy)
+        except ValidationError as exc:
+            entries.append(HistoryEntry(number, copy, saved, {}, str(exc.problems[0])))
+            continue
+        methods = {name: s.method for name, s in cal.surfaces.items()}
+        entries.append(HistoryEntry(number, copy, saved, types.MappingProxyType(methods)))
+    return entries
+
+
+def find_history(path: str | os.PathLike[str], which: int | str) -> HistoryEntry:
+    """The history entry ``which``: its number (1 = newest) or a prefix of its timestamp.
+
+    A timestamp may be written as in the file name (``20261125T170000``) or as ISO-8601
+    (``2026-11-25T17:00:00``). Raises ``LookupError`` naming what is available.
+    """
+    entries = list_history(path)
+    if not entries:
+        raise LookupError(f"{_target(path)} has no history")
+    if isinstance(which, int) or (isinstance(which, str) and which.isdigit() and len(which) < 6):
+        number = int(which)
+        for entry in entries:
+            if entry.number == number:
+                return entry
+        raise LookupError(f"no history version {number}; there are {len(entries)} (1 = newest)")
+    wanted = re.sub(r"[-:]", "", which).rstrip("Z")
+    matches = [e for e in entries if e.saved.strftime(_TIMESTAMP_FORMAT).startswith(wanted)]
+    if len(matches) == 1:
+        return matches[0]
+    if not matches:
+        raise LookupError(f"no history version saved at {which!r}")
+    raise LookupError(
+        f"{len(matches)} history versions match {which!r}; give more of the timestamp or the number"
+    )
+
+
+def restore_history(
+    path: str | os.PathLike[str], which: int | str, *, history: int = 20
+) -> CalibrationFile:
+    """Make history version ``which`` (see :func:`find_history`) the current file again.
+
+    The copy is validated first (an invalid copy raises :class:`ValidationError` and
+    nothing changes); the restore is an ordinary locked, atomic save, so the version it
+    replaces goes to history and the restore can itself be undone.
+    """
+    entry = find_history(path, which)
+    cal = load_calibration(entry.path)
+    restored = save_calibration(path, dataclasses.replace(cal, source=None), history=history)
+    logger.info("restored %s from %s", _target(path), entry.path.name)
+    return restored
+
+
+def _copy_to_history(file: Path, data: bytes) -> Path:
+    """Write ``data`` (the file's current content) as a new history copy, atomically."""
     folder = history_dir(file)
     folder.mkdir(parents=True, exist_ok=True)
     stamp = dt.datetime.now(dt.UTC)
@@ -559,7 +858,14 @@ def _copy_to_history(file: Path) -> Path:
             break
         # Two saves in the same microsecond: step forward so names stay unique and sorted.
         stamp += dt.timedelta(microseconds=1)
-    shutil.copy2(file, target)
+    fd, tmp = _create_temp(target)
+    try:
+        _write_and_sync(fd, data)
+        os.replace(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    _fsync_directory(folder)
     return target
 
 
@@ -589,28 +895,11 @@ def _fsync_directory(folder: Path) -> None:
 # --------------------------------------------------------------------------- helpers
 
 
-def _key(name: str) -> str:
-    """A surface or key name as it appears in a key path (quoted unless it is a bare key)."""
-    return name if _BARE_KEY.match(name) else '"' + name.replace('"', '\\"') + '"'
-
-
-def _split_key_path(key_path: str) -> list[str]:
-    """Split a dotted key path, honouring quoted parts (``surfaces."a.b".output``)."""
-    return [
-        m.group(1) if m.group(1) is not None else m.group(2).strip()
-        for m in re.finditer(r'\s*(?:"((?:[^"\\]|\\.)*)"|([^.]+))\s*(?:\.|$)', key_path)
-        if m.group(0).strip()
-    ]
-
-
-def _show(value: Any) -> str:
-    """Short description of a TOML value for messages."""
-    text = repr(value)
-    if len(text) > 60:
-        text = text[:57] + "..."
-    return f"{type(value).__name__} {text}"
-
-
 def _iso_text(value: dt.date) -> str:
     text = value.isoformat()
     return text[: -len("+00:00")] + "Z" if text.endswith("+00:00") else text
+
+
+def utc_now_text() -> str:
+    """The current UTC time as ISO-8601 text to the second (for ``updated``)."""
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

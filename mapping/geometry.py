@@ -26,11 +26,12 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from mapping import validate
+
 PIXEL_CENTER_OFFSET = 0.5
 """Continuous coordinate of the centre of pixel 0 (see the module docstring)."""
 
 _EPS = 1e-12
-_CONDITION_PX = 1000.0
 
 
 def pixel_centers(width: int, height: int) -> np.ndarray:
@@ -57,22 +58,12 @@ def as_homography(values: object) -> np.ndarray:
 def normalize_homography(H: np.ndarray) -> np.ndarray:
     """Scale ``H`` so that ``H[2, 2] == 1`` (or its largest entry is 1 when ``H[2, 2]`` ≈ 0).
 
-    Raises ``ValueError`` for a singular matrix.
+    Raises ``ValueError`` for a matrix that is not a usable homography (all zeros,
+    singular, badly conditioned, entries too large to apply without overflow); the rules
+    and their wording are :func:`mapping.validate.homography_problem`'s. Any scale the
+    validator accepts is safe here: ``H`` is divided by its largest entry first.
     """
-    H = np.array(H, dtype=np.float64)
-    scale = np.max(np.abs(H))
-    if scale < _EPS:
-        raise ValueError("matrix is all zeros")
-    # Judge singularity in kilo-pixel units, where the entries of a pixel homography are of
-    # similar size: a large translation must not make a good matrix look singular.
-    S = np.diag([_CONDITION_PX, _CONDITION_PX, 1.0])
-    Hc = np.linalg.inv(S) @ H @ S
-    Hc /= np.linalg.norm(Hc)
-    if abs(np.linalg.det(Hc)) < 1e-10:
-        raise ValueError("matrix is singular (it squashes the plane onto a line or a point)")
-    if abs(H[2, 2]) > 1e-9 * scale:
-        return H / H[2, 2]
-    return H / scale
+    return validate.normalised_homography(H)
 
 
 def apply_homography(H_src_to_dst: np.ndarray, points_src: np.ndarray) -> np.ndarray:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,8 +21,9 @@ from typing import Any
 import numpy as np
 
 from calibration.store import CalibrationFile, load_calibration
-from mapping import geometry
-from mapping.errors import Problem, ValidationError, did_you_mean, is_finite_number
+from mapping import geometry, validate
+from mapping.errors import Problem, ValidationError, did_you_mean
+from mapping.validate import describe as _describe
 
 SCHEMA_VERSION = 1
 SHOW_FILE = "show.toml"
@@ -220,6 +221,14 @@ class Show:
                 return surface
         raise KeyError(name)
 
+    def watched_files(self) -> frozenset[Path]:
+        """Every file whose change should reload the show: ``show.toml``, the calibration
+        files its surfaces use, and its media and shaders (for ``mapping.watch``)."""
+        files = {self.file}
+        files |= {s.calibration_file for s in self.surfaces if s.calibration_file is not None}
+        files |= {path for _, path in self.media_files()}
+        return frozenset(files)
+
     def media_files(self) -> list[tuple[str, Path]]:
         """Every (key path, file) the show needs, for checks and the folder watcher."""
         files: list[tuple[str, Path]] = []
@@ -249,58 +258,8 @@ def load_show(path: Path | str) -> Show:
     try:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        match = re.search(r"line (\d+)", str(exc))
-        line = int(match.group(1)) if match else None
-        raise ValidationError([Problem(show_file, "", f"TOML syntax error: {exc}", line)]) from None
+        raise ValidationError([validate.toml_syntax_problem(show_file, exc)]) from None
     return _ShowParser(root, show_file, text, doc).parse()
-
-
-def locate_key_path(lines: Sequence[str], key_path: str) -> int | None:
-    """Best-effort 1-based line of a key path (``cues[2].layers.sky``) in TOML text lines.
-
-    For messages only. Understands ``[table]``, ``[[array]]`` headers (the n-th for
-    ``name[n]``) and ``key = value`` lines; other loaders of TOML files use it too.
-    """
-    parts = re.findall(r"([A-Za-z0-9_\-]+)(?:\[(\d+)\])?", key_path)
-    if not parts:
-        return None
-    start, found = 0, None
-    header_re = re.compile(r"^\s*\[\[?\s*([A-Za-z0-9_.\-\"]+)\s*\]\]?")
-    table = ""
-    for name, index in parts:
-        if index:
-            count, pos = -1, None
-            for i in range(start, len(lines)):
-                if re.match(rf"^\s*\[\[\s*{re.escape(table + name)}\s*\]\]", lines[i]):
-                    count += 1
-                    if count == int(index):
-                        pos = i
-                        break
-            if pos is None:
-                return found
-            start, found, table = pos + 1, pos + 1, f"{table}{name}."
-            continue
-        own_lines = True  # still in the current table's own key = value lines
-        for i in range(start, len(lines)):
-            line = lines[i]
-            header = header_re.match(line)
-            if header:
-                if header.group(1) == f"{table}{name}":
-                    start, found, table = i + 1, i + 1, f"{table}{name}."
-                    break
-                if header.group(1).startswith(f"{table}{name}."):  # [a.name.sub]
-                    start, found, table = i, i + 1, f"{table}{name}."
-                    break
-                if table and not header.group(1).startswith(table):
-                    return found  # left the current table (e.g. the next [[surfaces]])
-                own_lines = False
-                continue
-            if own_lines and re.match(rf"^\s*{re.escape(name)}\s*=", line):
-                start, found = i + 1, i + 1
-                break
-        else:
-            return found
-    return found
 
 
 # --- parsing and validation ---------------------------------------------------------------
@@ -367,7 +326,7 @@ class _ShowParser:
     def __init__(self, root: Path, show_file: Path, text: str, doc: dict[str, Any]):
         self.root = root
         self.file = show_file
-        self.lines = text.splitlines()
+        self.line_index = validate.toml_line_index(text)
         self.doc = doc
         self.problems: list[Problem] = []
         self.calibrations: dict[Path, CalibrationFile | None] = {}
@@ -379,7 +338,8 @@ class _ShowParser:
         self.problems.append(Problem(file or self.file, key_path, message, line))
 
     def _locate(self, key_path: str) -> int | None:
-        return locate_key_path(self.lines, key_path)
+        """Best-effort line of a key path in the TOML text (for messages only)."""
+        return validate.find_line(self.line_index, key_path)
 
     def declared_names(self, key: str) -> list[str]:
         """Names given in ``[[key]]`` tables, valid or not (to avoid follow-on problems)."""
@@ -440,22 +400,14 @@ class _ShowParser:
     def number(
         self, value: Any, path: str, lo: float | None = None, hi: float | None = None
     ) -> float:
-        if (
-            isinstance(value, bool)
-            or not isinstance(value, int | float)
-            or not is_finite_number(value)
-        ):
-            self.problem(path, f"expected a number, got {_describe(value)}")
-            raise _InvalidError
-        if (lo is not None and value < lo) or (hi is not None and value > hi):
-            rng = f"between {lo} and {hi}" if hi is not None else f"at least {lo}"
-            self.problem(path, f"expected a number {rng}, got {value}")
+        if message := validate.number_problem(value, lo, hi):
+            self.problem(path, message)
             raise _InvalidError
         return float(value)
 
     def integer(self, value: Any, path: str, lo: int = 0) -> int:
-        if isinstance(value, bool) or not isinstance(value, int) or value < lo:
-            self.problem(path, f"expected an integer ≥ {lo}, got {_describe(value)}")
+        if message := validate.integer_problem(value, lo):
+            self.problem(path, message)
             raise _InvalidError
         return value
 
@@ -486,20 +438,8 @@ class _ShowParser:
         return value[0], value[1]
 
     def points(self, value: Any, path: str, count: int | None = None) -> np.ndarray:
-        ok = isinstance(value, list) and all(
-            isinstance(p, list)
-            and len(p) == 2
-            and all(
-                isinstance(c, int | float) and not isinstance(c, bool) and is_finite_number(c)
-                for c in p
-            )
-            for p in value
-        )
-        if ok and count is not None and len(value) != count:
-            ok = False
-        if not ok:
-            n = f"{count} " if count else ""
-            self.problem(path, f"expected a list of {n}[x, y] points, got {_describe(value)}")
+        if message := validate.points_problem(value, count):
+            self.problem(path, message)
             raise _InvalidError
         arr = np.asarray(value, dtype=np.float64).reshape(-1, 2)
         arr.setflags(write=False)
@@ -678,11 +618,12 @@ class _ShowParser:
                 pins = polygon if len(polygon) == 4 else geometry.bounds_corners(polygon)
             H = geometry.homography_from_points(pins, corners)
         elif kind == "homography":
-            try:
-                H = geometry.as_homography(table["homography"])
-            except (ValueError, TypeError, OverflowError) as exc:
-                self.problem(f"{p}.homography", f"expected a 3×3 H_canvas_to_projector: {exc}")
-                raise _InvalidError from None
+            check = validate.check_homography(table["homography"])
+            if check.H is None:
+                for message in check.problems:
+                    self.problem(f"{p}.homography", message)
+                raise _InvalidError
+            H = validate.normalised_homography(check.H)
         else:
             H, calibration_file, entry = self.parse_calibration_ref(
                 table["calibration"], p, name, output
@@ -730,7 +671,9 @@ class _ShowParser:
                 f"but the surface is on output '{output}'",
             )
             raise _InvalidError
-        return np.array(entry.H_canvas_to_projector, dtype=np.float64), path, key
+        # The file's matrix was validated by the same rules; hand on H[2, 2] == 1 so that
+        # consumers (the renderer inverts it) never see an extreme overall scale.
+        return validate.normalised_homography(entry.H_canvas_to_projector), path, key
 
     def parse_layers(self, canvas: Canvas | None) -> tuple[Layer, ...]:
         layers: list[Layer] = []
@@ -892,7 +835,7 @@ class _ShowParser:
             self.problem(path, f'expected a cue number like 1, 1.5 or "2a", got {_describe(value)}')
             raise _InvalidError
         if isinstance(value, float):
-            if not is_finite_number(value):
+            if not validate.is_finite_number(value):
                 self.problem(path, f"expected a cue number like 1 or 1.5, got {value}")
                 raise _InvalidError
             text = repr(value)
@@ -1060,18 +1003,3 @@ class _ShowParser:
         if len(out) != len(value):
             raise _InvalidError
         return tuple(out)
-
-
-def _describe(value: Any) -> str:
-    if isinstance(value, bool):
-        return f"boolean {str(value).lower()}"
-    if isinstance(value, str):
-        return f"string {value!r}"
-    if isinstance(value, int | float):
-        return f"number {value}"
-    if isinstance(value, list):
-        text = repr(value)
-        return f"array {text if len(text) < 60 else text[:57] + '...'}"
-    if isinstance(value, dict):
-        return "a table"
-    return type(value).__name__

@@ -34,8 +34,7 @@ import numpy as np
 from calibration.store import (
     CalibrationFile,
     SurfaceCalibration,
-    load_calibration,
-    save_calibration,
+    update_calibration,
     with_surface,
 )
 from mapping import geometry
@@ -153,16 +152,15 @@ class CornerEditor:
             by_file.setdefault(self.target_file(surface), []).append(surface)
         now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         for file, surfaces in by_file.items():
-            cal = load_calibration(file) if file.exists() else CalibrationFile()
+            entries = {}
             for surface in surfaces:
-                entry = SurfaceCalibration(
+                entries[surface.calibration_entry or surface.name] = SurfaceCalibration(
                     surface.output,
                     geometry.normalize_homography(surface.H_canvas_to_projector),
                     method="corner-pin",
                     points=4,
                     updated=now,
                 )
-                cal = with_surface(cal, surface.calibration_entry or surface.name, entry)
                 if surface.calibration_file is None:
                     log.info(
                         "surface '%s' saved to %s; to use it, map the surface with "
@@ -171,7 +169,15 @@ class CornerEditor:
                         file,
                         DEFAULT_CALIBRATION_FILE,
                     )
-            save_calibration(file, cal)
+
+            def change(cal: CalibrationFile, entries: dict = entries) -> CalibrationFile:
+                for key, entry in entries.items():
+                    cal = with_surface(cal, key, entry)
+                return cal
+
+            # read-modify-write under the file's lock: another technician's save of another
+            # surface in the same file is kept
+            update_calibration(file, change)
         self.edited.clear()
         return list(by_file)
 

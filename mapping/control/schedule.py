@@ -44,10 +44,11 @@ from astral.sun import elevation as astral_elevation
 from astral.sun import noon as astral_noon
 from astral.sun import sunset as astral_sunset
 
+from mapping import validate
 from mapping.commands import Arg, CommandError, CommandSpec
 from mapping.errors import Problem, ValidationError, did_you_mean, is_finite_number
 from mapping.live import ShowLibrary
-from mapping.show import Show, load_show, locate_key_path
+from mapping.show import Show, load_show
 
 log = logging.getLogger(__name__)
 
@@ -301,7 +302,7 @@ class _Parser:
         self.shows: dict[Path, Show] = {}
 
     def problem(self, key_path: str, message: str) -> None:
-        line = locate_key_path(self.lines, key_path) if key_path else None
+        line = validate.line_of(list(self.lines), key_path) if key_path else None
         self.problems.append(Problem(self.file, key_path, message, line))
 
     def unknown_keys(self, table: Mapping[str, Any], allowed: tuple[str, ...], path: str) -> None:
