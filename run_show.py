@@ -109,6 +109,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from mapping.live import ShowLibrary
     from mapping.outputs import HeadlessOutputs, NoDisplayError, WindowOutputs
     from mapping.player import ShowPlayer
+    from mapping.reload import ShowWatcher
 
     show = _load(args.show)
     if show is None:
@@ -174,9 +175,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         keys,
     )
     oscquery = start_for_show(player, args.oscquery_port)
+    watcher = ShowWatcher(player).start()  # edits and new calibrations are picked up live
     try:
         player.run(fps=args.fps, duration_s=args.duration)
     finally:
+        watcher.close()
         if oscquery is not None:
             oscquery.close()
     return 0
