@@ -1,0 +1,112 @@
+"""Helpers for the OSC tests: a player on the test GL context, clients, bounded waits."""
+
+from __future__ import annotations
+
+import socket
+import time
+from collections.abc import Callable
+from typing import Any
+
+import moderngl
+from pythonosc.osc_message import OscMessage
+
+from mapping.player import ShowClock, ShowPlayer
+from mapping.show import Show
+
+
+class MemoryOutputs:
+    """Outputs that keep frames in the renderer (like HeadlessOutputs, on the test context)."""
+
+    def __init__(self, ctx: moderngl.Context) -> None:
+        self.ctx = ctx
+        self.presented = 0
+
+    def make_current(self) -> None:
+        pass
+
+    def present(self, textures) -> None:
+        self.presented += 1
+
+    def poll(self) -> bool:
+        return True
+
+    def close(self) -> None:
+        pass
+
+
+class ManualClock:
+    """Show time and wall time that move only when a test says so (wall = 1000 s + show)."""
+
+    WALL_AT_ZERO = 1_000_000.0
+
+    def __init__(self) -> None:
+        self.t = 0.0
+
+    def show_clock(self) -> ShowClock:
+        clock = ShowClock(now=lambda: self.t, wall=lambda: self.WALL_AT_ZERO + self.t)
+        clock.start(0.0)
+        return clock
+
+
+def make_player(ctx: moderngl.Context, show: Show, clock: ShowClock | None = None, **kw: Any):
+    return ShowPlayer(show, MemoryOutputs(ctx), clock=clock, **kw)
+
+
+def wait_until(predicate: Callable[[], Any], timeout_s: float = 3.0, poll_s: float = 0.002) -> Any:
+    """Poll ``predicate`` until it is truthy (returned) or the timeout passes (AssertionError)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout_s} s")
+        time.sleep(poll_s)
+
+
+class UdpClient:
+    """A controller on 127.0.0.1: sends raw packets, collects what comes back (python-osc
+    parses the replies, so the reply format is checked by another implementation)."""
+
+    def __init__(self, port: int) -> None:
+        self.server = ("127.0.0.1", port)
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.settimeout(0.05)
+        self.received: list[tuple[str, list[Any]]] = []
+
+    @property
+    def port(self) -> int:
+        return self.sock.getsockname()[1]
+
+    def send(self, data: bytes) -> None:
+        self.sock.sendto(data, self.server)
+
+    def pump(self) -> None:
+        while True:
+            try:
+                data = self.sock.recv(65536)
+            except (TimeoutError, BlockingIOError):
+                return
+            msg = OscMessage(data)
+            self.received.append((msg.address, list(msg.params)))
+
+    def wait_for(
+        self, address: str, timeout_s: float = 3.0, step: Callable[[], None] | None = None
+    ):
+        """The first received message to ``address`` (removed from the list)."""
+
+        def found():
+            if step is not None:
+                step()
+            self.pump()
+            for i, (a, params) in enumerate(self.received):
+                if a == address:
+                    del self.received[i]
+                    return (a, params)
+            return None
+
+        return wait_until(found, timeout_s)[1]
+
+    def close(self) -> None:
+        self.sock.close()
