@@ -92,18 +92,24 @@ class UdpClient:
             self.received.append((msg.address, list(msg.params)))
 
     def wait_for(
-        self, address: str, timeout_s: float = 3.0, step: Callable[[], None] | None = None
-    ):
-        """The first received message to ``address`` (removed from the list)."""
+        self,
+        address: str,
+        params: list[Any] | None = None,
+        *,
+        timeout_s: float = 3.0,
+        step: Callable[[], None] | None = None,
+    ) -> list[Any]:
+        """The arguments of the first message to ``address`` (with ``params``, if given),
+        removed from :attr:`received`; ``step`` runs while waiting (render a frame)."""
 
         def found():
             if step is not None:
                 step()
             self.pump()
-            for i, (a, params) in enumerate(self.received):
-                if a == address:
+            for i, (a, p) in enumerate(self.received):
+                if a == address and (params is None or p == params):
                     del self.received[i]
-                    return (a, params)
+                    return (a, p)
             return None
 
         return wait_until(found, timeout_s)[1]

@@ -198,10 +198,14 @@ class Outbox:
             self._logs.warning("outbox", "OSC replies are not going out fast enough; dropped")
 
     def _send(self, peer: Peer, address: str, args: tuple[Any, ...]) -> None:
+        if peer.closed:
+            return
         try:
             peer.send(encode_message(address, *args))
         except Exception as exc:  # a gone client must not stop the others
             self.failed += 1
+            if peer.closed:
+                return
             self._logs.warning(f"send:{peer.name}", "OSC reply to %s failed: %s", peer.name, exc)
 
     def _run(self) -> None:
@@ -677,8 +681,8 @@ class OscServer:
                     raise
                 continue
             break
-        udp.settimeout(0.2)
-        tcp.settimeout(0.2)
+        udp.settimeout(0.05)
+        tcp.settimeout(0.05)
         self._udp, self._tcp, self.port = udp, tcp, port
         for target, name in ((self._serve_udp, "osc-udp"), (self._serve_tcp, "osc-tcp")):
             thread = threading.Thread(target=target, name=name, daemon=True)
@@ -783,7 +787,7 @@ class OscServer:
             thread.start()
 
     def _serve_connection(self, conn: socket.socket, host: str, port: int) -> None:
-        conn.settimeout(0.2)
+        conn.settimeout(0.05)
         send_lock = threading.Lock()
         framing: Callable[[bytes], bytes] = frame_length
         decoder: SlipDecoder | LengthPrefixDecoder | None = None
