@@ -2,6 +2,7 @@
 """Command-line entry: run, render or check a show folder. Wiring only.
 
 python run_show.py SHOW_DIR [--headless | --windowed] [--cue CUE] [--fps F] [--duration S]
+                            [--osc-port N] [--osc-bind ADDR]
 python run_show.py render SHOW_DIR --out DIR [--frames N] [--fps F] [--cue CUE] [--video]
 python run_show.py check SHOW_DIR
 """
@@ -44,6 +45,17 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--no-cue", action="store_true", help="start with no cue fired")
     run.add_argument("--fps", type=float, default=30.0, help="frame rate (default 30)")
     run.add_argument("--duration", type=float, help="stop after this many seconds of show time")
+    run.add_argument(
+        "--osc-port",
+        type=int,
+        metavar="N",
+        help="OSC port, UDP and TCP (default: [control] osc_port of the show; 0 = any free one)",
+    )
+    run.add_argument(
+        "--osc-bind",
+        metavar="ADDR",
+        help="interface address OSC listens on (default: [control] bind, 127.0.0.1)",
+    )
 
     render = sub.add_parser("render", help="render frames to PNG files (and MP4) headless")
     render.add_argument("show", type=Path)
@@ -142,8 +154,35 @@ def cmd_run(args: argparse.Namespace) -> int:
         f", starting in cue '{start_cue}'" if start_cue else "",
         keys,
     )
-    player.run(fps=args.fps, duration_s=args.duration)
+    osc = _start_osc(args, show, player)
+    try:
+        player.run(fps=args.fps, duration_s=args.duration)
+    finally:
+        if osc is not None:
+            osc.close()
     return 0
+
+
+def _start_osc(args: argparse.Namespace, show, player):  # -> OscServer | None
+    """The OSC server, if the show or ``--osc-port`` asks for one (same headless or not)."""
+    from mapping.control.osc import OscServer
+
+    if args.osc_port is None and not show.control.osc_port:
+        return None
+    if args.osc_port is not None and not 0 <= args.osc_port <= 65535:
+        raise RuntimeError(f"--osc-port {args.osc_port}: expected 0..65535")
+    osc = OscServer.for_show(player, show.control, port=args.osc_port, bind=args.osc_bind)
+    port = osc.start()
+    host = "127.0.0.1" if osc.bind in ("0.0.0.0", "::", "") else osc.bind
+    log.info(
+        "OSC on UDP and TCP %s:%d (allowed: %s); try: oscsend %s %d /go",
+        osc.bind,
+        port,
+        ", ".join(show.control.allow),
+        host,
+        port,
+    )
+    return osc
 
 
 def cmd_render(args: argparse.Namespace) -> int:
