@@ -179,7 +179,12 @@ class Outbox:
         self.dropped = 0
         self.failed = 0
         self._logs = RateLimitedLog(log)
-        self._queue: queue.Queue[tuple[Peer, str, tuple[Any, ...]] | None] = queue.Queue(capacity)
+        self.capacity = capacity
+        self._queue: queue.SimpleQueue[tuple[Peer, str, tuple[Any, ...]] | None] = (
+            queue.SimpleQueue()
+        )
+        self._sent = 0
+        self._queued = 0
         self._thread: threading.Thread | None = None
         if threaded:
             self._thread = threading.Thread(target=self._run, name="osc-outbox", daemon=True)
@@ -191,11 +196,12 @@ class Outbox:
         if not self.threaded:
             self._send(peer, address, args)
             return
-        try:
-            self._queue.put_nowait((peer, address, args))
-        except queue.Full:
+        if self._queued - self._sent >= self.capacity:
             self.dropped += 1
             self._logs.warning("outbox", "OSC replies are not going out fast enough; dropped")
+            return
+        self._queued += 1  # only the render thread and the receivers put; a miscount is harmless
+        self._queue.put((peer, address, args))
 
     def _send(self, peer: Peer, address: str, args: tuple[Any, ...]) -> None:
         if peer.closed:
@@ -214,11 +220,12 @@ class Outbox:
             if item is None:
                 return
             self._send(*item)
+            self._sent += 1
 
     def flush(self, timeout_s: float = 1.0) -> None:
         """Wait until everything queued so far has been sent (tests, shutdown)."""
         deadline = time.monotonic() + timeout_s
-        while self.threaded and self._queue.unfinished_tasks and time.monotonic() < deadline:
+        while self.threaded and self._queued > self._sent and time.monotonic() < deadline:
             time.sleep(0.001)
 
     def close(self) -> None:
