@@ -291,10 +291,13 @@ def test_subscribers_get_cue_next_progress_heartbeat_and_errors(rig, manual):
     assert ("/status/cue", ("2", "clip")) in pushed and ("/status/next", ("3", "emblem")) in pushed
     frame(player, manual, 1.1)
     assert ("/status/progress", (pytest.approx(0.5),)) in c.take()
-    send(dispatcher, c, "/layer/nope/opacity", 1.0)
-    assert ("/error", ("layer.opacity: unknown layer 'nope'",)) not in c.take()
-    frame(player, manual, 1.2)
+    send(dispatcher, c, "/layer/nope/opacity", 1.0)  # refused on arrival
     assert ("/error", ("layer.opacity: unknown layer 'nope'",)) in c.take()
+    send(dispatcher, c, "/lock", 1)
+    send(dispatcher, c, "/quit")  # refused when applied
+    frame(player, manual, 1.2)
+    refusal = "quit: refused, the show is locked (send /lock 0 first)"
+    assert ("/error", (refusal,)) in c.take()
     send(dispatcher, c, "/unsubscribe")
     frame(player, manual, 2.5)
     assert c.take() == [("/reply/unsubscribe", ("ok",))]
@@ -308,3 +311,25 @@ def test_a_cue_fired_again_is_pushed_again(rig, manual):
     send(dispatcher, c, "/cue/1/start")
     frame(player, manual, 0.5)
     assert ("/status/cue", ("1", "preshow")) in c.take()
+
+
+def test_a_flood_of_refused_commands_is_answered_one_by_one_and_logged_in_a_few_lines(
+    rig, manual, caplog
+):
+    player, dispatcher, c = rig
+    send(dispatcher, c, "/lock", 1)
+    frame(player, manual, 0.0)
+    c.take()
+    with caplog.at_level(logging.WARNING):
+        for _ in range(3000):
+            send(dispatcher, c, "/quit")  # refused by the lock when applied
+            send(dispatcher, c, "/layer/nope/opacity", 1.0)  # refused on arrival
+        frames = 0
+        while len(player.commands):
+            frame(player, manual, 0.1 + frames / 60)
+            frames += 1
+    replies = c.take()
+    assert len(replies) == 6000 and all(args[0] == "error" for _, args in replies)
+    assert frames <= 2  # applied within the per-frame budget, not one frame each
+    assert len(caplog.records) <= 4, [r.getMessage() for r in caplog.records]
+    assert player.running

@@ -59,6 +59,7 @@ from mapping.control.osc_codec import (
     slip_encode,
 )
 from mapping.errors import did_you_mean
+from mapping.ratelimit import RateLimitedLog
 
 log = logging.getLogger(__name__)
 
@@ -79,37 +80,6 @@ Send = Callable[[bytes], None]
 
 
 # -- small parts
-
-
-class RateLimitedLog:
-    """Logs a kind of event at most once per ``interval_s``, counting what it left out."""
-
-    def __init__(
-        self,
-        logger: logging.Logger,
-        interval_s: float = 5.0,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self.logger = logger
-        self.interval_s = interval_s
-        self.clock = clock
-        self._lock = threading.Lock()
-        self._state: dict[str, tuple[float, int]] = {}
-
-    def warning(self, key: str, message: str, *args: Any) -> None:
-        now = self.clock()
-        with self._lock:
-            last = self._state.get(key)
-            if last is not None and now - last[0] < self.interval_s:
-                self._state[key] = (last[0], last[1] + 1)
-                return
-            if len(self._state) > 4096:
-                self._state.clear()
-            self._state[key] = (now, 0)
-        suppressed = last[1] if last is not None else 0
-        if suppressed:
-            message += f" ({suppressed} more like this in the last {self.interval_s:g} s)"
-        self.logger.warning(message, *args)
 
 
 class TokenBucket:
@@ -382,6 +352,7 @@ class OscDispatcher:
         self.logs = RateLimitedLog(log, clock=clock)
         self.feedback = Feedback(self.outbox, clock)
         self._addresses: tuple[int, list[tuple[str, CommandSpec, dict[str, str]]]] = (-1, [])
+        self._address_set: frozenset[str] = frozenset()
         self._matches: dict[str, tuple[CommandSpec, dict[str, str]] | None] = {}
         player.frame_listeners.append(self.feedback.on_frame)
         player.processor.listeners.append(self._on_applied)
@@ -522,7 +493,20 @@ class OscDispatcher:
             hint = did_you_mean(address, known)
             raise CommandError(f"unknown address {address[:80]!r}{hint}")
         spec, path = match
+        if path and all(a.names is not None for a in spec.path_args):
+            self.address_list()
+            if address not in self._address_set:  # refused here, not on the render thread
+                raise CommandError(self._unknown_name(spec, path))
         return [(address, spec, path)]
+
+    def _unknown_name(self, spec: CommandSpec, path: dict[str, str]) -> str:
+        for arg in spec.path_args:
+            assert arg.names is not None
+            names = [str(n) for n in arg.names(self.player.live, path)]
+            if path[arg.name] not in names:
+                hint = did_you_mean(path[arg.name], names)
+                return f"{spec.name}: unknown {arg.name} '{path[arg.name][:80]}'{hint}"
+        return f"{spec.name}: unknown address"
 
     def address_list(self) -> list[tuple[str, CommandSpec, dict[str, str]]]:
         """Every concrete address of the live show, cached per show generation.
@@ -541,6 +525,7 @@ class OscDispatcher:
             if live.generation == generation:
                 break
         self._addresses = (generation, found)
+        self._address_set = frozenset(a for a, _, _ in found)
         return found
 
     def _show_time(self, timetag: int) -> float | None:
