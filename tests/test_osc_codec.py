@@ -244,3 +244,67 @@ def test_osc_1_0_address_patterns(pattern, address, matches):
 def test_malformed_patterns_raise_osc_error(pattern):
     with pytest.raises(OscError):
         compile_pattern(pattern)
+
+
+def _reference_match(pattern: str, address: str) -> bool:
+    """OSC 1.0 matching written the slow, obvious way (no regular expressions)."""
+    if not pattern:
+        return not address
+    c = pattern[0]
+    if c == "*":
+        return any(
+            _reference_match(pattern[1:], address[i:])
+            for i in range(len(address) + 1)
+            if "/" not in address[:i]
+        )
+    if c == "{":
+        close = pattern.index("}")
+        rest = pattern[close + 1 :]
+        return any(
+            address.startswith(option) and _reference_match(rest, address[len(option) :])
+            for option in pattern[1:close].split(",")
+        )
+    if not address:
+        return False
+    if c == "?":
+        return address[0] != "/" and _reference_match(pattern[1:], address[1:])
+    if c == "[":
+        close = pattern.index("]")
+        body, rest = pattern[1:close], pattern[close + 1 :]
+        negate = body.startswith("!")
+        body = body[1:] if negate else body
+        chars, i = set(), 0
+        while i < len(body):
+            if i + 2 < len(body) and body[i + 1] == "-":
+                chars |= {chr(x) for x in range(ord(body[i]), ord(body[i + 2]) + 1)}
+                i += 3
+            else:
+                chars.add(body[i])
+                i += 1
+        hit = address[0] in chars
+        ok = (not hit and address[0] != "/") if negate else hit
+        return ok and _reference_match(rest, address[1:])
+    return address[0] == c and _reference_match(pattern[1:], address[1:])
+
+
+_segment = st.text(alphabet="abc-", min_size=1, max_size=4)
+_piece = st.one_of(
+    _segment,
+    st.just("*"),
+    st.just("?"),
+    st.sampled_from(["[ab]", "[!a]", "[a-c]", "[!b-c]", "[-a]"]),
+    st.lists(st.text(alphabet="abc", max_size=3), min_size=1, max_size=3).map(
+        lambda xs: "{" + ",".join(xs) + "}"
+    ),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.lists(_piece, min_size=1, max_size=3).map("".join), min_size=1, max_size=3),
+    st.lists(_segment, min_size=1, max_size=3),
+)
+def test_patterns_match_exactly_what_the_reference_matcher_matches(pattern_parts, parts):
+    pattern = "/" + "/".join(pattern_parts)
+    address = "/" + "/".join(parts)
+    assert match_pattern(pattern, address) is _reference_match(pattern, address)

@@ -9,7 +9,7 @@ import shutil
 
 import pytest
 
-from mapping.control.osc import OscDispatcher, Outbox, Peer
+from mapping.control.osc import AllowList, OscDispatcher, Outbox, Peer
 from mapping.control.osc_codec import (
     IMMEDIATELY,
     encode_bundle,
@@ -333,3 +333,12 @@ def test_a_flood_of_refused_commands_is_answered_one_by_one_and_logged_in_a_few_
     assert frames <= 2  # applied within the per-frame budget, not one frame each
     assert len(caplog.records) <= 4, [r.getMessage() for r in caplog.records]
     assert player.running
+
+
+def test_the_allow_list_takes_addresses_and_networks_of_both_families():
+    allow = AllowList(["127.0.0.1/32", "::1/128", "192.168.10.0/24"])
+    assert allow.allows("127.0.0.1") and allow.allows("::1")
+    assert allow.allows("192.168.10.77") and allow.allows("::ffff:192.168.10.77")
+    assert not allow.allows("192.168.11.1") and not allow.allows("10.0.0.1")
+    assert not allow.allows("fe80::1") and not allow.allows("not-an-address")
+    assert not AllowList([]).allows("127.0.0.1")
