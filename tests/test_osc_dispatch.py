@@ -256,13 +256,13 @@ def test_a_flood_is_cut_to_the_clients_rate_with_one_reply_and_one_log_line(ctx,
         player, outbox=Outbox(threaded=False), flood_rate=100, clock=lambda: manual.t
     )
     c, other = Controller(), Controller()
-    other.peer = Peer("udp", "127.0.0.1", 9001, other._got)
+    other.peer = Peer("udp", "127.0.0.2", 9000, other._got)
     packet = encode_message("/master", 0.5)
     try:
         with caplog.at_level(logging.WARNING, logger="mapping.control.osc"):
             for _ in range(3000):
                 dispatcher.handle_packet(packet, c.peer)
-            dispatcher.handle_packet(packet, other.peer)  # another client is not affected
+            dispatcher.handle_packet(packet, other.peer)  # another controller is not affected
         assert dispatcher.stats.submitted == 101 and dispatcher.stats.flood_dropped == 2900
         assert len(player.commands) == 101
         flood_lines = [r for r in caplog.records if "flood" in r.getMessage()]

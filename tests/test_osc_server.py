@@ -11,7 +11,9 @@ import threading
 import time
 
 import pytest
+from pythonosc.osc_bundle_builder import OscBundleBuilder
 from pythonosc.osc_message import OscMessage
+from pythonosc.osc_message_builder import OscMessageBuilder
 from pythonosc.tcp_client import SimpleTCPClient
 from pythonosc.udp_client import SimpleUDPClient
 
@@ -237,3 +239,65 @@ def test_random_bytes_at_every_socket_while_the_show_renders(player, server):
         assert reply == ["ok", "2 clip"]
     finally:
         client.close()
+
+
+def test_a_bundle_time_tagged_in_the_future_waits_for_its_frame(player, server):
+    """python-osc builds the bundle; the real show clock turns its time tag into show time."""
+    delay_s = 0.3
+    builder = OscBundleBuilder(time.time() + delay_s)
+    builder.add_content(OscMessageBuilder("/go").build())
+    client = UdpClient(server.port)
+    try:
+        client.send(builder.build().dgram)
+        due = player.clock() + delay_s
+        early_frames = 0
+
+        def fired():
+            nonlocal early_frames
+            t = player.clock()
+            player.step(t)
+            if cue_name(player) == "clip":
+                return t
+            if t < due:
+                early_frames += 1
+            return None
+
+        fired_at = wait_until(fired)
+        assert fired_at >= due - 0.02  # not on arrival (wall and monotonic clocks may drift ms)
+        assert fired_at < due + 0.5
+        assert early_frames >= 3  # frames were rendered in between without it
+        assert client.wait_for("/reply/go") == ["ok", "2 clip"]
+    finally:
+        client.close()
+
+
+def test_replies_go_to_the_configured_reply_port(player):
+    listener = UdpClient(0)
+    with OscServer(player, port=0, reply_port=listener.port) as s:
+        sender = UdpClient(s.port)
+        try:
+            sender.send(encode_message("/blackout", 1))
+            assert listener.wait_for("/reply/blackout", step=lambda: step(player)) == ["ok", 1]
+            sender.pump()
+            assert sender.received == []
+        finally:
+            sender.close()
+            listener.close()
+
+
+def test_a_udp_flood_is_cut_to_the_limit_and_the_show_keeps_rendering(player, caplog):
+    with OscServer(player, port=0, flood_rate=500) as s:
+        client = UdpClient(s.port)
+        packet = encode_message("/layer/logo/opacity", 0.5)
+        frames_before = player.frames
+        for i in range(5000):
+            client.send(packet)
+            if i % 500 == 0:
+                step(player)
+        wait_until(lambda: (step(player), s.dispatcher.stats.messages >= 4000)[1])
+        stats = s.dispatcher.stats
+        assert stats.flood_dropped > 0
+        assert stats.submitted + stats.flood_dropped == stats.messages
+        assert player.frames - frames_before >= 10
+        client.close()
+    assert sum("OSC flood" in r.getMessage() for r in caplog.records) == 1

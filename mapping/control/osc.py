@@ -66,7 +66,7 @@ log = logging.getLogger(__name__)
 MAX_PACKET_BYTES = 16384
 """A packet (datagram or stream frame) larger than this is refused with an error reply."""
 FLOOD_RATE = 25_000.0
-"""Messages per second one client may send, sustained (the burst allowance is the same)."""
+"""Messages per second one controller (host) may send, sustained (the burst is the same)."""
 MAX_PATTERN_MATCHES = 1024
 MAX_SCHEDULE_AHEAD_S = 24 * 3600.0
 MAX_SUBSCRIBERS = 32
@@ -353,6 +353,7 @@ class OscDispatcher:
         self.feedback = Feedback(self.outbox, clock)
         self._addresses: tuple[int, list[tuple[str, CommandSpec, dict[str, str]]]] = (-1, [])
         self._address_set: frozenset[str] = frozenset()
+        self._buckets: dict[str, TokenBucket] = {}
         self._matches: dict[str, tuple[CommandSpec, dict[str, str]] | None] = {}
         player.frame_listeners.append(self.feedback.on_frame)
         player.processor.listeners.append(self._on_applied)
@@ -393,8 +394,14 @@ class OscDispatcher:
 
     def handle_message(self, message: Message, timetag: int, peer: Peer) -> None:
         self.stats.messages += 1
-        if peer.bucket is None:
-            peer.bucket = TokenBucket(self.flood_rate, self.flood_rate, self.clock)
+        if peer.bucket is None:  # one budget per host, however many ports it sends from
+            bucket = self._buckets.get(peer.host)
+            if bucket is None:
+                if len(self._buckets) > 4096:
+                    self._buckets.clear()
+                bucket = TokenBucket(self.flood_rate, self.flood_rate, self.clock)
+                self._buckets[peer.host] = bucket
+            peer.bucket = bucket
         if not peer.bucket.take():
             self.stats.flood_dropped += 1
             self.logs.warning(

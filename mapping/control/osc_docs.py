@@ -129,8 +129,9 @@ OSC has no authentication, so:
 * Packets over {max_packet} bytes, malformed packets, wrong type tags or argument counts,
   unknown addresses, NaN and infinite floats, nil and MIDI arguments are answered with an
   error reply and change nothing.
-* A client sending more than {flood:,.0f} messages a second has the excess dropped (one
-  error reply `flood: messages dropped` a second, one log line per 5 s).
+* A controller (a host, whatever its ports) sending more than {flood:,.0f} messages a
+  second has the excess dropped (one error reply `flood: messages dropped` a second, one
+  log line per 5 s).
 * Every refusal is logged rate-limited; the render loop never waits for the network
   (replies are sent by their own thread), and nothing that arrives can stop the show.
 
