@@ -12,6 +12,10 @@ from pythonosc.osc_message import OscMessage
 
 from mapping.player import ShowClock, ShowPlayer
 from mapping.show import Show
+from tests.conftest import REPO
+
+OSC_SHOW = REPO / "tests" / "data" / "osc-show"
+"""The demo show's names and cues on a tiny canvas of solid layers (fast frames)."""
 
 
 class MemoryOutputs:

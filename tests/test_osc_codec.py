@@ -140,7 +140,7 @@ def test_an_inner_bundle_never_fires_before_its_outer_one():
     assert [t for t, _ in messages(parse_packet(encode_bundle(late, [immediate_inner])))] == [late]
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(
     st.lists(
         st.one_of(
@@ -299,7 +299,7 @@ _piece = st.one_of(
 )
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(
     st.lists(st.lists(_piece, min_size=1, max_size=3).map("".join), min_size=1, max_size=3),
     st.lists(_segment, min_size=1, max_size=3),

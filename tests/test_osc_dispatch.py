@@ -19,8 +19,7 @@ from mapping.control.osc_codec import (
 )
 from mapping.live import ShowLibrary
 from mapping.show import load_show
-from tests.conftest import REPO
-from tests.osc_kit import ManualClock, make_player
+from tests.osc_kit import OSC_SHOW, ManualClock, make_player
 
 
 class Controller:
@@ -46,7 +45,7 @@ def manual():
 
 @pytest.fixture
 def rig(ctx, manual):
-    show = load_show(REPO / "shows" / "demo")
+    show = load_show(OSC_SHOW)
     player = make_player(ctx, show, manual.show_clock(), start_cue="1")
     dispatcher = OscDispatcher(player, outbox=Outbox(threaded=False), clock=lambda: manual.t)
     yield player, dispatcher, Controller()
@@ -225,11 +224,10 @@ def test_the_show_lock_refuses_calibration_and_editing_addresses_with_a_reply(ri
 def test_show_load_names_only_shows_inside_the_shows_folder(ctx, manual, tmp_path):
     library = tmp_path / "shows"
     library.mkdir()
-    shutil.copytree(REPO / "shows" / "demo", library / "demo")
-    shutil.copytree(REPO / "shows" / "calibrations", library / "calibrations")
-    shutil.copytree(REPO / "shows" / "demo", library / "second")
+    shutil.copytree(OSC_SHOW, library / "demo")
+    shutil.copytree(OSC_SHOW, library / "second")
     outside = tmp_path / "outside"
-    shutil.copytree(REPO / "shows" / "demo", outside)
+    shutil.copytree(OSC_SHOW, outside)
     (library / "escape").symlink_to(outside)
     player = make_player(
         ctx, load_show(library / "demo"), manual.show_clock(), library=ShowLibrary(library)
@@ -251,7 +249,7 @@ def test_show_load_names_only_shows_inside_the_shows_folder(ctx, manual, tmp_pat
 
 
 def test_a_flood_is_cut_to_the_clients_rate_with_one_reply_and_one_log_line(ctx, manual, caplog):
-    player = make_player(ctx, load_show(REPO / "shows" / "demo"), manual.show_clock())
+    player = make_player(ctx, load_show(OSC_SHOW), manual.show_clock())
     dispatcher = OscDispatcher(
         player, outbox=Outbox(threaded=False), flood_rate=100, clock=lambda: manual.t
     )

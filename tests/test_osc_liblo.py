@@ -22,7 +22,7 @@ import pytest
 from mapping.control.osc import OscServer
 from mapping.show import load_show
 from tests.conftest import REPO
-from tests.osc_kit import make_player, wait_until
+from tests.osc_kit import OSC_SHOW, make_player, wait_until
 
 
 def liblo_tool(name: str) -> str:
@@ -104,7 +104,7 @@ def oscsend(*args: str) -> None:
 
 @pytest.fixture
 def player(ctx):
-    p = make_player(ctx, load_show(REPO / "shows" / "demo"), start_cue="1")
+    p = make_player(ctx, load_show(OSC_SHOW), start_cue="1")
     p.clock.start()
     yield p
     p.renderer.release()

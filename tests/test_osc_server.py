@@ -20,13 +20,12 @@ from pythonosc.udp_client import SimpleUDPClient
 from mapping.control.osc import OscServer
 from mapping.control.osc_codec import encode_message, frame_length, slip_encode
 from mapping.show import load_show
-from tests.conftest import REPO
-from tests.osc_kit import UdpClient, make_player, wait_until
+from tests.osc_kit import OSC_SHOW, UdpClient, make_player, wait_until
 
 
 @pytest.fixture
 def player(ctx):
-    p = make_player(ctx, load_show(REPO / "shows" / "demo"), start_cue="1")
+    p = make_player(ctx, load_show(OSC_SHOW), start_cue="1")
     p.clock.start()
     yield p
     p.renderer.release()
