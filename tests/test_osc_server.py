@@ -101,6 +101,9 @@ def test_subscribers_on_udp_get_feedback_at_the_port_they_name(player, server):
         control.send(encode_message("/go"))
         listener.wait_for("/status/cue", ["2", "clip"], step=lambda: step(player))
         listener.wait_for("/status/next", ["3", "emblem"])
+        control.send(encode_message("/unsubscribe", listener.port))
+        assert control.wait_for("/reply/unsubscribe") == ["ok"]
+        assert server.dispatcher.feedback.subscribers == ()
     finally:
         listener.close()
         control.close()

@@ -89,6 +89,8 @@ class TokenBucket:
         self.rate, self.burst, self.clock = rate, burst, clock
         self.tokens = burst
         self.stamp = clock()
+        self.refused_until = 0.0
+        """While flooding, the time of the next error reply (one a second)."""
 
     def take(self) -> bool:
         now = self.clock()
@@ -134,7 +136,6 @@ class Peer:
     send: Send
     bucket: TokenBucket | None = None
     closed: bool = False
-    refused_until: float = 0.0
 
     @property
     def name(self) -> str:
@@ -402,17 +403,18 @@ class OscDispatcher:
                 bucket = TokenBucket(self.flood_rate, self.flood_rate, self.clock)
                 self._buckets[peer.host] = bucket
             peer.bucket = bucket
-        if not peer.bucket.take():
+        bucket = peer.bucket
+        if not bucket.take():
             self.stats.flood_dropped += 1
             self.logs.warning(
-                f"flood:{peer.name}",
+                f"flood:{peer.host}",
                 "OSC flood from %s: more than %g messages a second, the excess is dropped",
-                peer.name,
+                peer.host,
                 self.flood_rate,
             )
             now = self.clock()
-            if now >= peer.refused_until:  # one error reply a second while flooding
-                peer.refused_until = now + 1.0
+            if now >= bucket.refused_until:  # one error reply a second while flooding
+                bucket.refused_until = now + 1.0
                 self._reply(peer, message.address, Result.error("", "flood: messages dropped"))
             return
         address = message.address
@@ -447,13 +449,11 @@ class OscDispatcher:
     # -- parts
 
     def _session(self, message: Message, peer: Peer) -> None:
+        """``/ping``; ``/subscribe [port]`` and ``/unsubscribe [port]`` (UDP: feedback to
+        that port at the sender's address; TCP: on the connection, the port is ignored)."""
         address = message.address
         if address == "/ping":
             self._reply(peer, address, Result(True, "ping"))
-            return
-        if address == "/unsubscribe":
-            self.feedback.unsubscribe(peer)
-            self._reply(peer, address, Result(True, "unsubscribe"))
             return
         target = peer
         if message.args:
@@ -464,10 +464,14 @@ class OscDispatcher:
                 or not isinstance(port, int)
                 or not 1 <= port <= 65535
             ):
-                self._refuse(peer, address, "/subscribe: expected one port (1..65535) or none", "")
+                self._refuse(peer, address, f"{address}: expected one port (1..65535) or none", "")
                 return
             if peer.transport == "udp" and port != peer.port:
                 target = Peer("udp", peer.host, port, _udp_sender_like(peer, port))
+        if address == "/unsubscribe":
+            self.feedback.unsubscribe(target)
+            self._reply(peer, address, Result(True, "unsubscribe"))
+            return
         problem = self.feedback.subscribe(target)
         if problem is not None:
             self._refuse(peer, address, f"/subscribe: {problem}", "")

@@ -77,7 +77,7 @@ it takes effect in (for a time-tagged bundle: when its time came).
 
 `/subscribe` adds the sender to the clients that get pushed updates; `/subscribe i PORT`
 sends them to PORT at the sender's address instead (a listener such as `oscdump PORT`).
-`/unsubscribe` ends it; a TCP connection gets feedback on itself until it closes. At most
+`/unsubscribe [i PORT]` ends it; a TCP connection gets feedback on itself until it closes. At most
 {max_subscribers} subscribers. `/ping` is answered `/reply/ping ok`. A new subscriber gets
 the current state at once:
 
