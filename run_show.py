@@ -154,7 +154,12 @@ def cmd_run(args: argparse.Namespace) -> int:
         f", starting in cue '{start_cue}'" if start_cue else "",
         keys,
     )
-    osc = _start_osc(args, show, player)
+    try:
+        osc = _start_osc(args, show, player)
+    except (OSError, RuntimeError):
+        player.renderer.release()
+        outputs.close()
+        raise
     try:
         player.run(fps=args.fps, duration_s=args.duration)
     finally:
@@ -172,7 +177,11 @@ def _start_osc(args: argparse.Namespace, show, player):  # -> OscServer | None
     if args.osc_port is not None and not 0 <= args.osc_port <= 65535:
         raise RuntimeError(f"--osc-port {args.osc_port}: expected 0..65535")
     osc = OscServer.for_show(player, show.control, port=args.osc_port, bind=args.osc_bind)
-    port = osc.start()
+    try:
+        port = osc.start()
+    except OSError as exc:
+        osc.close()
+        raise OSError(f"OSC cannot listen on {osc.bind} port {osc.requested_port}: {exc}") from exc
     host = "127.0.0.1" if osc.bind in ("0.0.0.0", "::", "") else osc.bind
     log.info(
         "OSC on UDP and TCP %s:%d (allowed: %s); try: oscsend %s %d /go",

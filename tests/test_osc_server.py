@@ -303,3 +303,32 @@ def test_a_udp_flood_is_cut_to_the_limit_and_the_show_keeps_rendering(player, ca
         assert player.frames - frames_before >= 10
         client.close()
     assert sum("OSC flood" in r.getMessage() for r in caplog.records) == 1
+
+
+def _ipv6_loopback() -> bool:
+    try:
+        with socket.socket(socket.AF_INET6, socket.SOCK_DGRAM) as s:
+            s.bind(("::1", 0))
+    except OSError:
+        return False
+    return True
+
+
+@pytest.mark.skipif(not _ipv6_loopback(), reason="no IPv6 loopback on this machine")
+def test_the_server_listens_on_ipv6_loopback(player):
+    with OscServer(player, port=0, bind="::1") as s:
+        sock = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+        sock.settimeout(0.01)
+        try:
+            sock.sendto(encode_message("/ping"), ("::1", s.port))
+
+            def reply():
+                try:
+                    return OscMessage(sock.recv(1024))
+                except TimeoutError:
+                    return None
+
+            msg = wait_until(reply)
+            assert (msg.address, msg.params) == ("/reply/ping", ["ok"])
+        finally:
+            sock.close()
