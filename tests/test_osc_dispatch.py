@@ -167,6 +167,8 @@ def test_a_time_tag_far_in_the_future_is_refused(rig, manual):
         ("/stop", ("?",), "stop: has no value to query"),
         ("/layer/nope/opacity", (0.5,), "layer.opacity: unknown layer 'nope'"),
         ("/layer/*/nope", (), "no address matches the pattern '/layer/*/nope'"),
+        ("/*", (), "pattern '/*' selects commands, not names"),
+        ("/[gq]*", (), "pattern '/[gq]*' selects commands, not names"),
         ("/layer/[z-a]/opacity", (), "pattern '/layer/[z-a]/opacity': range z-a is reversed"),
     ],
 )

@@ -7,7 +7,8 @@ only move packets between sockets and the dispatcher.
 * **Addresses** are the registry's (``docs/osc.md`` is generated from it). A first argument
   ``?`` queries the current value, ``+ x`` / ``- x`` change it relatively (QLab, Resolume);
   OSC 1.0 address patterns (``/layer/*/opacity``) are expanded against the live show's
-  concrete addresses (cached per show generation) and apply to every match.
+  concrete addresses (cached per show generation) and apply to every match; they may only
+  stand for names (layers, cues, …), so that ``/*`` cannot fire every command at once.
 * **Time**: a message or an immediate bundle applies at the next frame; a bundle with a time
   tag applies at the first frame at or after that time (through the player's show clock).
 * **Replies**: every message is answered with ``/reply<address>`` and ``"ok"`` (plus the
@@ -484,8 +485,16 @@ class OscDispatcher:
                 regex = compile_pattern(address)
             except OscError as exc:
                 raise CommandError(str(exc)) from None
-            found = [t for t in self.address_list() if regex.fullmatch(t[0])]
+            matching = [t for t in self.address_list() if regex.fullmatch(t[0])]
+            # patterns expand names (layers, cues, outputs, …), never commands: a stray
+            # "/*" must not fire GO, PANIC and QUIT at once
+            found = [t for t in matching if t[1].path_args]
             if not found:
+                if matching:
+                    raise CommandError(
+                        f"pattern {address!r} selects commands, not names: patterns may only "
+                        "stand for names (layers, cues, surfaces, outputs, parameters)"
+                    )
                 raise CommandError(f"no address matches the pattern {address!r}")
             if len(found) > MAX_PATTERN_MATCHES:
                 raise CommandError(

@@ -51,7 +51,9 @@ port; the log line `OSC on UDP and TCP …; try: oscsend HOST PORT /go` names it
   one of the names. A pattern applies to every address of the running show it matches —
   `/layer/*/opacity 0` fades every layer out, `/output/{{left,right}}/testpattern grid` —
   and each match is answered on its own. A pattern that matches nothing is an error;
-  at most {max_matches} matches.
+  at most {max_matches} matches. Deliberately stricter than OSC 1.0: a pattern may only
+  stand for *names* — `/layer/*/opacity` is fine, but `/*` or `/[gs]o` (which would fire
+  GO, PANIC and QUIT together) is refused with an error reply.
 * **Path names** (`{{layer}}`, `{{cue}}`, …) are the names in the show file: layer, surface
   and output names, cue numbers (or names).
 
