@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import queue
 import socket
+import subprocess
+import sys
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -120,3 +124,54 @@ class UdpClient:
 
     def close(self) -> None:
         self.sock.close()
+
+
+class ShowProcess:
+    """``run_show.py ARGS`` in a subprocess; :attr:`port` is the OSC port its log names."""
+
+    def __init__(self, *args: str, env: dict[str, str] | None = None) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, str(REPO / "run_show.py"), *args],
+            cwd=REPO,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        self.log: list[str] = []
+        lines: queue.SimpleQueue[str] = queue.SimpleQueue()
+
+        def read() -> None:
+            assert self.proc.stderr is not None
+            for line in self.proc.stderr:
+                lines.put(line)
+
+        threading.Thread(target=read, daemon=True).start()
+        marker = "try: oscsend 127.0.0.1 "
+        deadline = time.monotonic() + 30
+        port = None
+        while port is None and time.monotonic() < deadline:
+            try:
+                line = lines.get(timeout=0.05)
+            except queue.Empty:
+                if self.proc.poll() is not None:
+                    break
+                continue
+            self.log.append(line)
+            if marker in line:
+                port = int(line.split(marker)[1].split()[0])
+        if port is None:
+            self.close()
+            raise AssertionError("run_show.py never logged its OSC port:\n" + "".join(self.log))
+        self.port = port
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+
+    def __enter__(self) -> ShowProcess:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

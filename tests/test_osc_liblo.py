@@ -12,7 +12,6 @@ import queue
 import shutil
 import socket
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -21,8 +20,7 @@ import pytest
 
 from mapping.control.osc import OscServer
 from mapping.show import load_show
-from tests.conftest import REPO
-from tests.osc_kit import OSC_SHOW, make_player, wait_until
+from tests.osc_kit import OSC_SHOW, ShowProcess, make_player, wait_until
 
 
 def liblo_tool(name: str) -> str:
@@ -132,53 +130,13 @@ def test_oscsend_fires_cues_and_oscdump_gets_the_feedback(player, dump):
         oscsend("127.0.0.1", port, "/unsubscribe")
 
 
-def test_run_show_headless_answers_oscsend_with_feedback(dump, tmp_path):
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            str(REPO / "run_show.py"),
-            "shows/demo",
-            "--headless",
-            "--osc-port",
-            "0",
-            "--duration",
-            "60",
-        ],
-        cwd=REPO,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    lines: queue.SimpleQueue[str] = queue.SimpleQueue()
-
-    def read() -> None:
-        assert proc.stderr is not None
-        for line in proc.stderr:
-            lines.put(line)
-
-    threading.Thread(target=read, daemon=True).start()
-    try:
-        port = None
-        deadline = time.monotonic() + 30
-        log_text = []
-        while port is None and time.monotonic() < deadline:
-            try:
-                line = lines.get(timeout=0.1)
-            except queue.Empty:
-                assert proc.poll() is None, "".join(log_text)
-                continue
-            log_text.append(line)
-            if "try: oscsend 127.0.0.1 " in line:
-                port = line.split("try: oscsend 127.0.0.1 ")[1].split()[0]
-        assert port is not None, "".join(log_text)
+def test_run_show_headless_answers_oscsend_with_feedback(dump):
+    with ShowProcess("shows/demo", "--headless", "--osc-port", "0", "--duration", "60") as show:
+        port = str(show.port)
         oscsend("127.0.0.1", port, "/subscribe", "i", str(dump.port))
         dump.wait_for('/status/cue ss "1" "preshow"', timeout_s=10)
         oscsend("127.0.0.1", port, "/go")
         dump.wait_for('/status/cue ss "2" "clip"')
         dump.wait_for("/status/heartbeat i")
         oscsend("127.0.0.1", port, "/quit")
-        assert proc.wait(timeout=10) == 0
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        assert show.proc.wait(timeout=10) == 0
