@@ -177,7 +177,7 @@ def _send_paced(port: int, rate: float, total: int) -> None:
 
 def throughput(rig: Rig, rate: float, seconds: float) -> dict[str, float]:
     stats = rig.server.dispatcher.stats
-    received0, applied0, frames0 = stats.messages, rig.applied, rig.player.frames
+    received0, applied0, frames0 = stats.packets, rig.applied, rig.player.frames
     total = int(rate * seconds)
     sender = multiprocessing.get_context("fork").Process(
         target=_send_paced, args=(rig.port, rate, total)
@@ -195,7 +195,7 @@ def throughput(rig: Rig, rate: float, seconds: float) -> dict[str, float]:
     return {
         "offered": rate,
         "sent": total,
-        "received": stats.messages - received0,
+        "received": stats.packets - received0,
         "applied": applied,
         "lost": total - applied,
         "applied_per_s": applied / done_s if done_s > 0 else 0.0,

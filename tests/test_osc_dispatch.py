@@ -342,3 +342,25 @@ def test_the_allow_list_takes_addresses_and_networks_of_both_families():
     assert not allow.allows("192.168.11.1") and not allow.allows("10.0.0.1")
     assert not allow.allows("fe80::1") and not allow.allows("not-an-address")
     assert not AllowList([]).allows("127.0.0.1")
+
+
+def test_malformed_packets_and_bundled_messages_draw_on_the_same_flood_budget(ctx, manual):
+    player = make_player(ctx, load_show(OSC_SHOW), manual.show_clock())
+    dispatcher = OscDispatcher(
+        player, outbox=Outbox(threaded=False), flood_rate=100, clock=lambda: manual.t
+    )
+    c = Controller()
+    try:
+        for _ in range(1000):
+            dispatcher.handle_packet(b"\x00garbage", c.peer)
+        replies = c.take()
+        assert len(replies) == 101  # 100 errors within the budget, then one flood reply
+        assert replies[-1] == ("/reply", ("error", "flood: messages dropped"))
+        manual.t += 1.0  # the budget refills: 100 more
+        bundle = encode_bundle(IMMEDIATELY, [encode_message("/ping")] * 150)
+        dispatcher.handle_packet(bundle, c.peer)
+        replies = c.take()
+        assert replies.count(("/reply/ping", ("ok",))) == 100
+        assert replies[100:] == [("/reply/ping", ("error", "flood: messages dropped"))]
+    finally:
+        player.renderer.release()

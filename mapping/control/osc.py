@@ -372,9 +372,15 @@ class OscDispatcher:
     # -- input
 
     def handle_packet(self, data: bytes, peer: Peer) -> None:
-        """One packet from ``peer`` (already admitted by the allow-list). Never raises."""
+        """One packet from ``peer`` (already admitted by the allow-list). Never raises.
+
+        Every packet and every further message of a bundle takes one unit of the sender's
+        flood budget before anything else is done with it, malformed ones included.
+        """
         self.stats.packets += 1
         try:
+            if not self._admit(peer, ""):
+                return
             if len(data) > self.max_packet_bytes:
                 self._refuse(
                     peer,
@@ -388,15 +394,17 @@ class OscDispatcher:
             except OscError as exc:
                 self._refuse(peer, "", f"malformed OSC packet: {exc}", "malformed")
                 return
-            for timetag, message in messages(packet):
-                self.handle_message(message, timetag, peer)
+            for n, (timetag, message) in enumerate(messages(packet)):
+                if n == 0 or self._admit(peer, message.address):
+                    self.handle_message(message, timetag, peer)
         except Exception:  # the show goes on, whatever arrives
             self.logs.warning("crash", "OSC packet from %s failed", peer.name)
             log.debug("details", exc_info=True)
 
-    def handle_message(self, message: Message, timetag: int, peer: Peer) -> None:
-        self.stats.messages += 1
-        if peer.bucket is None:  # one budget per host, however many ports it sends from
+    def _admit(self, peer: Peer, address: str) -> bool:
+        """Take one unit of the sender's flood budget; False (and dealt with) if it is spent."""
+        bucket = peer.bucket
+        if bucket is None:  # one budget per host, however many ports it sends from
             bucket = self._buckets.get(peer.host)
             if bucket is None:
                 if len(self._buckets) > 4096:
@@ -404,20 +412,24 @@ class OscDispatcher:
                 bucket = TokenBucket(self.flood_rate, self.flood_rate, self.clock)
                 self._buckets[peer.host] = bucket
             peer.bucket = bucket
-        bucket = peer.bucket
-        if not bucket.take():
-            self.stats.flood_dropped += 1
-            self.logs.warning(
-                f"flood:{peer.host}",
-                "OSC flood from %s: more than %g messages a second, the excess is dropped",
-                peer.host,
-                self.flood_rate,
-            )
-            now = self.clock()
-            if now >= bucket.refused_until:  # one error reply a second while flooding
-                bucket.refused_until = now + 1.0
-                self._reply(peer, message.address, Result.error("", "flood: messages dropped"))
-            return
+        if bucket.take():
+            return True
+        self.stats.flood_dropped += 1
+        self.logs.warning(
+            f"flood:{peer.host}",
+            "OSC flood from %s: more than %g messages a second, the excess is dropped",
+            peer.host,
+            self.flood_rate,
+        )
+        now = self.clock()
+        if now >= bucket.refused_until:  # one error reply a second while flooding
+            bucket.refused_until = now + 1.0
+            self._reply(peer, address, Result.error("", "flood: messages dropped"))
+        return False
+
+    def handle_message(self, message: Message, timetag: int, peer: Peer) -> None:
+        """One message (already admitted): a session address, or commands to submit."""
+        self.stats.messages += 1
         address = message.address
         if address in ("/subscribe", "/unsubscribe", "/ping"):
             self._session(message, peer)
