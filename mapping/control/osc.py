@@ -612,8 +612,11 @@ class _UdpSend:
 def _mode_and_values(message: Message) -> tuple[str, list[Any]]:
     """The mode (set, add, sub, query) and the values of a message, checked for OSC-only
     trouble (NaN, infinity, nil, MIDI); the command's own arguments check the rest."""
-    tags = message.tags or "?" * len(message.args)
-    pairs = list(zip(tags, message.args, strict=False))
+    args = message.args
+    if message.tags in ("f", "i") and (message.tags == "i" or math.isfinite(args[0])):
+        return "set", list(args)  # the common case (a fader, a switch): nothing to look at
+    tags = message.tags or "?" * len(args)
+    pairs = list(zip(tags, args, strict=False))
     mode = "set"
     if pairs and isinstance(pairs[0][1], str) and pairs[0][1] in ("?", "+", "-"):
         first = pairs.pop(0)[1]

@@ -399,7 +399,15 @@ class LengthPrefixDecoder:
 
 
 def is_pattern(address: str) -> bool:
-    return any(c in PATTERN_CHARS for c in address)
+    """Whether ``address`` holds any OSC pattern character (``? * [ ] { }``)."""
+    return (
+        "*" in address
+        or "?" in address
+        or "[" in address
+        or "{" in address
+        or "]" in address
+        or "}" in address
+    )
 
 
 @functools.lru_cache(maxsize=1024)
