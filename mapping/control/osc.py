@@ -36,6 +36,7 @@ import logging
 import math
 import queue
 import socket
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -695,7 +696,7 @@ class OscServer:
             udp = socket.socket(family, socket.SOCK_DGRAM)
             tcp = socket.socket(family, socket.SOCK_STREAM)
             try:
-                udp.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+                _large_receive_buffer(udp)
                 udp.bind((self.bind, self.requested_port))
                 port = udp.getsockname()[1]
                 tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -868,6 +869,26 @@ class OscServer:
             with self._lock:
                 self._connections.discard(conn)
             _close(conn)
+
+
+UDP_RECEIVE_BUFFER = 32 << 20
+"""Bytes of queued datagrams the kernel keeps while the receiver is busy (a flood, a busy
+machine). Without the privilege to force it, the kernel caps the request at
+``net.core.rmem_max`` (raise it with sysctl on a show machine)."""
+
+
+def _large_receive_buffer(sock: socket.socket) -> None:
+    force = getattr(socket, "SO_RCVBUFFORCE", 33 if sys.platform.startswith("linux") else None)
+    if force is not None:
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, force, UDP_RECEIVE_BUFFER)
+            return
+        except OSError:
+            pass  # not privileged: ask, and get at most net.core.rmem_max
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, UDP_RECEIVE_BUFFER)
+    except OSError:
+        log.debug("could not enlarge the OSC receive buffer", exc_info=True)
 
 
 def _close(conn: socket.socket) -> None:

@@ -134,6 +134,9 @@ OSC has no authentication, so:
 * A controller (a host, whatever its ports) sending more than {flood:,.0f} messages a
   second has the excess dropped (one error reply `flood: messages dropped` a second, one
   log line per 5 s).
+* Bursts wait in the kernel: the UDP receive buffer is enlarged to {rcvbuf} MiB (without
+  the privilege to force it, the kernel caps it at `net.core.rmem_max`: raise that with
+  `sysctl` on a show machine).
 * Every refusal is logged rate-limited; the render loop never waits for the network
   (replies are sent by their own thread), and nothing that arrives can stop the show.
 
@@ -208,6 +211,7 @@ def render(registry: Registry | None = None) -> str:
         ahead_h=osc.MAX_SCHEDULE_AHEAD_S / 3600,
         max_packet=osc.MAX_PACKET_BYTES,
         flood=osc.FLOOD_RATE,
+        rcvbuf=osc.UDP_RECEIVE_BUFFER >> 20,
     )
     specs = list(registry)
     lines = [
