@@ -40,7 +40,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from mapping.commands import CommandError, CommandSpec, Result
@@ -324,13 +324,14 @@ def _same(a: Peer, b: Peer) -> bool:
 
 @dataclass
 class OscStats:
+    """Counters for monitoring and tests (updated without locks: approximate under load)."""
+
     packets: int = 0
     messages: int = 0
     submitted: int = 0
     errors: int = 0
     flood_dropped: int = 0
     refused_hosts: int = 0
-    extra: dict[str, int] = field(default_factory=dict)
 
 
 class OscDispatcher:
