@@ -250,6 +250,37 @@ def test_show_load_names_only_shows_inside_the_shows_folder(ctx, manual, tmp_pat
         player.renderer.release()
 
 
+def test_addresses_and_patterns_follow_the_show_that_is_loaded(ctx, manual, tmp_path):
+    library = tmp_path / "shows"
+    shutil.copytree(OSC_SHOW, library / "first")
+    shutil.copytree(OSC_SHOW, library / "second")
+    toml = library / "second" / "show.toml"
+    toml.write_text(toml.read_text().replace('"logo"', '"crest"').replace(".logo]", ".crest]"))
+    player = make_player(
+        ctx, load_show(library / "first"), manual.show_clock(), library=ShowLibrary(library)
+    )
+    dispatcher = OscDispatcher(player, outbox=Outbox(threaded=False))
+    c = Controller()
+    try:
+        send(dispatcher, c, "/layer/logo/opacity", 0.5)
+        send(dispatcher, c, "/show/load", "second")
+        frame(player, manual, 0.1)
+        assert [args[0] for _, args in c.take()] == ["ok", "ok"]
+        send(dispatcher, c, "/layer/*/opacity", 0.0)
+        send(dispatcher, c, "/layer/logo/opacity", 0.5)
+        frame(player, manual, 0.2)
+        replies = c.take()
+        assert sorted(a for a, args in replies if args[0] == "ok") == [
+            f"/reply/layer/{n}/opacity" for n in sorted(["sky", "clip", "crest", "warm-wash"])
+        ]
+        assert (
+            "/reply/layer/logo/opacity",
+            ("error", "layer.opacity: unknown layer 'logo'"),
+        ) in replies
+    finally:
+        player.renderer.release()
+
+
 def test_a_flood_is_cut_to_the_clients_rate_with_one_reply_and_one_log_line(ctx, manual, caplog):
     player = make_player(ctx, load_show(OSC_SHOW), manual.show_clock())
     dispatcher = OscDispatcher(

@@ -19,7 +19,7 @@ from pythonosc.udp_client import SimpleUDPClient
 
 from mapping.control.osc import OscServer
 from mapping.control.osc_codec import encode_message, frame_length, slip_encode
-from mapping.show import load_show
+from mapping.show import Control, load_show
 from tests.osc_kit import OSC_SHOW, UdpClient, make_player, wait_until
 
 
@@ -332,3 +332,18 @@ def test_the_server_listens_on_ipv6_loopback(player):
             assert (msg.address, msg.params) == ("/reply/ping", ["ok"])
         finally:
             sock.close()
+
+
+def test_the_shows_control_table_configures_the_server_and_the_command_line_wins(player):
+    control = Control(
+        osc_port=0, bind="127.0.0.1", allow=("10.1.0.0/16",), reply_port=9123, locked=False
+    )
+    from_show = OscServer.for_show(player, control)
+    overridden = OscServer.for_show(player, control, port=0, bind="::1")
+    try:
+        assert (from_show.bind, from_show.reply_port) == ("127.0.0.1", 9123)
+        assert from_show.allow.allows("10.1.2.3") and not from_show.allow.allows("127.0.0.1")
+        assert overridden.bind == "::1"
+    finally:
+        from_show.close()
+        overridden.close()
