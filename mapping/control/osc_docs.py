@@ -55,7 +55,7 @@ port; the log line `OSC on UDP and TCP …; try: oscsend HOST PORT /go` names it
   stand for *names* — `/layer/*/opacity` is fine, but `/*` or `/[gs]o` (which would fire
   GO, PANIC and QUIT together) is refused with an error reply.
 * **Path names** (`{{layer}}`, `{{cue}}`, …) are the names in the show file: layer, surface
-  and output names, cue numbers (or names).
+  and output names, cue numbers.
 
 ## Replies
 
@@ -79,9 +79,9 @@ it takes effect in (for a time-tagged bundle: when its time came).
 
 `/subscribe` adds the sender to the clients that get pushed updates; `/subscribe i PORT`
 sends them to PORT at the sender's address instead (a listener such as `oscdump PORT`).
-`/unsubscribe [i PORT]` ends it; a TCP connection gets feedback on itself until it closes. At most
-{max_subscribers} subscribers. `/ping` is answered `/reply/ping ok`. A new subscriber gets
-the current state at once:
+`/unsubscribe [i PORT]` ends it; a TCP connection gets feedback on itself until it
+closes. At most {max_subscribers} subscribers. `/ping` is answered `/reply/ping ok`. A new
+subscriber gets the current state at once:
 
 | address | types | when |
 |---|---|---|
