@@ -2,7 +2,7 @@
 """Command-line entry: run, render or check a show folder. Wiring only.
 
 python run_show.py SHOW_DIR [--headless | --windowed] [--cue CUE] [--fps F] [--duration S]
-                             [--oscquery-port N]
+                             [--osc-port N] [--osc-bind ADDR] [--oscquery-port N]
 python run_show.py render SHOW_DIR --out DIR [--frames N] [--fps F] [--cue CUE] [--video]
 python run_show.py check SHOW_DIR
 python run_show.py schedule FILE [--date YYYY-MM-DD] [--at "YYYY-MM-DD HH:MM"]
@@ -48,6 +48,17 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--no-cue", action="store_true", help="start with no cue fired")
     run.add_argument("--fps", type=float, default=30.0, help="frame rate (default 30)")
     run.add_argument("--duration", type=float, help="stop after this many seconds of show time")
+    run.add_argument(
+        "--osc-port",
+        type=int,
+        metavar="N",
+        help="OSC port, UDP and TCP (default: [control] osc_port of the show; 0 = any free one)",
+    )
+    run.add_argument(
+        "--osc-bind",
+        metavar="ADDR",
+        help="interface address OSC listens on (default: [control] bind, 127.0.0.1)",
+    )
     run.add_argument(
         "--oscquery-port",
         type=int,
@@ -174,7 +185,15 @@ def cmd_run(args: argparse.Namespace) -> int:
         f", starting in cue {show.cues[show.cue_index(start_cue)].label}" if start_cue else "",
         keys,
     )
+    try:
+        osc = _start_osc(args, show, player)
+    except (OSError, RuntimeError):
+        player.renderer.release()
+        outputs.close()
+        raise
     oscquery = start_for_show(player, args.oscquery_port)
+    if oscquery is not None and osc is not None:
+        oscquery.set_osc_port(osc.port)
     watcher = ShowWatcher(player).start()  # edits and new calibrations are picked up live
     try:
         player.run(fps=args.fps, duration_s=args.duration)
@@ -182,7 +201,35 @@ def cmd_run(args: argparse.Namespace) -> int:
         watcher.close()
         if oscquery is not None:
             oscquery.close()
+        if osc is not None:
+            osc.close()
     return 0
+
+
+def _start_osc(args: argparse.Namespace, show, player):  # -> OscServer | None
+    """The OSC server, if the show or ``--osc-port`` asks for one (same headless or not)."""
+    from mapping.control.osc import OscServer
+
+    if args.osc_port is None and not show.control.osc_port:
+        return None
+    if args.osc_port is not None and not 0 <= args.osc_port <= 65535:
+        raise RuntimeError(f"--osc-port {args.osc_port}: expected 0..65535")
+    osc = OscServer.for_show(player, show.control, port=args.osc_port, bind=args.osc_bind)
+    try:
+        port = osc.start()
+    except OSError as exc:
+        osc.close()
+        raise OSError(f"OSC cannot listen on {osc.bind} port {osc.requested_port}: {exc}") from exc
+    host = "127.0.0.1" if osc.bind in ("0.0.0.0", "::", "") else osc.bind
+    log.info(
+        "OSC on UDP and TCP %s:%d (allowed: %s); try: oscsend %s %d /go",
+        osc.bind,
+        port,
+        ", ".join(show.control.allow),
+        host,
+        port,
+    )
+    return osc
 
 
 def cmd_render(args: argparse.Namespace) -> int:

@@ -24,6 +24,7 @@ The commands themselves (GO, BACK, master, …) are declared in :mod:`mapping.co
 
 from __future__ import annotations
 
+import functools
 import heapq
 import itertools
 import math
@@ -154,15 +155,16 @@ class CommandSpec:
     keys: tuple[str, ...] = ()
     group: str = "show"
 
-    @property
+    # cached: make() and the processor read them for every command (OSC floods included)
+    @functools.cached_property
     def path_args(self) -> tuple[Arg, ...]:
         return tuple(a for a in self.args if a.in_path)
 
-    @property
+    @functools.cached_property
     def value_args(self) -> tuple[Arg, ...]:
         return tuple(a for a in self.args if not a.in_path)
 
-    @property
+    @functools.cached_property
     def relative_arg(self) -> Arg | None:
         """The numeric value argument that ``+``/``-`` change (the first), if there is a query."""
         values = self.value_args
@@ -420,23 +422,33 @@ class CommandProcessor:
         return Result(result.ok, "redo", result.message, command.describe())
 
 
+_TICKET_LOCK = threading.Lock()
+
+
 class Ticket:
     """The sender's handle on a submitted command: :meth:`wait` for its :class:`Result`."""
 
     def __init__(self, command: Command, on_result: Callable[[Result], None] | None) -> None:
         self.command = command
         self._on_result = on_result
-        self._done = threading.Event()
+        self._done: threading.Event | None = None  # made by the first wait(): most never wait
         self.result: Result | None = None
 
     def resolve(self, result: Result) -> None:
         self.result = result
-        self._done.set()
+        done = self._done
+        if done is not None:
+            done.set()
         if self._on_result is not None:
             self._on_result(result)
 
     def wait(self, timeout: float | None = None) -> Result | None:
-        self._done.wait(timeout)
+        if self.result is None:
+            with _TICKET_LOCK:
+                if self._done is None:
+                    self._done = threading.Event()
+            if self.result is None:  # resolved while the event was being made: no wait
+                self._done.wait(timeout)
         return self.result
 
 

@@ -24,6 +24,7 @@ from mapping.control.builtin import build_registry
 from mapping.cues import CueEngine
 from mapping.gl.renderer import Renderer
 from mapping.live import LiveShow, ShowLibrary
+from mapping.ratelimit import RateLimitedLog
 from mapping.show import Show
 
 log = logging.getLogger(__name__)
@@ -116,6 +117,7 @@ class ShowPlayer:
         self.render_failures = 0
         self.fps = 0.0
         self._last_render_error: str | None = None
+        self._failures = RateLimitedLog(log)
         self.frame_listeners: list[Callable[[ShowPlayer], None]] = []
         self._calls: queue.SimpleQueue[tuple[Callable[[], Any], Future[Any]]] = queue.SimpleQueue()
         self.status = self._snapshot(0.0)
@@ -165,8 +167,13 @@ class ShowPlayer:
         results = []
         for ticket in self.commands.due(show_time_s, MAX_COMMANDS_PER_FRAME):
             result = self.processor.apply(ticket.command, show_time_s)
-            if not result.ok:
-                log.warning("%s (from %s)", result.message, ticket.command.source or "?")
+            if not result.ok:  # one line per kind and sender every 5 s, however many arrive
+                self._failures.warning(
+                    f"{ticket.command.name}:{ticket.command.source}",
+                    "%s (from %s)",
+                    result.message,
+                    ticket.command.source or "?",
+                )
             try:
                 ticket.resolve(result)
             except Exception:  # a reply callback must not stop the frame

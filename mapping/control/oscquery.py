@@ -43,9 +43,6 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from aiohttp import WSMsgType, web
-from pythonosc.osc_bundle import OscBundle
-from pythonosc.osc_message import OscMessage
-from pythonosc.osc_message_builder import OscMessageBuilder
 
 from mapping.commands import Command, Result
 from mapping.control.namespace import (
@@ -57,6 +54,7 @@ from mapping.control.namespace import (
     readable,
     snapshot,
 )
+from mapping.control.osc_codec import Bundle, OscError, encode_message, parse_packet
 
 if TYPE_CHECKING:
     from mapping.player import ShowPlayer
@@ -393,13 +391,13 @@ class OscQueryServer:
 
     def _on_osc(self, client: _Client, data: bytes) -> None:
         """A binary OSC message from a client: a command, through the registry."""
-        if OscBundle.dgram_is_bundle(data):
-            log.warning("OSCQuery client %s: OSC bundles are not taken here", client.peer)
-            return
         try:
-            message = OscMessage(data)
-        except Exception as exc:
+            message = parse_packet(data)
+        except OscError as exc:
             log.warning("OSCQuery client %s: not an OSC message (%s)", client.peer, exc)
+            return
+        if isinstance(message, Bundle):
+            log.warning("OSCQuery client %s: OSC bundles are not taken here", client.peer)
             return
         match = self.player.registry.match(message.address)
         if match is None:
@@ -407,7 +405,7 @@ class OscQueryServer:
             return
         spec, path = match
         ticket = self.player.submit(
-            spec.name, *message.params, path=path, source=f"oscquery {client.peer}"
+            spec.name, *message.args, path=path, source=f"oscquery {client.peer}"
         )
         if ticket.result is not None and not ticket.result.ok:  # refused before queueing
             log.warning("%s (from oscquery %s)", ticket.result.message, client.peer)
@@ -499,14 +497,17 @@ class OscQueryServer:
 
 def osc_message(address: str, spec: Any, value: list[Any]) -> bytes:
     """The binary OSC message carrying a VALUE array (type tags from the command's args)."""
-    builder = OscMessageBuilder(address)
-    tags = {float: "f", int: "i", bool: "i", str: "s"}
+    args: list[Any] = []
     for arg, item in zip(spec.value_args, value, strict=False):
         if item is None:
-            builder.add_arg(None, OscMessageBuilder.ARG_TYPE_NIL)
+            args.append(None)
+        elif arg.type is float:
+            args.append(float(item))
+        elif arg.type in (int, bool):
+            args.append(int(item))
         else:
-            builder.add_arg(item, tags[arg.type])
-    return builder.build().dgram
+            args.append(str(item))
+    return encode_message(address, *args)
 
 
 class Advertiser:
