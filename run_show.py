@@ -346,7 +346,7 @@ def _run_schedule(args: argparse.Namespace, schedule) -> int:  # schedule: Sched
 
     from mapping.control.builtin import build_registry
     from mapping.control.keys import key_bindings
-    from mapping.control.schedule import SCHEDULE_SPECS, attach, first_show
+    from mapping.control.schedule import attach, first_show
     from mapping.live import ShowLibrary
     from mapping.outputs import HeadlessOutputs, NoDisplayError, WindowOutputs
     from mapping.player import ShowPlayer
@@ -373,7 +373,7 @@ def _run_schedule(args: argparse.Namespace, schedule) -> int:  # schedule: Sched
     except NoDisplayError as exc:
         log.error("%s: cannot open projector windows; add --headless", exc)
         return 3
-    registry = build_registry(extra=SCHEDULE_SPECS)
+    registry = build_registry()
     player = ShowPlayer(show, outputs, registry=registry, library=ShowLibrary(schedule.shows_dir))
     if not args.headless:
         bindings.update(key_bindings(registry))

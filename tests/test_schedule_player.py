@@ -13,7 +13,7 @@ import pytest
 
 from mapping.commands import Command, Result
 from mapping.control.builtin import build_registry
-from mapping.control.schedule import SCHEDULE_SPECS, ScheduleState, attach, load_schedule, plan
+from mapping.control.schedule import ScheduleState, attach, load_schedule, plan
 from mapping.live import ShowLibrary
 from mapping.player import ShowPlayer
 from mapping.show import load_show
@@ -67,7 +67,7 @@ def make_player(ctx, shows):
     players: list[ShowPlayer] = []
 
     def make(wall: FakeWall, schedule: bool = True) -> tuple[ShowPlayer, list[tuple[str, str]]]:
-        registry = build_registry(extra=SCHEDULE_SPECS)
+        registry = build_registry()
         show = load_show(shows / "tiny")
         player = ShowPlayer(show, _Outputs(ctx), registry=registry, library=ShowLibrary(shows))
         players.append(player)

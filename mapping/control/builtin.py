@@ -320,7 +320,9 @@ SPECS: tuple[CommandSpec, ...] = (
 
 
 def build_registry(extra: tuple[CommandSpec, ...] = ()) -> Registry:
-    """A registry of every built-in command (and ``extra`` ones, e.g. the schedule's)."""
+    """A registry of every command: playback and levels (here), corner pin, the evening
+    schedule (answered "no schedule is running" when none is), and ``extra`` ones."""
     from mapping.control.corners import CORNER_SPECS
+    from mapping.control.schedule import SCHEDULE_SPECS
 
-    return Registry((*SPECS, *CORNER_SPECS, *extra))
+    return Registry((*SPECS, *CORNER_SPECS, *SCHEDULE_SPECS, *extra))

@@ -1138,7 +1138,7 @@ class ScheduleRunner:
 
 
 def attach(player: Any, schedule: Schedule, **state_kwargs: Any) -> ScheduleRunner:
-    """Give ``player`` (built with ``build_registry(extra=SCHEDULE_SPECS)``) a schedule."""
+    """Give ``player`` (built with ``build_registry()``) a schedule."""
     missing = [s.name for s in SCHEDULE_SPECS if s.name not in player.registry]
     if missing:
         raise ValueError(f"the player's registry lacks {', '.join(missing)}: add SCHEDULE_SPECS")
