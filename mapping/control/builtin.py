@@ -16,7 +16,7 @@ from mapping.live import LiveShow
 
 PANIC_FADE_S = 2.0
 
-_CUE = Arg("cue", str, "cue number (or name)", in_path=True, names=lambda t, _: t.cue_numbers())
+_CUE = Arg("cue", str, "cue number", in_path=True, names=lambda t, _: t.cue_numbers())
 _LAYER = Arg("layer", str, "layer name", in_path=True, names=lambda t, _: t.layer_names())
 _PARAM = Arg(
     "param", str, "parameter name", in_path=True, names=lambda t, p: t.param_names(p["layer"])
