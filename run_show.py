@@ -4,6 +4,7 @@
 python run_show.py SHOW_DIR [--headless | --windowed] [--cue CUE] [--fps F] [--duration S]
 python run_show.py render SHOW_DIR --out DIR [--frames N] [--fps F] [--cue CUE] [--video]
 python run_show.py check SHOW_DIR
+python run_show.py calibrate {patterns,capture,decode,solve} ...   (see docs/calibration.md)
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from pathlib import Path
 
 log = logging.getLogger("run_show")
 
-SUBCOMMANDS = ("run", "render", "check", "displays")
+SUBCOMMANDS = ("run", "render", "check", "displays", "calibrate")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -58,6 +59,10 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("show", type=Path)
 
     sub.add_parser("displays", help="list the displays outputs can name (display = N)")
+
+    from calibration.cli import add_calibrate_parser
+
+    add_calibrate_parser(sub)
     return parser
 
 
@@ -219,7 +224,15 @@ def main(argv: list[str] | None = None) -> int:
         format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
         datefmt="%H:%M:%S",
     )
-    commands = {"run": cmd_run, "render": cmd_render, "check": cmd_check, "displays": cmd_displays}
+    from calibration.cli import run as cmd_calibrate
+
+    commands = {
+        "run": cmd_run,
+        "render": cmd_render,
+        "check": cmd_check,
+        "displays": cmd_displays,
+        "calibrate": cmd_calibrate,
+    }
     try:
         return commands[args.command](args)
     except (OSError, RuntimeError) as exc:  # no GL context, unwritable folder, …: say so plainly

@@ -161,8 +161,12 @@ def check_captures(
                 f"{shape[1]}x{shape[0]}; every capture must come from the same camera at the "
                 "same resolution."
             )
-    white = frames[layout.white_index]
-    black = frames[layout.black_index]
+    check_white_black(frames[layout.white_index], frames[layout.black_index])
+    return frames
+
+
+def check_white_black(white: np.ndarray, black: np.ndarray) -> None:
+    """Raise :class:`CalibrationError` for a covered lens, overexposure or a dead projector."""
     if float(np.percentile(white, 99)) < 12:
         raise CalibrationError(
             "the white capture is black (99% of pixels below level 12): the lens may be "
@@ -189,7 +193,6 @@ def check_captures(
             "the projector cable and input, that the right output shows the patterns, and "
             "that the projector shutter is open."
         )
-    return frames
 
 
 def estimate_noise(frames: Sequence[np.ndarray], layout: PatternLayout) -> NoiseModel:
