@@ -175,6 +175,8 @@ def cmd_capture(args: argparse.Namespace) -> int:
 
         device: int | str = int(args.camera) if args.camera.isdigit() else args.camera
         camera = OpenCVCamera(device, exposure=args.exposure)
+        camera.open()  # fail before any window opens when the camera is not there
+        camera.close()
         with WindowProjector(args.display, layout.projector_size) as projector:
             captures, stats = capture_sequence(
                 patterns,

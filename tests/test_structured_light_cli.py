@@ -1,0 +1,177 @@
+"""``run_show.py calibrate …`` end to end on a simulated capture folder, and its messages for
+bad input: exit status 2, one sentence saying what to fix, no traceback."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import run_show
+from calibration.store import load_calibration
+from mapping.geometry import apply_homography
+from tests.conftest import REPO, SHARED_DATA
+
+
+def calibrate(capsys, *args: str) -> tuple[int, str, str]:
+    status = run_show.main(["calibrate", *map(str, args)])
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+@pytest.fixture(scope="module")
+def simulated_folder(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("sim") / "captures"
+    status = run_show.main(
+        ["calibrate", "capture", "--simulate", "--projector", "256x192",
+         "--camera-size", "320x240", "--out", str(folder)]
+    )  # fmt: skip
+    assert status == 0
+    return folder
+
+
+def test_capture_decode_solve_end_to_end(simulated_folder, capsys, tmp_path):
+    assert len(list(simulated_folder.glob("*.png"))) == 38
+
+    status, out, _ = calibrate(capsys, "decode", simulated_folder)
+    assert status == 0
+    assert "valid fraction 0.6" in out and "decode time" in out
+    with np.load(simulated_folder / "correspondences.npz") as data:
+        assert data["proj_xy"].dtype == np.float32 and data["proj_xy"].shape == (240, 320, 2)
+        assert data["confidence"].dtype == np.float32
+        assert data["confidence"].shape == (240, 320)
+
+    cal_file = tmp_path / "venue.toml"
+    status, out, _ = calibrate(
+        capsys, "solve", simulated_folder / "marks.toml", "--calibration", cal_file
+    )
+    assert status == 0, out
+    assert "held-out residual RMS" in out
+    surface = load_calibration(cal_file).surfaces["facade"]
+    assert surface.method == "structured-light" and surface.output == "sim"
+    assert surface.residual_rms_px is not None and surface.residual_rms_px < 0.05
+    truth = tomllib.loads((simulated_folder / "truth.toml").read_text())
+    H_true = np.array(truth["H_canvas_to_projector"])
+    grid = np.stack(np.meshgrid(np.linspace(50, 950, 10), np.linspace(50, 650, 10)), -1)
+    grid = grid.reshape(-1, 2)
+    error = np.linalg.norm(
+        apply_homography(surface.H_canvas_to_projector, grid) - apply_homography(H_true, grid),
+        axis=1,
+    )
+    assert error.max() <= 0.005
+
+
+def test_decode_writes_where_told(simulated_folder, capsys, tmp_path):
+    status, _out, _ = calibrate(
+        capsys, "decode", simulated_folder, "--out", tmp_path / "c.npz", "--fixed-thresholds"
+    )
+    assert status == 0 and (tmp_path / "c.npz").exists()
+
+
+def test_a_failed_solve_never_touches_the_calibration_file(simulated_folder, capsys, tmp_path):
+    calibrate(capsys, "decode", simulated_folder)
+    cal_file = tmp_path / "venue.toml"
+    status, _, _ = calibrate(
+        capsys, "solve", simulated_folder / "marks.toml", "--calibration", cal_file
+    )
+    assert status == 0
+    before = cal_file.read_bytes()
+    marks = (simulated_folder / "marks.toml").read_text()
+    doc = tomllib.loads(marks)
+    points = [[100.0 + 10 * i, 80.0 + 5 * i] for i in range(4)]  # on one line
+    doc["surfaces"]["facade"]["points_camera_px"] = points
+    import tomli_w
+
+    bad = simulated_folder / "bad-marks.toml"
+    bad.write_text(tomli_w.dumps(doc))
+    status, _, err = calibrate(capsys, "solve", bad, "--calibration", cal_file)
+    assert status == 2
+    assert "collinear" in err
+    assert cal_file.read_bytes() == before
+    assert not list(tmp_path.glob(".*.tmp"))
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda d: d["surfaces"]["facade"].update(points_canvas_px=[[0, 0], [1, 0], [1, 1]]),
+         r"3 point\(s\); at least 4"),
+        (lambda d: d["surfaces"]["facade"].update(output="nowhere"),
+         "'nowhere' is not one of the outputs"),
+        (lambda d: d["outputs"]["sim"].update(correspondences="missing.npz"),
+         "run 'calibrate decode'"),
+    ],
+)  # fmt: skip
+def test_marks_file_problems_name_the_key(simulated_folder, capsys, tmp_path, edit, message):
+    import tomli_w
+
+    doc = tomllib.loads((simulated_folder / "marks.toml").read_text())
+    edit(doc)
+    marks = simulated_folder / "edited-marks.toml"
+    marks.write_text(tomli_w.dumps(doc))
+    calibrate(capsys, "decode", simulated_folder)
+    status, _, err = calibrate(capsys, "solve", marks, "--calibration", tmp_path / "c.toml")
+    assert status == 2
+    assert re_search(message, err)
+    assert not (tmp_path / "c.toml").exists()
+
+
+def re_search(pattern: str, text: str) -> bool:
+    import re
+
+    return re.search(pattern, text) is not None
+
+
+def test_wrong_projector_size_is_reported_with_the_counts(simulated_folder, capsys):
+    status, _, err = calibrate(capsys, "decode", simulated_folder, "--projector", "1920x1080")
+    assert status == 2
+    assert "holds 38 images but a 1920x1080 projector in the native layout needs 50" in err
+
+
+def test_patterns_are_written(capsys, tmp_path):
+    status, out, _ = calibrate(capsys, "patterns", "--projector", "64x48", "--out", tmp_path)
+    assert status == 0 and "wrote" in out
+    assert len(list(tmp_path.glob("*.png"))) == native_count(64, 48)
+
+
+def native_count(w: int, h: int) -> int:
+    from calibration.structured_light import native_layout
+
+    return native_layout((w, h)).count
+
+
+def test_a_camera_that_cannot_be_opened_exits_with_the_reason(capsys, tmp_path):
+    status, _, err = calibrate(
+        capsys, "capture", "--projector", "64x48", "--out", tmp_path / "c",
+        "--camera", str(tmp_path / "no-camera"),
+    )  # fmt: skip
+    assert status == 2
+    assert "cannot open camera" in err
+
+
+def test_errors_reach_the_terminal_without_a_traceback(tmp_path):
+    proc = subprocess.run(
+        [sys.executable, str(REPO / "run_show.py"), "calibrate", "decode",
+         str(tmp_path / "missing"), "--projector", "64x48"],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert proc.returncode == 2
+    assert "does not exist" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+REAL = SHARED_DATA / "graycode-real" / "capture_0"
+
+
+@pytest.mark.skipif(not REAL.is_dir(), reason=f"real captures not available ({REAL})")
+def test_decode_reads_real_opencv_ordered_photos(capsys, tmp_path):
+    status, out, _ = calibrate(
+        capsys, "decode", REAL, "--projector", "1024x768", "--layout", "opencv",
+        "--out", tmp_path / "real.npz",
+    )  # fmt: skip
+    assert status == 0
+    assert "valid fraction 0.69" in out
