@@ -27,8 +27,11 @@ How (no Python loop over pixels; loops run over the ~50 frames only):
    ``|x_gray − x| < P/2``, so period boundaries need no special case. A pixel is rejected
    when two bits of one axis are ambiguous, the fringe amplitude is not ``k_sigma`` above
    its noise, or the unwrapped position disagrees with ``x_gray`` by more than ``0.375 P``.
-5. **OpenCV layout** (1-pixel Gray stripes, no fringes): the position is the centre of the
-   decoded projector pixel; a pixel with any ambiguous bit is rejected.
+5. **Stripe edges.** One ambiguous bit whose other reading is the *adjacent* stripe means
+   the pixel sits on the edge between two stripes; its Gray estimate is that edge. Any other
+   ambiguity (two bits, or one giving a distant stripe) rejects the pixel.
+6. **OpenCV layout** (1-pixel Gray stripes, no fringes): the position is the centre of the
+   decoded projector pixel, or the edge between two (5.): whole or half pixels.
 
 Bad input raises :class:`calibration.errors.CalibrationError` with what to fix.
 """
@@ -179,12 +182,20 @@ def check_white_black(white: np.ndarray, black: np.ndarray) -> None:
             f"{100 * np.mean(black >= SATURATED_LEVEL):.0f}% of the image. Lower the exposure "
             "time, gain or aperture and capture again."
         )
-    lit_white = float(np.mean(white >= SATURATED_LEVEL))
-    if lit_white > 0.5:
+    saturated = white >= SATURATED_LEVEL
+    lit = saturated | ((white.astype(np.int16) - black.astype(np.int16)) > 20)
+    lit_saturated = float(np.mean(saturated[lit])) if np.any(lit) else 0.0
+    if lit_saturated > 0.5:
         raise CalibrationError(
-            f"the captures are overexposed: {100 * lit_white:.0f}% of the white capture is "
-            "saturated, so stripes cannot be told apart. Lower the exposure time, gain or "
-            "aperture and capture again."
+            f"the captures are overexposed: {100 * lit_saturated:.0f}% of the lit part of the "
+            "white capture is saturated, so stripes cannot be told apart. Lower the exposure "
+            "time, gain or aperture and capture again."
+        )
+    if lit_saturated > 0.05:
+        logger.warning(
+            "%.0f%% of the lit part of the white capture is saturated: those pixels lose "
+            "precision; lower the exposure a little next time",
+            100 * lit_saturated,
         )
     # Averaged over 5x5 pixels the sensor noise all but vanishes; a working projector lifts
     # at least some of the image by several grey levels.
@@ -260,8 +271,8 @@ def decode(
         shadow_ok = contrast > FIXED_SHADOW_THRESHOLD
         bit_threshold = np.full(contrast.shape, FIXED_BIT_THRESHOLD, np.float32)
 
-    x, snr_x, ok_x = _decode_axis(frames, layout.columns, bit_threshold, sigma)
-    y, snr_y, ok_y = _decode_axis(frames, layout.rows, bit_threshold, sigma)
+    x, snr_x, ok_x = _decode_axis(frames, layout.columns, bit_threshold, sigma, k_sigma)
+    y, snr_y, ok_y = _decode_axis(frames, layout.rows, bit_threshold, sigma, k_sigma)
     ok = shadow_ok & ok_x & ok_y
     snr = np.minimum(snr_x, snr_y)
     proj_xy = np.stack([x, y], axis=-1).astype(np.float32)
@@ -305,6 +316,7 @@ def _decode_axis(
     code: AxisCode,
     bit_threshold: np.ndarray,
     sigma: np.ndarray,
+    k_sigma: float,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Position (projector_px, continuous), SNR and validity along one axis."""
     shape = frames[0].shape
@@ -357,10 +369,9 @@ def _decode_axis(
     amplitude = np.hypot(s_sum, c_sum) * np.float32(2.0 / steps)
     amplitude_noise = sigma * np.float32(np.sqrt(2.0 / steps))
     snr = (amplitude / amplitude_noise).astype(np.float32)
-    k = float(np.median(bit_threshold / noise_diff)) if bit_threshold.size else DEFAULT_K_SIGMA
     ok = (
         readable
-        & (snr > k)
+        & (snr > k_sigma)
         & (np.abs(position - x_gray) <= 0.375 * period)
         & (position >= 0)
         & (position <= code.size_px)
