@@ -33,7 +33,7 @@ import numpy as np
 
 from calibration.errors import CalibrationError
 from calibration.solve import CameraModel
-from mapping.geometry import apply_homography, to_opencv_homography
+from mapping.geometry import apply_homography
 
 logger = logging.getLogger(__name__)
 
@@ -232,7 +232,9 @@ class FacadeScene:
     ``camera_model`` (optional) adds lens distortion. Light levels are in camera grey levels:
     a white projector pixel on albedo 1 at the image centre reaches ``exposure`` levels above
     ``ambient`` (also in levels). ``blur_px`` is the defocus σ in projector pixels.
-    ``vignetting`` is the fractional fall-off at the image corners (cos⁴-like, radial).
+    ``vignetting`` is the fall-off at the image corners (gain ``1 − vignetting · r²``, r = 1 at
+    the corners). Projector pixels are squares (``projector_upsample`` sub-pixels each);
+    camera pixels integrate ``supersample²`` samples.
     ``noise_read`` is the read-noise σ in levels, ``noise_shot`` the variance per level of
     signal (σ² = read² + shot · level). ``albedo`` is an optional ``(h, w)`` float map in
     camera_px. ``window_polygon_camera_px`` (ideal camera px) marks a recessed window whose
@@ -254,6 +256,7 @@ class FacadeScene:
     window_polygon_camera_px: np.ndarray | None = None
     H_projector_to_camera_window: np.ndarray | None = None
     supersample: int = 2
+    projector_upsample: int = 2
     _maps: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False)
 
     def ideal_camera_points(self, points_camera_px: np.ndarray) -> np.ndarray:
@@ -300,7 +303,9 @@ class FacadeScene:
             ys = (np.arange(h)[:, None] + offsets[None, :]).reshape(-1)
             gx, gy = np.meshgrid(xs, ys)
             pts = np.stack([gx.ravel(), gy.ravel()], axis=1)
-            proj = self.true_projector_xy(pts) - 0.5
+            # Continuous projector_px → OpenCV pixel of the upsampled, padded image.
+            u, pad = self.projector_upsample, self._padding()
+            proj = self.true_projector_xy(pts) * u - 0.5 + pad
             self._maps = (
                 proj[:, 0].reshape(h * s, w * s).astype(np.float32),
                 proj[:, 1].reshape(h * s, w * s).astype(np.float32),
@@ -317,11 +322,24 @@ class FacadeScene:
             gain = gain * np.asarray(self.albedo, np.float32)
         return gain.astype(np.float32)
 
+    def _padding(self) -> int:
+        """Black margin (upsampled px) around the projector image so its edge blurs too."""
+        return int(np.ceil(3 * self.blur_px * self.projector_upsample)) + 2
+
     def radiance(self, projector_image: np.ndarray) -> np.ndarray:
-        """Linear projector light (0..1) after gamma and defocus, on the camera grid."""
+        """Linear projector light (0..1) after gamma and defocus, on the camera grid.
+
+        Projector pixels are drawn as squares (nearest-neighbour upsampling by
+        ``projector_upsample``) inside a black surround, then defocused, then sampled.
+        """
         light = (np.asarray(projector_image, np.float32) / 255.0) ** self.gamma
+        u = self.projector_upsample
+        if u > 1:
+            light = np.repeat(np.repeat(light, u, axis=0), u, axis=1)
+        pad = self._padding()
+        light = cv2.copyMakeBorder(light, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=0)
         if self.blur_px > 0:
-            light = cv2.GaussianBlur(light, (0, 0), self.blur_px, borderType=cv2.BORDER_REPLICATE)
+            light = cv2.GaussianBlur(light, (0, 0), self.blur_px * u)
         map_x, map_y = self._sample_maps()
         fine = cv2.remap(light, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
         w, h = self.camera_size
@@ -405,11 +423,3 @@ def render_sequence(
     """What :class:`SimulatedCamera` captures of each pattern (no capture loop, no retries)."""
     rng = np.random.default_rng(seed)
     return [scene.expose(scene.radiance(p), rng) for p in patterns]
-
-
-def simulated_warp_check(scene: FacadeScene, image: np.ndarray) -> np.ndarray:
-    """The projector image warped into ideal camera_px with ``cv2.warpPerspective`` (tests)."""
-    w, h = scene.camera_size
-    return cv2.warpPerspective(
-        image, to_opencv_homography(scene.H_projector_to_camera), (w, h), flags=cv2.INTER_LINEAR
-    )

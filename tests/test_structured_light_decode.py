@@ -24,8 +24,9 @@ PROJECTOR = (256, 192)
 CAMERA = (320, 240)
 SEED = 3
 BORDER_PX = 2.0
-"""Camera pixels seeing within this many projector pixels of the projector's frame edge are
-only partly lit; they are left out of the accuracy checks."""
+"""Camera pixels seeing within this many projector pixels (plus three defocus σ) of the
+projector's frame edge are only partly lit, or see a fringe cut off by the edge; they are
+left out of the accuracy checks."""
 
 
 def _window_options() -> dict:
@@ -51,10 +52,10 @@ def _texture_albedo() -> np.ndarray:
 
 # name: (scene options, per-pixel RMS tolerance px, per-pixel max tolerance px)
 SWEEP = {
-    "ideal": ("ideal", 0.01, 0.025),
+    "ideal": ("ideal", 0.013, 0.032),
     "default": ({}, 0.05, 0.16),
-    "blur 2 px": ({"blur_px": 2.0}, 0.07, 0.30),
-    "blur 3 px": ({"blur_px": 3.0}, 0.10, 0.42),
+    "blur 2 px": ({"blur_px": 2.0}, 0.07, 0.22),
+    "blur 3 px": ({"blur_px": 3.0}, 0.10, 0.32),
     "noise ×4": ({"noise_read": 4.0, "noise_shot": 0.2}, 0.125, 0.40),
     "ambient 50": ({"ambient": 50.0, "exposure": 150.0}, 0.075, 0.24),
     "vignetting 50 %": ({"vignetting": 0.5}, 0.05, 0.17),
@@ -94,7 +95,8 @@ def true_proj_xy(scene: FacadeScene) -> np.ndarray:
 def fully_lit(scene: FacadeScene, truth_xy: np.ndarray) -> np.ndarray:
     w, h = scene.projector_size
     x, y = truth_xy[..., 0], truth_xy[..., 1]
-    return (x > BORDER_PX) & (x < w - BORDER_PX) & (y > BORDER_PX) & (y < h - BORDER_PX)
+    m = BORDER_PX + 3 * scene.blur_px
+    return (x > m) & (x < w - m) & (y > m) & (y < h - m)
 
 
 def in_window(scene: FacadeScene) -> np.ndarray:
@@ -155,7 +157,7 @@ def test_period_boundaries_unwrap_without_whole_period_jumps():
     near = np.abs(truth_xy[..., 0] - period * np.round(truth_xy[..., 0] / period)) < 0.5
     error = np.abs(corr.proj_xy[..., 0] - truth_xy[..., 0])[lit & near]
     assert error.size > 500
-    assert error.max() <= 0.42  # the blur-3 tolerance, far from a period (16 px)
+    assert error.max() <= 0.32  # the blur-3 tolerance, far from a period (16 px)
 
 
 def test_pixel_centres_decode_at_plus_half():
@@ -166,7 +168,7 @@ def test_pixel_centres_decode_at_plus_half():
     corr = decode(render_sequence(scene, generate_patterns(layout)), layout)
     w, h = PROJECTOR
     centres = np.stack(np.meshgrid(np.arange(w) + 0.5, np.arange(h) + 0.5), axis=-1)
-    np.testing.assert_allclose(corr.proj_xy[1:-1, 1:-1], centres[1:-1, 1:-1], atol=0.006)
+    np.testing.assert_allclose(corr.proj_xy, centres, atol=0.007)
 
 
 def test_recessed_window_pixels_decode_to_the_window_plane():
