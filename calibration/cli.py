@@ -217,6 +217,9 @@ def cmd_decode(args: argparse.Namespace) -> int:
 def cmd_solve(args: argparse.Namespace) -> int:
     import datetime as dt
 
+    import cv2
+    import numpy as np
+
     from calibration.marks import load_marks
     from calibration.solve import (
         estimate_radial_distortion,
@@ -245,7 +248,11 @@ def cmd_solve(args: argparse.Namespace) -> int:
     for surface in marks.surfaces:
         corr = marks.correspondences(surface.output)
         if args.estimate_distortion and camera_model is None:
-            cam, proj = sample_correspondences(corr, surface.polygon_camera_px)
+            region = surface.polygon_camera_px
+            if region is None:  # the hull of the marks: one plane, not the whole image
+                region = cv2.convexHull(surface.points_camera_px.astype(np.float32))
+                region = region.reshape(-1, 2).astype(np.float64)
+            cam, proj = sample_correspondences(corr, region)
             camera_model = estimate_radial_distortion(cam, proj, corr.camera_size)
             print(
                 f"estimated lens distortion k1={camera_model.dist[0]:.4f} "
@@ -269,7 +276,8 @@ def cmd_solve(args: argparse.Namespace) -> int:
         print(f"  fit residual      {fit.fit}")
         print(f"  held-out residual {fit.held_out}")
 
-    sizes = {name: marks.correspondences(name).projector_size for name in marks.outputs}
+    used = {solution.output for solution in solutions}
+    sizes = {name: marks.correspondences(name).projector_size for name in used}
     for overlap in projector_overlaps(solutions, sizes):
         print(
             f"overlap {overlap.first} / {overlap.second}: {overlap.area_canvas_px2:.0f} "

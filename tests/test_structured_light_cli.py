@@ -175,3 +175,25 @@ def test_decode_reads_real_opencv_ordered_photos(capsys, tmp_path):
     )  # fmt: skip
     assert status == 0
     assert "valid fraction 0.69" in out
+
+
+def test_lens_distortion_can_be_estimated_when_there_is_no_camera_model(
+    simulated_folder, capsys, tmp_path
+):
+    import tomli_w
+
+    calibrate(capsys, "decode", simulated_folder)
+    doc = tomllib.loads((simulated_folder / "marks.toml").read_text())
+    del doc["camera_model"]
+    marks = simulated_folder / "no-lens-marks.toml"
+    marks.write_text(tomli_w.dumps(doc))
+
+    status, out, _ = calibrate(capsys, "solve", marks, "--calibration", tmp_path / "a.toml",
+                               "--dry-run")  # fmt: skip
+    assert status == 0 and "nothing saved" in out and not (tmp_path / "a.toml").exists()
+    held_out_without = float(out.split("held-out residual RMS ")[1].split()[0])
+    status, out, _ = calibrate(capsys, "solve", marks, "--calibration", tmp_path / "b.toml",
+                               "--estimate-distortion")  # fmt: skip
+    assert status == 0 and "estimated lens distortion k1=-0.1" in out
+    held_out_with = float(out.split("held-out residual RMS ")[1].split()[0])
+    assert held_out_without >= 0.25 and held_out_with <= 0.05
