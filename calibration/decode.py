@@ -210,7 +210,8 @@ def check_white_black(white: np.ndarray, black: np.ndarray) -> None:
 
 def estimate_noise(frames: Sequence[np.ndarray], layout: PatternLayout) -> NoiseModel:
     """Noise-level function from ``pattern + inverse − white − black`` (see module docstring)."""
-    s = _NOISE_STRIDE
+    h, w = frames[layout.white_index].shape
+    s = max(_NOISE_STRIDE, int(np.sqrt(h * w / 65536)))  # ~65k sample pixels at most
     white = frames[layout.white_index][::s, ::s].astype(np.float32)
     black = frames[layout.black_index][::s, ::s].astype(np.float32)
     pairs = list(layout.columns.gray_pairs) + list(layout.rows.gray_pairs)
@@ -271,8 +272,9 @@ def decode(
         shadow_ok = contrast > FIXED_SHADOW_THRESHOLD
         bit_threshold = np.full(contrast.shape, FIXED_BIT_THRESHOLD, np.float32)
 
-    x, snr_x, ok_x = _decode_axis(frames, layout.columns, bit_threshold, sigma, k_sigma)
-    y, snr_y, ok_y = _decode_axis(frames, layout.rows, bit_threshold, sigma, k_sigma)
+    threshold_u8 = np.clip(np.ceil(bit_threshold), 0, 255).astype(np.uint8)
+    x, snr_x, ok_x = _decode_axis(frames, layout.columns, threshold_u8, sigma, k_sigma)
+    y, snr_y, ok_y = _decode_axis(frames, layout.rows, threshold_u8, sigma, k_sigma)
     ok = shadow_ok & ok_x & ok_y
     snr = np.minimum(snr_x, snr_y)
     proj_xy = np.stack([x, y], axis=-1).astype(np.float32)
@@ -318,36 +320,44 @@ def _decode_axis(
     sigma: np.ndarray,
     k_sigma: float,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Position (projector_px, continuous), SNR and validity along one axis."""
+    """Position (projector_px, continuous), SNR and validity along one axis.
+
+    ``bit_threshold`` is uint8: ``|pattern − inverse|`` below it is ambiguous (the integer
+    ceiling of the real threshold, so the test is exact for integer differences). The bit
+    loop runs on uint8/uint16 planes with OpenCV's vectorised operations.
+    """
     shape = frames[0].shape
-    binary = np.zeros(shape, np.int32)
-    running = np.zeros(shape, bool)
+    binary = np.zeros(shape, np.uint16)
+    running = np.zeros(shape, np.uint8)
     ambiguous = np.zeros(shape, np.uint8)
-    flip = np.zeros(shape, np.int32)
-    weakest = np.full(shape, np.inf, np.float32)
+    flip = np.zeros(shape, np.uint16)
+    weakest = np.full(shape, 255, np.uint8)
     for bit_number, (p, q) in enumerate(code.gray_pairs):
-        diff = cv2.subtract(frames[p], frames[q], dtype=cv2.CV_16S).astype(np.float32)
-        running ^= diff > 0
-        binary = (binary << 1) | running
-        absdiff = np.abs(diff)
-        unsure = absdiff < bit_threshold
-        ambiguous += unsure
+        pattern, inverse = frames[p], frames[q]
+        running = cv2.bitwise_xor(running, cv2.compare(pattern, inverse, cv2.CMP_GT))
+        binary <<= 1
+        binary |= running & 1
+        absdiff = cv2.absdiff(pattern, inverse)
+        unsure = cv2.compare(absdiff, bit_threshold, cv2.CMP_LT)  # 255 where ambiguous
+        unsure_01 = unsure & 1
+        ambiguous += unsure_01
         # Flipping Gray bit at position `pos` (from the LSB) flips binary bits pos..0.
         pos = code.bits - 1 - bit_number
-        flip |= np.where(unsure, np.int32((1 << (pos + 1)) - 1), np.int32(0))
-        np.minimum(weakest, np.where(unsure, np.inf, absdiff), out=weakest)
+        flip |= unsure_01.astype(np.uint16) * np.uint16((1 << (pos + 1)) - 1)
+        weakest = cv2.min(weakest, cv2.bitwise_or(absdiff, unsure))  # ambiguous bits: 255
     # One ambiguous bit is a pixel on the edge between two neighbouring stripes when the
     # other reading of that bit is the adjacent stripe: its best estimate is that edge.
-    other = binary ^ flip
-    on_edge = (ambiguous == 1) & (np.abs(other - binary) == 1)
+    binary_i = binary.astype(np.int32)
+    other = binary_i ^ flip
+    on_edge = (ambiguous == 1) & (np.abs(other - binary_i) == 1)
     readable = (ambiguous == 0) | on_edge
     estimate = np.where(
         on_edge,
-        np.maximum(binary, other).astype(np.float32) * code.unit_px,
-        (binary.astype(np.float32) + 0.5) * code.unit_px,
+        np.maximum(binary_i, other).astype(np.float32) * np.float32(code.unit_px),
+        (binary_i.astype(np.float32) + np.float32(0.5)) * np.float32(code.unit_px),
     )
     noise_diff = sigma * np.float32(np.sqrt(2.0))
-    snr_bits = np.where(np.isfinite(weakest), weakest / noise_diff, 0.0).astype(np.float32)
+    snr_bits = (weakest.astype(np.float32) / noise_diff).astype(np.float32)
 
     if code.phase_steps == 0:
         ok = readable & (estimate <= code.size_px)
@@ -355,12 +365,9 @@ def _decode_axis(
 
     steps = code.phase_steps
     theta = 2 * np.pi * np.arange(steps) / steps
-    s_sum = np.zeros(shape, np.float32)
-    c_sum = np.zeros(shape, np.float32)
-    for n, frame_index in enumerate(code.phase_indices):
-        frame = frames[frame_index].astype(np.float32)
-        s_sum += np.float32(np.sin(theta[n])) * frame
-        c_sum += np.float32(np.cos(theta[n])) * frame
+    weights = np.stack([np.sin(theta), np.cos(theta)]).astype(np.float32)
+    stack = np.stack([frames[i].reshape(-1) for i in code.phase_indices]).astype(np.float32)
+    s_sum, c_sum = (weights @ stack).reshape(2, *shape)  # one BLAS call for all steps
     period = np.float32(code.period_px)
     phase = np.arctan2(s_sum, c_sum)
     x_phase = np.mod(phase * (period / np.float32(2 * np.pi)), period)
