@@ -370,7 +370,9 @@ class SimulatedCamera:
 
     ``mid_change_grabs`` are grab numbers (0-based, counting every grab) that catch the
     projector mid-change: they see ``mid_change_mix`` of the previous picture blended with the
-    current one. Noise comes from ``np.random.default_rng(seed)``, so a run is reproducible.
+    current one; ``stale_grabs`` still see the previous picture entirely (projector latency
+    longer than the settle time). Noise comes from ``np.random.default_rng(seed)``, so a run
+    is reproducible.
     """
 
     def __init__(
@@ -381,6 +383,7 @@ class SimulatedCamera:
         seed: int = 0,
         mid_change_grabs: Collection[int] = (),
         mid_change_mix: float = 0.5,
+        stale_grabs: Collection[int] = (),
         lens_cap: bool = False,
     ) -> None:
         self.scene = scene
@@ -388,6 +391,7 @@ class SimulatedCamera:
         self.seed = seed
         self.mid_change_grabs = set(mid_change_grabs)
         self.mid_change_mix = mid_change_mix
+        self.stale_grabs = set(stale_grabs)
         self.lens_cap = lens_cap
         self.grabs = 0
         self._rng = np.random.default_rng(seed)
@@ -407,6 +411,8 @@ class SimulatedCamera:
         if self.lens_cap:
             w, h = self.size
             return np.clip(np.round(self._rng.normal(1.0, 0.5, (h, w))), 0, 255).astype(np.uint8)
+        if number in self.stale_grabs:
+            return self.scene.expose(self.scene.radiance(self.projector.previous), self._rng)
         light = self.scene.radiance(self.projector.current)
         if number in self.mid_change_grabs:
             before = self.scene.radiance(self.projector.previous)

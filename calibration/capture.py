@@ -5,15 +5,16 @@ the capture folder on disk:
 
 * :class:`Projector` — the projector side, one method: ``show(image)`` returns once the
   image is on the facade. :class:`calibration.camera.SimulatedProjector` is one;
-  a fullscreen GL window on a show output is another (see ``docs/calibration.md`` for what
-  is left to wire).
+  :class:`calibration.window_projector.WindowProjector` (full screen on a display) another.
 * :func:`capture_sequence` — for each pattern: show, wait ``settle_s``, grab, and check the
   capture is a still picture: a second grab must agree with the first (beyond sensor
   noise), else the first was caught mid-change (projector still switching, rolling
   shutter) and is retaken, at most ``max_retries`` times. The two agreeing grabs are
-  averaged (less noise). White and black come first and are checked at once, so a covered
-  lens, an overexposed camera or a projector that never changes stop the run after two
-  patterns, not fifty. A tqdm progress bar shows the run.
+  averaged (less noise). A still capture that shows no change from the previous pattern
+  over the lit area (the projector lagging behind the settle time) is retaken too. White
+  and black come first and are checked at once, so a covered lens, an overexposed camera
+  or a projector that never changes stop the run after two patterns, not fifty. A tqdm
+  progress bar shows the run.
 * :func:`save_captures` / :func:`load_capture_folder` — a capture folder: one PNG per frame
   (``NN-name.png``) and ``capture.toml`` saying the layout and projector size. A folder of
   photos taken by hand (no ``capture.toml``) is read in natural file-name order.
@@ -46,6 +47,8 @@ DEFAULT_SETTLE_S = 0.15
 DEFAULT_RETRIES = 3
 #: Two grabs "agree" when fewer than this fraction of pixels differ beyond the noise.
 CHANGED_FRACTION = 0.01
+#: A capture "still shows the previous pattern" when under this share of the lit area changed.
+STALE_FRACTION = 0.02
 
 
 class Projector(Protocol):
@@ -61,21 +64,29 @@ class CaptureStats:
     seconds: float
 
 
-def grabs_agree(first: np.ndarray, second: np.ndarray) -> bool:
-    """Whether two grabs of one pattern show the same still picture, up to sensor noise.
+def changed_fraction(
+    first: np.ndarray, second: np.ndarray, mask: np.ndarray | None = None
+) -> float:
+    """Share of pixels (inside ``mask``) where two captures differ beyond sensor noise.
 
-    A frame caught mid-change differs from the next one over whole areas; sensor noise
-    differs pixel by pixel. So the noise σ is measured on the fine detail of the difference
-    (difference minus its 5×5 mean: a smooth change leaves nothing there), and a change is
-    the 5×5 mean of the difference exceeding ``max(3, 2σ)`` — ten times the noise left
-    after averaging 25 pixels. The grabs agree when under 1 % of the image changed.
+    A real change covers whole areas; sensor noise differs pixel by pixel. So the noise σ is
+    measured on the fine detail of the difference (difference minus its 5×5 mean: a smooth
+    change leaves nothing there), and a pixel has changed where the 5×5 mean of the
+    difference exceeds ``max(3, 2σ)`` — ten times the noise left after averaging 25 pixels.
     """
     a, b = to_grey(first), to_grey(second)
     diff = a.astype(np.float32) - b.astype(np.float32)
     local = cv2.blur(diff, (5, 5))
     sigma = 1.4826 * float(np.median(np.abs(diff - local)[::2, ::2]))
-    threshold = max(3.0, 2.0 * sigma)
-    return float(np.mean(np.abs(local) > threshold)) < CHANGED_FRACTION
+    changed = np.abs(local) > max(3.0, 2.0 * sigma)
+    if mask is not None:
+        return float(np.mean(changed[mask])) if np.any(mask) else 0.0
+    return float(np.mean(changed))
+
+
+def grabs_agree(first: np.ndarray, second: np.ndarray) -> bool:
+    """Whether two grabs of one pattern show the same still picture (under 1 % changed)."""
+    return changed_fraction(first, second) < CHANGED_FRACTION
 
 
 def capture_sequence(
@@ -92,49 +103,50 @@ def capture_sequence(
 ) -> tuple[list[np.ndarray], CaptureStats]:
     """Capture every pattern in order (see the module docstring); camera opened and closed.
 
-    With ``layout``, its white and black frames are checked as soon as both are captured.
-    Raises :class:`CalibrationError` for a camera that cannot be opened, a picture that
-    keeps changing, or bad white/black captures.
+    With ``layout``, its white and black frames are checked as soon as both are captured,
+    and from then on a capture that still shows the previous pattern (the projector's
+    latency longer than ``settle_s``) is retaken; if it still does after ``max_retries``,
+    a warning is logged and the run goes on (a pattern finer than the camera resolves
+    looks like its predecessor). Raises :class:`CalibrationError` for a camera that cannot
+    be opened, a picture that keeps changing, or bad white/black captures.
     """
     t0 = time.perf_counter()
     captures: list[np.ndarray] = []
-    retakes = grabs = 0
+    counts = {"retakes": 0, "grabs": 0}
+    lit: np.ndarray | None = None
     camera.open()
     try:
         bar = tqdm(patterns, desc="capturing", unit="pattern", disable=not progress, leave=False)
         for index, pattern in enumerate(bar):
             projector.show(pattern)
             sleep(settle_s)
-            first = camera.grab()
-            grabs += 1
-            if check:
-                for attempt in range(max_retries + 1):
-                    second = camera.grab()
-                    grabs += 1
-                    if grabs_agree(first, second):
+            frame = _grab_still(camera, index, check, max_retries, settle_s, sleep, counts)
+            if check and lit is not None and captures:
+                for _ in range(max_retries):
+                    if changed_fraction(frame, captures[-1], lit) >= STALE_FRACTION:
                         break
-                    if attempt == max_retries:
-                        raise CalibrationError(
-                            f"pattern {index}: the camera picture kept changing over "
-                            f"{max_retries + 1} retakes. Is something moving in front of the "
-                            "facade, the exposure on automatic, or the projector flickering? "
-                            "Increase --settle or lock the camera exposure."
-                        )
-                    retakes += 1
-                    logger.info("pattern %d: frame caught mid-change, retaking", index)
+                    counts["retakes"] += 1
+                    logger.info("pattern %d: the camera still sees the previous one", index)
                     sleep(settle_s)
-                    first = second
-                frame = ((first.astype(np.uint16) + second + 1) // 2).astype(np.uint8)
-            else:
-                frame = first
+                    frame = _grab_still(camera, index, check, max_retries, settle_s, sleep, counts)
+                else:
+                    logger.warning(
+                        "pattern %d looks like pattern %d in the camera after %d retakes: the "
+                        "projector may lag more than --settle, or the stripes are finer than "
+                        "the camera resolves",
+                        index,
+                        index - 1,
+                        max_retries,
+                    )
             captures.append(frame)
             if layout is not None and _have_white_black(layout, captures):
-                check_white_black(
-                    to_grey(captures[layout.white_index]), to_grey(captures[layout.black_index])
-                )
+                white = to_grey(captures[layout.white_index])
+                black = to_grey(captures[layout.black_index])
+                check_white_black(white, black)
+                lit = (white.astype(np.int16) - black.astype(np.int16)) > 20
     finally:
         camera.close()
-    stats = CaptureStats(retakes, grabs, time.perf_counter() - t0)
+    stats = CaptureStats(counts["retakes"], counts["grabs"], time.perf_counter() - t0)
     logger.info(
         "captured %d patterns in %.1f s (%d grabs, %d retakes)",
         len(captures),
@@ -143,6 +155,38 @@ def capture_sequence(
         stats.retakes,
     )
     return captures, stats
+
+
+def _grab_still(
+    camera: Camera,
+    index: int,
+    check: bool,
+    max_retries: int,
+    settle_s: float,
+    sleep: Callable[[float], None],
+    counts: dict[str, int],
+) -> np.ndarray:
+    """One capture of the pattern on show: two agreeing grabs, averaged (or one, unchecked)."""
+    first = camera.grab()
+    counts["grabs"] += 1
+    if not check:
+        return first
+    for attempt in range(max_retries + 1):
+        second = camera.grab()
+        counts["grabs"] += 1
+        if grabs_agree(first, second):
+            return ((first.astype(np.uint16) + second + 1) // 2).astype(np.uint8)
+        if attempt == max_retries:
+            break
+        counts["retakes"] += 1
+        logger.info("pattern %d: frame caught mid-change, retaking", index)
+        sleep(settle_s)
+        first = second
+    raise CalibrationError(
+        f"pattern {index}: the camera picture kept changing in {max_retries + 1} tries. Is "
+        "something moving in front of the facade, the exposure on automatic, or the "
+        "projector flickering? Increase --settle or lock the camera exposure."
+    )
 
 
 def _have_white_black(layout: PatternLayout, captures: list[np.ndarray]) -> bool:
