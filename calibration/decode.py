@@ -99,21 +99,28 @@ class Correspondences:
 
     @staticmethod
     def load(path: str) -> Correspondences:
+        """Read a file written by :meth:`save` (or any ``.npz`` with ``proj_xy``/``confidence``;
+        without ``projector_size`` the size is taken from the largest decoded position)."""
         try:
             with np.load(path) as data:
-                proj_xy = data["proj_xy"]
-                confidence = data["confidence"]
-                size = (
-                    tuple(int(v) for v in data["projector_size"])
-                    if ("projector_size" in data)
-                    else (0, 0)
-                )
+                proj_xy = np.asarray(data["proj_xy"], dtype=np.float32)
+                confidence = np.asarray(data["confidence"], dtype=np.float32)
+                size = data["projector_size"] if "projector_size" in data else None
         except (OSError, KeyError, ValueError) as exc:
             raise CalibrationError(
                 f"cannot read correspondences from {path}: {exc}. "
                 "Run 'calibrate decode' on the capture folder to write it."
             ) from exc
-        return Correspondences(proj_xy, confidence, (size[0], size[1]))
+        if proj_xy.ndim != 3 or proj_xy.shape[2] != 2 or confidence.shape != proj_xy.shape[:2]:
+            raise CalibrationError(
+                f"{path}: proj_xy must be (height, width, 2) and confidence (height, width); "
+                f"got {proj_xy.shape} and {confidence.shape}"
+            )
+        if size is None:
+            finite = proj_xy[np.isfinite(proj_xy[..., 0])]
+            top = np.ceil(finite.max(axis=0)) if len(finite) else np.zeros(2)
+            size = top.astype(int)
+        return Correspondences(proj_xy, confidence, (int(size[0]), int(size[1])))
 
 
 @dataclass(frozen=True)

@@ -197,3 +197,14 @@ def test_lens_distortion_can_be_estimated_when_there_is_no_camera_model(
     assert status == 0 and "estimated lens distortion k1=-0.1" in out
     held_out_with = float(out.split("held-out residual RMS ")[1].split()[0])
     assert held_out_without >= 0.25 and held_out_with <= 0.05
+
+
+def test_a_correspondences_file_of_the_wrong_shape_is_refused(tmp_path):
+    from calibration.decode import Correspondences
+    from calibration.errors import CalibrationError
+
+    np.savez(tmp_path / "c.npz", proj_xy=np.zeros((4, 4), np.float32), confidence=np.zeros(4))
+    with pytest.raises(CalibrationError, match=r"proj_xy must be \(height, width, 2\)"):
+        Correspondences.load(str(tmp_path / "c.npz"))
+    with pytest.raises(CalibrationError, match="Run 'calibrate decode' on the capture folder"):
+        Correspondences.load(str(tmp_path / "missing.npz"))
