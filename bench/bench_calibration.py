@@ -375,10 +375,12 @@ def section_c(size: tuple[int, int], repeats: int, contrib_venv: Path | None, se
                     "(facade-mapper puts edge pixels on the stripe edge, contrib on a centre)"
                 )
     headers = ["decoder", "best s", "median s", "valid %"]
+    load = ", ".join(f"{v:.1f}" for v in os.getloadavg())
     return "\n".join(
         [
             f"(c) decode time: {size[0]}x{size[1]} projector seen by a {size[0]}x{size[1]} "
-            f"camera, captures in memory, {repeats} runs; {os.cpu_count()} CPU cores",
+            f"camera, captures in memory, {repeats} runs; {os.cpu_count()} CPU cores, "
+            f"load average {load} (other work on the machine slows every row)",
             format_table(headers, rows),
             *notes,
             "target: facade-mapper decode under 1 s",
