@@ -399,8 +399,8 @@ def main() -> int:
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
     machine = platform.processor() or platform.machine()
-    print(f"bench_calibration on {machine}, {os.cpu_count()} cores, numpy {np.__version__}, ")
-    print(f"OpenCV {cv2.__version__}\n")
+    versions = f"numpy {np.__version__}, OpenCV {cv2.__version__}"
+    print(f"bench_calibration on {machine}, {os.cpu_count()} cores, {versions}\n")
     projector, camera = ((512, 384), (640, 480)) if args.quick else ((1024, 768), (1280, 960))
     decode_size = (960, 540) if args.quick else (1920, 1080)
     if args.only in (None, "a"):
