@@ -50,11 +50,16 @@ def default_scene(
     camera_size: tuple[int, int],
     *,
     distortion: tuple[float, ...] | None = DEFAULT_DISTORTION,
+    projector_quad: list[list[float]] | None = None,
     **scene_options: Any,
 ) -> tuple[FacadeScene, SimulationTruth]:
-    """The default venue at these resolutions; ``scene_options`` override FacadeScene fields."""
+    """The default venue at these resolutions; ``scene_options`` override FacadeScene fields.
+
+    ``projector_quad`` moves the projector: where its frame corners (TL, TR, BR, BL) land in
+    the ideal camera image, as fractions of the camera size (several projectors, one camera).
+    """
     projector_corners_camera_px = _quad(
-        camera_size, [[0.10, 0.09], [0.91, 0.13], [0.88, 0.90], [0.08, 0.86]]
+        camera_size, projector_quad or [[0.10, 0.09], [0.91, 0.13], [0.88, 0.90], [0.08, 0.86]]
     )
     H_projector_to_camera = projector_to_camera_homography(
         projector_size, projector_corners_camera_px

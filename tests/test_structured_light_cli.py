@@ -8,6 +8,7 @@ import sys
 import tomllib
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 
@@ -208,3 +209,74 @@ def test_a_correspondences_file_of_the_wrong_shape_is_refused(tmp_path):
         Correspondences.load(str(tmp_path / "c.npz"))
     with pytest.raises(CalibrationError, match="Run 'calibrate decode' on the capture folder"):
         Correspondences.load(str(tmp_path / "missing.npz"))
+
+
+def test_two_projectors_one_camera_share_the_canvas_and_report_their_overlap(capsys, tmp_path):
+    """Left and right projectors overlap in the middle of the facade; both surfaces are solved
+    into one calibration file and the overlap of the projector footprints is reported in
+    canvas_px, checked against a raster of the *true* footprints."""
+    import tomli_w
+
+    from calibration.camera import render_sequence
+    from calibration.capture import save_captures
+    from calibration.simulation import CANVAS_SIZE, default_scene
+    from calibration.solve import projector_footprint
+    from calibration.structured_light import generate_patterns, native_layout
+
+    projector, camera = (160, 120), (320, 240)
+    layout = native_layout(projector)
+    patterns = generate_patterns(layout)
+    quads = {
+        "left": [[0.06, 0.08], [0.60, 0.10], [0.58, 0.90], [0.05, 0.87]],
+        "right": [[0.42, 0.10], [0.94, 0.12], [0.92, 0.89], [0.43, 0.90]],
+    }
+    surfaces_canvas_px = {
+        "left": [[50, 50], [480, 50], [480, 650], [50, 650]],
+        "right": [[520, 50], [950, 50], [950, 650], [520, 650]],
+    }
+    marks: dict = {"camera_model": "left/camera.npz", "outputs": {}, "surfaces": {}}
+    truths = {}
+    for name, quad in quads.items():
+        scene, truth = default_scene(projector, camera, projector_quad=quad)
+        truths[name] = truth
+        folder = tmp_path / name
+        save_captures(folder, render_sequence(scene, patterns, seed=2), layout)
+        np.savez(folder / "camera.npz", K=truth.camera_model.K, dist=truth.camera_model.dist)
+        assert calibrate(capsys, "decode", folder)[0] == 0
+        canvas = np.array(surfaces_canvas_px[name], float)
+        camera_marks = truth.camera_model.distort(
+            apply_homography(truth.H_canvas_to_camera, canvas)
+        )
+        marks["outputs"][name] = {"correspondences": f"{name}/correspondences.npz"}
+        marks["surfaces"][f"wall-{name}"] = {
+            "output": name,
+            "points_canvas_px": canvas.tolist(),
+            "points_camera_px": camera_marks.tolist(),
+        }
+    (tmp_path / "marks.toml").write_text(tomli_w.dumps(marks))
+
+    status, out, err = calibrate(
+        capsys, "solve", tmp_path / "marks.toml", "--calibration", tmp_path / "venue.toml"
+    )
+    assert status == 0, err
+    cal = load_calibration(tmp_path / "venue.toml")
+    assert set(cal.surfaces) == {"wall-left", "wall-right"}
+    for name in quads:
+        fitted = cal.surfaces[f"wall-{name}"].H_canvas_to_projector
+        canvas = np.array(surfaces_canvas_px[name], float)
+        true = apply_homography(truths[name].H_canvas_to_projector, canvas)
+        assert np.abs(apply_homography(fitted, canvas) - true).max() <= 0.01
+
+    line = next(text for text in out.splitlines() if text.startswith("overlap wall-left"))
+    reported_area = float(line.split(": ")[1].split()[0])
+    masks = []
+    for name in quads:
+        footprint = projector_footprint(truths[name].H_canvas_to_projector, projector) - 0.5
+        # A canvas twice the size, shifted by half, holds the footprints that stick out.
+        mask = np.zeros((CANVAS_SIZE[1] * 2, CANVAS_SIZE[0] * 2), np.uint8)
+        offset = np.array(CANVAS_SIZE, float) / 2
+        pts = np.round((footprint + offset) * 16)
+        cv2.fillPoly(mask, [pts.astype(np.int32)], 1, shift=4)
+        masks.append(mask.astype(bool))
+    true_area = float(np.count_nonzero(masks[0] & masks[1]))
+    assert reported_area == pytest.approx(true_area, rel=0.01)
