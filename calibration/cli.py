@@ -10,7 +10,10 @@ status; :func:`add_calibrate_parser` registers them under ``calibrate``. Bad inp
   ``correspondences.npz`` (``proj_xy``, ``confidence``).
 * ``calibrate solve MARKS.toml --calibration FILE`` — fit the surfaces, save atomically.
 
-Heavy imports happen inside the commands so that building the parser stays cheap.
+Heavy imports happen inside the commands so that building the parser stays cheap. To add
+a subcommand (``calibrate history`` is next): write ``cmd_<name>(args) -> int`` and register
+it in :func:`add_calibrate_parser` with ``set_defaults(calibrate_func=cmd_<name>)``;
+``run_show.py`` needs no change.
 """
 
 from __future__ import annotations
