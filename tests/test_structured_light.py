@@ -102,3 +102,24 @@ def test_layout_names_and_sizes_are_parsed_with_clear_errors():
     for bad in ("1920", "axb", "1x1"):
         with pytest.raises(ValueError):
             parse_size(bad)
+
+
+def test_the_calibration_core_imports_no_gl_and_no_window_system():
+    """Pure core, GL at the edge: only calibration.window_projector may touch GL/windows."""
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    code = (
+        "import sys\n"
+        "import calibration.structured_light, calibration.decode, calibration.solve\n"
+        "import calibration.camera, calibration.capture, calibration.marks\n"
+        "import calibration.simulation, calibration.cli, calibration.errors\n"
+        "print(sorted(m for m in ('moderngl', 'pyglet') if m in sys.modules))\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "[]"
