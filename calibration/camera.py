@@ -33,7 +33,6 @@ import numpy as np
 
 from calibration.errors import CalibrationError
 from calibration.solve import CameraModel
-from mapping.geometry import apply_homography
 
 logger = logging.getLogger(__name__)
 
@@ -257,7 +256,8 @@ class FacadeScene:
     H_projector_to_camera_window: np.ndarray | None = None
     supersample: int = 2
     projector_upsample: int = 2
-    _maps: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False)
+    _maps: tuple[np.ndarray, np.ndarray] | None = field(default=None, init=False, repr=False)
+    _gain: np.ndarray | None = field(default=None, init=False, repr=False)
 
     def ideal_camera_points(self, points_camera_px: np.ndarray) -> np.ndarray:
         """Photographed (distorted) → ideal camera_px."""
@@ -286,11 +286,11 @@ class FacadeScene:
     def true_projector_xy(self, points_camera_px: np.ndarray) -> np.ndarray:
         """Ground truth: the ``projector_px`` each photographed camera point sees (float64)."""
         ideal = self.ideal_camera_points(points_camera_px)
-        out = apply_homography(np.linalg.inv(self.H_projector_to_camera), ideal)
+        out = _transform(np.linalg.inv(self.H_projector_to_camera), ideal)
         window = self.in_window(ideal)
         if np.any(window):
             H_win = np.linalg.inv(self.H_projector_to_camera_window)
-            out[window] = apply_homography(H_win, ideal[window])
+            out[window] = _transform(H_win, ideal[window])
         return out
 
     def _sample_maps(self) -> tuple[np.ndarray, np.ndarray]:
@@ -314,6 +314,11 @@ class FacadeScene:
 
     def gain_map(self) -> np.ndarray:
         """Albedo × vignetting per camera pixel (float32 ``(h, w)``)."""
+        if self._gain is None:
+            self._gain = self._compute_gain()
+        return self._gain
+
+    def _compute_gain(self) -> np.ndarray:
         w, h = self.camera_size
         yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
         r2 = ((xx + 0.5 - w / 2) ** 2 + (yy + 0.5 - h / 2) ** 2) / ((w / 2) ** 2 + (h / 2) ** 2)
@@ -353,6 +358,12 @@ class FacadeScene:
         sigma = np.sqrt(self.noise_read**2 + self.noise_shot * np.maximum(signal, 0))
         noisy = signal + sigma * rng.standard_normal(signal.shape, dtype=np.float32)
         return np.clip(np.round(noisy), 0, 255).astype(np.uint8)
+
+
+def _transform(H: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """``apply_homography`` for many points at once (OpenCV; same maths, float64)."""
+    pts = np.ascontiguousarray(points, dtype=np.float64).reshape(-1, 1, 2)
+    return cv2.perspectiveTransform(pts, np.asarray(H, np.float64)).reshape(-1, 2)
 
 
 def projector_to_camera_homography(
