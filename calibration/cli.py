@@ -200,13 +200,19 @@ def cmd_capture(args: argparse.Namespace) -> int:
 def cmd_decode(args: argparse.Namespace) -> int:
     from calibration.capture import load_capture_folder
     from calibration.decode import decode
+    from calibration.errors import CalibrationError
 
     captures, layout, names = load_capture_folder(
         args.captures, projector_size=_size(args.projector), layout_kind=args.layout
     )
     corr = decode(captures, layout, noise_aware=not args.fixed_thresholds, names=names)
     out = args.out or args.captures / "correspondences.npz"
-    corr.save(str(out))
+    try:
+        corr.save(str(out))
+    except OSError as exc:
+        raise CalibrationError(
+            f"cannot write {out}: {exc.strerror or exc}. Choose another place with --out FILE."
+        ) from exc
     w, h = corr.camera_size
     print(
         f"decoded {w}x{h} camera pixels ({layout.kind} layout, projector "

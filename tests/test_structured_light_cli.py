@@ -280,3 +280,10 @@ def test_two_projectors_one_camera_share_the_canvas_and_report_their_overlap(cap
         masks.append(mask.astype(bool))
     true_area = float(np.count_nonzero(masks[0] & masks[1]))
     assert reported_area == pytest.approx(true_area, rel=0.01)
+
+
+def test_an_unwritable_output_says_to_choose_another_place(simulated_folder, capsys, tmp_path):
+    out = tmp_path / "no-such-folder" / "c.npz"
+    status, _, err = calibrate(capsys, "decode", simulated_folder, "--out", out)
+    assert status == 2
+    assert "cannot write" in err and "--out FILE" in err
