@@ -7,7 +7,7 @@ python run_show.py render SHOW_DIR --out DIR [--frames N] [--fps F] [--cue CUE] 
 python run_show.py check SHOW_DIR
 python run_show.py schedule FILE [--date YYYY-MM-DD] [--at "YYYY-MM-DD HH:MM"]
 python run_show.py schedule FILE --run [--headless | --windowed] [--fps F] [--duration S]
-python run_show.py calibrate SUBCOMMAND ...     (see calibration/cli.py)
+python run_show.py calibrate {patterns,capture,decode,solve,fit,history} ...  (docs/calibration.md)
 """
 
 from __future__ import annotations
@@ -84,7 +84,7 @@ def _parser() -> argparse.ArgumentParser:
 
     from calibration.cli import add_calibrate_parser
 
-    add_calibrate_parser(sub)  # calibrate history | fit | ... (calibration/cli.py)
+    add_calibrate_parser(sub)
     return parser
 
 

@@ -1,4 +1,6 @@
 """Projector calibration.
 
-Calibration files today; patterns, capture, decoding and solvers to come.
+Calibration files (``store``) and automatic camera calibration: structured-light patterns,
+cameras and capture, decoding, solving, and the ``calibrate`` command line
+(``docs/calibration.md``).
 """
