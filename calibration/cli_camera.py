@@ -291,7 +291,7 @@ def cmd_solve(args: argparse.Namespace) -> int:
         return 0
     if args.calibration.exists():
         try:
-            cal = load_calibration(args.calibration)
+            load_calibration(args.calibration)  # refuse a broken file before fitting
         except ValidationError as exc:
             for problem in exc.problems:
                 print(problem, file=sys.stderr)
