@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# The device check for a lent GPU machine, in one call (see README "Benchmarks"). Prepare on
+# your own machine first:  bash ../shared/gpu/prepare.sh astral zeroconf ifaddr watchdog
+#                          cp ../shared/bench/make_stress_show.py .gl/
+# then run on the device with carry [".whl", ".gl"]:  bash .gl/run.sh bash bench/gpu_run.sh
+# Each step is bounded; the outputs go to $OUT when set.
+set -u
+cd "$(dirname "$0")/.."
+out="${OUT:-/tmp/gpu-out}"
+mkdir -p "$out"
+step() { echo; echo "=== $*"; }
+step "GPU"
+nvidia-smi -L 2>&1 | head -2
+step "bench_render: demo show, 2 x 1280x720 (GL vs numpy+OpenCV baseline)"
+timeout 120 python3 bench/bench_render.py --frames 120 2>&1 | tee "$out/bench_render_demo.txt"
+step "bench_render: stress show, 4 x 3840x2160, 64 surfaces, 1080p H.264"
+timeout 120 python3 .gl/make_stress_show.py shows/demo /tmp/stress >/dev/null 2>&1 \
+  && timeout 150 python3 bench/bench_render.py --show /tmp/stress --cue all --frames 60 --skip-cpu \
+     2>&1 | tee "$out/bench_render_stress.txt"
+step "bench_osc: GO to frame at 60 Hz, messages/s"
+timeout 120 python3 bench/bench_osc.py --gos 300 --seconds 2 2>&1 | tee "$out/bench_osc.txt"
+step "tests (no display on this machine: the Xvfb window tests are left out)"
+timeout 240 python3 -m pytest -q -x -p no:cacheprovider \
+  --deselect tests/test_window_output.py --deselect tests/test_osc_cli.py \
+  --deselect tests/test_structured_light_window.py 2>&1 | tail -15 | tee "$out/pytest.txt"
