@@ -20,7 +20,18 @@ import moderngl
 SHADER_DIR = Path(__file__).resolve().parents[2] / "shaders"
 GLSL_VERSION = "#version 330 core\n"
 
-_LOG_LINE = re.compile(r"^\s*(\d+):(\d+)\((\d+)\):\s*(?:error|warning):?\s*(.*)$")
+# How drivers word a diagnostic (line numbers are ``#line 1``-relative, the file's own):
+#   Mesa        0:3(12): error: syntax error, unexpected '}'
+#   NVIDIA      0(3) : error C0000: syntax error, unexpected '}'
+#   AMD, Intel  ERROR: 0:3: 'x' : undeclared identifier
+_LOG_LINES = (
+    re.compile(r"^\s*\d+:(?P<line>\d+)\(\d+\):\s*(?:error|warning):?\s*(?P<msg>.*)$"),
+    re.compile(
+        r"^\s*(?:\w+\s+)?\d+\((?P<line>\d+)\)\s*:\s*(?:error|warning)\s*(?:[A-Z]\d+)?\s*:?\s*"
+        r"(?P<msg>.*)$"
+    ),
+    re.compile(r"^\s*(?:ERROR|WARNING):\s*\d+:(?P<line>\d+):\s*(?P<msg>.*)$"),
+)
 
 
 @dataclass(frozen=True)
@@ -51,12 +62,12 @@ def map_driver_log(log: str, file: Path, source_lines: list[str]) -> list[Shader
     """Turn a GLSL driver log into diagnostics against ``file`` (``#line 1`` numbering)."""
     diags = []
     for raw in log.splitlines():
-        m = _LOG_LINE.match(raw)
+        m = next((m for pattern in _LOG_LINES if (m := pattern.match(raw))), None)
         if not m:
             continue
-        line = int(m.group(2))
+        line = int(m.group("line"))
         src = source_lines[line - 1].strip() if 0 < line <= len(source_lines) else ""
-        diags.append(ShaderDiagnostic(file, line if src or line > 0 else None, m.group(4), src))
+        diags.append(ShaderDiagnostic(file, line if src or line > 0 else None, m["msg"], src))
     if not diags:
         text = " ".join(s.strip() for s in log.splitlines() if s.strip() and "===" not in s)
         diags.append(ShaderDiagnostic(file, None, text or "shader failed to compile"))
