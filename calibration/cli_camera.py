@@ -36,6 +36,12 @@ def add_commands(commands: Any) -> None:
     capture = commands.add_parser("capture", help="project the patterns and photograph them")
     _projector_args(capture, required=True)
     capture.add_argument("--out", type=Path, required=True, help="capture folder to write")
+    capture.add_argument(
+        "--show",
+        type=Path,
+        help="run this show and put the patterns on one of its outputs (with --output)",
+    )
+    capture.add_argument("--output", help="the show's output the projector is on (with --show)")
     source = capture.add_mutually_exclusive_group(required=True)
     source.add_argument("--camera", help="OpenCV camera: device number or stream URL")
     source.add_argument(
@@ -147,6 +153,7 @@ def cmd_patterns(args: argparse.Namespace) -> int:
 
 def cmd_capture(args: argparse.Namespace) -> int:
     from calibration.capture import capture_sequence, save_captures
+    from calibration.errors import CalibrationError
     from calibration.structured_light import generate_patterns
 
     layout = _layout(args)
@@ -173,6 +180,23 @@ def cmd_capture(args: argparse.Namespace) -> int:
         camera = OpenCVCamera(device, exposure=args.exposure)
         camera.open()  # fail before any window opens when the camera is not there
         camera.close()
+        if args.show is not None:
+            from calibration.show_projector import capture_in_show
+
+            if not args.output:
+                raise CalibrationError("--show needs --output: the output the projector is on")
+            captures, stats = capture_in_show(
+                args.show,
+                args.output,
+                patterns,
+                camera,
+                layout,
+                settle_s=args.settle,
+                max_retries=args.retries,
+            )
+            save_captures(args.out, captures, layout)
+            print(f"captured {len(captures)} patterns into {args.out} ({stats.retakes} retake(s))")
+            return 0
         with WindowProjector(args.display, layout.projector_size) as projector:
             captures, stats = capture_sequence(
                 patterns,

@@ -35,6 +35,8 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from mapping.show import Content, Cue, Layer, Show
 
 log = logging.getLogger(__name__)
@@ -88,6 +90,9 @@ class FrameState:
     hidden_surfaces: frozenset[str] = frozenset()
     output_levels: Mapping[str, float] = field(default_factory=dict)
     patterns: Mapping[str, str | None] = field(default_factory=dict)
+    pattern_images: Mapping[str, np.ndarray] = field(default_factory=dict)
+    """For a pattern ``image:…`` (a still shown full screen, e.g. structured light): its
+    pixels, uint8 RGB or RGBA at the output's resolution."""
     preload: tuple[tuple[Layer, Content], ...] = ()
     """Content the standby cue will need: the renderer opens it before GO (pre-roll)."""
 

@@ -20,6 +20,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from mapping.cues import CueEngine, Fade, FrameState
 from mapping.patterns import PATTERN_KINDS
 from mapping.show import SHOW_FILE, Show, Surface, load_show
@@ -97,6 +99,8 @@ class LiveShow:
         self.show = show
         self.engine = CueEngine(show)
         self.patterns: dict[str, str | None] = {o.name: None for o in show.outputs}
+        self.images: dict[str, np.ndarray] = {}
+        self._images_shown = 0
         self.corners = CornerEditor(self)
         self.generation += 1
 
@@ -144,7 +148,9 @@ class LiveShow:
         return before
 
     def set_pattern(self, output: str, kind: str | None) -> str | None:
-        if kind is not None and kind not in self.pattern_kinds():
+        if kind is not None and kind.startswith("image:") and output in self.images:
+            pass  # undoing back to an image still held
+        elif kind is not None and kind not in self.pattern_kinds():
             raise ValueError(
                 f"unknown pattern {kind!r}; expected one of: {', '.join(self.pattern_kinds())}"
             )
@@ -152,10 +158,46 @@ class LiveShow:
         self.patterns[output] = kind
         return before
 
+    def show_image(self, output: str, file: str) -> str | None:
+        """Show an image file full screen on ``output`` (``""``: back to the show).
+
+        The file must be inside the show folder (no ``..`` leading out, no symbolic link
+        leading out) and exactly the output's resolution, so it lands pixel for pixel (a
+        structured-light pattern, a test chart). Returns the pattern it replaced.
+        ValueError naming the file and what was expected otherwise.
+        """
+        from mapping.media.errors import MediaError
+        from mapping.media.image import load_image
+
+        before = self.patterns[output]
+        if not file:
+            self.patterns[output] = None
+            self.images.pop(output, None)
+            return before
+        root = self.show.root.resolve()
+        path = (root / file).resolve()
+        if not path.is_relative_to(root):
+            raise ValueError(f"{file}: expected an image file inside the show folder {root}")
+        try:
+            image = load_image(path)
+        except MediaError as exc:
+            raise ValueError(str(exc)) from None
+        size = self.show.output(output).resolution
+        if (image.shape[1], image.shape[0]) != tuple(size):
+            raise ValueError(
+                f"{file}: {image.shape[1]}×{image.shape[0]} pixels, expected output "
+                f"'{output}''s {size[0]}×{size[1]} to show it pixel for pixel"
+            )
+        self._images_shown += 1
+        self.images[output] = image
+        self.patterns[output] = f"image:{self._images_shown}:{file}"
+        return before
+
     def cycle_patterns(self) -> None:
         kinds: list[str | None] = [*self.pattern_kinds(), None]
         for name, current in self.patterns.items():
-            self.patterns[name] = kinds[(kinds.index(current) + 1) % len(kinds)]
+            index = kinds.index(current) if current in kinds else -1
+            self.patterns[name] = kinds[(index + 1) % len(kinds)]
 
     def load_named(self, name: str) -> Show:
         """Load show ``name`` from the library and make it the live show."""
@@ -200,4 +242,9 @@ class LiveShow:
         """What every output shows at ``show_time_s``."""
         state = self.engine.tick(show_time_s)
         master = 0.0 if self.blackout else self.master.at(show_time_s)
-        return dataclasses.replace(state, master=master, patterns=dict(self.patterns))
+        images = {
+            n: self.images[n] for n, k in self.patterns.items() if k and k.startswith("image:")
+        }
+        return dataclasses.replace(
+            state, master=master, patterns=dict(self.patterns), pattern_images=images
+        )

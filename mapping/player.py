@@ -218,7 +218,10 @@ class ShowPlayer:
             frame = self.live.frame(show_time_s)
             for name, kind in frame.patterns.items():
                 if self.renderer.pattern(name) != kind:
-                    self.renderer.set_pattern(name, kind)
+                    if kind is not None and kind.startswith("image:"):
+                        self.renderer.set_pattern_image(name, kind, frame.pattern_images[name])
+                    else:
+                        self.renderer.set_pattern(name, kind)
             self.renderer.render(frame)
         except Exception as exc:  # the show goes on: keep presenting the last good frame
             message = f"{type(exc).__name__}: {exc}"

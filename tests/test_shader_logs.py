@@ -27,7 +27,7 @@ FILE = Path("shaders/aurora.glsl")
         ),
         (
             "nvidia, one line",
-            "fragment_shader 0(3) : error C0000: syntax error, unexpected '}', expecting ',' or ';'",
+            "fragment_shader 0(3) : error C0000: syntax error, unexpected '}', expecting ';'",
         ),
         ("amd", "ERROR: 0:3: '}' : syntax error syntax error"),
     ],

@@ -87,6 +87,14 @@ def _set_pattern(live: LiveShow, a: Mapping[str, Any], t: float) -> Any:
     return lambda: live.set_pattern(a["output"], before)
 
 
+def _show_image(live: LiveShow, a: Mapping[str, Any], t: float) -> Any:
+    try:
+        before = live.show_image(a["output"], a["file"])
+    except ValueError as exc:
+        raise CommandError(f"output.image: {exc}") from None
+    return lambda: live.set_pattern(a["output"], before)
+
+
 def _set_lock(live: LiveShow, a: Mapping[str, Any], t: float) -> None:
     live.locked = a["on"]
 
@@ -262,6 +270,18 @@ SPECS: tuple[CommandSpec, ...] = (
         _set_pattern,
         (_OUTPUT, Arg("pattern", str, "pattern name, or off")),
         query=lambda live, a: live.patterns[a["output"]] or "off",
+        edit=True,
+        locked_in_show=True,
+        group="outputs",
+    ),
+    CommandSpec(
+        "output.image",
+        "/output/{output}/image",
+        "Show an image file of the show folder full screen on an output, pixel for pixel "
+        '(structured-light patterns, charts); "" returns to the show',
+        _show_image,
+        (_OUTPUT, Arg("file", str, "image path inside the show folder, or empty")),
+        query=lambda live, a: live.patterns[a["output"]] or "",
         edit=True,
         locked_in_show=True,
         group="outputs",

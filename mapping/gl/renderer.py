@@ -172,8 +172,8 @@ class Renderer:
                 target = _OutputTarget(out.name, out.resolution, tex, self.ctx.framebuffer([tex]))
             self._outputs[out.name] = target
             self._build_warp(target)
-            if target.pattern is not None:
-                self.set_pattern(out.name, target.pattern)
+            if target.pattern is not None and not target.pattern.startswith("image:"):
+                self.set_pattern(out.name, target.pattern)  # outlines follow the new show
         for target in old.values():
             self._release_output(target)
         wanted = {self._source_key(layer, layer.content) for layer in show.layers}
@@ -222,7 +222,7 @@ class Renderer:
     def set_pattern(self, output_name: str, kind: str | None) -> None:
         """Show a test pattern on one output (``None`` returns to the show)."""
         target = self._outputs[output_name]
-        if kind is not None and kind not in self.pattern_kinds():
+        if kind is not None and kind not in self.pattern_kinds() and not kind.startswith("image:"):
             raise ValueError(
                 f"unknown pattern {kind!r}; expected one of: {', '.join(self.pattern_kinds())}"
             )
@@ -230,7 +230,7 @@ class Renderer:
             target.pattern_texture.release()
             target.pattern_texture = None
         target.pattern = kind
-        if kind is None:
+        if kind is None or kind.startswith("image:"):
             return
         if kind == REFERENCE_PATTERN:
             self._load_reference()
@@ -243,6 +243,19 @@ class Renderer:
         target.pattern_texture = self.ctx.texture(
             target.size_px, 4, np.ascontiguousarray(image).tobytes()
         )
+
+    def set_pattern_image(self, output_name: str, kind: str, image: np.ndarray) -> None:
+        """Show ``image`` (uint8 RGB or RGBA, the output's size) full screen on an output;
+        ``kind`` (``image:…``) is what :meth:`pattern` reports for it."""
+        target = self._outputs[output_name]
+        h, w = image.shape[:2]
+        if (w, h) != target.size_px:
+            raise ValueError(f"image {w}×{h} for output '{output_name}' of {target.size_px}")
+        if target.pattern_texture is not None:
+            target.pattern_texture.release()
+        rgba = image if image.shape[2] == 4 else np.dstack([image, np.full((h, w), 255, np.uint8)])
+        target.pattern_texture = self.ctx.texture((w, h), 4, np.ascontiguousarray(rgba).tobytes())
+        target.pattern = kind
 
     def _load_reference(self) -> None:
         if self._reference_tex is not None:
