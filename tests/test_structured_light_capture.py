@@ -175,3 +175,20 @@ def test_pattern_files_are_written_in_sequence_order(tmp_path):
     paths = write_patterns(tmp_path, LAYOUT)
     assert len(paths) == 38 and paths[0].name == "00-white.png"
     np.testing.assert_array_equal(cv2.imread(str(paths[5]), cv2.IMREAD_UNCHANGED), PATTERNS[5])
+
+
+def test_the_opencv_camera_reads_real_frames_through_videocapture(tmp_path):
+    """No camera here: a video file is the stream OpenCV's VideoCapture opens instead (the same
+    code path as a device or a network camera), frames numbered by their brightness."""
+    path = tmp_path / "camera.avi"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 30.0, (64, 48))
+    for level in range(0, 250, 10):  # 25 flat frames, 0, 10, 20 … 240
+        writer.write(np.full((48, 64, 3), level, np.uint8))
+    writer.release()
+    camera = OpenCVCamera(str(path), flush=2)
+    camera.open()  # reads frame 0 to learn the size
+    assert camera.size == (64, 48)
+    levels = [int(round(float(camera.grab().mean()))) for _ in range(3)]
+    camera.close()
+    # each grab drops 2 buffered frames first: frames 3, 6, 9 → levels 30, 60, 90
+    assert levels == pytest.approx([30, 60, 90], abs=2)
