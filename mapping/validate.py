@@ -238,10 +238,10 @@ def normalised_homography(H: np.ndarray) -> np.ndarray:
     H = np.array(H, dtype=np.float64)
     if message := homography_problem(H, "matrix"):
         raise ValueError(message)
-    Hn = H / np.max(np.abs(H))
-    if abs(Hn[2, 2]) > 1e-9:
-        return Hn / Hn[2, 2]
-    return Hn
+    largest = np.max(np.abs(H))
+    if abs(H[2, 2]) > 1e-9 * largest:
+        return H / H[2, 2]  # one division: exact when H[2, 2] is already 1; entries ≤ 1e9
+    return H / largest
 
 
 def _shape_text(value: Any) -> str:
