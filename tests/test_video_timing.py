@@ -194,3 +194,44 @@ def test_a_real_clip_plays_each_frame_once_at_its_rate_and_holds_them_at_60_fps(
         seen = [int(f.image[4, 8, 0]) // 8 for f in at_60]
         assert set(np.diff(seen)) <= {0, 1} and sorted(set(seen)) == list(range(frame_count))
         assert [f.index for f in at_60] == seen
+
+
+def write_gappy_clip(path: Path, pts: list[int], rate: int = 10) -> Path:
+    """FFV1 frames at the given timestamps (in 1/rate s): a variable-rate clip with gaps.
+    Each frame's grey level is 8 × its timestamp."""
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("ffv1", rate=rate)
+        stream.width, stream.height, stream.pix_fmt = 16, 8, "gray"
+        for t in pts:
+            frame = av.VideoFrame.from_ndarray(np.full((8, 16), 8 * t, np.uint8), format="gray")
+            frame.pts = t
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    return path
+
+
+def test_a_gap_in_a_variable_rate_clip_holds_the_previous_frame(tmp_path, caplog):
+    path = write_gappy_clip(tmp_path / "gaps.mkv", [0, 1, 2, 5, 6, 7])
+    with caplog.at_level("DEBUG", logger="mapping.media.video"), VideoClip(path) as clip:
+        assert clip.frame_count == 8  # slots 0..7 at 10 fps
+        # played forwards: slots 3 and 4 have no frame of their own, frame 2 stays up
+        shown = [clip.frame_at_index(i) for i in range(8)]
+        assert [int(f.image[0, 0, 0]) // 8 for f in shown] == [0, 1, 2, 2, 2, 5, 6, 7]
+        assert [f.index for f in shown] == [0, 1, 2, 2, 2, 5, 6, 7]
+        assert shown[3] is shown[2]  # the same frame object: nothing decoded again
+        # and reached by seeking, backwards
+        for i in (4, 3, 7, 0):
+            assert clip.frame_at_index(i).index == [0, 1, 2, 2, 2, 5, 6, 7][i]
+    assert "frame 3 not in stream, showing 2" in caplog.text
+    assert f"{path}: opened 16x8, 10.000 fps, 8 frames" in caplog.text
+
+
+def test_the_first_frames_timestamp_is_the_clips_time_zero(tmp_path):
+    path = write_gappy_clip(tmp_path / "late.mkv", [3, 4, 5, 6])
+    with VideoClip(path) as clip:
+        frame = clip.frame_at(0.0)
+        assert (frame.index, frame.pts_s, int(frame.image[0, 0, 0])) == (0, 0.0, 24)
+        frame = clip.frame_at(0.25)
+        assert (frame.index, frame.pts_s, int(frame.image[0, 0, 0])) == (2, 0.2, 40)
