@@ -7,6 +7,7 @@ at, and the values that are accepted at the edges of what is allowed.
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -489,3 +490,156 @@ def test_values_up_to_59_characters_are_shown_whole(tmp_path, length):
     [(_, _, message)] = problems(tmp_path, PIN, f"corners = {value}")
     shown = message.removeprefix("expected a list of 4 [x, y] points, got array ")
     assert shown == (text if length < 60 else text[:57] + "...")
+
+
+# --- more edges -----------------------------------------------------------------------------
+
+
+def test_a_folder_without_a_show_file_says_so_exactly(tmp_path):
+    with pytest.raises(ValidationError) as info:
+        load_show(tmp_path)
+    [problem] = info.value.problems
+    assert (problem.file, problem.key_path, problem.line, problem.message) == (
+        tmp_path / "show.toml", "", None,
+        "show file not found: expected a folder containing show.toml",
+    )  # fmt: skip
+
+
+def test_a_syntax_error_at_the_very_end_has_no_line(tmp_path):
+    (tmp_path / "show.toml").write_text('schema_version = 1\nname = "abc', encoding="utf-8")
+    with pytest.raises(ValidationError) as info:
+        load_show(tmp_path)
+    [problem] = info.value.problems
+    assert (problem.line, problem.message) == (
+        None, "TOML syntax error: Unterminated string (at end of document)"
+    )  # fmt: skip
+
+
+def test_bytes_that_are_not_utf8_in_a_comment_do_not_stop_the_show(tmp_path):
+    text = MINI.replace("[canvas]", "# caf\xe9 (Latin-1)\n[canvas]").encode("latin-1")
+    (tmp_path / "show.toml").write_bytes(text)
+    assert load_show(tmp_path).name == "mini"
+
+
+def test_a_show_file_path_is_as_good_as_its_folder(tmp_path):
+    load_edited(tmp_path)
+    assert load_show(tmp_path / "show.toml").root == tmp_path
+
+
+@pytest.mark.parametrize(
+    ("table", "expected"),
+    [
+        ("outputs", ("outputs[1].name", 11, "missing (required)")),
+        ("layers", ("layers[0].name", 27, "missing (required)")),
+    ],
+)
+def test_a_table_without_its_name(tmp_path, table, expected):
+    old = {"outputs": 'name = "side"\n', "layers": 'name = "bg"\n'}[table]
+    assert expected in problems(tmp_path, old, "")
+
+
+@pytest.mark.parametrize("region", ["[0, 0, 0.5, 0.25]", "[-10, -10, 1, 1]"])
+def test_a_small_or_offset_region_is_fine(tmp_path, region):
+    show = load_edited(tmp_path, 'color = "#336699"', f'color = "#336699"\nregion = {region}')
+    assert show.layers[0].region_canvas_px == tuple(float(v) for v in json.loads(region))
+
+
+def test_a_region_of_zero_height_is_refused(tmp_path):
+    found = problems(tmp_path, 'color = "#336699"', 'color = "#336699"\nregion = [0, 0, 10, 0]')
+    assert [k for k, _, _ in found] == ["layers[0].region"]
+
+
+def test_a_quad_polygon_is_pinned_by_its_own_corners(tmp_path):
+    show = load_edited(
+        tmp_path, SQUARE + "\n" + PIN,
+        "polygon = [[0, 0], [64, 8], [60, 48], [4, 40]]\n"
+        "corners = [[10, 5], [60, 2], [62, 40], [8, 44]]",
+    )  # fmt: skip
+    np.testing.assert_allclose(
+        show.surfaces[0].polygon_projector_px, [[10, 5], [60, 2], [62, 40], [8, 44]], atol=1e-9
+    )
+
+
+def test_every_bad_layer_state_in_a_cue_and_every_bad_cue_is_reported(tmp_path):
+    cues = (
+        '[[cues]]\nname = "go"\n[cues.layers]\nbg = 0.5\nfg = { opacity = 1 }\n'
+        "bg2 = { opacty = 1 }\n\n"
+        '[[cues]]\nfade = 1\n\n[[cues]]\nname = "late"\nfade = -1\n\n'
+        '[[cues]]\nname = "ok"\n'
+    )
+    extra_layer = '\n[[layers]]\nname = "bg2"\nkind = "solid"\ncolor = [0, 0, 0]\n\n'
+    text = MINI[: MINI.index("[[cues]]")] + extra_layer + cues
+    (tmp_path / "show.toml").write_text(text, encoding="utf-8")
+    with pytest.raises(ValidationError) as info:
+        load_show(tmp_path)
+    assert [p.key_path for p in info.value.problems] == [
+        "cues[0].layers.bg",
+        "cues[0].layers.fg",
+        "cues[0].layers.bg2.opacty",
+        "cues[1].name",
+        "cues[2].fade",
+    ]
+
+
+# --- calibration references ------------------------------------------------------------------
+
+CAL = "homography = [[1, 0, 0], [0, 1, 0], [0, 0, 1]]"
+
+
+@pytest.fixture
+def with_calibration(tmp_path):
+    """The demo venue's calibration file beside the show (one surface, 'right-wing',
+    made for output 'right'); output 'side' renamed 'right' so that it matches."""
+    cal = tmp_path / "cal.toml"
+    cal.write_text((REPO / "shows" / "calibrations" / "demo-venue.toml").read_text())
+    return cal
+
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.parametrize(
+    ("ref", "expected"),
+    [
+        ('{ file = "cal.toml", sufrace = "right-wing" }',
+         ("surfaces[1].calibration.sufrace", 25,
+          "unknown key (did you mean 'surface'?); expected one of: file, surface")),
+        ('{ surface = "right-wing" }', ("surfaces[1].calibration.file", 25, "missing (required)")),
+        ('{ file = "cal.toml", surface = 3 }',
+         ("surfaces[1].calibration.surface", 25, "expected a non-empty string, got number 3")),
+    ],
+)  # fmt: skip
+def test_calibration_reference_problems(tmp_path, with_calibration, ref, expected):
+    assert expected in problems(tmp_path, CAL, f"calibration = {ref}")
+
+
+def test_a_calibration_entry_the_file_does_not_have(tmp_path, with_calibration):
+    found = problems(tmp_path, CAL, 'calibration = { file = "cal.toml", surface = "nope" }')
+    assert found == [
+        ("surfaces[1].calibration", 25,
+         f"calibration file {with_calibration} has no surface 'nope'; it has: right-wing")
+    ]  # fmt: skip
+
+
+def test_a_calibration_made_for_another_output(tmp_path, with_calibration):
+    found = problems(tmp_path, CAL, 'calibration = { file = "cal.toml", surface = "right-wing" }')
+    assert found == [
+        ("surfaces[1].calibration", 25,
+         "calibration for 'right-wing' was made for output 'right', "
+         "but the surface is on output 'side'")
+    ]  # fmt: skip
+
+
+def test_a_calibration_reference_by_surface_name_or_by_file_alone(tmp_path, with_calibration):
+    text = MINI.replace('name = "side"', 'name = "right"').replace(
+        'output = "side"', 'output = "right"'
+    )
+    text = text.replace('name = "t"', 'name = "right-wing"')
+    (tmp_path / "show.toml").write_text(text.replace(CAL, 'calibration = "cal.toml"'))
+    show = load_show(tmp_path)
+    surface = show.surfaces[1]
+    assert (surface.mapping, surface.calibration_file) == ("calibration", with_calibration)
+    assert surface.H_canvas_to_projector.dtype == np.float64
+    np.testing.assert_allclose(
+        surface.H_canvas_to_projector[0], [1.449728729, -0.036812336, -1073.693598163]
+    )
