@@ -249,3 +249,35 @@ def test_points_far_from_the_origin_fit_exactly():
     H = geometry.homography_from_points(src, dst)
     # measured 2.3e-10 px
     assert np.abs(geometry.apply_homography(H, src) - dst).max() < 1e-8
+
+
+@pytest.mark.parametrize(
+    ("polygon", "accepted"),
+    [
+        # "no area" is judged against the polygon's larger extent, whichever axis it is on
+        ([[0, 0], [0.0005, 500], [0, 1000]], False),  # area 0.25 over 1000 px: a line
+        ([[0, 0], [500, 0.0005], [1000, 0]], False),
+        ([[0, 0], [0.01, 500], [0, 1000]], True),  # area 5 over 1000 px: thin but real
+        # below one pixel of extent the threshold stays at 1e-6 px²
+        ([[0, 0], [0.001, 0], [0, 0.001]], False),  # area 5e-7
+        ([[0, 0], [0.002, 0], [0, 0.002]], True),  # area 2e-6
+    ],
+)
+def test_collinearity_is_judged_relative_to_the_polygons_size(polygon, accepted):
+    problem = geometry.polygon_problem(np.array(polygon, float))
+    assert (problem is None) == accepted, problem
+
+
+@pytest.mark.parametrize(
+    ("corners", "accepted"),
+    [
+        ([[0, 0], [1e-4, 500], [0, 1000], [-10, 500]], False),  # 0, 1, 2 on a vertical line
+        ([[0, 0], [500, 1e-4], [1000, 0], [500, 10]], False),  # ... on a horizontal line
+        ([[0, 0], [0.2, 500], [0, 1000], [-10, 500]], True),
+        ([[0, 0], [0.001, 0], [0.001, 0.001], [0, 0.001]], False),  # a thousandth of a pixel
+        ([[0, 0], [0.002, 0], [0.002, 0.002], [0, 0.002]], True),
+    ],
+)
+def test_corner_pin_collinearity_is_judged_relative_to_the_quads_size(corners, accepted):
+    problem = geometry.quad_degeneracy(np.array(corners, float))
+    assert (problem is None) == accepted, problem

@@ -76,11 +76,13 @@ def star_polygons(draw: st.DrawFn) -> np.ndarray:
     n = draw(st.integers(3, 20))
     jitter = draw(st.lists(st.floats(0.0, 0.7), min_size=n, max_size=n))
     radii = draw(st.lists(st.floats(10.0, 100.0), min_size=n, max_size=n))
+    size = draw(st.sampled_from([0.01, 1.0, 100.0]))  # sub-pixel to 10 000 px across
     cx, cy = draw(st.floats(-500, 500)), draw(st.floats(-500, 500))
     angles = [2 * math.pi * (k + j) / n for k, j in enumerate(jitter)]
     p = np.array(
-        [[cx + r * math.cos(a), cy + r * math.sin(a)] for a, r in zip(angles, radii, strict=True)]
-    )
+        [[cx + size * r * math.cos(a), cy + size * r * math.sin(a)]
+         for a, r in zip(angles, radii, strict=True)]
+    )  # fmt: skip
     assume(geometry.polygon_problem(p) is None)
     # keep clear of nearly collinear vertex triples, where "ear or not" is a rounding error
     for k in range(n):
