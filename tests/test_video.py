@@ -438,3 +438,46 @@ def test_a_seek_that_overshoots_is_logged_with_how_far_back_it_retries(
             assert read_index(clip.frame_at_index(29).image) == 29
     assert f"{clip_path}: seek for frame 29 overshot; retrying 25 frames earlier" in caplog.text
     assert len(calls) == 2
+
+
+def test_a_raw_elementary_stream_is_refused_for_its_missing_timestamps(tmp_path: Path) -> None:
+    path = tmp_path / "raw.h264"
+    with av.open(str(path), "w", format="h264") as container:
+        stream = container.add_stream("libx264", rate=10)
+        stream.width, stream.height, stream.pix_fmt = 16, 16, "yuv420p"
+        for i in range(3):
+            frame = av.VideoFrame.from_ndarray(np.zeros((16, 16, 3), np.uint8), format="rgb24")
+            frame.pts = i
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    with pytest.raises(MediaError) as info:
+        VideoClip(path)
+    assert info.value.path == path
+    assert info.value.reason == (
+        "video frames carry no timestamps (expected a container such as MP4/MOV/MKV, "
+        "not a raw elementary stream)"
+    )
+
+
+def test_a_single_frame_clip_lasts_one_frame(tmp_path: Path) -> None:
+    path = write_index_clip(tmp_path / "one.mp4", frame_count=1, fps=4, gop=1)
+    with VideoClip(path) as clip:
+        assert (clip.frame_count, clip.duration_s) == (1, 0.25)
+        assert read_index(clip.frame_at(0.9).image) == 0
+        assert clip.index_at(0.3) == 0 and clip.index_at(0.3, loop=False) == 0
+
+
+def test_index_at_loops_unless_told_not_to(clip: VideoClip) -> None:
+    assert clip.index_at(2.44) == 1
+    assert clip.index_at(2.44, loop=False) == 59
+
+
+def test_more_than_a_second_ahead_seeks_even_at_half_a_frame_per_second(tmp_path: Path) -> None:
+    path = write_index_clip(tmp_path / "slow.mp4", frame_count=4, fps=0.5, gop=1)
+    with VideoClip(path) as clip:
+        assert read_index(clip.frame_at_index(1).image) == 1  # 2 s ahead... but the next frame
+        assert clip.seek_count == 0
+        assert read_index(clip.frame_at_index(3).image) == 3  # two frames, 4 s ahead: seek
+        assert clip.seek_count == 1
