@@ -643,3 +643,14 @@ def test_a_calibration_reference_by_surface_name_or_by_file_alone(tmp_path, with
     np.testing.assert_allclose(
         surface.H_canvas_to_projector[0], [1.449728729, -0.036812336, -1073.693598163]
     )
+
+
+@pytest.mark.parametrize(
+    ("old", "expected"),
+    [
+        ('kind = "solid"\n', ("layers[0].kind", 27, "missing (required)")),
+        (SQUARE + "\n", ("surfaces[0].polygon", 15, "missing (required)")),
+    ],
+)
+def test_a_missing_key_is_named_with_its_table(tmp_path, old, expected):
+    assert expected in problems(tmp_path, old, "")
