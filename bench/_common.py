@@ -1,6 +1,17 @@
-"""Shared by the benchmark scripts (run as ``python bench/<name>.py``): table printing."""
+"""Shared by the benchmark scripts (run as ``python bench/<name>.py``): table printing.
+
+Importing it (before ``mapping``) puts this checkout first on ``sys.path``, so a benchmark
+measures the code beside it, not an installed (editable) copy from another worktree.
+"""
 
 from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
 
 
 def format_table(headers: list[str], rows: list[list[str]]) -> str:

@@ -33,7 +33,10 @@ How
 
     Before timing, one frame is drawn both ways and compared (mean absolute difference in
     8-bit levels, and the share of pixels more than 8 levels apart) to show the baseline
-    draws the same picture.
+    draws the same picture. If it does not (mean difference above ``--max-mean-diff``,
+    default 0.5 levels, or more than ``--max-share-over-8`` percent of pixels, default 0.5 %,
+    on any output; the demo measures 0.36 levels and 0.27 %), the table is still printed,
+    but the run ends with "FAIL: ... not the same picture" and exit status 1.
 
 How to read the table
     ``mean``, ``median`` and ``p95`` are milliseconds per frame; ``fps`` is ``1000 / mean``;
@@ -275,6 +278,11 @@ def compare(gl_rgba: np.ndarray, cpu_rgb: np.ndarray) -> tuple[float, float]:
     return float(diff.mean()), float(np.mean(diff.max(axis=2) > 8) * 100.0)
 
 
+def same_picture(mean_diff: float, share_over_8: float, max_mean: float, max_share: float) -> bool:
+    """Whether a GL/CPU comparison (``compare``'s figures) counts as the same picture."""
+    return mean_diff <= max_mean and share_over_8 <= max_share
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--show", type=Path, default=REPO / "shows" / "demo")
@@ -289,6 +297,18 @@ def main(argv: list[str] | None = None) -> int:
         help="CPU baseline warps each surface over its bounding box (default) or whole output",
     )
     parser.add_argument("--skip-cpu", action="store_true", help="only the GL rows")
+    parser.add_argument(
+        "--max-mean-diff",
+        type=float,
+        default=0.5,
+        help="most mean |GL - CPU| in levels for the same picture (default 0.5)",
+    )
+    parser.add_argument(
+        "--max-share-over-8",
+        type=float,
+        default=0.5,
+        help="most percent of pixels more than 8 levels apart for the same picture (default 0.5)",
+    )
     parser.add_argument("--log-level", default="INFO")
     args = parser.parse_args(argv)
     logging.basicConfig(
@@ -327,6 +347,7 @@ def main(argv: list[str] | None = None) -> int:
     rows[read_label] = time_frames("GL render + read", gl_draw_read, times_s, args.warmup)
 
     check = ""
+    different: list[str] = []  # outputs where GL and CPU do not draw the same picture
     cpu_label = f"CPU numpy + OpenCV ({args.cpu_warp} warp)"
     if not args.skip_cpu:
         t_check = times_s[args.warmup]
@@ -340,6 +361,8 @@ def main(argv: list[str] | None = None) -> int:
         for name in renderer.output_names():
             mad, share = compare(renderer.read_output(name), cpu.outputs[name])
             parts.append(f"{name}: mean |diff| {mad:.2f} levels, {share:.2f}% of pixels > 8")
+            if not same_picture(mad, share, args.max_mean_diff, args.max_share_over_8):
+                different.append(name)
         check = "GL vs CPU, same frame: " + "; ".join(parts)
         log.info(check)
 
@@ -407,6 +430,13 @@ def main(argv: list[str] | None = None) -> int:
     footer = ["", check] if check else []
     footer.append(f"total run time {time.perf_counter() - started:.1f} s")
     sys.stdout.write("\n".join([*header, format_table(headers, table_rows), *footer]) + "\n")
+    if different:
+        sys.stderr.write(
+            f"FAIL: GL and CPU do not draw the same picture on {', '.join(different)} "
+            f"(allowed: mean |diff| ≤ {args.max_mean_diff} levels, "
+            f"≤ {args.max_share_over_8}% of pixels > 8 levels)\n"
+        )
+        return 1
     return 0
 
 

@@ -5,14 +5,22 @@ A missing GL context is an error here: GL tests must run in CI.
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import moderngl
 import pytest
+from hypothesis import settings
 
 from mapping.gl.context import create_headless_context
+
+# Hypothesis: the default profile keeps the suite fast; HYPOTHESIS_PROFILE=thorough runs
+# many more examples (minutes) before a release or after touching the pure core.
+settings.register_profile("default", max_examples=60, deadline=None)
+settings.register_profile("thorough", max_examples=2000, deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"

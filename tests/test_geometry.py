@@ -118,3 +118,168 @@ def test_mat3_to_glsl_gives_the_layout_a_glsl_mat3_multiplies_correctly(ctx):
     ctx.detect_framebuffer(0).use()  # never release the bound framebuffer
     for obj in (fbo, tex, vao, vbo, prog):
         obj.release()
+
+
+# --- the reasons given, word for word ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("polygon", "reason"),
+    [
+        ([[0, 0], [1, 1]], "expected at least 3 points, got 2"),
+        ([0, 1, 2, 3], "expected a list of [x, y] points, got shape (4,)"),
+        ([[0, 0, 0], [1, 1, 1], [2, 0, 1]], "expected a list of [x, y] points, got shape (3, 3)"),
+        ([[0, 0], [10, 0], [np.nan, 5]], "points must be finite numbers"),
+        ([[0, 0], [10, 0], [10, 0], [0, 10]], "points 1 and 2 are the same"),
+        ([[0, 0], [10, 0], [10, 10], [0, 0]], "points 3 and 0 are the same"),
+        ([[0, 0], [10, 10], [10, 0], [0, 10]], "edges 0-1 and 2-3 cross (self-intersecting)"),
+        ([[0, 0], [10, 0], [10, 10], [5, -5], [0, 10]],
+         "edges 0-1 and 2-3 cross (self-intersecting)"),
+        ([[0, 0], [5, 0], [10, 0]], "points are collinear (the polygon has no area)"),
+        ([[0, 0], [1000, 0], [1000, 1e-4]], "points are collinear (the polygon has no area)"),
+    ],
+)  # fmt: skip
+def test_polygon_problem_reasons(polygon, reason):
+    assert geometry.polygon_problem(np.array(polygon, float)) == reason
+
+
+def test_a_thin_but_real_polygon_is_accepted():
+    # area 1e6 · 1e-2 / 2 is well above the collinearity threshold (1e-6 · 1000²)
+    assert geometry.polygon_problem(np.array([[0, 0], [1000, 0], [1000, 0.01]], float)) is None
+
+
+@pytest.mark.parametrize(
+    ("corners", "reason"),
+    [
+        ([[0, 0], [10, 0], [10, 10]], "expected 4 [x, y] corners, got shape (3, 2)"),
+        ([[0, 0], [10, 0], [10, 10], [np.inf, 10]], "corners must be finite numbers"),
+        ([[0, 0], [10, 0], [20, 0], [0, 10]], "corners 0, 1 and 2 are collinear"),
+        ([[0, 0], [10, 0], [10, 10], [10, 20]], "corners 1, 2 and 3 are collinear"),
+        ([[0, 10], [0, 0], [10, 0], [0, 20]], "corners 0, 1 and 3 are collinear"),
+        ([[0, 0], [10, 10], [10, 0], [0, 10]],
+         "the quad is self-intersecting (corners out of order: a bow-tie)"),
+        ([[0, 0], [0, 10], [10, 0], [10, 10]],
+         "the quad is self-intersecting (corners out of order: a bow-tie)"),
+    ],
+)  # fmt: skip
+def test_quad_degeneracy_reasons(corners, reason):
+    assert geometry.quad_degeneracy(np.array(corners, float)) == reason
+
+
+def test_homography_from_points_explains_what_is_wrong():
+    square = np.array([[0, 0], [10, 0], [10, 10], [0, 10]], float)
+    with pytest.raises(ValueError, match=r"^4 source points but 3 destination points$"):
+        geometry.homography_from_points(square, square[:3])
+    with pytest.raises(ValueError, match=r"^a homography needs at least 4 point pairs, got 3$"):
+        geometry.homography_from_points(square[:3], square[:3])
+    line = np.array([[0, 0], [1, 0], [2, 0], [3, 1]], float)
+    with pytest.raises(ValueError, match=r"^source points are degenerate: corners 0, 1 and 2"):
+        geometry.homography_from_points(line, square)
+    with pytest.raises(ValueError, match=r"^destination points are degenerate: corners 0, 1"):
+        geometry.homography_from_points(square, line)
+    five_on_a_line = np.array([[0, 0], [1, 0], [2, 0], [3, 0], [4, 0]], float)
+    with pytest.raises(ValueError, match=r"^point pairs do not determine a unique homography$"):
+        geometry.homography_from_points(five_on_a_line, five_on_a_line)
+
+
+def test_matrix_problems_are_explained():
+    with pytest.raises(ValueError, match=r"^matrix has non-finite entries$"):
+        geometry.as_homography([[1, 0, 0], [0, np.inf, 0], [0, 0, 1]])
+    with pytest.raises(ValueError, match=r"^matrix is all zeros$"):
+        geometry.normalize_homography(np.zeros((3, 3)))
+    with pytest.raises(
+        ValueError,
+        match=r"^matrix is singular: \|det\| relative to the matrix scale is 0 \(needs > 1e-10\); "
+        r"it squashes the plane onto a line or a point, and a homography must be invertible$",
+    ):
+        geometry.normalize_homography(np.array([[1, 2, 3], [2, 4, 6], [0, 0, 1]], float))
+    with pytest.raises(ValueError, match=r"^expected a 3×3 matrix, got shape \(2, 3\)$"):
+        geometry.as_homography([[1, 0, 0], [0, 1, 0]])
+
+
+def test_a_large_translation_is_not_mistaken_for_a_singular_matrix():
+    H = np.array([[1.0, 0, 1e5], [0, 1.0, -1e5], [0, 0, 1.0]])
+    np.testing.assert_array_equal(geometry.as_homography(H), H)
+    # ... while a small, truly squashing matrix is refused
+    with pytest.raises(ValueError, match="singular"):
+        geometry.as_homography([[1e-3, 0, 0], [0, 1e-12, 0], [0, 0, 1]])
+
+
+def test_normalisation_scales_h22_to_one_or_the_largest_entry_to_one():
+    H = np.array([[2.0, 0, 4], [0, 2, 6], [0, 0, 2]])
+    np.testing.assert_array_equal(geometry.normalize_homography(H), H / 2)
+    np.testing.assert_array_equal(geometry.normalize_homography(-H), H / 2)
+    swap = np.array([[0, 0, 4.0], [0, 2.0, 0], [1.0, 0, 0]])  # H[2, 2] == 0
+    np.testing.assert_array_equal(geometry.normalize_homography(swap), swap / 4)
+    # an integer matrix comes back as float64
+    assert geometry.as_homography([[1, 0, 0], [0, 1, 0], [0, 0, 1]]).dtype == np.float64
+
+
+def test_a_point_on_the_horizon_maps_to_infinity():
+    H = np.array([[1.0, 0, 0], [0, 1.0, 0], [0.01, 0, 1.0]])
+    with pytest.raises(ValueError, match=r"^a point maps to infinity \(it lies on the homography"):
+        geometry.apply_homography(H, [[-100.0, 0.0]])
+    # a polygon touching the horizon, the rest behind it, does not map finitely either
+    touching = np.array([[-100, 0], [-200, 0], [-200, 10]], float)  # w = 0, -1, -1
+    assert not geometry.polygon_maps_finitely(H, touching)
+    assert not geometry.polygon_maps_finitely(-H, touching)
+    assert geometry.polygon_maps_finitely(H, touching - np.array([1.0, 0.0]))  # all w < 0
+
+
+def test_the_reference_warp_is_output_sized_and_black_outside():
+    image = np.full((10, 20), 200, np.uint8)
+    out = geometry.warp_image_reference(image, np.eye(3), (30, 12))
+    assert out.shape == (12, 30)
+    assert (out[:10, :20] == 200).all()
+    assert (out[10:, :] == 0).all() and (out[:, 20:] == 0).all()
+
+
+def test_polygon_bounds_and_corners_accept_integer_lists():
+    assert geometry.polygon_bounds([[3, 4], [10, -2], [7, 9]]) == (3.0, -2.0, 10.0, 9.0)
+    corners = geometry.bounds_corners([[3, 4], [10, -2], [7, 9]])
+    assert corners.dtype == np.float64
+    np.testing.assert_array_equal(corners, [[3, -2], [10, -2], [10, 9], [3, 9]])
+
+
+def test_points_far_from_the_origin_fit_exactly():
+    """Hartley normalisation at work: 100 px of spread a million pixels out (a large
+    camera mosaic) still fits to the nanopixel."""
+    rng = np.random.default_rng(3)
+    H_true = np.array([[1.1, 0.05, 3.0], [-0.02, 0.9, 7.0], [1e-7, -2e-7, 1.0]])
+    src = 1e6 + rng.uniform(0, 100, (8, 2))
+    dst = geometry.apply_homography(H_true, src)
+    H = geometry.homography_from_points(src, dst)
+    # measured 2.3e-10 px
+    assert np.abs(geometry.apply_homography(H, src) - dst).max() < 1e-8
+
+
+@pytest.mark.parametrize(
+    ("polygon", "accepted"),
+    [
+        # "no area" is judged against the polygon's larger extent, whichever axis it is on
+        ([[0, 0], [0.0005, 500], [0, 1000]], False),  # area 0.25 over 1000 px: a line
+        ([[0, 0], [500, 0.0005], [1000, 0]], False),
+        ([[0, 0], [0.01, 500], [0, 1000]], True),  # area 5 over 1000 px: thin but real
+        # below one pixel of extent the threshold stays at 1e-6 px²
+        ([[0, 0], [0.001, 0], [0, 0.001]], False),  # area 5e-7
+        ([[0, 0], [0.002, 0], [0, 0.002]], True),  # area 2e-6
+    ],
+)
+def test_collinearity_is_judged_relative_to_the_polygons_size(polygon, accepted):
+    problem = geometry.polygon_problem(np.array(polygon, float))
+    assert (problem is None) == accepted, problem
+
+
+@pytest.mark.parametrize(
+    ("corners", "accepted"),
+    [
+        ([[0, 0], [1e-4, 500], [0, 1000], [-10, 500]], False),  # 0, 1, 2 on a vertical line
+        ([[0, 0], [500, 1e-4], [1000, 0], [500, 10]], False),  # ... on a horizontal line
+        ([[0, 0], [0.2, 500], [0, 1000], [-10, 500]], True),
+        ([[0, 0], [0.001, 0], [0.001, 0.001], [0, 0.001]], False),  # a thousandth of a pixel
+        ([[0, 0], [0.002, 0], [0.002, 0.002], [0, 0.002]], True),
+    ],
+)
+def test_corner_pin_collinearity_is_judged_relative_to_the_quads_size(corners, accepted):
+    problem = geometry.quad_degeneracy(np.array(corners, float))
+    assert (problem is None) == accepted, problem

@@ -237,7 +237,7 @@ def test_the_reference_pattern_projects_the_facade_drawing_through_the_mapping(c
 
 
 def test_a_video_layer_converts_the_decoders_yuv_planes_on_the_gpu(ctx, tmp_path):
-    from mapping.media.video import VideoClip, yuv_to_rgb_matrix
+    from mapping.media.video import VideoClip
 
     clip_path = tmp_path / "colour.mp4"
     rng = np.random.default_rng(5)
@@ -247,17 +247,23 @@ def test_a_video_layer_converts_the_decoders_yuv_planes_on_the_gpu(ctx, tmp_path
             writer.write(smooth)
     with VideoClip(clip_path, yuv_planes=True) as clip:
         planes = clip.frame_at(0.1).planes
-    # The reference: the same matrix in numpy, chroma upsampled bilinearly at pixel centres.
-    # (FFmpeg's own rgb24 conversion replicates chroma instead, a coarser picture.)
-    M, offset = yuv_to_rgb_matrix(planes.matrix, planes.full_range)
+    # The reference: literal BT.601 limited-range coefficients (an untagged SD clip), not the
+    # code under test; chroma upsampled bilinearly at pixel centres. (FFmpeg's own rgb24
+    # conversion replicates chroma instead, a coarser picture.) Tagged clips, full range and
+    # BT.709 are in test_video_colour.py.
+    assert (planes.matrix, planes.full_range) == ("bt601", False)
+    bt601_limited = np.array(
+        [[1.164384, 0.0, 1.596027], [1.164384, -0.391762, -0.812968], [1.164384, 2.017232, 0.0]]
+    )
     chroma = [cv2.resize(c, CANVAS, interpolation=cv2.INTER_LINEAR) for c in (planes.u, planes.v)]
-    yuv = np.stack([planes.y, *chroma], axis=-1) / 255.0
-    expected = np.clip((yuv - offset) @ M.T, 0.0, 1.0) * 255.0
+    yuv = np.stack([planes.y, *chroma], axis=-1).astype(np.float64) - [16.0, 128.0, 128.0]
+    expected = np.clip(yuv @ bt601_limited.T, 0.0, 255.0)
     show = _show(tmp_path, (Layer("v", "video", clip_path, 1.0, "normal", FULL),))
     canvas, _, errors = _render(ctx, show, t=0.1)
     assert not errors
     diff = np.abs(canvas[..., :3] - expected)
-    assert diff.mean() < 1.0 and np.percentile(diff, 99) <= 4
+    # measured: mean 0.67, max 2.52 levels (8-bit textures, chroma filtering)
+    assert diff.mean() < 0.8 and diff.max() <= 3.0
 
 
 def test_a_magnified_layer_does_not_wrap_its_edges(ctx, tmp_path):

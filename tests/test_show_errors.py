@@ -127,6 +127,13 @@ def test_unsupported_schema_version(show_dir: Path, show_file: Path, version: st
         ("display = 0", "dispay = 0", "outputs[0].dispay", "display"),
         (WING_CORNERS, WING_CORNERS.replace("corners", "coners"), "surfaces[0].coners", "corners"),
         ("fade = 2.0", "fdae = 2.0", "cues[1].fdae", "fade"),
+        # inside one layer's state in a cue (planted-bug regression, issue 13)
+        (
+            "[cues.layers.logo]\nopacity = 1.0",
+            "[cues.layers.logo]\nopacty = 0.5",
+            "cues[2].layers.logo.opacty",
+            "opacity",
+        ),
         (
             "size = [1600, 900]",
             "size = [1600, 900]\nrefrence = 'x.png'",

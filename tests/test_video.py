@@ -393,3 +393,91 @@ def test_streams_that_are_not_planar_yuv_still_come_back_as_rgb(tmp_path: Path) 
         frame = clip.frame_at(0.0)
     assert frame.planes is None
     np.testing.assert_array_equal(frame.image, image)
+
+
+# --- counters, read-only data and diagnostics -----------------------------------------------
+
+
+def test_counters_count_each_decode_conversion_and_seek_once(clip_path: Path) -> None:
+    with VideoClip(clip_path) as clip:
+        assert (clip.decoded_frame_count, clip.converted_frame_count, clip.seek_count) == (1, 0, 0)
+        for index in range(5):
+            clip.frame_at_index(index)
+        assert (clip.decoded_frame_count, clip.converted_frame_count, clip.seek_count) == (5, 5, 0)
+        clip.frame_at_index(2)  # backwards: one seek to keyframe 0, frames 0, 1, 2 decoded
+        assert (clip.decoded_frame_count, clip.converted_frame_count, clip.seek_count) == (8, 6, 1)
+
+
+def test_repr_names_the_file_size_rate_and_length(clip: VideoClip, clip_path: Path) -> None:
+    assert repr(clip) == f"VideoClip({str(clip_path)!r}, 64x48, 25 fps, 60 frames)"
+
+
+def test_yuv_planes_are_read_only_and_carry_index_and_time(tmp_path: Path) -> None:
+    path = write_index_clip(tmp_path / "planes.mp4", frame_count=5, fps=10, gop=5)
+    with VideoClip(path, yuv_planes=True) as clip:
+        frame = clip.frame_at(0.3)
+    assert (frame.index, frame.pts_s) == (3, pytest.approx(0.3))
+    for plane in (frame.planes.y, frame.planes.u, frame.planes.v):
+        assert not plane.flags.writeable
+
+
+def test_a_seek_that_overshoots_is_logged_with_how_far_back_it_retries(
+    clip_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    with VideoClip(clip_path) as clip:
+        clip.frame_at_index(55)
+        real_seek = clip._seek
+        calls: list[int] = []
+
+        def late_seek(pts: int) -> None:
+            calls.append(pts)
+            real_seek(pts + clip._frames_to_ticks(5) if len(calls) == 1 else pts)
+
+        monkeypatch.setattr(clip, "_seek", late_seek)
+        with caplog.at_level("DEBUG", logger="mapping.media.video"):
+            assert read_index(clip.frame_at_index(29).image) == 29
+    assert f"{clip_path}: seek for frame 29 overshot; retrying 25 frames earlier" in caplog.text
+    assert len(calls) == 2
+
+
+def test_a_raw_elementary_stream_is_refused_for_its_missing_timestamps(tmp_path: Path) -> None:
+    path = tmp_path / "raw.h264"
+    with av.open(str(path), "w", format="h264") as container:
+        stream = container.add_stream("libx264", rate=10)
+        stream.width, stream.height, stream.pix_fmt = 16, 16, "yuv420p"
+        for i in range(3):
+            frame = av.VideoFrame.from_ndarray(np.zeros((16, 16, 3), np.uint8), format="rgb24")
+            frame.pts = i
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    with pytest.raises(MediaError) as info:
+        VideoClip(path)
+    assert info.value.path == path
+    assert info.value.reason == (
+        "video frames carry no timestamps (expected a container such as MP4/MOV/MKV, "
+        "not a raw elementary stream)"
+    )
+
+
+def test_a_single_frame_clip_lasts_one_frame(tmp_path: Path) -> None:
+    path = write_index_clip(tmp_path / "one.mp4", frame_count=1, fps=4, gop=1)
+    with VideoClip(path) as clip:
+        assert (clip.frame_count, clip.duration_s) == (1, 0.25)
+        assert read_index(clip.frame_at(0.9).image) == 0
+        assert clip.index_at(0.3) == 0 and clip.index_at(0.3, loop=False) == 0
+
+
+def test_index_at_loops_unless_told_not_to(clip: VideoClip) -> None:
+    assert clip.index_at(2.44) == 1
+    assert clip.index_at(2.44, loop=False) == 59
+
+
+def test_more_than_a_second_ahead_seeks_even_at_half_a_frame_per_second(tmp_path: Path) -> None:
+    path = write_index_clip(tmp_path / "slow.mp4", frame_count=4, fps=0.5, gop=1)
+    with VideoClip(path) as clip:
+        assert read_index(clip.frame_at_index(1).image) == 1  # 2 s ahead... but the next frame
+        assert clip.seek_count == 0
+        assert read_index(clip.frame_at_index(3).image) == 3  # two frames, 4 s ahead: seek
+        assert clip.seek_count == 1

@@ -10,7 +10,9 @@ Frame ``index`` (0-based) is shown from ``index / fps`` seconds, counted from th
 decoded frame (a stream ``start_time`` offset is removed), so ``duration_s`` is
 ``frame_count / fps``. A decoded frame's index is its presentation timestamp rounded to the
 nearest frame slot. Variable-rate files play at their average rate, holding the previous
-frame across gaps.
+frame across gaps. This maths is pure and module-level (:func:`frame_index_at`,
+:func:`pts_to_index`, :func:`index_to_pts`, :func:`frames_to_ticks`), so it is tested for
+any rate and time base without a file.
 
 Decoding strategy (what keeps random access frame-exact and forward playback cheap):
 
@@ -121,6 +123,37 @@ def yuv_to_rgb_matrix(matrix: str, full_range: bool) -> tuple[np.ndarray, np.nda
         scale = np.array([255.0 / 219.0, 255.0 / 224.0, 255.0 / 224.0])
         offset = np.array([16.0, 128.0, 128.0]) / 255.0
     return to_rgb * scale[None, :], offset
+
+
+def frame_index_at(media_time_s: float, rate: Fraction, frame_count: int, loop: bool) -> int:
+    """The frame shown at ``media_time_s`` in a clip of ``frame_count`` frames at ``rate`` fps.
+
+    Frame ``i`` is shown for ``i / rate <= t < (i + 1) / rate``. With ``loop`` the time wraps
+    modulo ``frame_count / rate`` (negative times too); without, it clamps to the first and
+    last frame. Raises ``ValueError`` for a non-finite time.
+    """
+    if not math.isfinite(media_time_s):
+        raise ValueError(f"media_time_s must be finite, got {media_time_s!r}")
+    if loop:
+        media_time_s = media_time_s % float(frame_count / rate)
+    index = math.floor(media_time_s * float(rate) + _SLOT_EPSILON)
+    return min(max(index, 0), frame_count - 1)
+
+
+def pts_to_index(pts: int, first_pts: int, time_base: Fraction, rate: Fraction) -> int:
+    """The frame slot of a presentation timestamp: its time since the first frame, rounded
+    to the nearest frame."""
+    return round((pts - first_pts) * time_base * rate)
+
+
+def index_to_pts(index: int, first_pts: int, time_base: Fraction, rate: Fraction) -> int:
+    """The timestamp (in ``time_base`` ticks) at which frame ``index`` starts, rounded down."""
+    return first_pts + math.floor(index / (rate * time_base))
+
+
+def frames_to_ticks(frames: int, time_base: Fraction, rate: Fraction) -> int:
+    """How many ``time_base`` ticks ``frames`` frames last, rounded up."""
+    return math.ceil(frames / (rate * time_base))
 
 
 def _yuv_matrix_name(colorspace: int, height_px: int) -> str:
@@ -265,12 +298,7 @@ class VideoClip:
 
     def index_at(self, media_time_s: float, loop: bool = True) -> int:
         """The frame index shown at ``media_time_s`` (wrapped if ``loop``, else clamped)."""
-        if not math.isfinite(media_time_s):
-            raise ValueError(f"media_time_s must be finite, got {media_time_s!r}")
-        if loop:
-            media_time_s = media_time_s % self.duration_s
-        index = math.floor(media_time_s * float(self._rate) + _SLOT_EPSILON)
-        return min(max(index, 0), self._frame_count - 1)
+        return frame_index_at(media_time_s, self._rate, self._frame_count, loop)
 
     def frame_at(self, media_time_s: float, loop: bool = True) -> VideoFrame:
         """The frame whose display interval contains ``media_time_s``.
@@ -419,13 +447,13 @@ class VideoClip:
     # ------------------------------------------------------------------ time maths
 
     def _pts_to_index(self, pts: int) -> int:
-        return round((pts - self._first_pts) * self._time_base * self._rate)
+        return pts_to_index(pts, self._first_pts, self._time_base, self._rate)
 
     def _index_to_pts(self, index: int) -> int:
-        return self._first_pts + math.floor(index / (self._rate * self._time_base))
+        return index_to_pts(index, self._first_pts, self._time_base, self._rate)
 
     def _frames_to_ticks(self, frames: int) -> int:
-        return math.ceil(frames / (self._rate * self._time_base))
+        return frames_to_ticks(frames, self._time_base, self._rate)
 
     # ------------------------------------------------------------------ lifetime
 
