@@ -26,10 +26,22 @@ from tests.showkit import single_surface_show, textured_image
 CANVAS = (160, 120)
 OUTPUT = (200, 150)
 
-# Tolerances, just above the measured figures in the module docstring.
+# Tolerances, just above the measured figures in the module docstring (llvmpipe, CI).
 MEAN_ABS_ERROR_MAX = 0.01
 P99_ERROR_MAX = 0
 ERROR_MAX = 1
+# GPUs quantise bilinear weights in the texture unit (8 bits): measured on the NVIDIA H200
+# lent on 2026-11-26, mean 0.024–0.030 grey levels, p99 1, max 1 over the 4 pins (a warp
+# 0.02 px off measures 0.072 there), so hardware drivers get their own, still tight, limits.
+HARDWARE_MEAN_ABS_ERROR_MAX = 0.033
+HARDWARE_P99_ERROR_MAX = 1
+
+
+def _limits(ctx) -> tuple[float, float, int]:
+    """(mean, p99, max) error limits for the GL driver under test."""
+    if "llvmpipe" in ctx.info["GL_RENDERER"]:
+        return MEAN_ABS_ERROR_MAX, P99_ERROR_MAX, ERROR_MAX
+    return HARDWARE_MEAN_ABS_ERROR_MAX, HARDWARE_P99_ERROR_MAX, ERROR_MAX
 CORNER_ERROR_MAX_PX = 0.06
 CORNER_SHIFT_MAX_PX = 0.012
 
@@ -76,9 +88,10 @@ def test_rendered_warp_matches_cv2_warpPerspective(ctx, tmp_path, name):
     inside = _interior_mask(H)
     assert inside.sum() > 0.2 * OUTPUT[0] * OUTPUT[1]
     err = np.abs(rendered - expected)[inside]
-    assert err.mean() <= MEAN_ABS_ERROR_MAX, f"{name}: mean abs error {err.mean():.4f}"
-    assert np.percentile(err, 99) <= P99_ERROR_MAX, f"{name}: p99 {np.percentile(err, 99)}"
-    assert err.max() <= ERROR_MAX, f"{name}: max error {err.max()}"
+    mean_max, p99_max, max_max = _limits(ctx)
+    assert err.mean() <= mean_max, f"{name}: mean abs error {err.mean():.4f}"
+    assert np.percentile(err, 99) <= p99_max, f"{name}: p99 {np.percentile(err, 99)}"
+    assert err.max() <= max_max, f"{name}: max error {err.max()}"
 
 
 @pytest.mark.parametrize("shift_px", [(0.02, 0.0), (0.0, -0.02), (0.014, 0.014)])
@@ -93,7 +106,8 @@ def test_the_tolerance_rejects_a_warp_a_fiftieth_of_a_pixel_off(ctx, tmp_path, s
     H_off = T_shift @ H
     off = geometry.warp_image_reference(image[..., :3], H_off, OUTPUT).astype(np.int16)
     err = np.abs(rendered - off)[_interior_mask(H)]
-    assert err.mean() > 5 * MEAN_ABS_ERROR_MAX  # measured 0.13
+    # measured 0.064–0.092 on llvmpipe, 0.072–0.103 on the H200: twice the limit or more
+    assert err.mean() > 2 * _limits(ctx)[0]
 
 
 def test_pixels_outside_the_surface_polygon_stay_black(ctx, tmp_path):
