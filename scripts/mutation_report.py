@@ -21,7 +21,13 @@ from collections import Counter
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-MODULES = ["mapping/geometry.py", "mapping/show.py", "mapping/media/video.py"]
+MODULES = [
+    "mapping/geometry.py",
+    "mapping/show.py",
+    "mapping/media/video.py",
+    "mapping/cues.py",
+    "mapping/commands.py",
+]
 # The media timing inside video.py (the scope for that file): its pure functions
 # and the VideoClip methods that only do time maths.
 TIMING = re.compile(
