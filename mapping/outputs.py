@@ -56,23 +56,32 @@ def list_displays() -> list[tuple[int, int, int, int]]:
 
 
 class HeadlessOutputs:
-    """Offscreen outputs: the renderer's framebuffers are the outputs."""
+    """Offscreen outputs: the renderer's framebuffers are the outputs.
 
-    def __init__(self) -> None:
-        self.ctx = create_headless_context()
+    With ``ctx`` the outputs draw in a context someone else owns (tests share one); without,
+    they open their own EGL context and release it on :meth:`close`. ``presented`` counts
+    the frames presented.
+    """
+
+    def __init__(self, ctx: moderngl.Context | None = None) -> None:
+        self._owned = ctx is None
+        self.ctx = ctx if ctx is not None else create_headless_context()
+        self.presented = 0
 
     def make_current(self) -> None:
         """The headless context is always current."""
 
     def present(self, textures: dict[str, moderngl.Texture]) -> None:
         """Nothing to show: frames stay in the output framebuffers."""
+        self.presented += 1
 
     def poll(self) -> bool:
         """Always keep running (stop with Ctrl-C or a duration)."""
         return True
 
     def close(self) -> None:
-        self.ctx.release()
+        if self._owned:
+            self.ctx.release()
 
 
 @dataclass

@@ -14,6 +14,7 @@ from typing import Any
 import moderngl
 from pythonosc.osc_message import OscMessage
 
+from mapping.outputs import HeadlessOutputs
 from mapping.player import ShowClock, ShowPlayer
 from mapping.show import Show
 from tests.conftest import REPO
@@ -22,24 +23,7 @@ OSC_SHOW = REPO / "tests" / "data" / "osc-show"
 """The demo show's names and cues on a tiny canvas of solid layers (fast frames)."""
 
 
-class MemoryOutputs:
-    """Outputs that keep frames in the renderer (like HeadlessOutputs, on the test context)."""
-
-    def __init__(self, ctx: moderngl.Context) -> None:
-        self.ctx = ctx
-        self.presented = 0
-
-    def make_current(self) -> None:
-        pass
-
-    def present(self, textures) -> None:
-        self.presented += 1
-
-    def poll(self) -> bool:
-        return True
-
-    def close(self) -> None:
-        pass
+MemoryOutputs = HeadlessOutputs  # on the test context: HeadlessOutputs(ctx)
 
 
 class ManualClock:

@@ -35,10 +35,10 @@ from mapping.control.oscquery import (
     start_for_show,
 )
 from mapping.live import ShowLibrary
+from mapping.outputs import HeadlessOutputs
 from mapping.player import ShowPlayer
 from mapping.show import Show, load_show
 from tests.conftest import REPO
-from tests.test_player import _MemoryOutputs
 
 TIMEOUT_S = 5.0
 
@@ -72,7 +72,10 @@ def shows(tmp_path: Path) -> Path:
 @pytest.fixture
 def player(ctx, shows: Path):
     p = ShowPlayer(
-        _tiny_loader(shows / "demo"), _MemoryOutputs(ctx), start_cue="1", library=ShowLibrary(shows)
+        _tiny_loader(shows / "demo"),
+        HeadlessOutputs(ctx),
+        start_cue="1",
+        library=ShowLibrary(shows),
     )
     p.live.loader = _tiny_loader
     yield p

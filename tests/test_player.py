@@ -5,39 +5,19 @@ from __future__ import annotations
 import logging
 import threading
 
-import moderngl
 import numpy as np
 import pytest
 
+from mapping.outputs import HeadlessOutputs
 from mapping.player import ShowPlayer
 from mapping.show import load_show
 from tests.conftest import REPO
 
 
-class _MemoryOutputs:
-    """Outputs that keep frames in the renderer (like HeadlessOutputs, on the test context)."""
-
-    def __init__(self, ctx: moderngl.Context) -> None:
-        self.ctx = ctx
-        self.presented = 0
-
-    def make_current(self) -> None:
-        pass
-
-    def present(self, textures) -> None:
-        self.presented += 1
-
-    def poll(self) -> bool:
-        return True
-
-    def close(self) -> None:
-        pass
-
-
 @pytest.fixture
 def player(ctx):
     show = load_show(REPO / "shows" / "demo")
-    p = ShowPlayer(show, _MemoryOutputs(ctx), start_cue="clip")
+    p = ShowPlayer(show, HeadlessOutputs(ctx), start_cue="clip")
     yield p
     p.renderer.release()
 

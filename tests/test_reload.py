@@ -8,10 +8,10 @@ import time
 import numpy as np
 import pytest
 
+from mapping.outputs import HeadlessOutputs
 from mapping.player import ShowPlayer
 from mapping.reload import ShowWatcher
 from mapping.show import load_show
-from tests.test_player import _MemoryOutputs
 
 
 def step_until(player: ShowPlayer, condition, timeout_s: float = 5.0) -> bool:
@@ -29,7 +29,7 @@ def step_until(player: ShowPlayer, condition, timeout_s: float = 5.0) -> bool:
 
 @pytest.fixture
 def watched(ctx, show_dir):
-    player = ShowPlayer(load_show(show_dir), _MemoryOutputs(ctx), start_cue="2")
+    player = ShowPlayer(load_show(show_dir), HeadlessOutputs(ctx), start_cue="2")
     watcher = ShowWatcher(player, debounce_s=0.05).start()
     yield player, show_dir
     watcher.close()

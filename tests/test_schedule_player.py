@@ -8,13 +8,13 @@ import subprocess
 import sys
 from pathlib import Path
 
-import moderngl
 import pytest
 
 from mapping.commands import Command, Result
 from mapping.control.builtin import build_registry
 from mapping.control.schedule import ScheduleState, attach, load_schedule, plan
 from mapping.live import ShowLibrary
+from mapping.outputs import HeadlessOutputs
 from mapping.player import ShowPlayer
 from mapping.show import load_show
 from tests.schedulekit import FakeWall, paris, shows_folder, write_schedule
@@ -40,23 +40,6 @@ start = "22:30"
 """
 
 
-class _Outputs:
-    def __init__(self, ctx: moderngl.Context) -> None:
-        self.ctx = ctx
-
-    def make_current(self) -> None:
-        pass
-
-    def present(self, textures) -> None:
-        pass
-
-    def poll(self) -> bool:
-        return True
-
-    def close(self) -> None:
-        pass
-
-
 @pytest.fixture
 def shows(tmp_path: Path) -> Path:
     return shows_folder(tmp_path)
@@ -69,7 +52,9 @@ def make_player(ctx, shows):
     def make(wall: FakeWall, schedule: bool = True) -> tuple[ShowPlayer, list[tuple[str, str]]]:
         registry = build_registry()
         show = load_show(shows / "tiny")
-        player = ShowPlayer(show, _Outputs(ctx), registry=registry, library=ShowLibrary(shows))
+        player = ShowPlayer(
+            show, HeadlessOutputs(ctx), registry=registry, library=ShowLibrary(shows)
+        )
         players.append(player)
         log: list[tuple[str, str]] = []
 

@@ -10,9 +10,9 @@ import pytest
 
 from calibration.errors import CalibrationError
 from calibration.show_projector import ShowProjector
+from mapping.outputs import HeadlessOutputs
 from mapping.player import ShowPlayer
 from mapping.show import load_show
-from tests.test_player import _MemoryOutputs
 
 SHOW = """schema_version = 1
 [canvas]
@@ -35,7 +35,7 @@ color = "#336699"
 @pytest.fixture
 def player(ctx, tmp_path):
     (tmp_path / "show.toml").write_text(SHOW)
-    p = ShowPlayer(load_show(tmp_path), _MemoryOutputs(ctx))
+    p = ShowPlayer(load_show(tmp_path), HeadlessOutputs(ctx))
     yield p
     p.renderer.release()
 
@@ -154,7 +154,7 @@ def test_capture_in_show_runs_the_show_and_captures_every_pattern(ctx, tmp_path,
         MirrorCamera(shown),
         layout,
         settle_s=0.0,
-        outputs=_MemoryOutputs(ctx),
+        outputs=HeadlessOutputs(ctx),
         fps=240.0,
     )
     assert len(captures) == len(patterns) and stats.retakes == 0

@@ -42,6 +42,8 @@ def _limits(ctx) -> tuple[float, float, int]:
     if "llvmpipe" in ctx.info["GL_RENDERER"]:
         return MEAN_ABS_ERROR_MAX, P99_ERROR_MAX, ERROR_MAX
     return HARDWARE_MEAN_ABS_ERROR_MAX, HARDWARE_P99_ERROR_MAX, ERROR_MAX
+
+
 CORNER_ERROR_MAX_PX = 0.06
 CORNER_SHIFT_MAX_PX = 0.012
 
