@@ -285,3 +285,123 @@ def test_a_cue_edit_restarts_in_the_cue_that_was_running(show_dir, live_copy, re
     assert processor.apply(registry.make("show.reload"), 5.0).ok
     assert live_copy.engine.current_cue().label == "3 emblem"
     assert live_copy.engine.opacity("warm-wash", 5.0) == 0.3
+
+
+# --- values as controllers send them (text from keys and scripts, numbers from OSC) --------
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("1", True), ("0", False), ("true", True), ("False", False), ("ON", True),
+        ("off", False), (1, True), (0.0, False), (True, True),
+    ],
+)  # fmt: skip
+def test_a_switch_accepts_the_spellings_controllers_send(registry, raw, expected):
+    assert registry.make("blackout", (raw,)).args == {"on": expected}
+
+
+@pytest.mark.parametrize("raw", ["yes", "2", 0.5, b"\x01", None])
+def test_a_switch_refuses_anything_else_and_shows_it(registry, raw):
+    with pytest.raises(CommandError) as err:
+        registry.make("blackout", (raw,))
+    assert str(err.value) == (f"blackout: argument 'on': expected 0 or 1 (true/false), got {raw!r}")
+
+
+@pytest.mark.parametrize(("raw", "value"), [("2", 2), (3.0, 3), (" 4 ", 4), (-1, -1)])
+def test_an_integer_accepts_whole_numbers_in_any_form(raw, value):
+    arg = Arg("n", int, "a count", minimum=-5, maximum=5)
+    assert arg.convert(raw, "c") == value and type(arg.convert(raw, "c")) is int
+
+
+@pytest.mark.parametrize(
+    ("raw", "shown"),
+    [("2.5", "'2.5'"), (2.5, "2.5"), (True, "True"), (math.inf, "inf"), ("x", "'x'")],
+)
+def test_an_integer_refuses_fractions_and_non_numbers_naming_them(raw, shown):
+    with pytest.raises(CommandError) as err:
+        Arg("n", int, "a count").convert(raw, "c")
+    assert str(err.value) == f"c: argument 'n': expected an integer, got {shown}"
+
+
+@pytest.mark.parametrize(("raw", "value"), [(1, "1"), (2.5, "2.5"), (1.0, "1"), ("ok", "ok")])
+def test_a_text_argument_takes_numbers_as_their_shortest_text(raw, value):
+    assert Arg("s", str).convert(raw, "c") == value
+
+
+def test_a_text_argument_refuses_binary_data():
+    with pytest.raises(CommandError, match=r"^c: argument 's': expected a text, got binary data$"):
+        Arg("s", str).convert(b"\x00\x01", "c")
+
+
+def test_a_float_refuses_booleans_and_blobs():
+    for raw in (True, b"1", None, [1.0]):
+        with pytest.raises(CommandError, match=r"^c: argument 'f': expected a number, got "):
+            Arg("f", float).convert(raw, "c")
+
+
+def test_range_messages_name_the_bounds_that_exist():
+    assert Arg("a", float, minimum=0.0).expected() == "a number ≥ 0"
+    assert Arg("a", float, minimum=0.0, maximum=2.5).expected() == "a number in [0, 2.5]"
+    assert Arg("a", str, choices=("x", "y")).expected() == "one of x, y"
+    with pytest.raises(CommandError, match=r"expected a number ≥ 0, got -0.5$"):
+        Arg("a", float, minimum=0.0).convert(-0.5, "c")
+    with pytest.raises(CommandError, match=r"expected one of x, y, got 'z'$"):
+        Arg("a", str, choices=("x", "y")).convert("z", "c")
+    assert Arg("a", float, minimum=0.0, maximum=1.0).convert(1.0, "c") == 1.0  # bounds inclusive
+    assert Arg("a", float, minimum=0.0, maximum=1.0).convert(0.0, "c") == 0.0
+
+
+def test_a_command_describes_itself_for_undo_and_logs(registry):
+    assert registry.make("master", (0.5,)).describe() == "master level=0.5 fade=0.0"
+    assert registry.make("master", (0.1,), mode="add").describe() == "master + level=0.1 fade=0.0"
+    assert registry.make("master", (0.1,), mode="sub").describe() == "master - level=0.1 fade=0.0"
+    assert registry.make("master", mode="query").describe() == "master ?"
+    assert registry.make("stop").describe() == "stop"
+
+
+def test_values_by_name_and_unknown_names(registry):
+    assert registry.make("master", {"level": 0.2}).args == {"level": 0.2, "fade": 0.0}
+    with pytest.raises(CommandError, match=r"^master: unknown argument 'lvl' \(did you mean"):
+        registry.make("master", {"lvl": 0.2})
+    with pytest.raises(CommandError, match=r"^layer.opacity: missing 'layer' in the address"):
+        registry.make("layer.opacity", (0.5,))
+    with pytest.raises(CommandError, match=r"^stop: has no value to query$"):
+        registry.make("stop", mode="query")
+
+
+def test_undo_reports_what_it_undid_and_redo_what_it_redid(processor, registry, live):
+    run(processor, registry, "layer.opacity", 0.25, path={"layer": "logo"})
+    undone = run(processor, registry, "undo")
+    assert undone.value == "layer.opacity layer=logo opacity=0.25 fade=0.0"
+    redone = run(processor, registry, "redo")
+    assert (redone.ok, redone.command, redone.value) == (True, "redo", undone.value)
+    assert processor.can_undo and not processor.can_redo
+
+
+def test_history_keeps_only_the_newest_edits(registry, live):
+    processor = CommandProcessor(registry, live, history=2)
+    for value in (0.1, 0.2, 0.3):
+        processor.apply(registry.make("layer.opacity", (value,), path={"layer": "logo"}), 0.0)
+    assert processor.apply(registry.make("undo"), 0.0).ok
+    assert processor.apply(registry.make("undo"), 0.0).ok
+    assert live.engine.opacity("logo", 0.0) == 0.1
+    assert not processor.apply(registry.make("undo"), 0.0).ok
+
+
+def test_listeners_hear_every_result(processor, registry):
+    heard = []
+    processor.listeners.append(lambda command, result: heard.append((command.name, result.ok)))
+    run(processor, registry, "master", 0.5)
+    run(processor, registry, "cue.start", path={"cue": "99"})
+    assert heard == [("master", True), ("cue.start", False)]
+
+
+def test_the_queue_reports_the_earliest_pending_time(registry):
+    queue = CommandQueue()
+    assert queue.next_due() is None
+    queue.submit(registry.make("go", at_show_time_s=3.0))
+    assert queue.next_due() == 3.0
+    queue.submit(registry.make("go"))
+    assert queue.next_due() == -math.inf
+    assert [t.command.at_show_time_s for t in queue.due(10.0, limit=1)] == [None]

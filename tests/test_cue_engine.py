@@ -408,3 +408,76 @@ def test_a_fade_never_leaves_its_interval_and_lands_exactly(start, end, duration
     value = fade.at(t)
     assert min(start, end) - 1e-12 <= value <= max(start, end) + 1e-12
     assert fade.at(duration) == end and fade.at(0.0) == start
+
+
+@pytest.mark.parametrize(
+    ("curve", "formula"),
+    [
+        ("linear", lambda a: a),
+        ("ease-in", lambda a: a * a),
+        ("ease-out", lambda a: 1 - (1 - a) ** 2),
+        ("ease-in-out", lambda a: 3 * a * a - 2 * a**3),
+    ],
+)
+def test_each_curve_follows_its_formula_and_clamps(curve, formula):
+    for a in (0.1, 0.25, 0.5, 0.75, 0.9):
+        assert ease(curve, a) == pytest.approx(formula(a), abs=1e-12)
+    assert ease(curve, 1.5) == 1.0 and ease(curve, -0.5) == 0.0
+
+
+OVERRIDES = """
+[[cues]]
+number = 1
+name = "mixed"
+fade = 4.0
+curve = "ease-in"
+[cues.layers.a]
+opacity = 1.0
+fade = 1.0
+curve = "linear"
+[cues.layers.b]
+opacity = 1.0
+[cues.layers.gen]
+params = { speed = 3.0 }
+[cues.outputs.left]
+level = 0.0
+"""
+
+
+def test_a_layer_can_have_its_own_fade_and_curve_inside_a_cue(tmp_path):
+    engine = CueEngine(make_show(tmp_path, OVERRIDES))
+    assert engine.show.cues[0].duration_s() == 4.0
+    engine.go(0.0)
+    assert opacity(engine, 0.5, "a") == pytest.approx(0.5)  # its own 1 s, linear
+    assert opacity(engine, 2.0, "b") == pytest.approx(0.25)  # the cue's 4 s, ease-in: 0.5²
+    frame = engine.tick(2.0)
+    speed = {lf.layer.name: lf.params for lf in frame.layers}["gen"]["speed"]
+    assert speed == pytest.approx(1.0 + 2.0 * 0.25)  # params fade with the cue's curve too
+    assert frame.output_levels["left"] == pytest.approx(1.0 - 0.25)  # and output levels
+    assert engine.progress(2.0) == pytest.approx(0.5)
+    assert engine.busy(2.0) and not engine.busy(4.0)
+
+
+def test_a_hidden_surface_comes_back_with_a_cue_or_an_edit(tmp_path):
+    engine = CueEngine.at_cue(make_show(tmp_path), "2")
+    assert engine.visible("door") is False
+    assert engine.set_visible("door", True) is False
+    assert engine.visible("door") is True and engine.tick(0.0).hidden_surfaces == frozenset()
+
+
+def test_stop_holds_params_and_levels_too(tmp_path):
+    engine = CueEngine(make_show(tmp_path, OVERRIDES))
+    engine.go(0.0)
+    engine.stop(2.0)
+    frame = engine.tick(50.0)
+    assert {lf.layer.name: lf.params for lf in frame.layers}["gen"]["speed"] == pytest.approx(1.5)
+    assert frame.output_levels["left"] == pytest.approx(0.75)
+    assert not engine.busy(50.0)
+
+
+def test_cues_are_found_by_index_number_or_name_and_not_otherwise(tmp_path):
+    engine = CueEngine(make_show(tmp_path))
+    assert engine.index(2) == 2 and engine.index("1.5") == 1 and engine.index("open") == 0
+    for bad in (3, -1, "7", "nope"):
+        with pytest.raises(KeyError):
+            engine.index(bad)
