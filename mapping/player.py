@@ -267,10 +267,13 @@ class ShowPlayer:
             live.locked,
         )
 
-    def run(self, fps: float = 30.0, duration_s: float | None = None) -> None:
-        """Run until stopped, a window closes, or ``duration_s`` of show time passes."""
+    def run(
+        self, fps: float = 30.0, duration_s: float | None = None, start_at_s: float = 0.0
+    ) -> None:
+        """Run from show time ``start_at_s`` until stopped, a window closes, or the show
+        time reaches ``duration_s``."""
         period = 1.0 / fps
-        self.clock.start()
+        self.clock.start(start_at_s)
         next_frame = time.monotonic()
         last_report, frames_at_report, last_log = time.monotonic(), 0, time.monotonic()
         try:
