@@ -200,7 +200,7 @@ def test_the_supervisor_stops_on_an_invalid_show(tmp_path):
 def test_content_that_crashes_the_show_twice_is_quarantined(tmp_path, caplog):
     with caplog.at_level(logging.ERROR):
         sup, rc, runs = _supervise(tmp_path, "crash-opening")
-    assert rc == 0 and sup.restarts == 3
+    assert rc == 0 and sup.restarts == 3 and runs[1:] == ["--resume"] * 3
     assert json.loads((tmp_path / QUARANTINE_FILE).read_text()) == {"/shows/bad.mp4": 3}
     assert "/shows/bad.mp4 crashed the show 2 times: quarantined" in caplog.text
 

@@ -412,6 +412,21 @@ class Renderer:
             return SourceKey(layer.name, layer.kind, file_id, size)
         return SourceKey(layer.name, layer.kind, content, size)
 
+    def animating(self, frame: FrameState) -> bool:
+        """Whether drawing ``frame`` can give a picture other than the same frame state
+        drawn before: some visible layer's source moves by itself, or is not open yet."""
+        for lf in frame.layers:
+            if lf.opacity <= 0.0:
+                continue
+            contents = [(lf.content, lf.media_time_s)]
+            if lf.previous is not None:
+                contents.append((lf.previous.content, lf.previous.media_time_s))
+            for content, media_time_s in contents:
+                source = self._sources.get(self._source_key(lf.layer, content))
+                if source is None or source.animating(media_time_s):
+                    return True
+        return False
+
     def _binding(
         self, layer: Layer, content: Content, media_time_s: float, params: Mapping[str, float]
     ) -> Binding | None:
