@@ -611,6 +611,8 @@ class HapClip:
         self.close()
 
     def __repr__(self) -> str:
+        if not hasattr(self, "texture_formats"):  # failed to open
+            return f"HapClip({str(self._path)!r})"
         return (
             f"HapClip({str(self._path)!r}, {self.flavour}, {self._size_px[0]}x"
             f"{self._size_px[1]}, {self.fps:g} fps, {self._frame_count} frames)"
