@@ -20,7 +20,11 @@ import moderngl
 import numpy as np
 import pytest
 
+from mapping.cues import CueEngine
 from mapping.gl.compressed import CompressedTexture2D, CompressedTextureError
+from mapping.gl.renderer import Renderer
+from mapping.gl.sources.hap import HapSource
+from mapping.gl.sources.video import VideoSource
 from mapping.media.errors import MediaError
 from mapping.media.hap import (
     CompressedTexture,
@@ -30,6 +34,7 @@ from mapping.media.hap import (
     parse_hap_frame,
 )
 from mapping.media.video import VideoClip
+from mapping.show import Canvas, Layer, Output, Show, Surface
 from tests.hapkit import (
     HapDrawer,
     encode_h264,
@@ -432,3 +437,75 @@ def test_a_truncated_file_ends_early_or_says_so(tmp_path: Path, clips: dict[str,
             assert exc.path == cut and "HAP frame" in exc.reason
         else:
             assert frame.index <= 3
+
+
+# --- the video layer kind -------------------------------------------------------------------
+
+
+def test_a_video_layer_plays_hap_through_the_gpu_and_other_codecs_as_before(
+    ctx: moderngl.Context, tmp_path: Path, clips: dict[str, Path]
+) -> None:
+    """The renderer's video kind opens a HapSource for HAP (compressed upload, one per new
+    frame) and a VideoSource for H.264; the canvas shows FFmpeg's picture of the frame due,
+    looping."""
+    w, h = 64, 32
+    full = (0.0, 0.0, float(w), float(h))
+    rect = np.array([[0, 0], [w, 0], [w, h], [0, h]], float)
+    surfaces = (Surface("all", "out", rect, np.eye(3), "homography"),)
+    for name, source_class, max_colour in (
+        ("hap", HapSource, 1.0),
+        ("hap_q", HapSource, 2.0),
+        ("hap_alpha", HapSource, 2.2),
+        ("h264", VideoSource, None),
+    ):
+        layer = Layer("v", "video", clips[name], 1.0, "normal", full)
+        show = Show(tmp_path, "t", Canvas((w, h)), (Output("out", (w, h)),), surfaces, (layer,), ())
+        references = ffmpeg_rgba(clips[name])
+        renderer = Renderer(ctx, show)
+        engine = CueEngine(show)
+        try:
+            for t, index in ((0.0, 0), (0.05, 1), (0.13, 3), (0.30, 1), (0.21, 5)):
+                renderer.render(engine.tick(t))
+                assert not renderer.errors
+                (source,) = renderer._sources.values()
+                assert type(source) is source_class
+                if max_colour is None:
+                    continue
+                canvas = renderer.read_canvas().astype(np.float64)
+                expected = premultiplied(references[index])  # over the black canvas
+                diff = np.abs(canvas[..., :3] - expected[..., :3]).max()
+                assert diff <= max_colour, (name, t, diff)
+            if source_class is HapSource:
+                assert source.upload_count == 5
+        finally:
+            renderer.release()
+
+
+def test_a_broken_hap_frame_holds_the_last_good_one(
+    ctx: moderngl.Context, tmp_path: Path, clips: dict[str, Path], caplog: pytest.LogCaptureFixture
+) -> None:
+    def bad_snappy(chunk: bytearray) -> None:
+        chunk[8:] = b"\xff" * (len(chunk) - 8)
+
+    path = corrupt_packet(clips["hap"], tmp_path / "bad.mov", 2, bad_snappy)
+    w, h = 64, 32
+    layer = Layer("v", "video", path, 1.0, "normal", (0.0, 0.0, float(w), float(h)))
+    rect = np.array([[0, 0], [w, 0], [w, h], [0, h]], float)
+    show = Show(
+        tmp_path, "t", Canvas((w, h)), (Output("out", (w, h)),),
+        (Surface("all", "out", rect, np.eye(3), "homography"),), (layer,), (),
+    )  # fmt: skip
+    references = ffmpeg_rgba(clips["hap"])
+    renderer = Renderer(ctx, show)
+    engine = CueEngine(show)
+    try:
+        renderer.render(engine.tick(0.05))  # frame 1
+        renderer.render(engine.tick(0.09))  # frame 2 is broken: frame 1 stays
+        canvas = renderer.read_canvas().astype(np.float64)
+        assert np.abs(canvas[..., :3] - references[1][..., :3]).max() <= 1.0
+        assert "HAP frame 2" in caplog.text and str(path) in caplog.text
+        renderer.render(engine.tick(0.13))  # frame 3 plays again
+        canvas = renderer.read_canvas().astype(np.float64)
+        assert np.abs(canvas[..., :3] - references[3][..., :3]).max() <= 1.0
+    finally:
+        renderer.release()

@@ -79,6 +79,10 @@ _FLAVOURS = {
 }
 
 
+class NotHapError(MediaError):
+    """The file is a readable video, but its video stream is not HAP."""
+
+
 class HapFormatError(ValueError):
     """One HAP frame is malformed; the message says where and what was expected."""
 
@@ -322,6 +326,17 @@ def parse_hap_frame(
 # ---------------------------------------------------------------------------- the clip
 
 
+def is_hap_file(path: Path | str) -> bool:
+    """Whether ``path`` opens as media whose first video stream is HAP (no error raised:
+    a file that does not open is simply not HAP; its own loader will say why)."""
+    try:
+        with av.open(str(path), mode="r") as container:
+            streams = container.streams.video
+            return bool(streams) and streams[0].codec_context.name == "hap"
+    except (av.FFmpegError, OSError, ValueError):
+        return False
+
+
 @dataclass(frozen=True)
 class _Packet:
     index: int
@@ -369,7 +384,7 @@ class HapClip:
         stream = self._container.streams.video[0]
         codec = stream.codec_context.name
         if codec != "hap":
-            raise MediaError(self._path, f"video codec is {codec!r}, not HAP ({EXPECTED_HAP})")
+            raise NotHapError(self._path, f"video codec is {codec!r}, not HAP ({EXPECTED_HAP})")
         self._stream: av.video.VideoStream = stream
         if stream.time_base is None:
             raise MediaError(self._path, f"video stream has no time base ({EXPECTED_HAP})")
