@@ -23,7 +23,8 @@ import pytest
 from mapping.cues import CueEngine
 from mapping.gl.compressed import CompressedTexture2D, CompressedTextureError
 from mapping.gl.renderer import Renderer
-from mapping.gl.sources.hap import HapSource
+from mapping.gl.sources.base import SourceEnv
+from mapping.gl.sources.hap import HapSource, VideoKindSource
 from mapping.gl.sources.video import VideoSource
 from mapping.media.errors import MediaError
 from mapping.media.hap import (
@@ -509,3 +510,21 @@ def test_a_broken_hap_frame_holds_the_last_good_one(
         assert np.abs(canvas[..., :3] - references[3][..., :3]).max() <= 1.0
     finally:
         renderer.release()
+
+
+def test_a_hap_clip_over_the_texture_limit_is_refused_with_its_size(
+    ctx: moderngl.Context, clips: dict[str, Path]
+) -> None:
+    vbo = ctx.buffer(np.zeros(8, "f4").tobytes())
+    try:
+        env = SourceEnv(ctx, vbo, max_texture_size=32)
+        layer = Layer("v", "video", clips["hap"], 1.0, "normal", (0.0, 0.0, 64.0, 32.0))
+        with pytest.raises(MediaError, match="64x32 px is larger than this GPU's texture limit"):
+            VideoKindSource(env, layer, clips["hap"])
+        source = VideoKindSource(SourceEnv(ctx, vbo), layer, clips["hap"])
+        assert isinstance(source, HapSource)
+        source.prepare()  # pre-roll: the first frame is on the GPU before GO
+        assert (source.frame_index, source.upload_count) == (0, 1)
+        source.release()
+    finally:
+        vbo.release()

@@ -24,14 +24,19 @@ import ctypes
 import logging
 
 import moderngl
-from OpenGL.raw.GL.VERSION.GL_1_1 import glBindTexture
-from OpenGL.raw.GL.VERSION.GL_1_3 import (
+
+# PyOpenGL says at import, at INFO, that its optional C accelerator is absent: not news.
+logging.getLogger("OpenGL.acceleratesupport").setLevel(logging.WARNING)
+
+from OpenGL.error import GLError  # noqa: E402
+from OpenGL.raw.GL.VERSION.GL_1_1 import glBindTexture  # noqa: E402
+from OpenGL.raw.GL.VERSION.GL_1_3 import (  # noqa: E402
     glActiveTexture,
     glCompressedTexImage2D,
     glCompressedTexSubImage2D,
 )
 
-from mapping.media.hap import CompressedTexture, texture_bytes
+from mapping.media.hap import CompressedTexture, texture_bytes  # noqa: E402
 
 log = logging.getLogger(__name__)
 
@@ -123,7 +128,8 @@ class CompressedTexture2D:
         """Replace the texture's picture with ``picture``'s blocks (no CPU decompression).
 
         Raises:
-            CompressedTextureError: ``picture`` has another format or size than the texture.
+            CompressedTextureError: ``picture`` has another format or size than the texture,
+                or the driver refused the upload (its GL error is in the message).
         """
         if picture.format != self.format or picture.size_px != self.size_px:
             raise CompressedTextureError(
@@ -135,17 +141,23 @@ class CompressedTexture2D:
                 f"{picture.format} data is {len(picture.data)} bytes, expected {self._nbytes}"
             )
         w, h = self.size_px
-        self._bind()
-        if not self._specified:
-            glCompressedTexImage2D(
-                _GL_TEXTURE_2D, 0, self._gl_format, w, h, 0, self._nbytes, _pointer(picture.data)
-            )
-            self._specified = True
-        else:
-            glCompressedTexSubImage2D(
-                _GL_TEXTURE_2D, 0, 0, 0, w, h, self._gl_format, self._nbytes,
-                _pointer(picture.data),
-            )  # fmt: skip
+        try:
+            self._bind()
+            if not self._specified:
+                glCompressedTexImage2D(
+                    _GL_TEXTURE_2D, 0, self._gl_format, w, h, 0, self._nbytes,
+                    _pointer(picture.data),
+                )  # fmt: skip
+                self._specified = True
+            else:
+                glCompressedTexSubImage2D(
+                    _GL_TEXTURE_2D, 0, 0, 0, w, h, self._gl_format, self._nbytes,
+                    _pointer(picture.data),
+                )  # fmt: skip
+        except GLError as exc:
+            raise CompressedTextureError(
+                f"the driver refused a {self.format} {w}x{h} upload: {exc.description!r}"
+            ) from exc
         self.upload_count += 1
 
     def release(self) -> None:

@@ -112,13 +112,22 @@ class HapSource(ContentSource):
                 log.error("layer '%s': %s — holding the last good frame", self.layer.name, exc)
             self.error = str(exc)
             return
-        self.error = None
         if frame.index != self.frame_index:
             self._upload(frame)
+        else:
+            self.error = None
 
     def _upload(self, frame: HapFrame) -> None:
-        for texture, picture in zip(self._textures, frame.textures, strict=True):
-            texture.upload(picture)
+        try:
+            for texture, picture in zip(self._textures, frame.textures, strict=True):
+                texture.upload(picture)
+        except CompressedTextureError as exc:
+            message = f"{self.clip.path}: frame {frame.index}: {exc}"
+            if self.error != message:
+                log.error("layer '%s': %s — holding the last good frame", self.layer.name, message)
+            self.error = message
+            return
+        self.error = None
         self.upload_count += 1
         self.frame_index = frame.index
         if self._binding is None:
