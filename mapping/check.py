@@ -1,7 +1,8 @@
 """``check``: validate a show folder without running it, reporting every problem.
 
 Beyond what :func:`mapping.show.load_show` validates (syntax, keys, types, geometry, files
-present), the check opens every image and video the show uses and compiles every generator
+present), the check probes every image and video the show uses (:mod:`mapping.media.probe`,
+the same inspection as ``run_show.py media``) and compiles every generator
 shader in a headless GL context, so broken media and shader errors (with the shader's own
 file and line) are found before the show, not during it.
 """
@@ -16,9 +17,8 @@ import moderngl
 
 from mapping.errors import Problem, ValidationError
 from mapping.gl.shaders import ShaderError, load_generator
-from mapping.media.errors import MediaError
-from mapping.media.image import load_image
-from mapping.media.video import VideoClip
+from mapping.media.probe import probe
+from mapping.media.report import probe_kind
 from mapping.show import Show, load_show
 
 
@@ -75,17 +75,12 @@ def check_show(
     report = CheckReport(show)
     shaders: list[tuple[str, Path]] = []
     for key_path, file in show.media_files():
-        if key_path == "canvas.reference" or key_path.endswith((".file",)):
-            kind = "image" if key_path == "canvas.reference" else _layer_kind(show, key_path)
-            try:
-                if kind == "video":
-                    VideoClip(file).close()
-                else:
-                    load_image(file)
-            except MediaError as exc:
-                report.problems.append(Problem(show.file, key_path, f"{exc.path}: {exc.reason}"))
-        elif key_path.endswith(".shader"):
+        if key_path.endswith(".shader"):
             shaders.append((key_path, file))
+            continue
+        # probe() is the one place that inspects a media file (`media` lists the same).
+        for problem in probe(file, probe_kind(show, key_path)).problems:
+            report.problems.append(Problem(show.file, key_path, f"{file}: {problem}"))
     if shaders and ctx_factory is not None:
         ctx = ctx_factory()
         try:
@@ -99,11 +94,3 @@ def check_show(
         finally:
             ctx.release()
     return report
-
-
-def _layer_kind(show: Show, key_path: str) -> str:
-    """The layer kind a media key path refers to (``layers[1].file``, ``cues[0].layers.x.file``)."""
-    if key_path.startswith("layers["):
-        return show.layers[int(key_path[7 : key_path.index("]")])].kind
-    name = key_path.split(".layers.", 1)[1].rsplit(".", 1)[0]
-    return show.layer(name).kind

@@ -410,11 +410,12 @@ def _colour(cc: Any, pix_fmt: str, height: int) -> Colour:
 
 def _untagged_note(matrix: str, height: int) -> str:
     why = "HD, ≥ 720 lines" if height >= HD_LINES else "SD, < 720 lines"
+    tag = "bt709" if matrix == "BT.709" else "smpte170m"
     return (
         f"untagged: assuming {matrix} ({why}), as FFmpeg's players do. If the clip was made "
         "with the other matrix its colours come out 8–9 levels off (skin tones, greens); "
-        "tag it when encoding (ffmpeg … -colorspace bt709 -color_primaries bt709 "
-        "-color_trc bt709)"
+        f"tag it when encoding (ffmpeg … -colorspace {tag} -color_primaries {tag} "
+        f"-color_trc {tag})"
     )
 
 
@@ -581,7 +582,10 @@ def _decode_check(
             for _ in _decoded(container, stream, limit):
                 decoded += 1
         except _CorruptError as exc:
-            info.problems.append(f"corrupt {_unit(stream)} at about {exc.at_s:.2f} s: {exc}")
+            if info.kind == "image":
+                info.problems.append(f"corrupt or truncated image ({exc}): {_expected('image')}")
+            else:
+                info.problems.append(f"corrupt {_unit(stream)} at about {exc.at_s:.2f} s: {exc}")
             return
         except av.FFmpegError as exc:
             where = f" near {at_s:.2f} s" if at_s else ""
