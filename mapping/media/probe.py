@@ -64,6 +64,8 @@ _GPU_FRIENDLY_CODECS = frozenset({"hap", "rawvideo", "png", "qtrle", "dxv"})
 # larger clips are sampled at start, middle and end.
 FULL_DECODE_PIXELS = 320 * 240 * 150
 SAMPLE_FRAMES = 3  # frames decoded at each sample point
+VFR_SCAN_PACKETS = 240  # frame times read (not decoded) from the start to judge VFR …
+VFR_SCAN_BYTES = 32 << 20  # … or fewer, past this much data (4K HAP: ~10 frames)
 
 # Untagged-colour rule (as FFmpeg's players guess): HD from this many lines.
 HD_LINES = 720
@@ -438,12 +440,12 @@ def _video_timing(
     # Timestamps of the first frames (the index where the container has one; else demuxed).
     if tb is None:
         return
+    # Presentation times of the first frames, demuxed (an index holds decode times only,
+    # uniform even when the frames are not); keyframes from the index where there is one.
     complete_index = bool(entries) and info.frame_count == len(entries)
+    stamps, keys = _demux_head(container, stream, VFR_SCAN_PACKETS, VFR_SCAN_BYTES)
     if complete_index:
-        stamps = [e.timestamp for e in entries[:600]]
         keys = [e.timestamp for e in entries if e.is_keyframe]
-    else:
-        stamps, keys = _demux_head(container, stream, 240)
     _check_vfr(info, stamps, tb)
     if len(keys) >= 2:
         info.keyframe_interval_s = float(max(b - a for a, b in itertools.pairwise(keys)) * tb)
@@ -565,20 +567,19 @@ def _decode_check(
     tb = stream.time_base
     duration = info.duration_s or 0.0
     if stream.type == "audio" or pixels * frames <= budget or duration <= 0 or tb is None:
-        points = [(None, 0.0)]  # everything from the start (audio: a few seconds)
+        # everything from the start (audio: a few seconds)
+        points = [(None if stream.type == "audio" else stream.start_time or 0, 0.0)]
         limit = None if stream.type != "audio" else 400
     else:
         origin = stream.start_time or 0
-        points = [(None, 0.0), (0.5, duration * 0.5), (1.0, max(duration - 1.0, 0.0))]
-        points = [
-            (None if p is None else origin + int(t / tb), t) for p, t in points
-        ]  # fmt: skip
+        times = (0.0, duration * 0.5, max(duration - 1.0, 0.0))
+        points = [(origin + int(t / tb), t) for t in times]
         limit = SAMPLE_FRAMES
     decoded = 0
     for seek_ts, at_s in points:
         try:
             if seek_ts is not None:
-                container.seek(seek_ts, stream=stream, backward=True)
+                _seek(container, stream, seek_ts)
             for _ in _decoded(container, stream, limit):
                 decoded += 1
         except _CorruptError as exc:
@@ -626,6 +627,15 @@ def _decoded(
 # --- helpers ---------------------------------------------------------------------------
 
 
+def _seek(container: av.container.InputContainer, stream: Any, ts: int) -> None:
+    """Seek to the keyframe at or before ``ts``; streams that cannot seek stay where they
+    are (an image, or a file not yet read)."""
+    try:
+        container.seek(ts, stream=stream, backward=True)
+    except av.FFmpegError as exc:
+        logger.debug("seek to %s failed: %s", ts, exc)
+
+
 def _index(stream: Any) -> list[Any]:
     try:
         return list(stream.index_entries)
@@ -634,18 +644,22 @@ def _index(stream: Any) -> list[Any]:
 
 
 def _demux_head(
-    container: av.container.InputContainer, stream: Any, count: int
+    container: av.container.InputContainer, stream: Any, count: int, max_bytes: int
 ) -> tuple[list[int], list[int]]:
+    """Presentation times of the first ``count`` packets (fewer past ``max_bytes`` of
+    data, at least 8), and those of the keyframes among them; then back to the start."""
     stamps: list[int] = []
     keys: list[int] = []
+    read = 0
     try:
         for packet in container.demux(stream):
             if packet.pts is None or not packet.size:
                 continue
             stamps.append(packet.pts)
+            read += packet.size
             if packet.is_keyframe:
                 keys.append(packet.pts)
-            if len(stamps) >= count:
+            if len(stamps) >= count or (read > max_bytes and len(stamps) >= 8):
                 break
         container.seek(stream.start_time or 0, stream=stream, backward=True)
     except av.FFmpegError:
