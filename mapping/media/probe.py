@@ -263,6 +263,10 @@ def _probe_into(info: MediaInfo, kind_given: bool, limits: MachineLimits, budget
         info.problems.append("not a file")
         return
     info.size_bytes = path.stat().st_size
+    guessing = info.kind == "other" and not kind_given
+    if guessing and (info.size_bytes == 0 or path.name.startswith(".")):
+        info.notes.append("not a media file the show can play")
+        return
     if info.size_bytes == 0:
         info.problems.append(f"empty file (0 bytes): {_expected(info.kind)}")
         return
@@ -272,7 +276,10 @@ def _probe_into(info: MediaInfo, kind_given: bool, limits: MachineLimits, budget
     try:
         container = av.open(str(path), mode="r")
     except (av.FFmpegError, OSError, UnicodeDecodeError) as exc:
-        info.problems.append(_unreadable(path, info.kind, exc))
+        if guessing:  # an unknown extension that is not media either: nothing to play
+            info.notes.append("not a media file the show can play")
+        else:
+            info.problems.append(_unreadable(path, info.kind, exc))
         return
     try:
         _probe_container(info, container, kind_given, limits, budget)
