@@ -1,10 +1,11 @@
 """``check``: validate a show folder without running it, reporting every problem.
 
 Beyond what :func:`mapping.show.load_show` validates (syntax, keys, types, geometry, files
-present), the check probes every image and video the show uses (:mod:`mapping.media.probe`,
-the same inspection as ``run_show.py media``) and compiles every generator
-shader in a headless GL context, so broken media and shader errors (with the shader's own
-file and line) are found before the show, not during it.
+present), the check probes every image and video the show uses with its kind's probe from
+:data:`mapping.kinds.LAYER_KINDS` (:func:`mapping.media.probe.probe`, the same inspection
+as ``run_show.py media``) and compiles every generator shader in a headless GL context, so
+broken media and shader errors (with the shader's own file and line) are found before the
+show, not during it.
 """
 
 from __future__ import annotations
@@ -17,8 +18,8 @@ import moderngl
 
 from mapping.errors import Problem, ValidationError
 from mapping.gl.shaders import ShaderError, load_generator
-from mapping.media.probe import probe
-from mapping.media.report import probe_kind
+from mapping.kinds import LAYER_KINDS, probe_function
+from mapping.media.errors import MediaError
 from mapping.show import Show, load_show
 
 
@@ -74,13 +75,16 @@ def check_show(
         return CheckReport(None, exc.problems)
     report = CheckReport(show)
     shaders: list[tuple[str, Path]] = []
-    for key_path, file in show.media_files():
-        if key_path.endswith(".shader"):
+    for key_path, file, kind_name in show.content_files():
+        kind = LAYER_KINDS[kind_name]
+        probe = probe_function(kind)
+        if probe is None:  # checking needs GL: generator shaders are compiled below
             shaders.append((key_path, file))
             continue
-        # probe() is the one place that inspects a media file (`media` lists the same).
-        for problem in probe(file, probe_kind(show, key_path)).problems:
-            report.problems.append(Problem(show.file, key_path, f"{file}: {problem}"))
+        try:
+            probe(file)
+        except MediaError as exc:
+            report.problems.append(Problem(show.file, key_path, f"{exc.path}: {exc.reason}"))
     if shaders and ctx_factory is not None:
         ctx = ctx_factory()
         try:

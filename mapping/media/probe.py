@@ -35,6 +35,9 @@ from typing import Any
 import av
 import av.container
 
+from mapping.kinds import LAYER_KINDS
+from mapping.media.errors import MediaError
+
 logger = logging.getLogger(__name__)
 
 KINDS = ("video", "image", "audio", "shader", "other")
@@ -201,16 +204,21 @@ class MediaInfo:
 
 
 def kind_from_extension(path: Path | str) -> str:
-    """The kind a file's extension announces ("other" when it announces none)."""
+    """The kind a file's extension announces ("other" when it announces none): the layer
+    kinds' own suffixes (:data:`mapping.kinds.LAYER_KINDS`) first, then this module's wider
+    lists (audio, which no layer kind takes yet, and rarer video and image suffixes)."""
     ext = Path(path).suffix.lower()
-    for kind, exts in (
+    for kind in LAYER_KINDS.values():
+        if kind.name in KINDS and ext in kind.extensions:
+            return kind.name
+    for name, exts in (
         ("video", VIDEO_EXTENSIONS),
         ("image", IMAGE_EXTENSIONS),
         ("audio", AUDIO_EXTENSIONS),
         ("shader", SHADER_EXTENSIONS),
     ):
         if ext in exts:
-            return kind
+            return name
     return "other"
 
 
@@ -218,6 +226,24 @@ def guess_matrix(height_px: int) -> str:
     """The matrix of an untagged YUV stream, as FFmpeg's players guess: BT.709 from
     720 lines up (HD), else BT.601."""
     return "BT.709" if height_px >= HD_LINES else "BT.601"
+
+
+def check_image(path: Path | str) -> MediaInfo:
+    """:func:`probe` an image for ``check`` (the layer kinds' probe): raises ``MediaError``
+    naming the file with its problems joined."""
+    return _check(path, "image")
+
+
+def check_video(path: Path | str) -> MediaInfo:
+    """:func:`probe` a video for ``check``: raises ``MediaError`` with its problems."""
+    return _check(path, "video")
+
+
+def _check(path: Path | str, kind: str) -> MediaInfo:
+    info = probe(path, kind)
+    if info.problems:
+        raise MediaError(path, "; ".join(info.problems))
+    return info
 
 
 def probe(

@@ -1,8 +1,9 @@
 """``run_show.py media SHOW_DIR``: every media file of a show folder, probed, as a table.
 
-:func:`media_report` lists each file the show names (:meth:`Show.media_files`, with the
-key paths that name it) and each file under the folder's ``media/`` and ``shaders/`` even
-when nothing names it (marked "not used"), each inspected once by
+:func:`media_report` lists each file the show names (:meth:`Show.content_files`, with the
+key paths that name it and the kind it is used as) and each file under the folder's
+``media/`` and ``shaders/`` even when nothing names it (marked "not used"), each inspected
+once by
 :func:`mapping.media.probe.probe`. :meth:`MediaReport.table` is the text an artist reads;
 :meth:`MediaReport.to_json` the same for programs. The command's exit status
 (:func:`exit_status`): 0 when no file has a problem, 1 when some file has (used or not),
@@ -112,11 +113,11 @@ def media_report(show: Show, limits: MachineLimits | None = None) -> MediaReport
     """Probe every file the show names or holds under media/ and shaders/ (see module)."""
     by_file: dict[Path, MediaEntry] = {}
     kinds: dict[Path, str | None] = {}
-    for key_path, file in show.media_files():
+    for key_path, file, kind in show.content_files():
         resolved = file.resolve()
         if resolved not in by_file:
             by_file[resolved] = MediaEntry(MediaInfo(file, "other"))
-            kinds[resolved] = probe_kind(show, key_path)
+            kinds[resolved] = kind if kind in KINDS else None
         by_file[resolved].uses.append(key_path)
     for folder in SCANNED_FOLDERS:
         base = show.root / folder
@@ -130,25 +131,6 @@ def media_report(show: Show, limits: MachineLimits | None = None) -> MediaReport
     for resolved, entry in by_file.items():
         entry.info = probe(entry.info.path, kinds[resolved], limits=limits)
     return MediaReport(show, list(by_file.values()))
-
-
-def probe_kind(show: Show, key_path: str) -> str | None:
-    """The kind a show key path uses its file as ("image" for the canvas reference, the
-    layer's kind for ``layers[i].file`` and ``cues[i].layers.NAME.file``), or None."""
-    if key_path == "canvas.reference":
-        return "image"
-    if key_path.endswith(".shader"):
-        return "shader"
-    try:
-        if key_path.startswith("layers["):
-            kind = show.layers[int(key_path[7 : key_path.index("]")])].kind
-        elif ".layers." in key_path:
-            kind = show.layer(key_path.split(".layers.", 1)[1].rsplit(".", 1)[0]).kind
-        else:
-            return None
-    except (KeyError, IndexError, ValueError):
-        return None
-    return kind if kind in KINDS else None
 
 
 def _cells(name: str, entry: MediaEntry) -> tuple[str, ...]:
