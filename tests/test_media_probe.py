@@ -102,6 +102,10 @@ def media(tmp_path_factory: pytest.TempPathFactory) -> Path:
     for name in ("moov_at_end.mp4", "moov_first.mp4"):
         data = (d / name).read_bytes()
         (d / f"half_{name}").write_bytes(data[: len(data) // 2])
+    ffmpeg(*pattern("160x120", 25, 4), "-c:v", "libx264", "-g", "25", str(d / "whole.mkv"))
+    for name in ("whole.mkv", "sound.flac", "sound.mp3", "alpha.png"):
+        data = (d / name).read_bytes()
+        (d / f"half_{name}").write_bytes(data[: len(data) // 2])
     data = bytearray((d / "moov_first.mp4").read_bytes())
     hit = next(p for p in packets(d / "moov_first.mp4") if int(p["pos"]) > len(data) // 2)
     start, end = int(hit["pos"]) + 6, int(hit["pos"]) + int(hit["size"])  # keep the NAL head
@@ -263,6 +267,30 @@ def test_an_mp4_cut_in_half_says_where_its_frames_stop(media: Path):
     (problem,) = info.problems
     assert problem.startswith("truncated: the container lists 50 frames (2.00 s)")
     assert f"ends after about {first_missing:.2f} s" in problem
+
+
+def test_a_matroska_file_cut_in_half_stops_early(media: Path):
+    assert probe(media / "whole.mkv", limits=SMALL).problems == []
+    last = max(float(p["pts_time"]) for p in packets(media / "half_whole.mkv"))
+    (problem,) = probe(media / "half_whole.mkv", limits=SMALL).problems
+    assert problem.startswith("truncated: the container says 4.00 s but frames stop at")
+    stop_s = float(problem.split("stop at ")[1].split(" s")[0])
+    assert last < stop_s <= last + 0.04 + 0.005  # ffprobe's last frame, plus its 40 ms
+
+
+def test_audio_files_cut_in_half(media: Path):
+    # the FLAC's half ends inside its header (ffmpeg pads it); the MP3 says 0.5 s, holds less
+    (problem,) = probe(media / "half_sound.flac").problems
+    assert problem.startswith("truncated: the file ends inside its header")
+    (problem,) = probe(media / "half_sound.mp3").problems
+    assert problem.startswith("truncated: the container says 0.5")
+    assert 0.1 < float(problem.split("stop at ")[1].split(" s")[0]) < 0.4
+
+
+def test_a_png_cut_in_half(media: Path):
+    (problem,) = probe(media / "half_alpha.png").problems
+    assert problem.startswith("corrupt or truncated image")
+    assert problem.endswith("expected an image file (PNG, JPEG, TIFF, WebP, …)")
 
 
 def test_a_codec_without_a_decoder(media: Path):

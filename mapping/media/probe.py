@@ -362,12 +362,15 @@ def _probe_container(
         if not any(p.startswith("truncated") for p in info.problems):
             _decode_check(info, container, video, budget)
     elif info.kind == "image" and video is not None and video.codec_context is not None:
-        if (info.width or 0) * (info.height or 0) <= 8192 * 8192:
+        if info.width and info.height and info.width * info.height <= 8192 * 8192:
             _decode_check(info, container, video, budget)
         if info.codec_id == "png":
             info.alpha = info.alpha or _png_has_transparency(info.path)
     elif info.kind == "audio" and audio is not None and audio.codec_context is not None:
-        _decode_check(info, container, audio, budget)
+        if info.duration_s:
+            _check_tail(info, container, audio, info.duration_s, 0.1, "samples")
+        if not any(p.startswith("truncated") for p in info.problems):
+            _decode_check(info, container, audio, budget)
 
 
 def _video_metadata(
@@ -396,7 +399,10 @@ def _video_metadata(
         fmt = av.VideoFormat(info.pixel_format)
         info.alpha = info.alpha or any(c.is_alpha for c in fmt.components)
     if not info.width or not info.height:
-        info.problems.append("video stream has no picture size")
+        what = "image" if info.kind == "image" else "video stream"
+        info.problems.append(
+            f"corrupt or truncated {what}: no picture size can be read: {_expected(info.kind)}"
+        )
         return
     w, h = info.width, info.height
     if max(w, h) > limits.max_texture_size:
@@ -542,28 +548,45 @@ def _check_truncated(
             )
         return
     # No complete index: demux the last seconds and compare with the container's duration.
-    if not info.duration_s or not info.fps:
+    if info.duration_s and info.fps:
+        _check_tail(info, container, stream, info.duration_s, 2.0 / info.fps + 0.05, "frames")
+
+
+def _check_tail(
+    info: MediaInfo,
+    container: av.container.InputContainer,
+    stream: Any,
+    duration_s: float,
+    tolerance_s: float,
+    what: str,
+) -> None:
+    """Demux the last seconds of ``stream``; a stream whose packets end more than
+    ``tolerance_s`` before ``duration_s`` (what the container announces) is truncated."""
+    tb = stream.time_base
+    if tb is None:
         return
-    target = origin + int((info.duration_s - 2.0) / tb) if info.duration_s > 2.0 else origin
+    origin = stream.start_time or 0
+    target = origin + int((duration_s - 2.0) / tb) if duration_s > 2.0 else origin
+    last = None
     try:
         container.seek(max(target, origin), stream=stream, backward=True)
-        last = None
         for packet in container.demux(stream):
             if packet.size and packet.pts is not None:
                 end = packet.pts + (packet.duration or 0)
                 last = end if last is None else max(last, end)
     except av.FFmpegError:
         last = None
+    _seek(container, stream, origin)
     if last is None:
         info.problems.append(
-            f"truncated: no frames in the last seconds of the {_secs(info.duration_s)} the "
+            f"truncated: no {what} in the last seconds of the {_secs(duration_s)} the "
             "container announces; copy it again"
         )
         return
     end_s = float((last - origin) * tb)
-    if end_s < info.duration_s - 2.0 / info.fps - 0.05:
+    if end_s < duration_s - tolerance_s:
         info.problems.append(
-            f"truncated: the container says {_secs(info.duration_s)} but frames stop at "
+            f"truncated: the container says {_secs(duration_s)} but {what} stop at "
             f"{end_s:.2f} s; copy it again"
         )
 
@@ -733,7 +756,9 @@ def _unreadable(path: Path, kind: str, exc: BaseException) -> str:
     except OSError:
         pass
     what = "not a media file FFmpeg can read"
-    if head and _looks_like_text(head):
+    if isinstance(exc, av.EOFError):
+        what = "truncated: the file ends inside its header (copy it again)"
+    elif head and _looks_like_text(head):
         what = "a text file, not media"
     elif head[4:8] in (b"ftyp", b"moov", b"mdat", b"free", b"wide"):
         what = "an MP4/MOV that cannot be opened (truncated, or its index is missing)"
