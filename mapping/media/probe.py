@@ -629,8 +629,8 @@ def _decode_check(
     else:
         origin = stream.start_time or 0
         times = (0.0, duration * 0.5, max(duration - 1.0, 0.0))
-        points = [(origin + int(t / tb), t) for t in times]
-        limit = SAMPLE_FRAMES
+        points = list(dict.fromkeys((origin + int(t / tb), t) for t in times))
+        limit = 1 if pixels > 3840 * 2160 else SAMPLE_FRAMES  # 8K: one frame a point
     decoded = 0
     for seek_ts, at_s in points:
         try:
