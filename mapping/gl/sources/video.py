@@ -40,6 +40,11 @@ class VideoSource(ContentSource):
         self._update(media_time_s)
         return self._binding
 
+    def animating(self, media_time_s: float) -> bool:
+        """Whether the frame due at ``media_time_s`` is not the one on the texture (a 30 fps
+        clip on a 60 Hz output changes every other refresh; a held last frame never)."""
+        return self.clip.index_at(media_time_s, self.layer.loop) != self.frame_index
+
     def _update(self, media_time_s: float) -> None:
         try:
             frame = self.clip.frame_at(media_time_s, loop=self.layer.loop)
