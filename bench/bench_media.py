@@ -10,7 +10,8 @@ What it measures
     applies GO (1 = the next frame, the target). The baseline fires cue 3 instead
     (``cue.start 3``): clip B is not the standby cue's, so it is opened and decoded in the
     GO frame. ``GO frame ms`` is that frame's wall time (a live show at 30 fps has 33 ms),
-    against ``frame ms before GO``, an ordinary frame of cue 1; ``extra ms`` is the median
+    against ``frame ms before GO``, an ordinary frame of cue 1 (near 0: the player does
+    not redraw a still picture whose state has not changed); ``extra ms`` is the median
     over runs of the difference, what GO itself costs the render thread. In both rows the GO frame
     also pre-rolls the new standby cue's clip (cue 3's B after GO, cue 4's C after
     ``cue.start 3``): today's renderer opens and prepares sources on the render thread, so
