@@ -230,7 +230,7 @@ def test_a_variable_frame_rate_clip_is_flagged(media: Path):
     # it plays (each frame at its own time): `media` lists it, `check` does not fail on it
     assert info.advisory == [problem]
     assert check_video(media / "vfr.mp4").vfr
-    with pytest.raises(MediaError, match="text.mp4"):
+    with pytest.raises(MediaError, match=r"text\.mp4"):
         check_video(media / "text.mp4")
 
 
