@@ -5,6 +5,7 @@ python run_show.py SHOW_DIR [--headless | --windowed] [--cue CUE] [--fps F] [--d
                              [--osc-port N] [--osc-bind ADDR] [--oscquery-port N]
 python run_show.py render SHOW_DIR --out DIR [--frames N] [--fps F] [--cue CUE] [--video]
 python run_show.py check SHOW_DIR
+python run_show.py media SHOW_DIR [--json]          (docs/media.md; exit 1: a file has problems)
 python run_show.py schedule FILE [--date YYYY-MM-DD] [--at "YYYY-MM-DD HH:MM"]
 python run_show.py schedule FILE --run [--headless | --windowed] [--fps F] [--duration S]
 python run_show.py calibrate {patterns,capture,decode,solve,fit,history} ...  (docs/calibration.md)
@@ -19,7 +20,7 @@ from pathlib import Path
 
 log = logging.getLogger("run_show")
 
-SUBCOMMANDS = ("run", "render", "check", "displays", "schedule", "calibrate")
+SUBCOMMANDS = ("run", "render", "check", "media", "displays", "schedule", "calibrate")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -46,7 +47,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--cue", help="cue to start in (default: the first cue)")
     run.add_argument("--no-cue", action="store_true", help="start with no cue fired")
-    run.add_argument("--fps", type=float, default=30.0, help="frame rate (default 30)")
+    run.add_argument(
+        "--fps",
+        type=float,
+        help="frame rate (default: the display's refresh rate in windows, else 60; 30 headless)",
+    )
     run.add_argument("--duration", type=float, help="stop after this many seconds of show time")
     run.add_argument(
         "--osc-port",
@@ -67,6 +72,33 @@ def _parser() -> argparse.ArgumentParser:
         "(default: [control] oscquery_port; 0: off)",
     )
 
+    unattended = run.add_argument_group("unattended evenings (docs/operations.md)")
+    unattended.add_argument(
+        "--supervise",
+        action="store_true",
+        help="run the show under a supervisor that restarts it after a crash or a hung frame "
+        "and resumes the same cue at the right show time",
+    )
+    unattended.add_argument(
+        "--state-dir",
+        type=Path,
+        metavar="DIR",
+        help="journal, status.json, quarantine and logs/ (default: $STATE_DIRECTORY, else "
+        "$XDG_STATE_HOME/facade-mapper, else ~/.local/state/facade-mapper)",
+    )
+    unattended.add_argument(
+        "--resume",
+        action="store_true",
+        help="resume the cue and show time of the state journal (the supervisor adds this)",
+    )
+    unattended.add_argument(
+        "--watchdog",
+        type=float,
+        default=5.0,
+        metavar="S",
+        help="with --supervise: restart the show when no frame was drawn for S seconds",
+    )
+
     render = sub.add_parser("render", help="render frames to PNG files (and MP4) headless")
     render.add_argument("show", type=Path)
     render.add_argument("--out", type=Path, required=True, help="output folder")
@@ -78,6 +110,14 @@ def _parser() -> argparse.ArgumentParser:
 
     check = sub.add_parser("check", help="validate a show folder and print a summary")
     check.add_argument("show", type=Path)
+
+    media = sub.add_parser(
+        "media",
+        help="list every media file of a show folder with its problems "
+        "(exit 0: none, 1: some file has problems, 2: the show file is invalid)",
+    )
+    media.add_argument("show", type=Path)
+    media.add_argument("--json", action="store_true", help="machine-readable output")
 
     sub.add_parser("displays", help="list the displays outputs can name (display = N)")
     _schedule_parser(sub)
@@ -118,10 +158,18 @@ def cmd_run(args: argparse.Namespace) -> int:
     from mapping.control.keys import key_bindings
     from mapping.control.oscquery import start_for_show
     from mapping.live import ShowLibrary
+    from mapping.operations import session
     from mapping.outputs import HeadlessOutputs, NoDisplayError, WindowOutputs
     from mapping.player import ShowPlayer
     from mapping.reload import ShowWatcher
 
+    state_dir = args.state_dir or session.default_state_dir()
+    if args.supervise:
+        run_argv = [a for a in args.argv if a != "--supervise"]
+        if args.state_dir is None:
+            run_argv += ["--state-dir", str(state_dir)]
+        return session.supervise(run_argv, state_dir, args.watchdog)
+    evening_log = session.open_evening_log(state_dir / "logs")
     show = _load(args.show)
     if show is None:
         return 2
@@ -195,15 +243,30 @@ def cmd_run(args: argparse.Namespace) -> int:
     if oscquery is not None and osc is not None:
         oscquery.set_osc_port(osc.port)
     watcher = ShowWatcher(player).start()  # edits and new calibrations are picked up live
+    _, start_at = session.attach(player, state_dir, resume_journal=args.resume)
+    log.info("status: %s; log: %s", state_dir / "status.json", evening_log.log_dir)
     try:
-        player.run(fps=args.fps, duration_s=args.duration)
+        fps = _frame_rate(args, outputs)
+        player.run(fps=fps, duration_s=args.duration, start_at_s=start_at)
     finally:
+        logging.getLogger().removeHandler(evening_log)
+        evening_log.close()
         watcher.close()
         if oscquery is not None:
             oscquery.close()
         if osc is not None:
             osc.close()
     return 0
+
+
+def _frame_rate(args: argparse.Namespace, outputs) -> float:
+    """``--fps``, else one frame per display refresh in windows (60 when the display does
+    not say), else 30 headless."""
+    if args.fps:
+        return args.fps
+    if args.headless:
+        return 30.0
+    return getattr(outputs, "refresh_hz", None) or 60.0
 
 
 def _start_osc(args: argparse.Namespace, show, player):  # -> OscServer | None
@@ -283,6 +346,19 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_media(args: argparse.Namespace) -> int:
+    import json
+
+    from mapping.media.report import EXIT_INVALID_SHOW, media_report
+
+    show = _load(args.show)
+    if show is None:
+        return EXIT_INVALID_SHOW
+    report = media_report(show)
+    print(json.dumps(report.to_json(), indent=2) if args.json else report.table())
+    return report.exit_status()
+
+
 def cmd_displays(args: argparse.Namespace) -> int:
     from mapping.outputs import NoDisplayError, list_displays
 
@@ -310,7 +386,7 @@ def _schedule_parser(sub) -> None:  # sub: argparse._SubParsersAction
     mode = sched.add_mutually_exclusive_group()
     mode.add_argument("--headless", action="store_true", help="with --run: offscreen outputs")
     mode.add_argument("--windowed", action="store_true", help="with --run: desktop windows")
-    sched.add_argument("--fps", type=float, default=30.0, help="with --run: frame rate")
+    sched.add_argument("--fps", type=float, help="with --run: frame rate (default as for run)")
     sched.add_argument("--duration", type=float, help="with --run: stop after S seconds")
 
 
@@ -379,7 +455,7 @@ def _run_schedule(args: argparse.Namespace, schedule) -> int:  # schedule: Sched
         bindings.update(key_bindings(registry))
     attach(player, schedule)
     log.info("running the schedule %s; %s", args.file, player.live.schedule.now().describe())
-    player.run(fps=args.fps, duration_s=args.duration)
+    player.run(fps=_frame_rate(args, outputs), duration_s=args.duration)
     return 0
 
 
@@ -398,6 +474,7 @@ def main(argv: list[str] | None = None) -> int:
     if first is not None and argv[first] not in SUBCOMMANDS:
         argv.insert(first, "run")
     args = _parser().parse_args(argv)
+    args.argv = argv
     logging.basicConfig(
         level=getattr(logging, str(args.log_level).upper(), logging.INFO),
         format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
@@ -407,6 +484,7 @@ def main(argv: list[str] | None = None) -> int:
         "run": cmd_run,
         "render": cmd_render,
         "check": cmd_check,
+        "media": cmd_media,
         "displays": cmd_displays,
         "schedule": cmd_schedule,
     }
