@@ -38,6 +38,10 @@ class LayerKind:
             (``check`` compiles shaders) or there is no file.
         region_sized: the source renders at the layer region's size (generators), so the
             region is part of the content's identity.
+        sound: what the layer plays through the soundtrack (:mod:`mapping.sound`): ``""``
+            nothing; ``"own"`` the file's own sound track when it has one (a video; a file
+            without one is silently silent; ``audio = false`` mutes it); ``"file"`` the
+            content is sound (a file without sound is a warning).
     """
 
     name: str
@@ -48,6 +52,7 @@ class LayerKind:
     gpu_source: str = ""
     probe: str | None = None
     region_sized: bool = False
+    sound: str = ""
 
     @property
     def takes_file(self) -> bool:
@@ -57,6 +62,7 @@ class LayerKind:
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp", ".bmp", ".exr")
 VIDEO_EXTENSIONS = (".mp4", ".mov", ".mkv", ".avi", ".webm", ".m4v", ".mxf")
 SHADER_EXTENSIONS = (".glsl", ".frag", ".fs")
+AUDIO_EXTENSIONS = (".wav", ".flac", ".mp3", ".m4a", ".aac", ".ogg", ".oga", ".opus", ".aiff")
 
 LAYER_KINDS: dict[str, LayerKind] = {
     kind.name: kind
@@ -86,6 +92,7 @@ LAYER_KINDS: dict[str, LayerKind] = {
             # HAP files get a HapSource (GPU decompression), any other codec a VideoSource.
             gpu_source="mapping.gl.sources.hap:VideoKindSource",
             probe="mapping.media.probe:check_video",
+            sound="own",
         ),
         LayerKind(
             "shader",
@@ -95,6 +102,16 @@ LAYER_KINDS: dict[str, LayerKind] = {
             SHADER_EXTENSIONS,
             gpu_source="mapping.gl.sources.generator:GeneratorSource",
             region_sized=True,
+        ),
+        LayerKind(
+            "audio",
+            "file",
+            "file",
+            "a sound file (WAV, FLAC, MP3, AAC, Ogg Vorbis/Opus) or a video with sound",
+            AUDIO_EXTENSIONS,
+            gpu_source="mapping.gl.sources.silent:SilentSource",
+            probe="mapping.media.probe:check_audio",
+            sound="file",
         ),
     )
 }

@@ -150,6 +150,8 @@ class ShowPlayer:
         self._last_render_error: str | None = None
         self._failures = RateLimitedLog(log)
         self.frame_listeners: list[Callable[[ShowPlayer], None]] = []
+        self.frame_state: FrameState | None = None
+        """The frame state of the latest frame (drawn or not)."""
         self._calls: queue.SimpleQueue[tuple[Callable[[], Any], Future[Any]]] = queue.SimpleQueue()
         self.status = self._snapshot(0.0)
 
@@ -254,6 +256,7 @@ class ShowPlayer:
                 self._generation = self.live.generation
                 self._drawn_state = None
             frame = self.live.frame(show_time_s)
+            self.frame_state = frame  # for frame listeners (the soundtrack)
             state = frame_signature(frame)
             if (
                 self.always_draw

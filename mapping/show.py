@@ -91,6 +91,8 @@ class Layer:
     loop: bool = True
     params: Mapping[str, float] = field(default_factory=dict)
     """Named numeric parameters (shader uniforms of a generator), with their start values."""
+    audio: bool = True
+    """Whether the content's sound plays (``audio = false`` mutes a video's own track)."""
 
 
 @dataclass(frozen=True)
@@ -305,6 +307,7 @@ _LAYER_KEYS = (
     "region",
     "loop",
     "params",
+    "audio",
 )
 _CUE_KEYS = (
     "number",
@@ -699,8 +702,14 @@ class _ShowParser:
                 self.problem(f"{p}.loop", f"expected true or false, got {_describe(loop)}")
                 loop = _BAD
             params = self.attempt(self.params, table.get("params", {}), f"{p}.params")
-            if _all_ok(name, kind, content, opacity, blend, region, loop, params):
-                layers.append(Layer(name, kind, content, opacity, blend, region, loop, params))
+            audio = table.get("audio", True)
+            if not isinstance(audio, bool):
+                self.problem(f"{p}.audio", f"expected true or false, got {_describe(audio)}")
+                audio = _BAD
+            if _all_ok(name, kind, content, opacity, blend, region, loop, params, audio):
+                layers.append(
+                    Layer(name, kind, content, opacity, blend, region, loop, params, audio)
+                )
         return tuple(layers)
 
     def layer_kind(self, table: dict[str, Any], p: str) -> str:

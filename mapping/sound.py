@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import logging
 import math
-import os
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -41,26 +40,25 @@ from pathlib import Path
 import numpy as np
 
 from mapping.cues import FrameState
+from mapping.kinds import LAYER_KINDS, ContentId
 from mapping.media.audio import DEFAULT_RATE, AudioClip
 from mapping.media.errors import MediaError
 from mapping.media.writer import fps_to_fraction
+from mapping.show import Layer, Show
 
 log = logging.getLogger(__name__)
 
-SOUNDING_KINDS = ("audio", "video")
-"""Layer kinds whose file content sounds (a video's own track unless the layer says
-``audio = false``)."""
 
-FileId = tuple[str, int, int]
-"""A file's identity: path, size, modification time (ns). A replaced file is new content."""
+def file_identity(path: Path) -> ContentId | None:
+    """The file's identity (path, size, mtime): a replaced file is new content; None when
+    it is missing."""
+    ident = ContentId.of(path)
+    return ident if ident.exists else None
 
 
-def file_identity(path: Path) -> FileId | None:
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    return (str(path), st.st_size, st.st_mtime_ns)
+def show_can_sound(show: Show) -> bool:
+    """Whether any layer of ``show`` can play sound (its kind sounds, not muted)."""
+    return any(_sound_of(layer) for layer in show.layers)
 
 
 @dataclass(frozen=True)
@@ -94,9 +92,12 @@ class SoundFrame:
     """Files the standby cue will need, opened ahead (path, required)."""
 
 
-def _layer_sounds(layer: object) -> bool:
-    kind = getattr(layer, "kind", "")
-    return kind in SOUNDING_KINDS and getattr(layer, "audio", True) is not False
+def _sound_of(layer: Layer) -> str:
+    """``""``, ``"own"`` or ``"file"``: what the layer plays (the kinds' table says)."""
+    kind = LAYER_KINDS.get(layer.kind)
+    if kind is None or not kind.sound or not layer.audio:
+        return ""
+    return kind.sound
 
 
 def sound_frame(frame: FrameState, *, paused: bool = False) -> SoundFrame:
@@ -107,9 +108,10 @@ def sound_frame(frame: FrameState, *, paused: bool = False) -> SoundFrame:
         t = frame.show_time_s
         for lf in frame.layers:
             layer = lf.layer
-            if not _layer_sounds(layer):
+            sound = _sound_of(layer)
+            if not sound:
                 continue
-            required = layer.kind == "audio"
+            required = sound == "file"
             share = 1.0
             prev = lf.previous
             if prev is not None:
@@ -140,9 +142,9 @@ def sound_frame(frame: FrameState, *, paused: bool = False) -> SoundFrame:
                     )
                 )
     preload = tuple(
-        (content, layer.kind == "audio")
+        (content, _sound_of(layer) == "file")
         for layer, content in frame.preload
-        if _layer_sounds(layer) and isinstance(content, Path)
+        if _sound_of(layer) and isinstance(content, Path)
     )
     return SoundFrame(frame.show_time_s, tuple(voices), preload)
 
@@ -183,7 +185,7 @@ class Mixer:
         self._opener = opener or (lambda p, r, c: AudioClip(p, rate=r, channels=c))
         self._latest: SoundFrame = SoundFrame(0.0)
         self._playing: dict[tuple[str, str], _Playing] = {}
-        self._slots: dict[FileId, _Slot] = {}
+        self._slots: dict[ContentId, _Slot] = {}
         self._executor = ThreadPoolExecutor(1, "sound-open") if open_async else None
         self._blocks = 0
         self._lock = threading.Lock()  # slots: the opener thread and the consumer
@@ -344,7 +346,7 @@ class Mixer:
     def open_files(self) -> list[Path]:
         """Files open now (diagnostics, tests)."""
         with self._lock:
-            return [Path(i[0]) for i, s in self._slots.items() if s.clip is not None]
+            return [i.path for i, s in self._slots.items() if s.clip is not None]
 
     def wait_opened(self, timeout_s: float = 5.0) -> None:
         """Wait for the files being opened ahead (tests, pre-roll before GO)."""

@@ -250,6 +250,12 @@ def check_video(path: Path | str) -> MediaInfo:
     return _check(path, "video")
 
 
+def check_audio(path: Path | str) -> MediaInfo:
+    """:func:`probe` a sound file (or a video whose sound an ``audio`` layer plays) for
+    ``check``: raises ``MediaError`` with its problems (no audio stream among them)."""
+    return _check(path, "audio")
+
+
 def _check(path: Path | str, kind: str) -> MediaInfo:
     info = probe(path, kind)
     blocking = [p for p in info.problems if p not in info.advisory]

@@ -1,4 +1,4 @@
-"""Encoding RGB frames to an H.264 MP4 file (offline renders, recordings, test clips).
+"""Encoding RGB frames (and a soundtrack) to an H.264 MP4 file (offline renders, test clips).
 
 :class:`VideoWriter` owns one output file. Frame ``n`` written gets presentation time
 ``n / fps``: the stream time base is ``1 / fps`` and frame ``n`` has ``pts == n`` at the
@@ -8,6 +8,13 @@ Frames are RGB (or RGBA, whose alpha is dropped) uint8 arrays shaped ``(H, W, C)
 row 0 at the top. H.264 in yuv420p needs even dimensions: for an odd ``size_px`` the
 encoded picture is one pixel wider and/or taller, and the extra column/row on the right
 and/or bottom is black. :attr:`VideoWriter.encoded_size_px` says what is in the file.
+
+With ``audio_rate`` the file also gets an AAC stream: :meth:`VideoWriter.write_audio`
+appends float32 samples, and sample ``k`` written has presentation time ``k / audio_rate``,
+so a recorder that writes the samples of ``[n / fps, (n + 1) / fps)`` with frame ``n``
+keeps sound and picture sample-exact. The encoder's priming (1024 samples before the
+first) is recorded in the MP4's edit list, which decoders (FFmpeg, players) honour: the
+first decoded sample is the first one written.
 """
 
 from __future__ import annotations
@@ -42,6 +49,9 @@ class VideoWriter:
             scene-cut keyframes are disabled, so keyframes fall exactly every ``gop`` frames.
         crf: x264 constant rate factor (lower = better; 18 is visually lossless-ish).
         preset: x264 speed/size preset.
+        audio_rate: sample rate of a soundtrack (``None``: no audio stream).
+        audio_channels: its channels.
+        audio_bitrate: AAC bit rate (bits/s).
     """
 
     def __init__(
@@ -53,6 +63,9 @@ class VideoWriter:
         gop: int | None = None,
         crf: int = 18,
         preset: str = "medium",
+        audio_rate: int | None = None,
+        audio_channels: int = 2,
+        audio_bitrate: int = 256_000,
     ) -> None:
         width_px, height_px = (int(v) for v in size_px)
         if width_px <= 0 or height_px <= 0:
@@ -81,10 +94,25 @@ class VideoWriter:
             stream.time_base = self._time_base
             if gop is not None:
                 stream.codec_context.gop_size = gop
+            self._audio: av.audio.stream.AudioStream | None = None
+            if audio_rate is not None:
+                from mapping.media.audio import layout_for
+
+                audio = self._container.add_stream("aac", rate=int(audio_rate))
+                audio.layout = layout_for(audio_channels)
+                audio.format = "fltp"
+                audio.bit_rate = int(audio_bitrate)
+                audio.time_base = Fraction(1, int(audio_rate))
+                self._audio = audio
         except Exception:
             self._container.close()
             raise
         self._stream = stream
+        self._audio_rate = audio_rate
+        self._audio_channels = audio_channels
+        self._audio_pending = np.zeros((0, audio_channels), np.float32)
+        self._samples_written = 0  # samples handed to the encoder (pts of the next frame)
+        self._samples_received = 0
         if self._encoded_size_px != self._size_px:
             logger.info(
                 "%s: odd size %dx%d padded to %dx%d with black",
@@ -114,6 +142,46 @@ class VideoWriter:
     @property
     def frames_written(self) -> int:
         return self._frames_written
+
+    @property
+    def samples_written(self) -> int:
+        """Soundtrack samples (per channel) received by :meth:`write_audio`."""
+        return self._samples_received
+
+    def write_audio(self, samples: np.ndarray) -> None:
+        """Append float32 ``(n, channels)`` samples to the soundtrack (values -1..1)."""
+        if self._closed:
+            raise ValueError(f"{self._path}: writer is closed")
+        if self._audio is None:
+            raise ValueError(f"{self._path}: made without audio_rate, no soundtrack")
+        data = np.asarray(samples, dtype=np.float32)
+        if data.ndim != 2 or data.shape[1] != self._audio_channels:
+            raise ValueError(
+                f"{self._path}: expected samples shaped (n, {self._audio_channels}), "
+                f"got {data.shape}"
+            )
+        self._samples_received += len(data)
+        self._audio_pending = np.concatenate([self._audio_pending, data])
+        self._encode_audio(final=False)
+
+    def _encode_audio(self, final: bool) -> None:
+        audio = self._audio
+        if audio is None:
+            return
+        size = audio.codec_context.frame_size or 1024
+        pending = self._audio_pending
+        while len(pending) >= size or (final and len(pending)):
+            chunk, pending = pending[:size], pending[size:]
+            frame = av.AudioFrame.from_ndarray(
+                np.ascontiguousarray(chunk.T), format="fltp", layout=audio.layout.name
+            )
+            frame.sample_rate = self._audio_rate
+            frame.pts = self._samples_written
+            frame.time_base = audio.time_base
+            self._samples_written += len(chunk)
+            for packet in audio.encode(frame):
+                self._container.mux(packet)
+        self._audio_pending = pending
 
     def write(self, image: np.ndarray) -> None:
         """Encode one frame: uint8 ``(H, W, 3)`` RGB or ``(H, W, 4)`` RGBA (alpha dropped)."""
@@ -160,6 +228,10 @@ class VideoWriter:
         try:
             for packet in self._stream.encode(None):
                 self._container.mux(packet)
+            if self._audio is not None:
+                self._encode_audio(final=True)
+                for packet in self._audio.encode(None):
+                    self._container.mux(packet)
         finally:
             self._container.close()
         logger.debug("%s: wrote %d frames", self._path, self._frames_written)
