@@ -22,9 +22,9 @@ FPS = 30
 
 
 def stream_durations(path: Path) -> dict[str, float]:
+    entries = ["-show_entries", "stream=codec_type,duration", "-of", "json"]
     out = subprocess.run(
-        ["ffprobe", "-v", "error", "-show_entries", "stream=codec_type,duration"]
-        + ["-of", "json", str(path)],
+        ["ffprobe", "-v", "error", *entries, str(path)],
         capture_output=True,
         text=True,
         check=True,
