@@ -370,7 +370,10 @@ class _ShowParser:
         own = LAYER_KINDS[kind].content_key
         for key in CONTENT_KEYS:
             if key in table and key != own:
-                kinds = " and ".join(kinds_taking(key))
+                names = kinds_taking(key)
+                kinds = " and ".join(
+                    [", ".join(names[:-1]), names[-1]] if len(names) > 2 else names
+                )
                 which = f"layer '{layer}' is a {kind} layer and" if layer else f"a {kind} layer"
                 message = f"'{key}' is for {kinds} layers; {which} takes '{own}'"
                 self.problem(f"{path}.{key}", message)

@@ -244,7 +244,7 @@ def test_content_key_of_another_kind(show_dir: Path, show_file: Path) -> None:
     problems = problems_of(show_dir)
     assert [p.key_path for p in problems] == ["layers[0].file", "layers[0].shader"]
     assert_says(
-        problems[0], "'file' is for image and video layers", "a shader layer takes 'shader'"
+        problems[0], "'file' is for image, video and audio layers", "a shader layer takes 'shader'"
     )
     assert_says(problems[1], "missing (required)")
 
@@ -440,7 +440,7 @@ def test_cue_giving_a_file_to_a_shader_layer(show_dir: Path, show_file: Path) ->
     problem = assert_only(
         problems_of(show_dir),
         "cues[0].layers.sky.file",
-        "'file' is for image and video layers",
+        "'file' is for image, video and audio layers",
         "layer 'sky' is a shader layer and takes 'shader'",
     )
     assert problem.line == line_of(show_file, 'file = "media/logo.png"\n\n[[cues]]')

@@ -377,8 +377,8 @@ def test_colours_out_of_range_or_malformed(tmp_path, value):
                                      "canvas pixels with positive size, got array [0, 0, 10, -1]")),
         ("region = [0, 0, 10]", ("layers[0].region", 31, "expected [x, y, width, height] in "
                                  "canvas pixels with positive size, got array [0, 0, 10]")),
-        ('file = "x.png"', ("layers[0].file", 31, "'file' is for image and video layers; a solid "
-                                                  "layer takes 'color'")),
+        ('file = "x.png"', ("layers[0].file", 31, "'file' is for image, video and audio layers; "
+                                                  "a solid layer takes 'color'")),
     ],
 )  # fmt: skip
 def test_layer_problems(tmp_path, line, expected):
@@ -390,8 +390,8 @@ def test_layer_problems(tmp_path, line, expected):
     ("kind", "expected"),
     [
         ('"slid"', "unknown kind 'slid' (did you mean 'solid'?); expected one of: "
-                   "solid, image, video, shader"),
-        ("3", "unknown kind 3; expected one of: solid, image, video, shader"),
+                   "solid, image, video, shader, audio"),
+        ("3", "unknown kind 3; expected one of: solid, image, video, shader, audio"),
     ],
 )  # fmt: skip
 def test_unknown_layer_kinds(tmp_path, kind, expected):
