@@ -72,6 +72,15 @@ def _parser() -> argparse.ArgumentParser:
         "(default: [control] oscquery_port; 0: off)",
     )
 
+    sound = run.add_mutually_exclusive_group()
+    sound.add_argument(
+        "--audio-device",
+        metavar="DEV",
+        help="sound output: a PortAudio device index, a host API (JACK, ALSA) or part of a "
+        "device name (default: the system's default output; docs/media.md#sound)",
+    )
+    sound.add_argument("--no-audio", action="store_true", help="run without sound")
+
     unattended = run.add_argument_group("unattended evenings (docs/operations.md)")
     unattended.add_argument(
         "--supervise",
@@ -107,6 +116,9 @@ def _parser() -> argparse.ArgumentParser:
     render.add_argument("--cue", help="render the state of this cue (cues track up to it)")
     render.add_argument("--start", type=float, default=0.0, help="show time of frame 0, seconds")
     render.add_argument("--video", action="store_true", help="also write one MP4 per output")
+    render.add_argument(
+        "--no-audio", action="store_true", help="with --video: leave the soundtrack out"
+    )
 
     check = sub.add_parser("check", help="validate a show folder and print a summary")
     check.add_argument("show", type=Path)
@@ -162,6 +174,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     from mapping.outputs import HeadlessOutputs, NoDisplayError, WindowOutputs
     from mapping.player import ShowPlayer
     from mapping.reload import ShowWatcher
+    from mapping.sound import show_can_sound
+    from mapping.sound_output import ShowSound
 
     state_dir = args.state_dir or session.default_state_dir()
     if args.supervise:
@@ -243,12 +257,18 @@ def cmd_run(args: argparse.Namespace) -> int:
     if oscquery is not None and osc is not None:
         oscquery.set_osc_port(osc.port)
     watcher = ShowWatcher(player).start()  # edits and new calibrations are picked up live
+    sound = None
+    if not args.no_audio and show_can_sound(show):
+        sound = ShowSound(player, device=args.audio_device)
+        sound.start()  # no device: a warning, and the show runs silent
     _, start_at = session.attach(player, state_dir, resume_journal=args.resume)
     log.info("status: %s; log: %s", state_dir / "status.json", evening_log.log_dir)
     try:
         fps = _frame_rate(args, outputs)
         player.run(fps=fps, duration_s=args.duration, start_at_s=start_at)
     finally:
+        if sound is not None:
+            sound.close()
         logging.getLogger().removeHandler(evening_log)
         evening_log.close()
         watcher.close()
@@ -318,6 +338,7 @@ def cmd_render(args: argparse.Namespace) -> int:
             cue=args.cue,
             start_s=args.start,
             video=args.video,
+            audio=not args.no_audio,
         )
     finally:
         ctx.release()

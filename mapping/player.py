@@ -152,6 +152,9 @@ class ShowPlayer:
         self.frame_listeners: list[Callable[[ShowPlayer], None]] = []
         self.frame_state: FrameState | None = None
         """The frame state of the latest frame (drawn or not)."""
+        self.state_listeners: list[Callable[[ShowPlayer], None]] = []
+        """Called each frame as soon as :attr:`frame_state` is known, before rendering
+        (the soundtrack: :class:`mapping.sound_output.ShowSound`)."""
         self._calls: queue.SimpleQueue[tuple[Callable[[], Any], Future[Any]]] = queue.SimpleQueue()
         self.status = self._snapshot(0.0)
 
@@ -256,7 +259,12 @@ class ShowPlayer:
                 self._generation = self.live.generation
                 self._drawn_state = None
             frame = self.live.frame(show_time_s)
-            self.frame_state = frame  # for frame listeners (the soundtrack)
+            self.frame_state = frame
+            for listener in self.state_listeners:  # before rendering: sound does not wait
+                try:
+                    listener(self)
+                except Exception:
+                    log.exception("state listener failed")
             state = frame_signature(frame)
             if (
                 self.always_draw

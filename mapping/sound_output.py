@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from mapping.sound import Mixer
+from mapping.sound import Mixer, sound_frame
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +40,11 @@ RESYNC_S = 0.020
 
 OFFSET_WINDOW_S = 0.5
 """The show clock − stream clock offset is the smallest seen over this long."""
+
+SETTLE_BLOCKS = 200
+SETTLE_S = 0.001
+"""For ``SETTLE_BLOCKS`` buffers after a re-anchor (about a second), a smoothed error
+beyond ``SETTLE_S`` is jumped at once rather than slewed at a sample per buffer."""
 
 SMOOTHING = 0.05
 """Weight of each new measurement in the smoothed position error (≈ 20 buffers)."""
@@ -56,11 +61,16 @@ class DacPosition:
     rate: int
     resync_s: float = RESYNC_S
     smoothing: float = SMOOTHING
+    settle_blocks: int = SETTLE_BLOCKS
+    settle_s: float = SETTLE_S
     position: int | None = None
     error: float = 0.0
     """Smoothed (measured − played) position, in samples."""
     resyncs: int = 0
     slews: int = 0
+    settling: int = 0
+    """Blocks left in which a smoothed error beyond ``settle_s`` is jumped, not slewed
+    (after a re-anchor, which may have taken one late measurement)."""
 
     def next_block(self, heard_at_show_s: float, frames: int) -> int:
         measured = heard_at_show_s * self.rate
@@ -68,8 +78,16 @@ class DacPosition:
             self.position = round(measured)
             self.error = 0.0
             self.resyncs += 1
+            self.settling = self.settle_blocks
         else:
             self.error += self.smoothing * ((measured - self.position) - self.error)
+            if self.settling > 0:
+                self.settling -= 1
+                if abs(self.error) > self.settle_s * self.rate:
+                    step = round(self.error)
+                    self.position += step
+                    self.error -= step
+                    self.resyncs += 1
             if abs(self.error) >= 1.0:
                 step = 1 if self.error > 0 else -1
                 self.position += step
@@ -226,7 +244,10 @@ class SoundOutput:
             # Show time − stream time, read "now" on both clocks. Anything between
             # PortAudio reading its clock and this line (taking the GIL, preemption)
             # only makes it larger: the smallest over the last half second is the truth.
-            self._clock_offsets.append(now_show - time.currentTime)
+            offset = now_show - time.currentTime
+            if self._clock_offsets and abs(offset - self._clock_offsets[-1]) > RESYNC_S:
+                self._clock_offsets.clear()  # the show clock jumped (start, seek, resume)
+            self._clock_offsets.append(offset)
             heard_at = time.outputBufferDacTime + min(self._clock_offsets)
         else:  # a host API without stream times: now + the stream's latency
             delay = float(self.stream.latency) if self.stream is not None else 0.0
@@ -251,3 +272,41 @@ class SoundOutput:
             except Exception:
                 log.exception("closing the sound stream failed")
             self.stream = None
+
+
+class ShowSound:
+    """The soundtrack of a running :class:`~mapping.player.ShowPlayer`.
+
+    Each frame, as soon as its state is known (``player.state_listeners``, before the
+    picture is rendered), the sound snapshot goes to the mixer; the output stream plays
+    it by the player's show clock. Files the standby cue needs are opened ahead.
+    ``device=None`` is the default output; no device is a warning and a silent show.
+    """
+
+    def __init__(
+        self,
+        player: Any,
+        *,
+        device: str | int | None = None,
+        rate: int = 48000,
+        channels: int = 2,
+        blocksize: int = 256,
+    ) -> None:
+        self.player = player
+        self.mixer = Mixer(rate, channels, open_async=True)
+        self.output = SoundOutput(self.mixer, player.clock, device=device, blocksize=blocksize)
+        player.state_listeners.append(self._on_state)
+
+    def start(self) -> bool:
+        """Start the output; False (a warning was logged) when the show runs silent."""
+        return self.output.start()
+
+    def _on_state(self, player: Any) -> None:
+        if player.frame_state is not None:
+            self.mixer.update(sound_frame(player.frame_state, paused=player.engine.paused))
+
+    def close(self) -> None:
+        if self._on_state in self.player.state_listeners:
+            self.player.state_listeners.remove(self._on_state)
+        self.output.stop()
+        self.mixer.close()

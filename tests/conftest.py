@@ -64,3 +64,15 @@ def show_dir(tmp_path: Path) -> Path:
     shutil.copytree(REPO / "shows" / "demo", tmp_path / "demo")
     shutil.copytree(REPO / "shows" / "calibrations", tmp_path / "calibrations")
     return tmp_path / "demo"
+
+
+@pytest.fixture(scope="session")
+def jack_server() -> Iterator[object]:
+    """A real JACK server with the dummy driver (no sound card), PortAudio re-scanned so its
+    JACK host API offers it (tests/jackkit.py)."""
+    from tests.jackkit import JackServer
+
+    if shutil.which("jackd") is None and not IN_CI:
+        pytest.skip("jackd not installed (scripts/setup.sh installs jackd2)")
+    with JackServer() as server:
+        yield server

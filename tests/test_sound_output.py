@@ -8,9 +8,7 @@ click reaches the (dummy) converter is compared with the show time it belongs to
 from __future__ import annotations
 
 import logging
-import shutil
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -20,23 +18,15 @@ from mapping.player import ShowClock
 from mapping.sound import Mixer, SoundFrame, Voice
 from mapping.sound_output import DacPosition, SoundOutput, find_output_device
 from tests.audiokit import RATE, click_track, encode, onsets
-from tests.conftest import IN_CI
 from tests.jackkit import JackRecorder, JackServer, bounded
 
 SYNC_TOLERANCE_S = 0.010
 """The requirement: picture and sound within ±10 ms. Measured here on 2 shared cores at
-load 6–8: typically within 0.3 ms, worst 8 ms (JACK's own frame-time estimate wanders when
+load 5–8: typically within 0.3 ms, worst 8 ms (JACK's own frame-time estimate wanders when
 cycles run late; without real-time scheduling the dummy driver stops keeping time)."""
-TYPICAL_S = 0.001
-"""The median click's offset."""
-
-
-@pytest.fixture(scope="session")
-def jack_server() -> Iterator[JackServer]:
-    if shutil.which("jackd") is None and not IN_CI:
-        pytest.skip("jackd not installed (scripts/setup.sh installs jackd2)")
-    with JackServer() as server:
-        yield server
+TYPICAL_S = 0.003
+"""The median click's offset (measured: 0.1–0.3 ms on a quiet machine, up to 2.5 ms at
+load 6 while the lock is still slewing out its start-up error)."""
 
 
 @pytest.fixture(scope="module")
