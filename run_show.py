@@ -409,6 +409,9 @@ def _schedule_parser(sub) -> None:  # sub: argparse._SubParsersAction
     mode.add_argument("--windowed", action="store_true", help="with --run: desktop windows")
     sched.add_argument("--fps", type=float, help="with --run: frame rate (default as for run)")
     sched.add_argument("--duration", type=float, help="with --run: stop after S seconds")
+    sound = sched.add_mutually_exclusive_group()
+    sound.add_argument("--audio-device", metavar="DEV", help="with --run: sound output (as run)")
+    sound.add_argument("--no-audio", action="store_true", help="with --run: no sound")
 
 
 def cmd_schedule(args: argparse.Namespace) -> int:
@@ -447,6 +450,7 @@ def _run_schedule(args: argparse.Namespace, schedule) -> int:  # schedule: Sched
     from mapping.live import ShowLibrary
     from mapping.outputs import HeadlessOutputs, NoDisplayError, WindowOutputs
     from mapping.player import ShowPlayer
+    from mapping.sound_output import ShowSound
 
     show = _load(
         ShowLibrary(schedule.shows_dir).folder(first_show(schedule, dt.datetime.now(dt.UTC)))
@@ -476,7 +480,15 @@ def _run_schedule(args: argparse.Namespace, schedule) -> int:  # schedule: Sched
         bindings.update(key_bindings(registry))
     attach(player, schedule)
     log.info("running the schedule %s; %s", args.file, player.live.schedule.now().describe())
-    player.run(fps=_frame_rate(args, outputs), duration_s=args.duration)
+    sound = None
+    if not args.no_audio:  # the evening's shows change: the output is opened once for all
+        sound = ShowSound(player, device=args.audio_device)
+        sound.start()
+    try:
+        player.run(fps=_frame_rate(args, outputs), duration_s=args.duration)
+    finally:
+        if sound is not None:
+            sound.close()
     return 0
 
 

@@ -61,3 +61,17 @@ def test_a_muted_video_does_not_sound(show_dir: Path):
     show = load_show(show_dir)
     assert not any(layer.audio for layer in show.layers if layer.kind == "video")
     assert not show_can_sound(show)
+
+
+def test_run_without_the_audio_device_warns_and_the_show_plays(show_dir: Path):
+    from tests.test_cli import run_cli
+
+    encode(tones(RATE // 2), show_dir / "media" / "sound.wav", ["-c:a", "pcm_s16le"])
+    add_audio_layer(show_dir, "sound.wav")
+    result = run_cli(
+        "run", str(show_dir), "--headless", "--duration", "0.5", "--fps", "10",
+        "--audio-device", "no such device", "--no-cue",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "no sound: no audio output 'no such device'" in result.stderr
+    assert "the show runs silent" in result.stderr and "Traceback" not in result.stderr
