@@ -54,9 +54,9 @@ def live(clicks: Path, seconds: float, free_running: bool) -> list[float]:
 
     with JackServer(f"bench-audio-{time.monotonic_ns()}") as server:
         clock = ShowClock()
-        mixer = Mixer(RATE, 2, open_async=True)
+        mixer = Mixer(RATE, 2, live=True)
         mixer.update(SoundFrame(0.0, (Voice("clicks", clicks, 0.25, 1.0),)))
-        mixer.wait_opened()
+        assert mixer.wait_ready()
         clock.start()
         recorder = JackRecorder(server, seconds + 2.0)
         output = SoundOutput(mixer, clock, device="JACK")

@@ -20,10 +20,13 @@ block starts there at its full gain (sample-exact GO); one joined mid-sound (liv
 snapshot arrived after the audio head passed its start) ramps in over the block; one that
 stopped ramps out over the block.
 
-Files are opened with :class:`~mapping.media.audio.AudioClip` on first use (offline), or
-ahead on a worker thread (live: ``open_async=True``; the callback never opens a file, a
-voice whose clip is not open yet is silent). A file that cannot be opened is a warning once,
-naming the file; a video without a sound track is silently silent.
+Offline (the recorder) files are opened with :class:`~mapping.media.audio.AudioClip` and
+read on the consumer's thread, which may wait. Live (``live=True``) a feeder thread opens
+and decodes every voice, and every sound the standby cue will start, half a second ahead
+into a small buffer per voice; the audio callback only copies and mixes, never opens,
+seeks or decodes. A sound not decoded in time (a voice joined mid-sound without pre-roll,
+a jump) is silent until the feeder catches up, then plays in sync. A file that cannot be
+opened is a warning once, naming the file; a video without a sound track is silent.
 """
 
 from __future__ import annotations
@@ -31,8 +34,8 @@ from __future__ import annotations
 import logging
 import math
 import threading
+import time
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -88,8 +91,9 @@ class SoundFrame:
 
     show_time_s: float
     voices: tuple[Voice, ...] = ()
-    preload: tuple[tuple[Path, bool], ...] = ()
-    """Files the standby cue will need, opened ahead (path, required)."""
+    preload: tuple[tuple[str, Path, bool, bool], ...] = ()
+    """Sounds the standby cue will start: (layer, file, required, loop), decoded ahead
+    live."""
 
 
 def _sound_of(layer: Layer) -> str:
@@ -142,7 +146,7 @@ def sound_frame(frame: FrameState, *, paused: bool = False) -> SoundFrame:
                     )
                 )
     preload = tuple(
-        (content, _sound_of(layer) == "file")
+        (layer.name, content, _sound_of(layer) == "file", layer.loop)
         for layer, content in frame.preload
         if _sound_of(layer) and isinstance(content, Path)
     )
@@ -158,18 +162,135 @@ class _Playing:
 
 @dataclass
 class _Slot:
-    """An opened (or opening, or failed) file."""
+    """An opened (or failed) file, offline."""
 
     clip: AudioClip | None = None
-    future: Future[AudioClip] | None = None
     error: str | None = None
-    last_used: int = 0
+
+
+FEED_AHEAD_S = 0.5
+"""Live: how much sound each playing (or standby) voice has decoded ahead of its reader."""
+
+FEED_BLOCK = 4096
+"""Samples decoded per step by the feeder thread."""
+
+FEED_JUMP_S = 0.05
+"""After a jump (a seek, a voice joined mid-sound without pre-roll) decoding restarts this
+far ahead of the reader: the time a seek takes; until then the voice is silent."""
+
+FEED_IDLE_S = 2.0
+"""A feed no snapshot has named for this long is closed."""
+
+
+class _Feed:
+    """Live: one voice's sound, decoded ahead on the feeder thread into a small buffer.
+
+    Positions are *virtual* media samples (media sample of the voice, growing past the
+    clip's end when it loops: the clip wraps them). The reader (the audio callback) only
+    copies from the buffer, under a lock held for microseconds; the feeder opens the file,
+    seeks and decodes.
+    """
+
+    def __init__(
+        self, path: Path, ident: ContentId, required: bool, loop: bool, rate: int, channels: int
+    ) -> None:
+        self.path, self.ident, self.required, self.loop = path, ident, required, loop
+        self.rate, self.channels = rate, channels
+        self.jump = int(FEED_JUMP_S * rate)
+        self.lock = threading.Lock()
+        self.clip: AudioClip | None = None
+        self.error: str | None = None
+        self.chunks: list[tuple[int, np.ndarray]] = []
+        self.start = 0  # the buffer holds [start, end)
+        self.end = 0
+        self.want = 0  # the next position the reader needs
+        self.reading = False  # a reader has asked (a jump then skips ahead)
+        self.generation = 0  # bumped at every jump: a decode in flight is dropped
+        self.named_at = time.monotonic()
+        self.misses = 0  # samples asked for that were not decoded yet
+
+    def read(self, v: int, n: int) -> np.ndarray | None:
+        """Samples ``v .. v + n`` if decoded (missing parts silent), None if not open."""
+        with self.lock:
+            if self.clip is None:
+                self.misses += n if self.error is None else 0
+                return None
+            out = np.zeros((n, self.channels), np.float32)
+            end = v + n
+            got = 0
+            for start, chunk in self.chunks:
+                lo, hi = max(v, start), min(end, start + len(chunk))
+                if lo < hi:
+                    out[lo - v : hi - v] = chunk[lo - start : hi - start]
+                    got += hi - lo
+            self.misses += n - got
+            catching_up = self.start - self.jump <= v < self.start  # skipped ahead of us
+            if not (self.start <= v <= self.end or catching_up):
+                self.generation += 1  # a jump: the feeder restarts ahead of us
+                self.chunks, self.start, self.end = [], v, v
+            self.want = end
+            self.reading = True
+        return out
+
+    def step(self) -> bool:
+        """Feeder thread: open, or decode one block ahead. False when nothing to do."""
+        if self.error is not None:
+            return False
+        if self.clip is None:
+            try:
+                clip = AudioClip(self.path, rate=self.rate, channels=self.channels)
+            except MediaError as exc:
+                self.error = exc.reason
+                return False
+            with self.lock:
+                self.clip = clip
+            return True
+        with self.lock:
+            generation = self.generation
+            if not self.chunks and self.reading and self.end <= self.want:
+                # after a jump: skip ahead by the time a seek takes
+                self.start = self.end = self.want + self.jump
+            if self.end - self.want >= FEED_AHEAD_S * self.clip.rate:
+                return False
+            pos = self.end
+        block = self.clip.samples(pos, FEED_BLOCK, self.loop)  # the slow part, unlocked
+        block.flags.writeable = False
+        with self.lock:
+            if generation != self.generation or pos != self.end:
+                return True  # the reader jumped meanwhile
+            self.chunks.append((pos, block))
+            self.end = pos + len(block)
+            keep_from = self.want - FEED_BLOCK
+            while self.chunks and self.chunks[0][0] + len(self.chunks[0][1]) <= keep_from:
+                self.chunks.pop(0)
+            self.start = self.chunks[0][0] if self.chunks else self.end
+        return True
+
+    def ready(self) -> bool:
+        with self.lock:
+            if self.error is not None:
+                return True
+            if self.clip is None:
+                return False
+            return self.end - self.want >= min(FEED_AHEAD_S * self.clip.rate, FEED_BLOCK)
+
+    def close(self) -> None:
+        with self.lock:
+            clip, self.clip = self.clip, None
+            self.chunks = []
+            self.error = self.error or "closed"
+        if clip is not None:
+            clip.close()
 
 
 class Mixer:
     """Renders the latest :class:`SoundFrame` as float32 ``(n, channels)`` blocks.
 
     :meth:`update` from any thread; :meth:`render` from one consumer thread at a time.
+    Offline (``live=False``) files are opened and decoded on the consumer's thread, which
+    may wait. Live, a feeder thread opens and decodes every voice (and every sound the
+    standby cue will start) ahead; :meth:`render` only mixes what is decoded and never
+    waits: a sound not decoded yet is silent (and counted in :attr:`misses`).
     """
 
     def __init__(
@@ -177,32 +298,87 @@ class Mixer:
         rate: int = DEFAULT_RATE,
         channels: int = 2,
         *,
-        open_async: bool = False,
+        live: bool = False,
         opener: Callable[[Path, int, int], AudioClip] | None = None,
     ) -> None:
         self.rate = int(rate)
         self.channels = int(channels)
+        self.live = live
         self._opener = opener or (lambda p, r, c: AudioClip(p, rate=r, channels=c))
         self._latest: SoundFrame = SoundFrame(0.0)
         self._playing: dict[tuple[str, str], _Playing] = {}
         self._slots: dict[ContentId, _Slot] = {}
-        self._executor = ThreadPoolExecutor(1, "sound-open") if open_async else None
-        self._blocks = 0
-        self._lock = threading.Lock()  # slots: the opener thread and the consumer
+        self._feeds: dict[tuple[str, str], _Feed] = {}
+        self._feeds_lock = threading.Lock()
+        self._wake = threading.Event()
+        self._stop = False
+        self._feeder: threading.Thread | None = None
+        self._retired: list[_Feed] = []  # replaced feeds, for the feeder to close
+        if live:
+            self._feeder = threading.Thread(target=self._feed_loop, name="sound-feeder")
+            self._feeder.daemon = True
+            self._feeder.start()
         self.errors: dict[str, str] = {}
         """Files that cannot sound: path → reason (required ones are also logged)."""
         self.last_block_voices = 0
+
+    @property
+    def misses(self) -> int:
+        """Live: samples a voice needed that were not decoded yet (heard as silence)."""
+        with self._feeds_lock:
+            return sum(f.misses for f in self._feeds.values())
 
     # -- the render thread's side
 
     def update(self, frame: SoundFrame) -> None:
         """Hand over the latest snapshot (atomic; never blocks on the consumer)."""
         self._latest = frame
-        if self._executor is not None:
-            for path, required in frame.preload:
-                self._slot(path, required)
-            for voice in frame.voices:
-                self._slot(voice.path, voice.required)
+        if not self.live:
+            return
+        now = time.monotonic()
+        named = [(v.layer, v.path, v.required, v.loop) for v in frame.voices]
+        named += list(frame.preload)
+        with self._feeds_lock:
+            for layer, path, required, loop in named:
+                key = (layer, str(path))
+                feed = self._feeds.get(key)
+                if feed is None or feed.loop != loop or feed.ident.changed():
+                    ident = ContentId.of(path)
+                    if not ident.exists:
+                        self._fail(path, required, "file not found")
+                        continue
+                    if feed is not None:  # the file was replaced, or the loop flag changed
+                        self._retired.append(feed)
+                    feed = _Feed(path, ident, required, loop, self.rate, self.channels)
+                    self._feeds[key] = feed
+                feed.named_at = now
+        self._wake.set()
+
+    def _feed_loop(self) -> None:
+        while not self._stop:
+            worked = False
+            with self._feeds_lock:
+                feeds = list(self._feeds.items())
+                retired, self._retired = self._retired, []
+            for feed in retired:
+                feed.close()
+            now = time.monotonic()
+            for key, feed in feeds:
+                if now - feed.named_at > FEED_IDLE_S and key not in self._playing:
+                    with self._feeds_lock:
+                        if self._feeds.get(key) is feed:
+                            del self._feeds[key]
+                    feed.close()
+                    continue
+                try:
+                    worked |= feed.step()
+                except Exception as exc:  # a broken file: silent, a warning, the rest plays
+                    feed.error = f"decoding failed: {exc}"
+                if feed.error is not None and feed.error != "closed":
+                    self._fail(feed.path, feed.required, feed.error)
+            if not worked:
+                self._wake.wait(0.01)
+                self._wake.clear()
 
     # -- the consumer's side
 
@@ -212,7 +388,6 @@ class Mixer:
         out = np.zeros((n, self.channels), dtype=np.float32)
         if n <= 0:
             return out
-        self._blocks += 1
         frame = self._latest
         end = first_sample + n
         ramp = np.arange(1, n + 1, dtype=np.float32) / n
@@ -231,9 +406,6 @@ class Mixer:
             if playing is None:
                 if offset >= end:
                     continue  # starts after this block
-                clip = self._clip(voice.path, voice.required)
-                if clip is None:
-                    continue
                 # starts inside this block: sample-exact (at its gain, or from 0 when it
                 # crossfades in); joined late: ramp in over the block
                 g0 = voice.gain if offset >= first_sample and not voice.fades_in else 0.0
@@ -244,7 +416,7 @@ class Mixer:
                 sounding += 1
             playing.gain, playing.voice = voice.gain, voice
         self.last_block_voices = sounding
-        if self._blocks % 64 == 0:
+        if not self.live:
             self._close_unused(frame)
         return out
 
@@ -261,18 +433,13 @@ class Mixer:
         g1: float,
         ramp: np.ndarray,
     ) -> bool:
-        clip = self._clip(voice.path, voice.required)
-        if clip is None:
-            return False
         n = len(out)
         media = first_sample - offset
         skip = max(0, -media)  # before the voice's start: silence, even when it loops
         if skip >= n:
             return False
-        try:
-            block = clip.samples(media + skip, n - skip, voice.loop)
-        except Exception as exc:  # a broken file must not stop the sound of the others
-            self._fail(voice.path, voice.required, f"decoding failed: {exc}")
+        block = self._read(voice, media + skip, n - skip)
+        if block is None:
             return False
         if skip:  # a voice starting inside the block ramps from its start
             ramp = np.arange(1, n - skip + 1, dtype=np.float32) / (n - skip)
@@ -280,45 +447,35 @@ class Mixer:
         out[skip:] += block * gains[:, None]
         return True
 
-    # -- files
+    def _read(self, voice: Voice, start: int, n: int) -> np.ndarray | None:
+        if self.live:
+            feed = self._feeds.get(voice.key)
+            return None if feed is None else feed.read(start, n)
+        clip = self._clip(voice.path, voice.required)
+        if clip is None:
+            return None
+        try:
+            return clip.samples(start, n, voice.loop)
+        except Exception as exc:  # a broken file must not stop the sound of the others
+            self._fail(voice.path, voice.required, f"decoding failed: {exc}")
+            return None
 
-    def _slot(self, path: Path, required: bool) -> _Slot | None:
+    # -- files (offline)
+
+    def _clip(self, path: Path, required: bool) -> AudioClip | None:
         ident = file_identity(path)
         if ident is None:
             self._fail(path, required, "file not found")
             return None
-        with self._lock:
-            slot = self._slots.get(ident)
-            if slot is None:
-                slot = self._slots[ident] = _Slot()
-                if self._executor is not None:
-                    opening = self._executor.submit(self._opener, path, self.rate, self.channels)
-                    slot.future = opening
-                    slot.future.add_done_callback(
-                        lambda f, s=slot, p=path, r=required: self._opened(s, p, r, f)
-                    )
-        if slot.future is None and slot.clip is None and slot.error is None:
+        slot = self._slots.get(ident)
+        if slot is None:
+            slot = self._slots[ident] = _Slot()
             try:
                 slot.clip = self._opener(path, self.rate, self.channels)
             except MediaError as exc:
                 slot.error = exc.reason
                 self._fail(path, required, exc.reason)
-        slot.last_used = self._blocks
-        return slot
-
-    def _opened(self, slot: _Slot, path: Path, required: bool, future: Future[AudioClip]) -> None:
-        try:
-            slot.clip = future.result()
-        except MediaError as exc:
-            slot.error = exc.reason
-            self._fail(path, required, exc.reason)
-        except Exception as exc:
-            slot.error = str(exc)
-            self._fail(path, required, str(exc))
-
-    def _clip(self, path: Path, required: bool) -> AudioClip | None:
-        slot = self._slot(path, required)
-        return None if slot is None else slot.clip
+        return slot.clip
 
     def _fail(self, path: Path, required: bool, reason: str) -> None:
         key = str(path)
@@ -331,41 +488,44 @@ class Mixer:
             log.debug("%s: no sound (%s)", path, reason)
 
     def _close_unused(self, frame: SoundFrame) -> None:
-        keep = {file_identity(p) for p, _ in frame.preload}
-        keep |= {file_identity(v.path) for v in frame.voices}
+        keep = {file_identity(v.path) for v in frame.voices}
         keep |= {file_identity(p.voice.path) for p in self._playing.values()}
-        with self._lock:
-            for ident in [i for i in self._slots if i not in keep]:
-                slot = self._slots[ident]
-                if slot.future is not None and not slot.future.done():
-                    continue
-                del self._slots[ident]
-                if slot.clip is not None:
-                    slot.clip.close()
+        for ident in [i for i in self._slots if i not in keep]:
+            slot = self._slots.pop(ident)
+            if slot.clip is not None:
+                slot.clip.close()
 
     def open_files(self) -> list[Path]:
         """Files open now (diagnostics, tests)."""
-        with self._lock:
-            return [i.path for i, s in self._slots.items() if s.clip is not None]
+        if self.live:
+            with self._feeds_lock:
+                return [f.path for f in self._feeds.values() if f.clip is not None]
+        return [i.path for i, s in self._slots.items() if s.clip is not None]
 
-    def wait_opened(self, timeout_s: float = 5.0) -> None:
-        """Wait for the files being opened ahead (tests, pre-roll before GO)."""
-        with self._lock:
-            futures = [s.future for s in self._slots.values() if s.future is not None]
-        for future in futures:
-            try:
-                future.result(timeout=timeout_s)
-            except Exception:
-                pass  # recorded by _opened
+    def wait_ready(self, timeout_s: float = 5.0) -> bool:
+        """Live: wait until every named sound is open and decoded ahead (pre-roll)."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            with self._feeds_lock:
+                feeds = list(self._feeds.values())
+            if all(f.ready() for f in feeds):
+                return True
+            time.sleep(0.005)
+        return False
 
     def close(self) -> None:
-        if self._executor is not None:
-            self._executor.shutdown(wait=True)
-        with self._lock:
-            for slot in self._slots.values():
-                if slot.clip is not None:
-                    slot.clip.close()
-            self._slots.clear()
+        self._stop = True
+        self._wake.set()
+        if self._feeder is not None:
+            self._feeder.join(5.0)
+        with self._feeds_lock:
+            feeds, self._feeds = list(self._feeds.values()), {}
+        for feed in feeds:
+            feed.close()
+        for slot in self._slots.values():
+            if slot.clip is not None:
+                slot.clip.close()
+        self._slots.clear()
         self._playing.clear()
 
 

@@ -293,7 +293,7 @@ class ShowSound:
         blocksize: int = 256,
     ) -> None:
         self.player = player
-        self.mixer = Mixer(rate, channels, open_async=True)
+        self.mixer = Mixer(rate, channels, live=True)
         self.output = SoundOutput(self.mixer, player.clock, device=device, blocksize=blocksize)
         player.state_listeners.append(self._on_state)
 

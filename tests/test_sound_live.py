@@ -70,7 +70,8 @@ def test_go_starts_the_sound_in_its_frame_and_it_stays_in_sync(ctx, tmp_path, ja
     # the sound starts within the period of the frame that first shows the GO's picture
     # (output latency + one block of ramp-in after that frame's state)
     first = int(np.flatnonzero(np.abs(played) > 0.02)[0])
-    assert 0.0 <= heard(first) - picture < 1.0 / FPS, (heard(first), go_frames)
+    diagnostics = (heard(first), go_frames, sound.mixer.misses, sound.output.position)
+    assert 0.0 <= heard(first) - picture < 1.0 / FPS, diagnostics
     # and every click is heard at its show time
     found = onsets(played[:, None], threshold=0.3)
     assert len(found) == len(CLICKS), found

@@ -9,6 +9,7 @@ integer maths.
 from __future__ import annotations
 
 import logging
+import time
 from pathlib import Path
 
 import numpy as np
@@ -187,14 +188,42 @@ def test_a_voice_joined_late_ramps_in(files):
     np.testing.assert_allclose(mixer.render(round(10.6 * RATE) + 480, 480)[:, 0], 0.5)
 
 
-def test_files_open_ahead_on_a_worker_when_live(files):
-    mixer = Mixer(RATE, 2, open_async=True)
+def test_live_sounds_are_decoded_ahead_and_a_standby_sound_starts_exactly(files):
+    """Live: the standby cue's sound is opened and decoded before GO; the callback's blocks
+    then get every sample from memory (no miss) from the first one."""
+    mixer = Mixer(RATE, 2, live=True)
     try:
-        mixer.update(SoundFrame(0.0, (), preload=((files["clicks"], True),)))
-        mixer.wait_opened()
+        mixer.update(SoundFrame(0.0, (), preload=(("s", files["clicks"], True, True),)))
+        assert mixer.wait_ready()
         assert mixer.open_files() == [files["clicks"]]
         mixer.update(SoundFrame(0.0, (Voice("s", files["clicks"], 0.0, 1.0),)))
-        assert onsets(mixer.render(0, RATE + 100)) == [0, RATE]
+        blocks = []
+        for k in range(0, RATE + 512, 256):  # like a callback: 256 at a time
+            blocks.append(mixer.render(k, 256))
+            time.sleep(0.0002)
+        assert onsets(np.concatenate(blocks)) == [0, RATE]
+        assert mixer.misses == 0
+    finally:
+        mixer.close()
+
+
+def test_live_a_voice_joined_without_preroll_comes_in_late_but_in_sync(files):
+    """A sound that started half a second ago, never pre-rolled: the first blocks are silent
+    (the feeder opens the file, seeks), then the clicks sound exactly where the show clock
+    puts them (the 1-s file loops: media 0 at show samples -24000 + k × 48000)."""
+    mixer = Mixer(RATE, 2, live=True)
+    try:
+        mixer.update(SoundFrame(0.0, (Voice("s", files["clicks"], -0.5, 1.0),)))
+        blocks = []
+        for k in range(0, 3 * RATE // 2, 256):
+            blocks.append(mixer.render(k, 256))
+            time.sleep(256 / RATE)  # about real time, as a callback would ask
+        out = np.concatenate(blocks)
+        assert mixer.misses > 0  # it did come in late
+        assert not out[:256].any()  # not decoded yet: silence, no waiting
+        found = onsets(out)
+        assert found and found[-1] == RATE // 2 + RATE  # the loop's click, on its sample
+        assert all((i - RATE // 2) % RATE == 0 for i in found)
     finally:
         mixer.close()
 

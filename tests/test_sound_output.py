@@ -56,9 +56,9 @@ def test_clicks_are_heard_at_their_show_times(jack_server, clicks):
     time (the stream's latency taken into account). The first second is the lock's
     settling (it re-anchors on the first buffer, then averages over ~20)."""
     clock = ShowClock()
-    mixer = Mixer(RATE, 2, open_async=True)
+    mixer = Mixer(RATE, 2, live=True)
     mixer.update(SoundFrame(0.0, (Voice("clicks", clicks, 0.3, 1.0),)))
-    mixer.wait_opened()
+    assert mixer.wait_ready()
     clock.start()
     output, recorder, played, latency, show_minus_mono = play_and_record(
         jack_server, mixer, clock, 4.0
