@@ -70,7 +70,9 @@ def test_go_starts_the_sound_in_its_frame_and_it_stays_in_sync(ctx, tmp_path, ja
     # the sound starts within the period of the frame that first shows the GO's picture
     # (output latency + one block of ramp-in after that frame's state)
     first = int(np.flatnonzero(np.abs(played) > 0.02)[0])
-    diagnostics = (heard(first), go_frames, sound.mixer.misses, sound.output.position)
+    # measured here 14–17 ms: the output latency (10.7 ms on the dummy server), the rest of
+    # the frame's work and a block of ramp-in
+    diagnostics = (heard(first), go_frames, sound.mixer.misses, sound.output.underruns)
     assert 0.0 <= heard(first) - picture < 1.0 / FPS, diagnostics
     # and every click is heard at its show time
     found = onsets(played[:, None], threshold=0.3)
