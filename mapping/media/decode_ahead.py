@@ -69,6 +69,8 @@ class DecodeAhead:
             worker touches it); ``None`` opens one with ``clip_factory`` on the worker.
         ring_size: frames decoded ahead at most.
         restart_backoff_s, max_backoff_s: wait before restarting a dead worker, doubling.
+        shown: ``(index, frame)`` the caller already has (e.g. the first frame, decoded
+            when the clip was opened): what live lookups hold until the worker delivers.
     """
 
     def __init__(
@@ -80,6 +82,7 @@ class DecodeAhead:
         ring_size: int = DEFAULT_RING_SIZE,
         restart_backoff_s: float = 0.05,
         max_backoff_s: float = 2.0,
+        shown: tuple[int, Any] | None = None,
     ) -> None:
         if ring_size < 1:
             raise ValueError(f"ring_size must be at least 1, got {ring_size}")
@@ -96,7 +99,7 @@ class DecodeAhead:
         self._ring: deque[tuple[int, Any]] = deque()  # (index asked for, frame), show order
         self._next: int | None = None  # the next index the worker decodes
         self._want: tuple[int, bool] | None = None  # (due index, loop) the caller is at
-        self._shown: tuple[int, Any] | None = None  # what the caller got last
+        self._shown: tuple[int, Any] | None = shown  # what the caller got last
         self._closed = False
         self._bounds: tuple[int, int] = (0, 0)  # first and last index in the clip's window
         # counters, read by the source, the status and tests
@@ -104,7 +107,8 @@ class DecodeAhead:
         self.restarts = 0
         self.decoded = 0
         self.corrupt_frames = 0
-        self.error: str | None = None  # the last failure, in words (with the file)
+        self.error: str | None = None  # what is failing now, in words (with the file)
+        self.last_error: str | None = None  # the last failure, kept after a recovery
         if clip is not None:
             self._bounds = self._window(clip)
         self._thread = threading.Thread(target=self._run, name=f"decode {name}", daemon=True)
@@ -278,6 +282,7 @@ class DecodeAhead:
                     corrupt = getattr(clip, "corrupt_frame_count", 0)
                     with self._cond:
                         self.decoded += 1
+                        self.error = None
                         self.corrupt_frames += max(corrupt - seen_corrupt, 0)
                         seen_corrupt = corrupt
                         if self._next == index:  # not re-aimed while decoding
@@ -293,7 +298,7 @@ class DecodeAhead:
                     "decoder for %s failed: %s — restarting in %.2f s", self.name, reason, backoff
                 )
                 with self._cond:
-                    self.error = reason
+                    self.error = self.last_error = reason
                     self.restarts += 1
                     self._clip = None
                     self._next = None
