@@ -244,8 +244,13 @@ def index_at_time(
         raise ValueError(f"media_time_s must be finite, got {media_time_s!r}")
     start, end = window_s
     span = end - start
-    t = media_time_s % span if loop else min(max(media_time_s, 0.0), span)
     slack = tolerance_s + _TIME_EPSILON_S
+    if loop:
+        t = media_time_s % span
+        if t >= span - slack:  # the loop point itself, rounded short by the modulo
+            t = 0.0
+    else:
+        t = min(max(media_time_s, 0.0), span)
     first = max(bisect.bisect_right(starts_s, start + slack) - 1, 0)
     last = max(bisect.bisect_left(starts_s, end - slack) - 1, first)
     index = bisect.bisect_right(starts_s, start + t + slack) - 1
