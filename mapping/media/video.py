@@ -331,6 +331,22 @@ class _Timestamps:
     problem: str = ""
 
 
+def _open_failure(path: Path, exc: av.FFmpegError) -> str:
+    """Why FFmpeg could not open a file, in words for a person."""
+    try:
+        with path.open("rb") as file:
+            head = file.read(12)
+    except OSError:
+        head = b""
+    detail = getattr(exc, "strerror", None) or str(exc)
+    if head[4:8] == b"ftyp":
+        return (
+            "an MP4/MOV file without its index (no 'moov' box): the file is cut short or "
+            f"was never finished writing ({EXPECTED_VIDEO}; FFmpeg: {detail})"
+        )
+    return f"not a decodable media file ({EXPECTED_VIDEO}; FFmpeg: {detail})"
+
+
 def _scan_timestamps(path: Path, stream_index: int) -> _Timestamps:
     """Demux (not decode) the whole file once, listing its video packets' timestamps."""
     durations: dict[int, int] = {}
@@ -381,9 +397,7 @@ class VideoClip:
         try:
             container = av.open(str(self._path), mode="r")
         except av.FFmpegError as exc:
-            raise MediaError(
-                self._path, f"not a decodable media file ({EXPECTED_VIDEO}): {exc}"
-            ) from exc
+            raise MediaError(self._path, _open_failure(self._path, exc)) from exc
         self._container: av.container.InputContainer = container
         self._closed = False
         try:
@@ -405,16 +419,15 @@ class VideoClip:
         if stream.time_base is None:
             raise MediaError(self._path, f"video stream has no time base ({EXPECTED_VIDEO})")
         self._time_base: Fraction = stream.time_base
-        try:
-            codec_name = stream.codec_context.name
-        except Exception:  # no decoder at all for this codec
-            codec_name = ""
+        context = stream.codec_context
+        codec_name = context.name if context is not None else ""
         if not codec_name:
             raise MediaError(
                 self._path,
-                f"no decoder for this video codec ({stream.codec_context.codec_tag or 'unknown'}"
-                ") in this FFmpeg build (deliver H.264, HEVC, ProRes or HAP)",
+                "its video codec is not one this FFmpeg build can decode "
+                "(expected H.264, HEVC, ProRes, HAP, VP9, AV1, …)",
             )
+        self.problems: list[str] = []  # what is wrong but still plays, for listings
 
         # Internal counters, read by tests and diagnostics.
         self.decoded_frame_count = 0  # frames pulled out of the decoder
@@ -442,7 +455,14 @@ class VideoClip:
 
         scan = _scan_timestamps(self._path, stream.index)
         if scan.problem:
-            logger.warning("%s: %s", self._path, scan.problem)
+            self.problems.append(scan.problem)
+        if stream.frames and len(scan.pts) < stream.frames:
+            self.problems.append(
+                f"only {len(scan.pts)} of the {stream.frames} frames its header lists can be "
+                "read (a file cut short?)"
+            )
+        for problem in self.problems:
+            logger.warning("%s: %s", self._path, problem)
         table = [p for p in scan.pts if p >= self._first_pts]
         if not table or table[0] != self._first_pts:
             table.insert(0, self._first_pts)
