@@ -119,6 +119,9 @@ class WindowOutputs:
             raise NoDisplayError(f"cannot open the display: {exc}") from exc
         self._pyglet = pyglet
         self._open = True
+        self.damaged = False
+        """A window lost its picture (exposed, resized): the player presents again even when
+        the frame has not changed."""
         self.windows: list[_Window] = []
         config = pyglet.gl.Config(
             major_version=3,
@@ -131,7 +134,10 @@ class WindowOutputs:
             blue_size=8,
         )
         preview_x = 20
-        for out in outputs:
+        self.refresh_hz: float | None = None
+        """The first output's display refresh rate, when the display says (the player then
+        runs one frame per refresh)."""
+        for index, out in enumerate(outputs):
             if out.display >= len(screens):
                 log.warning(
                     "output '%s' asks for display %d but only %d exist; using display 0",
@@ -140,6 +146,11 @@ class WindowOutputs:
                     len(screens),
                 )
             screen = screens[out.display] if out.display < len(screens) else screens[0]
+            if index == 0:
+                self.refresh_hz = _refresh_hz(screen)
+            # vsync on the first window only: each buffer swap waits for its display's
+            # vertical blank, which paces the loop; more waits would divide the rate
+            vsync = index == 0 and not windowed
             caption = f"facade-mapper — {out.name}"
             if windowed:
                 w, h = out.resolution
@@ -164,7 +175,7 @@ class WindowOutputs:
                         fullscreen=True,
                         screen=screen,
                         config=config,
-                        vsync=False,
+                        vsync=vsync,
                     )
                 else:
                     x, y, w, h = placement
@@ -173,7 +184,7 @@ class WindowOutputs:
                         h,
                         caption=caption,
                         config=config,
-                        vsync=False,
+                        vsync=vsync,
                         style=pyglet.window.Window.WINDOW_STYLE_BORDERLESS,
                     )
                     window.set_location(x, y)
@@ -185,6 +196,8 @@ class WindowOutputs:
             vao = ctx.vertex_array(program, [(vbo, "2f", "a_unit")])
             program["u_flip_y"].value = True
             window.on_close = self._on_close
+            window.on_expose = self._on_damage  # uncovered or resized: draw the last frame again
+            window.on_resize = self._on_resize
             if key_handler is not None:
                 window.on_key_press = key_handler
             if mouse_handler is not None:
@@ -215,6 +228,12 @@ class WindowOutputs:
     def _on_close(self) -> None:
         self._open = False
 
+    def _on_damage(self) -> None:
+        self.damaged = True
+
+    def _on_resize(self, width: int, height: int) -> None:
+        self.damaged = True
+
     def make_current(self) -> None:
         """Make the renderer's context (the first window's) current."""
         self.windows[0].window.switch_to()
@@ -238,6 +257,7 @@ class WindowOutputs:
             w.texture.use(0)
             w.vao.render(moderngl.TRIANGLE_STRIP)
             w.window.flip()
+        self.damaged = False
         self.make_current()
 
     def read_window(self, index: int = 0) -> np.ndarray:
@@ -277,6 +297,15 @@ class WindowOutputs:
         for w in self.windows:
             w.window.close()
         self.windows.clear()
+
+
+def _refresh_hz(screen: Any) -> float | None:
+    """The screen's current refresh rate, or ``None`` when the display does not say."""
+    try:
+        rate = float(screen.get_mode().rate)
+    except Exception:  # no XRandR (Xvfb), or a platform without modes
+        return None
+    return rate if 20.0 <= rate <= 500.0 else None
 
 
 def projector_placement(

@@ -128,6 +128,18 @@ class DecodeAhead:
                 self._cond.notify_all()
             return due
 
+    def due_index(self, media_time_s: float, loop: bool) -> int | None:
+        """The index due at ``media_time_s`` (``None`` while the clip is not open); asks the
+        worker for nothing."""
+        with self._cond:
+            return None if self._index_at is None else self._index_at(media_time_s, loop)
+
+    @property
+    def shown_index(self) -> int | None:
+        """The index the frame handed out last was due for (``None``: none yet)."""
+        with self._cond:
+            return None if self._shown is None else self._shown[0]
+
     def frame_for(
         self, media_time_s: float, loop: bool, wait: bool, timeout_s: float = 30.0
     ) -> Any | None:

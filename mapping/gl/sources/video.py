@@ -78,6 +78,7 @@ class VideoSource(ContentSource):
         self.frame_index = -1
         self._binding: Binding | None = None
         self._shown_once = False
+        self._drawn_index: int | None = None  # the index due when the texture was filled
         self.decoder = DecodeAhead(
             lambda: VideoClip(path, yuv_planes=True),
             name=str(path),
@@ -100,6 +101,7 @@ class VideoSource(ContentSource):
         self._shown_once = True
         if frame is not None:
             self._upload(frame)
+            self._drawn_index = self.decoder.shown_index
 
     def binding(self, media_time_s: float, params: Mapping[str, float]) -> Binding | None:
         wait = self.env.offline or not self._shown_once
@@ -112,7 +114,15 @@ class VideoSource(ContentSource):
         self.late_frames = self.decoder.late_frames
         if frame is not None:
             self._upload(frame)
+            self._drawn_index = self.decoder.shown_index
         return self._binding
+
+    def animating(self, media_time_s: float) -> bool:
+        """Whether the frame due at ``media_time_s`` is not the one on the texture (a 30 fps
+        clip on a 60 Hz output changes every other refresh; a held last frame never; a live
+        source still catching up after a seek, yes)."""
+        due = self.decoder.due_index(media_time_s, self.layer.loop)
+        return due is None or due != self._drawn_index
 
     def _upload(self, frame: VideoFrame) -> None:
         if frame.index == self.frame_index and self._binding is not None:
