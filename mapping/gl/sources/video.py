@@ -75,6 +75,8 @@ class VideoSource(ContentSource):
             raise
         self.path = path
         self.colour = clip.colour
+        self.fps = clip.fps
+        self.duration_s = clip.duration_s
         self.frame_index = -1
         self._binding: Binding | None = None
         self._shown_once = False
