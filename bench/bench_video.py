@@ -20,6 +20,9 @@ How
       and ``ctx.finish()`` waits for the GL work: decode (on the worker thread, in parallel
       with drawing), upload and composite, each frame exact. ``ratio`` is this row's rate
       over the baseline's: the issue asks for at least 0.9.
+    * ``render, offline, 64x36 canvas``: the same 1080p clip decoded and its planes
+      uploaded every frame, but drawn into a tiny canvas and output, so compositing costs
+      next to nothing: what the video path itself costs where a GPU composites for free.
     * ``render, live at N fps``: the live path (``offline=False``) paced by the wall clock at
       the clip's rate for the clip's length: the frames shown and the late frames counted
       (the due frame was not decoded in time and an earlier one stayed up).
@@ -83,10 +86,10 @@ def make_clip(path: Path, seconds: float, fps: int) -> Path:
     return path
 
 
-def show_for(root: Path, clip: Path | None) -> Show:
-    """One layer over the whole 1080p canvas, one 1080p output: the clip, or (``None``) a
-    solid colour, to time compositing and warping alone."""
-    w, h = SIZE
+def show_for(root: Path, clip: Path | None, size: tuple[int, int] = SIZE) -> Show:
+    """One layer over the whole canvas, one output of the canvas's size (1080p): the clip,
+    or (``None``) a solid colour, to time compositing and warping alone."""
+    w, h = size
     rect = np.array([[0, 0], [w, 0], [w, h], [0, h]], dtype=float)
     surface = Surface("all", "out", rect, np.eye(3), "corners")
     region = (0.0, 0.0, float(w), float(h))
@@ -94,7 +97,7 @@ def show_for(root: Path, clip: Path | None) -> Show:
         layer = Layer("solid", "solid", (0.2, 0.4, 0.6, 1.0), 1.0, "normal", region)
     else:
         layer = Layer("clip", "video", clip, 1.0, "normal", region, False)
-    return Show(root, "bench", Canvas(SIZE), (Output("out", SIZE),), (surface,), (layer,), ())
+    return Show(root, "bench", Canvas(size), (Output("out", size),), (surface,), (layer,), ())
 
 
 def pyav_decode_rate(path: Path) -> tuple[int, float]:
@@ -182,6 +185,8 @@ def main(argv: list[str] | None = None) -> int:
                 ctx, show_for(root, None), frames, args.fps)))  # fmt: skip
             rows.append(("render, offline (decode+upload+composite)", *render_offline(
                 ctx, show, frames, args.fps)))  # fmt: skip
+            rows.append(("render, offline, 64x36 canvas (decode+upload)", *render_offline(
+                ctx, show_for(root, clip, (64, 36)), frames, args.fps)))  # fmt: skip
             if not args.skip_live:
                 rows.append((f"render, live at {args.fps} fps", *render_live(
                     ctx, show, frames, args.fps)))  # fmt: skip
@@ -201,10 +206,11 @@ def main(argv: list[str] | None = None) -> int:
         "",
     ]
     headers = ["row", "frames", "fps", "ms/frame", "ratio", "late"]
-    offline_ratio = float(table[3][4])
+    offline_ratio, path_ratio = float(table[3][4]), float(table[4][4])
     footer = [
         "",
-        f"offline render / decode-only: {offline_ratio:.2f} (target >= 0.90)",
+        f"offline render / decode-only: {offline_ratio:.2f} (target >= 0.90); "
+        f"without the 1080p composite: {path_ratio:.2f}",
     ]
     sys.stdout.write("\n".join([*header, format_table(headers, table), *footer]) + "\n")
     return 0
