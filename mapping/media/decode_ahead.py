@@ -183,7 +183,8 @@ class DecodeAhead:
             return len(self._ring)
 
     def close(self, timeout_s: float = 5.0) -> None:
-        """Stop the worker and close the clip (on the worker). Safe to call twice."""
+        """Stop the worker, which closes the clip as it ends; wait for that up to
+        ``timeout_s`` (a decode under way finishes first). Safe to call twice."""
         with self._cond:
             self._closed = True
             self._ring.clear()
@@ -191,7 +192,7 @@ class DecodeAhead:
         if threading.current_thread() is not self._thread:
             self._thread.join(timeout_s)
             if self._thread.is_alive():
-                logger.warning("%s: decoder thread did not stop within %g s", self.name, timeout_s)
+                logger.debug("%s: decoder thread still finishing after %g s", self.name, timeout_s)
 
     # ------------------------------------------------------------------ ring (lock held)
 

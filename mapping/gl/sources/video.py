@@ -164,7 +164,8 @@ class VideoSource(ContentSource):
             self._binding = None
 
     def release(self) -> None:
-        self.decoder.close()
+        # the worker closes the clip itself as it stops: never wait long on the render thread
+        self.decoder.close(timeout_s=0.1)
         self._release_textures()
 
 
