@@ -170,3 +170,36 @@ def test_rounded_constant_rate_timestamps_are_recognised_and_gaps_are_not():
     assert is_constant_rate(floored, tb, rate)
     assert not is_constant_rate(rounded[:100] + rounded[101:], tb, rate)  # a dropped frame
     assert not is_constant_rate(PTS_MS, tb, Fraction(25))
+
+
+# --- where the timestamps come from ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("fps", "preset"),
+    [(Fraction(30), "veryfast"), (Fraction(30000, 1001), "veryfast"), (Fraction(25), "ultrafast")],
+)
+def test_a_constant_rate_mp4_is_timed_from_its_index_exactly_as_a_full_read_would(
+    tmp_path, fps, preset
+):
+    """Without reading the file: the MP4 index (decode times, B-frames reordered with
+    ``veryfast``) gives the same timestamps as demuxing every packet."""
+    from mapping.media.video import _scan_timestamps
+    from mapping.media.writer import VideoWriter
+    from tests.videokit import HEIGHT_PX, WIDTH_PX, number_image
+
+    path = tmp_path / "cfr.mp4"
+    with VideoWriter(path, (WIDTH_PX, HEIGHT_PX), fps, gop=12, preset=preset) as writer:
+        for number in range(40):
+            writer.write(number_image(number))
+    with VideoClip(path) as clip:
+        assert clip.timestamps_from == "index" and clip.constant_rate
+        scanned = _scan_timestamps(path, 0).pts
+        assert clip._pts_table == [p for p in scanned if p >= clip._first_pts]
+        for n in (39, 0, 17, 18, 5):
+            assert read_number(clip.frame_at(n / float(fps)).image) == n
+
+
+def test_variable_rate_and_matroska_clips_are_read_once_to_list_their_frames(vfr_clip):
+    with VideoClip(vfr_clip) as clip:
+        assert clip.timestamps_from == "scan"

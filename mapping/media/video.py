@@ -347,6 +347,39 @@ def _open_failure(path: Path, exc: av.FFmpegError) -> str:
     return f"not a decodable media file ({EXPECTED_VIDEO}; FFmpeg: {detail})"
 
 
+def _timestamps_from_index(
+    stream: av.video.VideoStream, file_size: int, first_pts: int, rate: Fraction
+) -> list[int] | None:
+    """The frames' timestamps without reading the file, where its index makes them certain.
+
+    MP4/MOV keep every sample's decode timestamp, position and size in their index (read
+    when the file is opened). When there is one entry per frame, none to be discarded, all
+    inside the file, evenly spaced by one frame at the stream's rate, the presentation
+    timestamps are those same slots counted from the first frame's: a long constant-rate
+    clip opens without a pass over its gigabytes. Anything else returns ``None`` (the
+    packets are then read once, :func:`_scan_timestamps`).
+    """
+    try:
+        entries = stream.index_entries
+    except AttributeError:  # an older PyAV
+        return None
+    count = len(entries)
+    if count < 2 or not stream.frames or count != stream.frames:
+        return None
+    start = entries[0].timestamp
+    step = entries[1].timestamp - start
+    time_base = stream.time_base
+    if step <= 0 or time_base is None or abs(step * time_base - 1 / rate) > time_base:
+        return None
+    last = entries[count - 1]
+    if last.pos < 0 or last.pos + last.size > file_size:  # cut short: read what is there
+        return None
+    for i, entry in enumerate(entries):
+        if entry.is_discard or entry.timestamp != start + i * step:
+            return None
+    return [first_pts + i * step for i in range(count)]
+
+
 def _scan_timestamps(path: Path, stream_index: int) -> _Timestamps:
     """Demux (not decode) the whole file once, listing its video packets' timestamps."""
     durations: dict[int, int] = {}
@@ -453,19 +486,30 @@ class VideoClip:
             )
         self._first_pts = int(first.pts)
 
-        scan = _scan_timestamps(self._path, stream.index)
-        if scan.problem:
-            self.problems.append(scan.problem)
-        if stream.frames and len(scan.pts) < stream.frames:
-            self.problems.append(
-                f"only {len(scan.pts)} of the {stream.frames} frames its header lists can be "
-                "read (a file cut short?)"
+        nominal = stream.average_rate or stream.guessed_rate or stream.base_rate
+        table = None
+        if nominal and nominal > 0:
+            table = _timestamps_from_index(
+                stream, self._path.stat().st_size, self._first_pts, Fraction(nominal)
             )
+        self.timestamps_from = "index" if table is not None else "scan"
+        if table is None:
+            scan = _scan_timestamps(self._path, stream.index)
+            if scan.problem:
+                self.problems.append(scan.problem)
+            if stream.frames and len(scan.pts) < stream.frames:
+                self.problems.append(
+                    f"only {len(scan.pts)} of the {stream.frames} frames its header lists can "
+                    "be read (a file cut short?)"
+                )
+            table = [p for p in scan.pts if p >= self._first_pts]
+            if not table or table[0] != self._first_pts:
+                table.insert(0, self._first_pts)
+            durations = scan.durations
+        else:
+            durations = {}
         for problem in self.problems:
             logger.warning("%s: %s", self._path, problem)
-        table = [p for p in scan.pts if p >= self._first_pts]
-        if not table or table[0] != self._first_pts:
-            table.insert(0, self._first_pts)
         self._pts_table: list[int] = table
         self._pts_index = {p: i for i, p in enumerate(table)}
 
@@ -483,7 +527,7 @@ class VideoClip:
             self._file_duration_s = float(len(table) / self._rate)
         else:
             self._starts_s = [float((p - self._first_pts) * self._time_base) for p in table]
-            last_ticks = scan.durations.get(table[-1], 0)
+            last_ticks = durations.get(table[-1], 0)
             last_s = float(last_ticks * self._time_base) if last_ticks > 0 else float(1 / rate)
             self._file_duration_s = self._starts_s[-1] + last_s
         self._half_tick_s = float(self._time_base) / 2.0
