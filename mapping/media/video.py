@@ -6,17 +6,20 @@ timestamp is the latest at or before ``media_time_s``, whatever was asked before
 clock decides the time; the clip only decodes what that time needs.
 
 Timing model: every frame is shown at its own timestamp, for constant and variable frame
-rate alike. When a clip is opened its packets are read once (demuxed, not decoded) to list
-every frame's presentation timestamp; frame ``index`` (0-based) is the ``index``-th of them
-in presentation order, shown from ``pts_s`` (seconds since the first frame; a stream
-``start_time`` offset is removed) until the next frame's ``pts_s``. The last frame lasts its
-packet's duration (else one frame at the stream's average rate), so ``duration_s`` is the
-end of the last frame; a constant-rate clip of ``n`` frames at ``fps`` lasts ``n / fps``.
-Timestamps are whole ticks of the stream's time base (a millisecond in Matroska), so a time
-within half a tick before a frame's timestamp already shows that frame: ``t = i / fps``
-computed in floating point shows frame ``i`` even where the muxer rounded its timestamp up.
-A frame listed by the demuxer that the decoder cannot produce (a corrupt packet, a file
-cut short) is skipped and the frame before it stays up.
+rate alike. When a clip is opened every frame's presentation timestamp is listed: from the
+index of a constant-rate MP4/MOV, else by reading its packets once (demuxed, not decoded).
+Frame ``index`` (0-based) is the ``index``-th of them in presentation order, shown from
+``pts_s`` (seconds since the first frame; a stream ``start_time`` offset is removed) until
+the next frame's ``pts_s``. The last frame lasts its packet's duration (else one frame at
+the stream's average rate), so ``duration_s`` is the end of the last frame.
+
+A clip whose timestamps all lie within one tick of ``i / fps`` (:func:`is_constant_rate`:
+the muxer only rounded them, to the millisecond in Matroska) is timed by those exact slots,
+so a constant-rate clip of ``n`` frames lasts ``n / fps`` and ``t = i / fps`` computed in
+floating point shows frame ``i``. Other clips use their timestamps, each counting from half
+a tick before it (a timestamp is only known to the tick). A frame listed by the demuxer
+that the decoder cannot produce (a corrupt packet, a file cut short) is skipped and the
+frame before it stays up.
 
 In and out points (``in_s``, ``out_s``, seconds of the file's own time) cut a window out of
 the clip: media time 0 is the in point, the clip lasts ``out_s - in_s``, loops back to the
