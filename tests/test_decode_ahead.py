@@ -198,3 +198,23 @@ def test_close_stops_the_thread_and_closes_the_clip(clip_path):
     assert not ahead._thread.is_alive()
     with pytest.raises(ValueError, match="closed"):
         clips[0].frame_at_index(0)
+
+
+def test_any_clip_with_the_protocol_is_decoded_ahead_a_hap_clip_too(tmp_path):
+    """The worker knows only ``index_at`` / ``frame_at_index`` / ``close``: HAP clips
+    (compressed frames, no CPU picture decoding) go through it unchanged."""
+    from mapping.media.hap import HapClip
+    from tests.hapkit import encode_hap
+
+    path = encode_hap(tmp_path / "clip.mov", "hap", frames=8, fps=25)
+    with HapClip(path) as direct:
+        expected = [direct.frame_at_index(i) for i in range(8)]
+    ahead = DecodeAhead(lambda: HapClip(path), name=str(path), ring_size=3)
+    try:
+        for n in (0, 1, 2, 7, 3, 9):
+            frame = ahead.frame_for(n / 25, loop=True, wait=True)
+            want = expected[n % 8]
+            assert frame.index == want.index == n % 8
+            assert [t.data for t in frame.textures] == [t.data for t in want.textures]
+    finally:
+        ahead.close()
