@@ -17,6 +17,7 @@ from typing import ClassVar
 import pytest
 
 from mapping.media.decode_ahead import DecodeAhead
+from mapping.media.errors import MediaError
 from mapping.media.video import VideoClip
 from mapping.media.writer import VideoWriter
 from tests.videokit import HEIGHT_PX, WIDTH_PX, number_image, read_number
@@ -216,5 +217,30 @@ def test_any_clip_with_the_protocol_is_decoded_ahead_a_hap_clip_too(tmp_path):
             want = expected[n % 8]
             assert frame.index == want.index == n % 8
             assert [t.data for t in frame.textures] == [t.data for t in want.textures]
+    finally:
+        ahead.close()
+
+
+def test_offline_a_file_that_breaks_for_good_costs_one_timeout_then_holds(clip_path, tmp_path):
+    """The clip dies at frame 5 and the file is gone when the worker reopens it: the first
+    wait for frame 5 times out with the reason; later waits hold frame 4 at once."""
+    gone = tmp_path / "gone.mp4"
+    FlakyClip.failed.clear()
+    ahead = DecodeAhead(
+        lambda: VideoClip(gone),
+        name=str(clip_path),
+        clip=FlakyClip(clip_path, bad=5),
+        restart_backoff_s=0.01,
+        max_backoff_s=0.05,
+    )
+    try:
+        assert number_of(ahead.frame_for(4 / FPS, True, wait=True)) == 4
+        with pytest.raises(MediaError) as info:
+            ahead.frame_for(5 / FPS, True, wait=True, timeout_s=0.3)
+        assert "did not deliver frame 5 within 0.3 s" in info.value.reason
+        assert "file not found" in info.value.reason
+        started = time.perf_counter()
+        assert number_of(ahead.frame_for(6 / FPS, True, wait=True)) == 4
+        assert time.perf_counter() - started < 0.1
     finally:
         ahead.close()

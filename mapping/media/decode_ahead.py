@@ -101,6 +101,7 @@ class DecodeAhead:
         self._want: tuple[int, bool] | None = None  # (due index, loop) the caller is at
         self._shown: tuple[int, Any] | None = shown  # what the caller got last
         self._closed = False
+        self._gave_up = False  # a wait timed out while failing: hold until a frame comes
         self._bounds: tuple[int, int] = (0, 0)  # first and last index in the clip's window
         # counters, read by the source, the status and tests
         self.late_frames = 0
@@ -147,7 +148,10 @@ class DecodeAhead:
         was ever decoded (the caller shows a placeholder).
 
         Raises:
-            MediaError: ``wait`` and the frame did not come within ``timeout_s``.
+            MediaError: ``wait`` and the frame did not come within ``timeout_s`` while the
+                decoder is failing. Until the worker delivers a frame again, later waits
+                do not wait: they hold the last frame (an offline render of a file that
+                broke mid-show goes on, it does not stall ``timeout_s`` per frame).
         """
         deadline = time.monotonic() + timeout_s
         with self._cond:
@@ -161,10 +165,11 @@ class DecodeAhead:
                     if self._shown is None or self._shown[0] != due:
                         self.late_frames += 1
                     return self._newest_before(due)
-                if self._closed:
+                if self._closed or (self._gave_up and self.error is not None):
                     return self._shown[1] if self._shown is not None else None
                 left = deadline - time.monotonic()
                 if left <= 0:
+                    self._gave_up = True
                     raise MediaError(
                         self.name,
                         f"the decoder did not deliver frame {due} within {timeout_s:g} s"
@@ -296,6 +301,7 @@ class DecodeAhead:
                     with self._cond:
                         self.decoded += 1
                         self.error = None
+                        self._gave_up = False
                         self.corrupt_frames += max(corrupt - seen_corrupt, 0)
                         seen_corrupt = corrupt
                         if self._next == index:  # not re-aimed while decoding
