@@ -64,6 +64,25 @@ def test_frames_at_40_and_80_ms_are_shown(vfr_clip):
         assert seen == set(range(len(PTS_MS))) - {5}
 
 
+def test_a_timestamp_rounded_up_to_the_tick_still_shows_its_frame_on_its_tick(tmp_path):
+    """A 60 fps recording in Matroska (milliseconds: frame 1 stored at 17 ms, not 16.67)
+    with frame 10 dropped, so it is not constant-rate: played at 60 fps each frame appears
+    on its own output tick, because a timestamp counts from half a tick (0.5 ms) before it;
+    where frame 10 is missing, frame 9 stays up."""
+    slots = [n for n in range(30) if n != 10]
+    path = write_timed_clip(
+        tmp_path / "phone.mkv", [round(n * 1000 / 60) for n in slots], 17, numbers=slots
+    )
+    with VideoClip(path) as clip:
+        assert not clip.constant_rate
+        shown = [read_number(clip.frame_at(n / 60, loop=False).image) for n in range(30)]
+    assert shown == [n if n != 10 else 9 for n in range(30)]
+    # and never before that half tick: 0.6 ms early is still the previous frame
+    with VideoClip(path) as clip:
+        assert read_number(clip.frame_at(0.0170 - 0.0006).image) == 0
+        assert read_number(clip.frame_at(0.0170 - 0.0004).image) == 1
+
+
 def test_every_millisecond_of_a_lap_shows_the_frame_due(vfr_clip):
     with VideoClip(vfr_clip) as clip:
         for ms in range(0, PERIOD_MS + 50, 3):

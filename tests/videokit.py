@@ -39,10 +39,17 @@ def read_number(image: np.ndarray) -> int:
     return value
 
 
-def write_timed_clip(path: Path, pts_ms: list[int], last_ms: int, codec: str = "ffv1") -> Path:
-    """Frames numbered 0, 1, 2, … at ``pts_ms`` (milliseconds, increasing), the last one
-    lasting ``last_ms``; each packet carries its frame's duration. ``codec`` is ``"ffv1"``
-    (lossless) or ``"libx264"`` (no B-frames, as many cameras write VFR)."""
+def write_timed_clip(
+    path: Path,
+    pts_ms: list[int],
+    last_ms: int,
+    codec: str = "ffv1",
+    numbers: list[int] | None = None,
+) -> Path:
+    """Frames numbered 0, 1, 2, … (or ``numbers``) at ``pts_ms`` (milliseconds,
+    increasing), the last one lasting ``last_ms``; each packet carries its frame's duration.
+    ``codec`` is ``"ffv1"`` (lossless) or ``"libx264"`` (no B-frames, as many cameras write
+    VFR)."""
     durations = {p: q - p for p, q in itertools.pairwise(pts_ms)}
     durations[pts_ms[-1]] = last_ms
     with av.open(str(path), "w") as container:
@@ -56,7 +63,7 @@ def write_timed_clip(path: Path, pts_ms: list[int], last_ms: int, codec: str = "
             stream.pix_fmt = "yuv420p"
         stream.width, stream.height = WIDTH_PX, HEIGHT_PX
         stream.time_base = stream.codec_context.time_base = MS
-        for number, pts in enumerate(pts_ms):
+        for number, pts in zip(numbers or range(len(pts_ms)), pts_ms, strict=True):
             frame = av.VideoFrame.from_ndarray(number_image(number), format="rgb24")
             frame.pts = pts
             frame.time_base = MS
