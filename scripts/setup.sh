@@ -8,8 +8,9 @@ cd "$(dirname "$0")/.."
 PYTHON="${PYTHON:-python3}"
 need_apt=()
 # Mesa's EGL + llvmpipe (headless GL), GLX for windows, Xvfb for the window test,
-# liblo-tools (oscsend/oscdump: the OSC tests talk to the show with another implementation).
-for pkg in libegl1 libegl-mesa0 libgl1 libgl1-mesa-dri libgles2 xvfb xauth liblo-tools; do
+# liblo-tools (oscsend/oscdump: the OSC tests talk to the show with another implementation),
+# ffmpeg (the CLI: reference frames for the live-input tests).
+for pkg in libegl1 libegl-mesa0 libgl1 libgl1-mesa-dri libgles2 xvfb xauth liblo-tools ffmpeg; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
 done
 if ! "$PYTHON" -c "import ensurepip, venv" >/dev/null 2>&1; then
