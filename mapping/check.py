@@ -16,9 +16,8 @@ import moderngl
 
 from mapping.errors import Problem, ValidationError
 from mapping.gl.shaders import ShaderError, load_generator
+from mapping.kinds import LAYER_KINDS, probe_function
 from mapping.media.errors import MediaError
-from mapping.media.image import load_image
-from mapping.media.video import VideoClip
 from mapping.show import Show, load_show
 
 
@@ -74,18 +73,16 @@ def check_show(
         return CheckReport(None, exc.problems)
     report = CheckReport(show)
     shaders: list[tuple[str, Path]] = []
-    for key_path, file in show.media_files():
-        if key_path == "canvas.reference" or key_path.endswith((".file",)):
-            kind = "image" if key_path == "canvas.reference" else _layer_kind(show, key_path)
-            try:
-                if kind == "video":
-                    VideoClip(file).close()
-                else:
-                    load_image(file)
-            except MediaError as exc:
-                report.problems.append(Problem(show.file, key_path, f"{exc.path}: {exc.reason}"))
-        elif key_path.endswith(".shader"):
+    for key_path, file, kind_name in show.content_files():
+        kind = LAYER_KINDS[kind_name]
+        probe = probe_function(kind)
+        if probe is None:  # checking needs GL: generator shaders are compiled below
             shaders.append((key_path, file))
+            continue
+        try:
+            probe(file)
+        except MediaError as exc:
+            report.problems.append(Problem(show.file, key_path, f"{exc.path}: {exc.reason}"))
     if shaders and ctx_factory is not None:
         ctx = ctx_factory()
         try:
@@ -99,11 +96,3 @@ def check_show(
         finally:
             ctx.release()
     return report
-
-
-def _layer_kind(show: Show, key_path: str) -> str:
-    """The layer kind a media key path refers to (``layers[1].file``, ``cues[0].layers.x.file``)."""
-    if key_path.startswith("layers["):
-        return show.layers[int(key_path[7 : key_path.index("]")])].kind
-    name = key_path.split(".layers.", 1)[1].rsplit(".", 1)[0]
-    return show.layer(name).kind

@@ -5,6 +5,9 @@
 frame it applies queued commands, asks the cue engine for the frame state at the current
 show time, renders and presents. Show time comes from a :class:`ShowClock`: a monotonic
 wall clock live, or any function of the frame number for offline renders and tests.
+The offline ``render`` (:mod:`mapping.recorder`) drives the same :meth:`ShowPlayer.step`
+with ``offline=True`` (content sources wait for the exact frame) and show time
+``start + n / fps``: live and offline share one frame loop.
 """
 
 from __future__ import annotations
@@ -100,6 +103,7 @@ class ShowPlayer:
         registry: Registry | None = None,
         library: ShowLibrary | None = None,
         clock: ShowClock | None = None,
+        offline: bool = False,
     ) -> None:
         self.outputs = outputs
         self.registry = registry or build_registry()
@@ -109,7 +113,7 @@ class ShowPlayer:
         self.processor = CommandProcessor(self.registry, self.live)
         self.commands = CommandQueue()
         outputs.make_current()
-        self.renderer = Renderer(outputs.ctx, show)
+        self.renderer = Renderer(outputs.ctx, show, offline=offline)
         self._generation = self.live.generation
         self.clock = clock or ShowClock()
         self.frames = 0
@@ -298,5 +302,9 @@ class ShowPlayer:
         except KeyboardInterrupt:
             log.info("stopped by Ctrl-C")
         finally:
-            self.renderer.release()
-            self.outputs.close()
+            self.close()
+
+    def close(self) -> None:
+        """Release the renderer and the outputs (after :meth:`run`, or a caller's own loop)."""
+        self.renderer.release()
+        self.outputs.close()

@@ -1,7 +1,9 @@
 """Offline renders: a show rendered frame-exactly to PNG files (and MP4) for review.
 
 Frame ``n`` is drawn at show time ``start + n / fps`` whatever the machine's speed, so two
-renders of the same show are identical and match the live show at the same show time.
+renders of the same show are identical and match the live show at the same show time. The
+frames are made by the live loop itself (:meth:`mapping.player.ShowPlayer.step`, offline:
+content sources wait for the exact frame), on headless outputs in the caller's context.
 Layout: ``OUT/<output-name>/000000.png`` …, and with ``video=True`` ``OUT/<output-name>.mp4``.
 """
 
@@ -16,9 +18,9 @@ import moderngl
 import numpy as np
 from tqdm import tqdm
 
-from mapping.cues import CueEngine
-from mapping.gl.renderer import Renderer
 from mapping.media.writer import VideoWriter
+from mapping.outputs import HeadlessOutputs
+from mapping.player import ShowPlayer
 from mapping.show import Show
 
 log = logging.getLogger(__name__)
@@ -50,8 +52,8 @@ def render_show(
         raise ValueError("frames must be at least 1")
     if fps <= 0:
         raise ValueError("fps must be positive")
-    engine = CueEngine.at_cue(show, cue) if cue is not None else CueEngine(show)
-    renderer = Renderer(ctx, show)
+    player = ShowPlayer(show, HeadlessOutputs(ctx=ctx), start_cue=cue, offline=True)
+    renderer = player.renderer
     out_dir.mkdir(parents=True, exist_ok=True)
     png_dirs: dict[str, Path] = {}
     writers: dict[str, VideoWriter] = {}
@@ -65,7 +67,7 @@ def render_show(
         for n in tqdm(
             range(frames), desc=f"render {show.name}", unit="frame", disable=not progress
         ):
-            renderer.render(engine.tick(start_s + n / fps))
+            player.step(start_s + n / fps)
             for name in renderer.output_names():
                 rgba = renderer.read_output(name)
                 if pngs:
@@ -79,6 +81,6 @@ def render_show(
     finally:
         for writer in writers.values():
             writer.close()
-        renderer.release()
+        player.close()
     videos = {name: w.path for name, w in writers.items()}
     return RenderResult(frames, png_dirs, videos, errors)

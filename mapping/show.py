@@ -23,13 +23,12 @@ import numpy as np
 from calibration.store import CalibrationFile, load_calibration
 from mapping import geometry, validate
 from mapping.errors import Problem, ValidationError, did_you_mean
+from mapping.kinds import CONTENT_KEYS, KIND_NAMES, LAYER_KINDS, kinds_taking
 from mapping.validate import describe as _describe
 
 SCHEMA_VERSION = 1
 SHOW_FILE = "show.toml"
-LAYER_KINDS = ("solid", "image", "video", "shader")
 BLEND_MODES = ("normal", "add", "multiply", "screen")
-CONTENT_KEY = {"solid": "color", "image": "file", "video": "file", "shader": "shader"}
 MAX_RESOLUTION = 16384
 
 RGBA = tuple[float, float, float, float]
@@ -229,20 +228,27 @@ class Show:
         files |= {path for _, path in self.media_files()}
         return frozenset(files)
 
-    def media_files(self) -> list[tuple[str, Path]]:
-        """Every (key path, file) the show needs, for checks and the folder watcher."""
-        files: list[tuple[str, Path]] = []
+    def content_files(self) -> list[tuple[str, Path, str]]:
+        """Every (key path, file, layer kind) the show needs; the canvas reference is an
+        image. For ``check``, the media listing and the folder watcher."""
+        files: list[tuple[str, Path, str]] = []
         if self.canvas.reference is not None:
-            files.append(("canvas.reference", self.canvas.reference))
+            files.append(("canvas.reference", self.canvas.reference, "image"))
         for i, layer in enumerate(self.layers):
             if isinstance(layer.content, Path):
-                files.append((f"layers[{i}].{CONTENT_KEY[layer.kind]}", layer.content))
+                key = LAYER_KINDS[layer.kind].content_key
+                files.append((f"layers[{i}].{key}", layer.content, layer.kind))
         for i, cue in enumerate(self.cues):
             for lname, change in cue.layers.items():
                 if isinstance(change.content, Path):
                     kind = self.layer(lname).kind
-                    files.append((f"cues[{i}].layers.{lname}.{CONTENT_KEY[kind]}", change.content))
+                    key = LAYER_KINDS[kind].content_key
+                    files.append((f"cues[{i}].layers.{lname}.{key}", change.content, kind))
         return files
+
+    def media_files(self) -> list[tuple[str, Path]]:
+        """Every (key path, file) the show needs (:meth:`content_files` without kinds)."""
+        return [(key_path, path) for key_path, path, _ in self.content_files()]
 
 
 def load_show(path: Path | str) -> Show:
@@ -293,9 +299,7 @@ _SURFACE_KEYS = ("name", "output", "polygon", "pins", "corners", "homography", "
 _LAYER_KEYS = (
     "name",
     "kind",
-    "color",
-    "file",
-    "shader",
+    *CONTENT_KEYS,
     "opacity",
     "blend",
     "region",
@@ -360,14 +364,13 @@ class _ShowParser:
         self, table: Mapping[str, Any], kind: str, path: str, layer: str | None = None
     ) -> None:
         """Report content keys of other layer kinds (``file`` on a shader layer, …)."""
-        for key in dict.fromkeys(CONTENT_KEY.values()):
-            if key in table and key != CONTENT_KEY[kind]:
-                kinds = " and ".join(k for k, v in CONTENT_KEY.items() if v == key)
+        own = LAYER_KINDS[kind].content_key
+        for key in CONTENT_KEYS:
+            if key in table and key != own:
+                kinds = " and ".join(kinds_taking(key))
                 which = f"layer '{layer}' is a {kind} layer and" if layer else f"a {kind} layer"
-                self.problem(
-                    f"{path}.{key}",
-                    f"'{key}' is for {kinds} layers; {which} takes '{CONTENT_KEY[kind]}'",
-                )
+                message = f"'{key}' is for {kinds} layers; {which} takes '{own}'"
+                self.problem(f"{path}.{key}", message)
 
     # -- typed getters (record a problem and raise _InvalidError on failure)
 
@@ -702,11 +705,11 @@ class _ShowParser:
 
     def layer_kind(self, table: dict[str, Any], p: str) -> str:
         kind = self.require(table, "kind", p)
-        if kind not in LAYER_KINDS:
-            hint = did_you_mean(str(kind), LAYER_KINDS)
+        if not isinstance(kind, str) or kind not in LAYER_KINDS:
+            hint = did_you_mean(str(kind), KIND_NAMES)
             self.problem(
                 f"{p}.kind",
-                f"unknown kind {kind!r}{hint}; expected one of: " + ", ".join(LAYER_KINDS),
+                f"unknown kind {kind!r}{hint}; expected one of: " + ", ".join(KIND_NAMES),
             )
             raise _InvalidError
         return kind
@@ -720,13 +723,14 @@ class _ShowParser:
         return blend
 
     def layer_content(self, table: dict[str, Any], kind: str, p: str) -> Content:
-        return self.content(kind, self.require(table, CONTENT_KEY[kind], p), p)
+        return self.content(kind, self.require(table, LAYER_KINDS[kind].content_key, p), p)
 
     def content(self, kind: str, value: Any, p: str) -> Content:
-        key = f"{p}.{CONTENT_KEY[kind]}"
-        if kind == "solid":
-            return self.color(value, key)
-        return self.file_ref(value, key)
+        spec = LAYER_KINDS[kind]
+        key = f"{p}.{spec.content_key}"
+        if spec.takes_file:
+            return self.file_ref(value, key)
+        return self.color(value, key)
 
     def region(
         self, table: dict[str, Any], p: str, canvas: Canvas | None
@@ -879,16 +883,17 @@ class _ShowParser:
                 )
                 continue
             kind = by_name[lname].kind
+            content_key = LAYER_KINDS[kind].content_key
             self.wrong_content_keys(state, kind, lp, lname)
-            others = {k: v for k, v in state.items() if k not in CONTENT_KEY.values()}
-            self.unknown_keys(others, ("opacity", CONTENT_KEY[kind], "params", "fade", "curve"), lp)
+            others = {k: v for k, v in state.items() if k not in CONTENT_KEYS}
+            self.unknown_keys(others, ("opacity", content_key, "params", "fade", "curve"), lp)
             try:
                 opacity = None
                 if "opacity" in state:
                     opacity = self.number(state["opacity"], f"{lp}.opacity", 0.0, 1.0)
                 content = None
-                if CONTENT_KEY[kind] in state:
-                    content = self.content(kind, state[CONTENT_KEY[kind]], lp)
+                if content_key in state:
+                    content = self.content(kind, state[content_key], lp)
                 params = self.params(state.get("params", {}), f"{lp}.params")
                 for key in params:
                     if key not in by_name[lname].params:

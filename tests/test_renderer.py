@@ -5,6 +5,7 @@ Each test renders tiny framebuffers headless and compares read-back numbers.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from pathlib import Path
 
@@ -199,14 +200,15 @@ def test_set_show_updates_geometry_and_keeps_loaded_content(ctx, tmp_path):
     frame = CueEngine(show).tick(0.0)
     renderer.render(frame)
     before = renderer.read_output("out").copy()
-    texture_before = next(iter(renderer._sources.values())).texture
+    source_before = next(iter(renderer._sources.values()))
     shifted = np.array([[1, 0, 8], [0, 1, 0], [0, 0, 1]], float)
-    moved = single_surface_show(tmp_path, image, shifted, CANVAS)
+    surface = dataclasses.replace(show.surfaces[0], H_canvas_to_projector=shifted)
+    moved = dataclasses.replace(show, surfaces=(surface,))  # the image file is untouched
     renderer.set_show(moved)
     renderer.render(CueEngine(moved).tick(0.0))
     after = renderer.read_output("out")
     np.testing.assert_array_equal(after[:, 8:], before[:, :-8])
-    assert next(iter(renderer._sources.values())).texture is texture_before
+    assert next(iter(renderer._sources.values())) is source_before  # not opened again
     renderer.release()
 
 

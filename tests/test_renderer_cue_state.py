@@ -143,8 +143,8 @@ def test_the_standby_cue_is_pre_rolled_before_go(ctx, show):
     engine.load("2")  # cue 2 brings in the generator; its program is compiled before GO
     renderer = Renderer(ctx, show)
     try:
-        assert not any(key[0] == "shader" for key in renderer._sources)
+        assert not any(key.kind == "shader" for key in renderer._sources)
         renderer.render(engine.tick(0.0))
-        assert any(key[0] == "shader" for key in renderer._sources)
+        assert any(key.kind == "shader" for key in renderer._sources)
     finally:
         renderer.release()

@@ -18,23 +18,32 @@ logged once with its file and shown as a placeholder; the show goes on.
 from __future__ import annotations
 
 import logging
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import moderngl
 import numpy as np
 
 from mapping import geometry
 from mapping.cues import FrameState, LayerFrame
-from mapping.gl.shaders import ShaderError, load_generator, load_program
+from mapping.gl.shaders import ShaderError, load_program
+from mapping.gl.sources.base import (
+    SOURCE_PREMULTIPLIED,
+    Binding,
+    ContentSource,
+    PlaceholderSource,
+    SourceEnv,
+    content_sampling,
+    region_size,
+)
+from mapping.kinds import LAYER_KINDS, ContentId, resolve
 from mapping.media.errors import MediaError
 from mapping.media.image import load_image
 from mapping.media.placeholder import placeholder_image
-from mapping.media.video import VideoClip, yuv_to_rgb_matrix
 from mapping.patterns import PATTERN_KINDS, SurfaceOutline, render_pattern
-from mapping.show import Layer, Show
+from mapping.show import Content, Layer, Show
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +58,6 @@ REFERENCE_PATTERN = "reference"
 surface instead of the show — projected on the facade, it shows how well the mapping fits."""
 
 _BLEND_INDEX = {"normal": 0, "add": 1, "multiply": 2, "screen": 3}
-_SOURCE_COLOUR, _SOURCE_TEXTURE, _SOURCE_YUV, _SOURCE_PREMULTIPLIED = 0, 1, 2, 3  # u_source
 _UNIT_QUAD = np.array([0, 0, 1, 0, 0, 1, 1, 1], dtype="f4")
 _FLOATS_PER_WARP_VERTEX = 2 + 9
 
@@ -90,35 +98,23 @@ class _OutputTarget:
     hidden: frozenset[str] = frozenset()
 
 
-@dataclass
-class _Source:
-    """GPU side of one layer content (an image, a video, a generator or a placeholder)."""
+class SourceKey(NamedTuple):
+    """A layer's content as the renderer caches it: the same layer showing the same
+    content (the same file identity: path, size, modification time) shares one source."""
 
-    texture: moderngl.Texture | None = None  # RGBA image, RGB video frame, or the Y plane
-    chroma: tuple[moderngl.Texture, moderngl.Texture] | None = None  # U and V planes
-    yuv_to_rgb: bytes = b""  # mat3 for layer.glsl, from media.video.yuv_to_rgb_matrix
-    yuv_offset: bytes = b""
-    clip: VideoClip | None = None
-    frame_index: int = -1
-    program: moderngl.Program | None = None
-    vao: moderngl.VertexArray | None = None
-    fbo: moderngl.Framebuffer | None = None
-
-    def release(self) -> None:
-        if self.clip is not None:
-            self.clip.close()
-        for obj in (self.vao, self.fbo, self.texture, *(self.chroma or ()), self.program):
-            if obj is not None:
-                obj.release()
+    layer: str
+    kind: str
+    content: object  # ContentId for files, the colour for solids
+    size_px: tuple[int, int] | None = None  # region size, for region-sized kinds
 
 
 class Renderer:
     """Draws frames of one show into offscreen output framebuffers."""
 
-    def __init__(self, ctx: moderngl.Context, show: Show):
+    def __init__(self, ctx: moderngl.Context, show: Show, *, offline: bool = False):
         self.ctx = ctx
         self.show = show
-        self.errors: dict[str, str] = {}
+        self._open_errors: dict[str, str] = {}  # layers showing a placeholder, and why
         self._layer_prog = load_program(ctx, "layer")
         self._warp_prog = load_program(ctx, "warp")
         self._blit_prog = load_program(ctx, "blit")
@@ -134,7 +130,11 @@ class Renderer:
         # Framebuffer 0 (the window, or nothing when headless): bound before releasing our
         # framebuffers, since moderngl re-binds the current one when it creates another.
         self._default_fbo = ctx.detect_framebuffer(0)
-        self._sources: dict[object, _Source] = {}
+        self._env = SourceEnv(
+            ctx, self._quad_vbo, offline, int(ctx.info.get("GL_MAX_TEXTURE_SIZE", 16384))
+        )
+        self._sources: dict[SourceKey, ContentSource] = {}
+        self._ids: dict[Path, ContentId] = {}  # file identities, refreshed on set_show
         self._reference_tex: moderngl.Texture | None = None
         self._outputs: dict[str, _OutputTarget] = {}
         self._canvas_size: tuple[int, int] = (0, 0)
@@ -176,6 +176,7 @@ class Renderer:
                 self.set_pattern(out.name, target.pattern)  # outlines follow the new show
         for target in old.values():
             self._release_output(target)
+        self._ids = {path: ContentId.of(path) for _, path in show.media_files()}
         wanted = {self._source_key(layer, layer.content) for layer in show.layers}
         for cue in show.cues:
             for name, change in cue.layers.items():
@@ -183,7 +184,10 @@ class Renderer:
                     wanted.add(self._source_key(show.layer(name), change.content))
         for key in [k for k in self._sources if k not in wanted]:
             self._sources.pop(key).release()
-        self.errors = {k: v for k, v in self.errors.items() if k in {la.name for la in show.layers}}
+        for key, source in self._sources.items():
+            source.layer = show.layer(key.layer)
+        names = {la.name for la in show.layers}
+        self._open_errors = {k: v for k, v in self._open_errors.items() if k in names}
 
     def _release_mix(self) -> None:
         if self._mix_fbo is not None:
@@ -327,36 +331,31 @@ class Renderer:
             if lf.previous is not None:
                 self._draw_crossfade(lf)
                 continue
-            source = self._layer_source(lf.layer, lf.content, lf.media_time_s, lf.params)
-            if source is None and lf.layer.kind != "solid":
+            binding = self._binding(lf.layer, lf.content, lf.media_time_s, lf.params)
+            if binding is None:
                 continue
-            canvas_fbo.use()
+            canvas_fbo.use()  # a generator drew into its own framebuffer
             ctx.blend_func = _BLEND[lf.layer.blend]
-            self._draw_layer(lf.layer, lf.content, source, lf.opacity, lf.layer.blend)
+            self._draw_layer(lf.layer.region_canvas_px, binding, lf.opacity, lf.layer.blend)
 
     def _draw_layer(
-        self, layer: Layer, content: object, source: _Source | None, opacity: float, blend: str
+        self,
+        rect_canvas_px: tuple[float, float, float, float],
+        binding: Binding,
+        opacity: float,
+        blend: str,
     ) -> None:
         """One layer quad into the bound framebuffer (blend function already set)."""
         prog = self._layer_prog
-        prog["u_rect_canvas_px"].value = layer.region_canvas_px
+        prog["u_rect_canvas_px"].value = rect_canvas_px
         prog["u_opacity"].value = opacity
         prog["u_blend"].value = _BLEND_INDEX[blend]
-        if source is None:
-            prog["u_source"].value = _SOURCE_COLOUR
-            prog["u_color"].value = content  # solid: an RGBA tuple
-        elif source.chroma is not None:
-            prog["u_source"].value = _SOURCE_YUV
-            prog["u_color"].value = (1.0, 1.0, 1.0, 1.0)
-            prog["u_yuv_to_rgb"].write(source.yuv_to_rgb)
-            prog["u_yuv_offset"].write(source.yuv_offset)
-            source.texture.use(0)  # type: ignore[union-attr]
-            source.chroma[0].use(1)
-            source.chroma[1].use(2)
-        else:
-            prog["u_source"].value = _SOURCE_TEXTURE
-            prog["u_color"].value = (1.0, 1.0, 1.0, 1.0)
-            source.texture.use(0)  # type: ignore[union-attr]
+        prog["u_source"].value = binding.mode
+        prog["u_color"].value = binding.color
+        for name, data in binding.uniforms.items():
+            prog[name].write(data)
+        for unit, texture in enumerate(binding.textures):
+            texture.use(unit)
         self._layer_vao.render(moderngl.TRIANGLE_STRIP)
 
     def _draw_crossfade(self, lf: LayerFrame) -> None:
@@ -370,167 +369,106 @@ class Renderer:
         ctx = self.ctx
         if self._mix_fbo is None:
             self._mix_tex = ctx.texture(self._canvas_size, 4)
-            _content_sampling(self._mix_tex)
+            content_sampling(self._mix_tex)
             self._mix_fbo = ctx.framebuffer([self._mix_tex])
         prev = lf.previous
-        old = self._layer_source(lf.layer, prev.content, prev.media_time_s, lf.params)
-        new = self._layer_source(lf.layer, lf.content, lf.media_time_s, lf.params)
+        old = self._binding(lf.layer, prev.content, prev.media_time_s, lf.params)
+        new = self._binding(lf.layer, lf.content, lf.media_time_s, lf.params)
         self._mix_fbo.use()
         ctx.clear(0.0, 0.0, 0.0, 0.0)
         ctx.blend_func = (moderngl.ONE, moderngl.ONE)
-        for content, source, weight in (
-            (prev.content, old, prev.weight),
-            (lf.content, new, 1.0 - prev.weight),
-        ):
-            if source is None and lf.layer.kind != "solid":
-                continue
-            self._draw_layer(lf.layer, content, source, weight, "normal")
+        rect = lf.layer.region_canvas_px
+        for binding, weight in ((old, prev.weight), (new, 1.0 - prev.weight)):
+            if binding is not None:
+                self._draw_layer(rect, binding, weight, "normal")
         assert self._canvas_fbo is not None and self._mix_tex is not None
         self._canvas_fbo.use()
         ctx.blend_func = _BLEND[lf.layer.blend]
-        prog = self._layer_prog
-        prog["u_rect_canvas_px"].value = (0.0, 0.0, *map(float, self._canvas_size))
-        prog["u_opacity"].value = lf.opacity
-        prog["u_blend"].value = _BLEND_INDEX[lf.layer.blend]
-        prog["u_source"].value = _SOURCE_PREMULTIPLIED
-        prog["u_color"].value = (1.0, 1.0, 1.0, 1.0)
-        self._mix_tex.use(0)
-        self._layer_vao.render(moderngl.TRIANGLE_STRIP)
+        mix = Binding(SOURCE_PREMULTIPLIED, (self._mix_tex,))
+        self._draw_layer(
+            (0.0, 0.0, *map(float, self._canvas_size)), mix, lf.opacity, lf.layer.blend
+        )
 
     def _preroll(self, frame: FrameState) -> None:
-        """Open the standby cue's content and decode its first frame before GO."""
+        """Open the standby cue's content and have its first frame ready before GO."""
         for layer, content in frame.preload:
-            if layer.kind == "solid":
-                continue
             key = self._source_key(layer, content)
             if key not in self._sources:
-                self._layer_source(layer, content, 0.0, {})
+                self._source(layer, content, key).prepare()
 
     # -- layer content
 
-    @staticmethod
-    def _source_key(layer: Layer, content: object) -> object:
-        if layer.kind == "shader":
-            w, h = _region_size(layer)
-            return ("shader", content, w, h)
-        return (layer.kind, content)
+    def _source_key(self, layer: Layer, content: Content) -> SourceKey:
+        kind = LAYER_KINDS[layer.kind]
+        size = region_size(layer) if kind.region_sized else None
+        if isinstance(content, Path):
+            file_id = self._ids.get(content)
+            if file_id is None:
+                file_id = self._ids[content] = ContentId.of(content)
+            return SourceKey(layer.name, layer.kind, file_id, size)
+        return SourceKey(layer.name, layer.kind, content, size)
 
-    def _layer_source(
-        self, layer: Layer, content: object, media_time_s: float, params: Mapping[str, float]
-    ) -> _Source | None:
-        """The GPU content of a layer for this frame (``None`` for solid colours)."""
-        if layer.kind == "solid":
-            return None
+    def _binding(
+        self, layer: Layer, content: Content, media_time_s: float, params: Mapping[str, float]
+    ) -> Binding | None:
+        """What a layer's content draws this frame (opening it the first time)."""
         key = self._source_key(layer, content)
         source = self._sources.get(key)
+        if isinstance(source, PlaceholderSource) and source.retry_due():
+            # the file changed since it failed (came back, or was replaced): open it again
+            self._sources.pop(key).release()
+            self._ids[key.content.path] = ContentId.of(key.content.path)  # type: ignore[union-attr]
+            key = self._source_key(layer, content)
+            source = None
         if source is None:
-            source = self._open_source(layer, content)
-            self._sources[key] = source
-        if source.clip is not None:
-            self._update_video(layer, source, media_time_s)
-        elif source.program is not None:
-            self._run_generator(source, media_time_s, params)
-        return source if source.texture is not None else None
+            source = self._source(layer, content, key)
+        return source.binding(media_time_s, params)
 
-    def _open_source(self, layer: Layer, content: object) -> _Source:
-        path = content if isinstance(content, Path) else Path(str(content))
+    def _source(self, layer: Layer, content: Content, key: SourceKey) -> ContentSource:
+        """Open the source for ``key`` (a placeholder when the content fails) and cache it."""
+        source = self._sources.get(key)
+        if source is not None:
+            return source
+        kind = LAYER_KINDS[layer.kind]
         try:
-            if layer.kind == "image":
-                image = load_image(path)
-                return _Source(texture=self._upload(image))
-            if layer.kind == "video":
-                # textures are made for the first frame: YUV planes or RGB, by pixel format
-                return _Source(clip=VideoClip(path, yuv_planes=True))
-            if layer.kind == "shader":
-                return self._open_generator(layer, path)
+            source = resolve(kind.gpu_source)(self._env, layer, content)
         except (MediaError, ShaderError) as exc:
-            return self._placeholder(layer, str(exc))
+            source = self._placeholder(layer, content, key, str(exc))
         except Exception as exc:  # the show goes on: any content failure → placeholder
-            log.exception("unexpected error loading %s for layer '%s'", path, layer.name)
-            return self._placeholder(layer, f"{path}: {exc}")
-        raise ValueError(f"layer kind {layer.kind!r} has no content source")
+            log.exception("unexpected error loading %s for layer '%s'", content, layer.name)
+            source = self._placeholder(layer, content, key, f"{content}: {exc}")
+        else:
+            self._open_errors.pop(layer.name, None)
+        self._sources[key] = source
+        return source
 
-    def _open_generator(self, layer: Layer, path: Path) -> _Source:
-        program = load_generator(self.ctx, path)
-        size = _region_size(layer)
-        tex = self.ctx.texture(size, 4)
-        _content_sampling(tex)
-        fbo = self.ctx.framebuffer([tex])
-        vao = self.ctx.vertex_array(program, [(self._quad_vbo, "2f", "a_unit")])
-        if "u_flip_y" in program:
-            program["u_flip_y"].value = False
-        return _Source(texture=tex, program=program, vao=vao, fbo=fbo)
-
-    def _placeholder(self, layer: Layer, reason: str) -> _Source:
-        if self.errors.get(layer.name) != reason:
+    def _placeholder(
+        self, layer: Layer, content: Content, key: SourceKey, reason: str
+    ) -> PlaceholderSource:
+        if self._open_errors.get(layer.name) != reason:
             log.error("layer '%s': %s — showing a placeholder", layer.name, reason)
-        self.errors[layer.name] = reason
-        image = placeholder_image(f"layer '{layer.name}'", reason.splitlines()[0][-40:])
-        return _Source(texture=self._upload(image))
+        self._open_errors[layer.name] = reason
+        file_id = key.content if isinstance(key.content, ContentId) else None
+        return PlaceholderSource(self._env, layer, content, reason, file_id)
 
     def _upload(self, image: np.ndarray) -> moderngl.Texture:
-        h, w, c = image.shape
-        tex = self.ctx.texture((w, h), c, np.ascontiguousarray(image).tobytes())
-        _content_sampling(tex)
-        return tex
+        return self._env.upload(image)
 
-    def _update_video(self, layer: Layer, source: _Source, media_time_s: float) -> None:
-        assert source.clip is not None
-        try:
-            frame = source.clip.frame_at(media_time_s, loop=layer.loop)
-        except MediaError as exc:
-            if self.errors.get(layer.name) != str(exc):
-                log.error("layer '%s': %s — holding the last good frame", layer.name, exc)
-            self.errors[layer.name] = str(exc)
-            return
-        if frame.index == source.frame_index:
-            return
-        if frame.planes is not None:
-            planes = frame.planes
-            if source.texture is None:
-                source.texture = self._plane_texture(planes.y)
-                source.chroma = (self._plane_texture(planes.u), self._plane_texture(planes.v))
-                M, offset = yuv_to_rgb_matrix(planes.matrix, planes.full_range)
-                source.yuv_to_rgb = geometry.mat3_to_glsl(M).tobytes()
-                source.yuv_offset = offset.astype("f4").tobytes()
-            assert source.chroma is not None
-            source.texture.write(planes.y)
-            source.chroma[0].write(planes.u)
-            source.chroma[1].write(planes.v)
-        else:
-            assert frame.image is not None
-            if source.texture is None:
-                h, w = frame.image.shape[:2]
-                source.texture = self.ctx.texture((w, h), 3)
-                _content_sampling(source.texture)
-            source.texture.write(np.ascontiguousarray(frame.image))
-        source.frame_index = frame.index
+    @property
+    def errors(self) -> dict[str, str]:
+        """What is wrong with each layer's content now, by layer name: content that could
+        not be opened (shown as a placeholder) and sources holding their last good frame."""
+        errors = {
+            key.layer: error
+            for key, source in self._sources.items()
+            if (error := getattr(source, "error", None))
+        }
+        errors.update(self._open_errors)
+        return errors
 
-    def _plane_texture(self, plane: np.ndarray) -> moderngl.Texture:
-        h, w = plane.shape
-        tex = self.ctx.texture((w, h), 1)
-        _content_sampling(tex)
-        return tex
-
-    def _run_generator(
-        self, source: _Source, media_time_s: float, params: Mapping[str, float]
-    ) -> None:
-        assert source.program is not None and source.fbo is not None and source.vao is not None
-        prog = source.program
-        for name, value in params.items():  # the layer's parameters, as float uniforms
-            if name in prog:
-                prog[name].value = value
-        w, h = source.fbo.size
-        if "iTime" in prog:
-            prog["iTime"].value = media_time_s
-        if "iResolution" in prog:
-            prog["iResolution"].value = (float(w), float(h), 1.0)
-        if "iFrame" in prog:
-            prog["iFrame"].value = math.floor(media_time_s * 60.0)
-        self.ctx.disable(moderngl.BLEND)
-        source.fbo.use()
-        source.vao.render(moderngl.TRIANGLE_STRIP)
-        self.ctx.enable(moderngl.BLEND)
+    def late_frames(self) -> int:
+        """Frames shown later than due, summed over the open sources."""
+        return sum(source.late_frames for source in self._sources.values())
 
     # -- results
 
@@ -583,14 +521,3 @@ class Renderer:
             self._blit_prog,
         ):
             obj.release()
-
-
-def _content_sampling(texture: moderngl.Texture) -> None:
-    """Bilinear, clamped to the edge: a layer's border never blends with its opposite side."""
-    texture.filter = (moderngl.LINEAR, moderngl.LINEAR)
-    texture.repeat_x = texture.repeat_y = False
-
-
-def _region_size(layer: Layer) -> tuple[int, int]:
-    _, _, w, h = layer.region_canvas_px
-    return max(1, round(w)), max(1, round(h))

@@ -1,0 +1,161 @@
+"""The one table of layer kinds: what each kind's content is and who handles it (pure).
+
+Every place that needs to know about a layer kind reads :data:`LAYER_KINDS`: the show
+loader (the kind names, the content key and how to parse its value), ``check`` (how to
+probe a content file without running the show), the media listing (which file suffixes
+a kind takes) and the renderer (which GPU source class draws it, named here as a dotted
+path so this module stays free of GL). No other module spells a kind's properties.
+
+A kind's content is either a colour (``solid``) or a file; a file is identified by
+:class:`ContentId` — its path plus size and modification time — so a file replaced at the
+same path is new content, and a file that was missing and appears is seen.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+
+@dataclass(frozen=True)
+class LayerKind:
+    """One kind of layer content.
+
+    Attributes:
+        name: the value of ``kind`` in a show file.
+        content_key: the show-file key holding the content (``color``, ``file``, …).
+        content: ``"color"`` (an RGBA colour) or ``"file"`` (a path in the show folder).
+        expected: what the content must be, for error messages.
+        extensions: the file suffixes (lower case, with the dot) this kind usually takes;
+            used to list a show folder's media, never to refuse a file.
+        gpu_source: ``"module:Class"`` of the renderer's source for this kind.
+        probe: ``"module:function"`` that opens a content file to check it without GL
+            (raises ``MediaError``); ``None`` when checking needs a GL context
+            (``check`` compiles shaders) or there is no file.
+        region_sized: the source renders at the layer region's size (generators), so the
+            region is part of the content's identity.
+    """
+
+    name: str
+    content_key: str
+    content: str
+    expected: str
+    extensions: tuple[str, ...] = ()
+    gpu_source: str = ""
+    probe: str | None = None
+    region_sized: bool = False
+
+    @property
+    def takes_file(self) -> bool:
+        return self.content == "file"
+
+
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp", ".bmp", ".exr")
+VIDEO_EXTENSIONS = (".mp4", ".mov", ".mkv", ".avi", ".webm", ".m4v", ".mxf")
+SHADER_EXTENSIONS = (".glsl", ".frag", ".fs")
+
+LAYER_KINDS: dict[str, LayerKind] = {
+    kind.name: kind
+    for kind in (
+        LayerKind(
+            "solid",
+            "color",
+            "color",
+            "an RGBA colour",
+            gpu_source="mapping.gl.sources.solid:SolidSource",
+        ),
+        LayerKind(
+            "image",
+            "file",
+            "file",
+            "an image file (PNG, JPEG, TIFF, WebP, …)",
+            IMAGE_EXTENSIONS,
+            gpu_source="mapping.gl.sources.image:ImageSource",
+            probe="mapping.media.image:load_image",
+        ),
+        LayerKind(
+            "video",
+            "file",
+            "file",
+            "a video file (MP4, MOV, MKV, … with a video stream)",
+            VIDEO_EXTENSIONS,
+            gpu_source="mapping.gl.sources.video:VideoSource",
+            probe="mapping.kinds:probe_video",
+        ),
+        LayerKind(
+            "shader",
+            "shader",
+            "file",
+            "a GLSL fragment shader (Shadertoy-style mainImage)",
+            SHADER_EXTENSIONS,
+            gpu_source="mapping.gl.sources.generator:GeneratorSource",
+            region_sized=True,
+        ),
+    )
+}
+KIND_NAMES: tuple[str, ...] = tuple(LAYER_KINDS)
+CONTENT_KEYS: tuple[str, ...] = tuple(dict.fromkeys(k.content_key for k in LAYER_KINDS.values()))
+"""Every key that holds a layer's content, in table order (``color``, ``file``, ``shader``)."""
+
+
+def layer_kind(name: str) -> LayerKind:
+    """The kind called ``name``. Raises KeyError for an unknown kind."""
+    return LAYER_KINDS[name]
+
+
+def kinds_taking(content_key: str) -> tuple[str, ...]:
+    """The kinds whose content is written under ``content_key``."""
+    return tuple(k.name for k in LAYER_KINDS.values() if k.content_key == content_key)
+
+
+def resolve(dotted: str) -> Any:
+    """Import ``"module:attribute"`` (the table names GL classes without importing GL)."""
+    module, _, attribute = dotted.partition(":")
+    return getattr(importlib.import_module(module), attribute)
+
+
+def probe_function(kind: LayerKind) -> Callable[[Path], object] | None:
+    """The function that checks one content file of this kind, or ``None``."""
+    return resolve(kind.probe) if kind.probe else None
+
+
+def probe_video(path: Path) -> None:
+    """Open a video file and decode its first frame (raises ``MediaError``)."""
+    from mapping.media.video import VideoClip
+
+    VideoClip(path).close()
+
+
+@dataclass(frozen=True)
+class ContentId:
+    """A content file's identity: its path, size and modification time.
+
+    Two ids are equal only for the same bytes on disk as far as the file system can tell:
+    a file replaced at the same path (saved over, renamed into place) gets a new id, and a
+    missing file (``size = -1``) gets a new id when it appears.
+    """
+
+    path: Path
+    size: int
+    mtime_ns: int
+
+    @classmethod
+    def of(cls, path: Path | str) -> ContentId:
+        path = Path(path)
+        try:
+            st = os.stat(path)
+        except OSError:
+            return cls(path, -1, -1)
+        return cls(path, st.st_size, st.st_mtime_ns)
+
+    @property
+    def exists(self) -> bool:
+        return self.size >= 0
+
+    def changed(self) -> bool:
+        """Whether the file on disk is no longer this content."""
+        return ContentId.of(self.path) != self
