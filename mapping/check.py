@@ -18,7 +18,7 @@ from mapping.errors import Problem, ValidationError
 from mapping.gl.shaders import ShaderError, load_generator
 from mapping.kinds import LAYER_KINDS, probe_function
 from mapping.media.errors import MediaError
-from mapping.show import Show, load_show
+from mapping.show import LiveDevice, Show, load_show
 
 
 @dataclass
@@ -55,6 +55,8 @@ class CheckReport:
         lines.append(f"  layers   {len(show.layers)}")
         for layer in show.layers:
             content = layer.content.name if isinstance(layer.content, Path) else "colour"
+            if isinstance(layer.content, LiveDevice):
+                content = layer.content.path
             lines.append(
                 f"    {layer.name:<16} {layer.kind:<7} {content:<24} "
                 f"opacity {layer.opacity:g}, {layer.blend}"

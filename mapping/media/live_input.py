@@ -342,10 +342,12 @@ class LiveInput:
             )
 
     def close(self, timeout_s: float = 3.0) -> None:
-        """Stop the capture thread and release the device. Safe to call more than once."""
+        """Stop the capture thread and release the device, waiting up to ``timeout_s`` for
+        the thread (0: do not wait; it closes the device by itself after its current read).
+        Safe to call more than once."""
         self._stop.set()
         thread = self._thread
-        if thread is not None and thread is not threading.current_thread():
+        if timeout_s > 0 and thread is not None and thread is not threading.current_thread():
             thread.join(timeout_s)
             if thread.is_alive():
                 logger.warning(
@@ -449,6 +451,8 @@ class LiveInput:
 
     def _set_state(self, state: LiveState, reason: str) -> None:
         with self._lock:
+            if self._state is LiveState.CLOSED:
+                return  # closed while the capture thread was still reading
             self._state = state
             self._reason = reason
             if self._logged == (state, reason):
