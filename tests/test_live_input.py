@@ -69,7 +69,15 @@ def test_clock_stream_timestamps_anchor_at_the_earliest_arrival() -> None:
     assert clock.capture_time(0.0, 200.0, wall) == pytest.approx(200.0)
 
 
-def test_clock_absolute_timestamps_are_device_capture_times() -> None:
+def test_clock_monotonic_timestamps_are_device_capture_times() -> None:
+    clock = CaptureClock()
+    # V4L2: the kernel stamped the frame at monotonic 499.970 s; it arrived at 500.000.
+    assert clock.capture_time(499.970, 500.0, 1.7e9) == pytest.approx(499.970)
+    assert clock.kind == "device"
+    assert clock.capture_time(500.010, 500.0, 1.7e9) == 500.0  # never after the arrival
+
+
+def test_clock_wall_clock_timestamps_are_device_capture_times() -> None:
     clock = CaptureClock()
     # The kernel stamped the frame 30 ms before the wall clock read 1.7e9 s (now).
     assert clock.capture_time(1.7e9 - 0.030, 500.0, 1.7e9) == pytest.approx(500.0 - 0.030)
@@ -91,8 +99,8 @@ def test_clock_never_after_arrival_and_no_timestamp_is_arrival() -> None:
 def test_stamp_round_trip() -> None:
     for value in (0, 1, 123_456_789_012, 2**48 - 1):
         assert read_stamp(stamp_image(value)) == value
-    big = np.kron(stamp_image(987_654_321), np.ones((3, 3, 1), dtype=np.uint8))
-    assert read_stamp(big) == 987_654_321  # scaled 3x: still read
+    big = np.kron(stamp_image(987_654_321, (80, 60)), np.ones((3, 3, 1), dtype=np.uint8))
+    assert read_stamp(big, scale=3.0) == 987_654_321  # enlarged 3x: still read
 
 
 # --------------------------------------------------------------------- lavfi virtual devices

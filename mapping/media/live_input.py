@@ -15,8 +15,10 @@ device and the reason, never a traceback.
 Time: every frame carries the moment it existed (``captured_s``, on ``time.monotonic()``),
 worked out by :class:`CaptureClock` from the frame's timestamp:
 
-* ``device``: absolute timestamps (V4L2 — FFmpeg converts the kernel's capture timestamps
-  to wall-clock time) are used as they are, moved onto the monotonic clock;
+* ``device``: timestamps on the system's monotonic clock (V4L2: FFmpeg passes on the
+  kernel's capture timestamp, ``CLOCK_MONOTONIC`` for UVC cameras and most capture cards)
+  are used as they are; wall-clock timestamps (V4L2 with ``timestamps = "abs"``) are
+  moved onto the monotonic clock;
 * ``stream``: timestamps that count from the start of the stream (``lavfi``, pipes,
   network streams) are anchored to the monotonic clock at the earliest arrival seen, so a
   frame arriving later than its timestamp says shows as latency;
@@ -139,10 +141,11 @@ class CaptureClock:
 
     :meth:`capture_time` gets the frame's timestamp in seconds (or ``None``), the monotonic
     time it arrived and the wall-clock time then. A timestamp within
-    :data:`ABSOLUTE_WINDOW_S` of the wall clock is absolute (``device``); any other counts
-    from the start of the stream (``stream``) and is anchored at the smallest
-    ``arrival - timestamp`` seen, re-anchored when the timestamps go backwards (a restarted
-    stream). The answer is never later than the arrival.
+    :data:`ABSOLUTE_WINDOW_S` of the arrival on the monotonic clock, or of the wall clock,
+    is the device's own capture time (``device``); any other counts from the start of the
+    stream (``stream``) and is anchored at the smallest ``arrival - timestamp`` seen,
+    re-anchored when the timestamps go backwards (a restarted stream). The answer is never
+    later than the arrival.
     """
 
     def __init__(self) -> None:
@@ -154,7 +157,10 @@ class CaptureClock:
         if pts_s is None or not math.isfinite(pts_s):
             self.kind = "arrival"
             return received_s
-        if abs(pts_s - wall_now_s) <= ABSOLUTE_WINDOW_S:
+        if abs(pts_s - received_s) <= ABSOLUTE_WINDOW_S:  # the kernel's monotonic stamp
+            self.kind = "device"
+            return min(received_s, pts_s)
+        if abs(pts_s - wall_now_s) <= ABSOLUTE_WINDOW_S:  # a wall-clock stamp
             self.kind = "device"
             return min(received_s, received_s - (wall_now_s - pts_s))
         self.kind = "stream"
@@ -323,6 +329,11 @@ class LiveInput:
         """Capture-to-draw latency of the frames drawn (see :meth:`note_shown`)."""
         with self._lock:
             return LatencyStats.of(list(self._latency), self._latency_count)
+
+    def latency_samples_s(self) -> list[float]:
+        """The latest capture-to-draw latencies, oldest first (at most :data:`LATENCY_WINDOW`)."""
+        with self._lock:
+            return list(self._latency)
 
     def stats(self) -> LiveStats:
         with self._lock:
