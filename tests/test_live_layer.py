@@ -164,3 +164,14 @@ def test_a_missing_device_shows_a_placeholder_then_its_picture_when_plugged_in(c
     finally:
         renderer.release()
         camera.unplug()
+
+
+def test_a_cue_switches_a_live_layer_to_another_device(tmp_path):
+    show = _load(
+        tmp_path,
+        'device = "/dev/video0"\n'
+        '[[cues]]\nnumber = "1"\nname = "wide"\n'
+        '[cues.layers.cam]\ndevice = { path = "/dev/video1", size = [640, 480] }\n',
+    )
+    change = show.cues[0].layers["cam"]
+    assert change.content == LiveDevice("/dev/video1", "v4l2", (("video_size", "640x480"),))
