@@ -67,6 +67,33 @@ def _parser() -> argparse.ArgumentParser:
         "(default: [control] oscquery_port; 0: off)",
     )
 
+    unattended = run.add_argument_group("unattended evenings (docs/operations.md)")
+    unattended.add_argument(
+        "--supervise",
+        action="store_true",
+        help="run the show under a supervisor that restarts it after a crash or a hung frame "
+        "and resumes the same cue at the right show time",
+    )
+    unattended.add_argument(
+        "--state-dir",
+        type=Path,
+        metavar="DIR",
+        help="journal, status.json, quarantine and logs/ (default: $STATE_DIRECTORY, else "
+        "$XDG_STATE_HOME/facade-mapper, else ~/.local/state/facade-mapper)",
+    )
+    unattended.add_argument(
+        "--resume",
+        action="store_true",
+        help="resume the cue and show time of the state journal (the supervisor adds this)",
+    )
+    unattended.add_argument(
+        "--watchdog",
+        type=float,
+        default=5.0,
+        metavar="S",
+        help="with --supervise: restart the show when no frame was drawn for S seconds",
+    )
+
     render = sub.add_parser("render", help="render frames to PNG files (and MP4) headless")
     render.add_argument("show", type=Path)
     render.add_argument("--out", type=Path, required=True, help="output folder")
@@ -118,10 +145,18 @@ def cmd_run(args: argparse.Namespace) -> int:
     from mapping.control.keys import key_bindings
     from mapping.control.oscquery import start_for_show
     from mapping.live import ShowLibrary
+    from mapping.operations import session
     from mapping.outputs import HeadlessOutputs, NoDisplayError, WindowOutputs
     from mapping.player import ShowPlayer
     from mapping.reload import ShowWatcher
 
+    state_dir = args.state_dir or session.default_state_dir()
+    if args.supervise:
+        run_argv = [a for a in args.argv if a != "--supervise"]
+        if args.state_dir is None:
+            run_argv += ["--state-dir", str(state_dir)]
+        return session.supervise(run_argv, state_dir, args.watchdog)
+    evening_log = session.open_evening_log(state_dir / "logs")
     show = _load(args.show)
     if show is None:
         return 2
@@ -195,9 +230,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     if oscquery is not None and osc is not None:
         oscquery.set_osc_port(osc.port)
     watcher = ShowWatcher(player).start()  # edits and new calibrations are picked up live
+    _, start_at = session.attach(player, state_dir, resume_journal=args.resume)
+    log.info("status: %s; log: %s", state_dir / "status.json", evening_log.log_dir)
     try:
-        player.run(fps=args.fps, duration_s=args.duration)
+        player.run(fps=args.fps, duration_s=args.duration, start_at_s=start_at)
     finally:
+        logging.getLogger().removeHandler(evening_log)
+        evening_log.close()
         watcher.close()
         if oscquery is not None:
             oscquery.close()
@@ -398,6 +437,7 @@ def main(argv: list[str] | None = None) -> int:
     if first is not None and argv[first] not in SUBCOMMANDS:
         argv.insert(first, "run")
     args = _parser().parse_args(argv)
+    args.argv = argv
     logging.basicConfig(
         level=getattr(logging, str(args.log_level).upper(), logging.INFO),
         format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",

@@ -119,6 +119,9 @@ class WindowOutputs:
             raise NoDisplayError(f"cannot open the display: {exc}") from exc
         self._pyglet = pyglet
         self._open = True
+        self.damaged = False
+        """A window lost its picture (exposed, resized): the player presents again even when
+        the frame has not changed."""
         self.windows: list[_Window] = []
         config = pyglet.gl.Config(
             major_version=3,
@@ -185,6 +188,8 @@ class WindowOutputs:
             vao = ctx.vertex_array(program, [(vbo, "2f", "a_unit")])
             program["u_flip_y"].value = True
             window.on_close = self._on_close
+            window.on_expose = self._on_damage  # uncovered or resized: draw the last frame again
+            window.on_resize = self._on_resize
             if key_handler is not None:
                 window.on_key_press = key_handler
             if mouse_handler is not None:
@@ -215,6 +220,12 @@ class WindowOutputs:
     def _on_close(self) -> None:
         self._open = False
 
+    def _on_damage(self) -> None:
+        self.damaged = True
+
+    def _on_resize(self, width: int, height: int) -> None:
+        self.damaged = True
+
     def make_current(self) -> None:
         """Make the renderer's context (the first window's) current."""
         self.windows[0].window.switch_to()
@@ -238,6 +249,7 @@ class WindowOutputs:
             w.texture.use(0)
             w.vao.render(moderngl.TRIANGLE_STRIP)
             w.window.flip()
+        self.damaged = False
         self.make_current()
 
     def read_window(self, index: int = 0) -> np.ndarray:

@@ -18,7 +18,7 @@ logged once with its file and shown as a placeholder; the show goes on.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
@@ -135,6 +135,10 @@ class Renderer:
         )
         self._sources: dict[SourceKey, ContentSource] = {}
         self._ids: dict[Path, ContentId] = {}  # file identities, refreshed on set_show
+        self.quarantined: frozenset[Path] = frozenset()
+        """Content files never opened (they crashed the show before: a placeholder)."""
+        self.opening_hook: Callable[[Path | None], None] | None = None
+        """Told the file about to be opened, then ``None`` (the supervisor's breadcrumb)."""
         self._reference_tex: moderngl.Texture | None = None
         self._outputs: dict[str, _OutputTarget] = {}
         self._canvas_size: tuple[int, int] = (0, 0)
@@ -408,6 +412,21 @@ class Renderer:
             return SourceKey(layer.name, layer.kind, file_id, size)
         return SourceKey(layer.name, layer.kind, content, size)
 
+    def animating(self, frame: FrameState) -> bool:
+        """Whether drawing ``frame`` can give a picture other than the same frame state
+        drawn before: some visible layer's source moves by itself, or is not open yet."""
+        for lf in frame.layers:
+            if lf.opacity <= 0.0:
+                continue
+            contents = [(lf.content, lf.media_time_s)]
+            if lf.previous is not None:
+                contents.append((lf.previous.content, lf.previous.media_time_s))
+            for content, media_time_s in contents:
+                source = self._sources.get(self._source_key(lf.layer, content))
+                if source is None or source.animating(media_time_s):
+                    return True
+        return False
+
     def _binding(
         self, layer: Layer, content: Content, media_time_s: float, params: Mapping[str, float]
     ) -> Binding | None:
@@ -430,6 +449,14 @@ class Renderer:
         if source is not None:
             return source
         kind = LAYER_KINDS[layer.kind]
+        path = content if isinstance(content, Path) else None
+        if path is not None and path in self.quarantined:
+            reason = f"{path.name}: quarantined, it crashed the show twice"
+            source = self._placeholder(layer, content, key, reason)
+            self._sources[key] = source
+            return source
+        if path is not None and self.opening_hook is not None:
+            self.opening_hook(path)
         try:
             source = resolve(kind.gpu_source)(self._env, layer, content)
         except (MediaError, ShaderError) as exc:
@@ -439,6 +466,9 @@ class Renderer:
             source = self._placeholder(layer, content, key, f"{content}: {exc}")
         else:
             self._open_errors.pop(layer.name, None)
+        finally:
+            if path is not None and self.opening_hook is not None:
+                self.opening_hook(None)
         self._sources[key] = source
         return source
 

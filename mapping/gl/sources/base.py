@@ -93,6 +93,13 @@ class ContentSource:
     def prepare(self) -> None:
         """Pre-roll: have the first frame ready before GO (may block)."""
 
+    def animating(self, media_time_s: float) -> bool:
+        """Whether the picture can differ from the last one drawn without any change of
+        the frame state (a playing clip, a generator using time, a live input). Frames
+        whose state is unchanged and whose sources are all still are not drawn at all
+        (``ShowPlayer``: nothing is spent on a picture that does not change)."""
+        return False
+
     def release(self) -> None:
         """Free the GPU objects and decoders this source made."""
 
@@ -114,18 +121,22 @@ class PlaceholderSource(ContentSource):
         self.reason = reason
         self.file_id = file_id
         self._next_check = time.monotonic() + PLACEHOLDER_RETRY_S
+        self.stale = False  # the file changed since it failed: open it again
         image = placeholder_image(f"layer '{layer.name}'", reason.splitlines()[0][-40:])
         self._texture = env.upload(image)
 
     def retry_due(self) -> bool:
-        """Whether the file has changed since it failed (checked at most once a second)."""
-        if self.file_id is None:
-            return False
+        """Whether the file has changed since it failed (looked at at most once a second)."""
+        if self.stale or self.file_id is None:
+            return self.stale
         now = time.monotonic()
-        if now < self._next_check:
-            return False
-        self._next_check = now + PLACEHOLDER_RETRY_S
-        return self.file_id.changed()
+        if now >= self._next_check:
+            self._next_check = now + PLACEHOLDER_RETRY_S
+            self.stale = self.file_id.changed()
+        return self.stale
+
+    def animating(self, media_time_s: float) -> bool:
+        return self.retry_due()  # a changed file must be drawn: open it again
 
     def binding(self, media_time_s: float, params: Mapping[str, float]) -> Binding | None:
         return Binding(SOURCE_RGBA, (self._texture,))

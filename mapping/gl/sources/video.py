@@ -40,6 +40,13 @@ class VideoSource(ContentSource):
         self._update(media_time_s)
         return self._binding
 
+    def animating(self, media_time_s: float) -> bool:
+        """Playing: looping, or not yet on its last frame."""
+        clip = self.clip
+        if clip.frame_count <= 1:
+            return False
+        return self.layer.loop or media_time_s < clip.duration_s
+
     def _update(self, media_time_s: float) -> None:
         try:
             frame = self.clip.frame_at(media_time_s, loop=self.layer.loop)
