@@ -98,6 +98,13 @@ def _render_until(renderer: Renderer, engine: CueEngine, done, timeout_s: float 
         time.sleep(1 / 60)
 
 
+def wait_until(condition, timeout_s: float = 3.0) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.005)
+    return condition()
+
+
 def _live_source(renderer: Renderer) -> LiveSource:
     (source,) = (s for s in renderer._sources.values() if isinstance(s, LiveSource))
     return source
@@ -149,8 +156,16 @@ def test_a_missing_device_shows_a_placeholder_then_its_picture_when_plugged_in(c
         assert "No such file" in renderer.errors["cam"] and str(fifo) in renderer.errors["cam"]
         assert out[..., :3].any(), "the placeholder is visible"
 
+        renderer.render(engine.tick(0.5))  # drawn with the reason now known
+        source = _live_source(renderer)
+        assert not source.animating(1.0)  # the placeholder drawn is still the right one
+
         camera.start()  # plugged in: the input, retrying in the background, finds it
         started = time.monotonic()
+        deadline = started + 6.0
+        while not source.animating(1.0) and time.monotonic() < deadline:
+            time.sleep(0.01)  # nothing drawn meanwhile: the picture would not change
+        assert source.animating(1.0), "a frame arrived: the layer must be drawn again"
 
         def fresh(out: np.ndarray) -> bool:
             return abs(read_stamp(out) / 1e6 - time.monotonic()) < 0.5
@@ -159,6 +174,10 @@ def test_a_missing_device_shows_a_placeholder_then_its_picture_when_plugged_in(c
         assert fresh(out), renderer.errors
         assert "cam" not in renderer.errors
         assert time.monotonic() - started < 6.0
+        # Still between two frames of the camera, moving again when the next one arrives.
+        drawn = source.frame_index
+        assert wait_until(lambda: source.input.newest_index() > drawn)
+        assert source.animating(1.0)
         # What is drawn is the newest frame: the time written into it is recent.
         assert time.monotonic() - read_stamp(out) / 1e6 < 0.25
     finally:

@@ -299,6 +299,12 @@ class LiveInput:
             self._slot_taken = True
             return self._slot
 
+    def newest_index(self) -> int:
+        """``frame.index`` of the newest frame held, or -1 while there is none (does not
+        count as taking it: for asking whether there is something new to draw)."""
+        with self._lock:
+            return self._slot.frame.index if self._slot is not None else -1
+
     def wait_frame(self, after_index: int = -1, timeout_s: float = 5.0) -> LiveFrame | None:
         """The newest frame with ``frame.index > after_index``, waiting up to ``timeout_s``
         (for pre-roll and tests; the render thread uses :meth:`latest`)."""

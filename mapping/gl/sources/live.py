@@ -43,6 +43,7 @@ class LiveSource(ContentSource):
         self._frame_layout: tuple[object, ...] | None = None
         self._placeholder: Binding | None = None
         self._placeholder_reason: str | None = None
+        self._shown: str | None = None  # "frame", or the reason on the placeholder drawn
 
     @property
     def error(self) -> str | None:
@@ -54,6 +55,13 @@ class LiveSource(ContentSource):
     def prepare(self) -> None:
         self.input.wait_frame(timeout_s=PREROLL_WAIT_S)
 
+    def animating(self, media_time_s: float) -> bool:
+        """A new frame has arrived, or the device came or went, since the last draw."""
+        index = self.input.newest_index()
+        if index < 0:
+            return self._shown != self._missing_reason()
+        return self._shown != "frame" or index != self.frame_index
+
     def binding(self, media_time_s: float, params: Mapping[str, float]) -> Binding | None:
         live = self.input.latest()
         if live is None:
@@ -62,6 +70,7 @@ class LiveSource(ContentSource):
             self._upload(live.frame)
             self.frame_index = live.frame.index
             self.input.note_shown(live)
+        self._shown = "frame"
         return self._frame_binding
 
     # ------------------------------------------------------------------ frames
@@ -105,11 +114,14 @@ class LiveSource(ContentSource):
         else:
             self._frame_binding.textures[0].write(np.ascontiguousarray(frame.image))
 
-    def _placeholder_binding(self) -> Binding:
+    def _missing_reason(self) -> str:
         if self.input.state is LiveState.MISSING:
-            reason = self.input.reason or "device missing"
-        else:
-            reason = "waiting for the device"
+            return self.input.reason or "device missing"
+        return "waiting for the device"
+
+    def _placeholder_binding(self) -> Binding:
+        reason = self._missing_reason()
+        self._shown = reason
         if reason != self._placeholder_reason:
             if self._placeholder is not None:
                 self._placeholder.textures[0].release()
