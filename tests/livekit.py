@@ -76,6 +76,7 @@ class FifoCamera:
         self.size_px = size_px
         self.process = process
         self._stop = threading.Event()
+        self.paused = threading.Event()  # set: the writer thread keeps the pipe, sends nothing
         self._thread: threading.Thread | None = None
         self._proc: subprocess.Popen[bytes] | None = None
 
@@ -101,7 +102,7 @@ class FifoCamera:
         return self
 
     def _run(self) -> None:
-        write_frames(self.path, self.size_px, self.fps, self._stop.is_set)
+        write_frames(self.path, self.size_px, self.fps, self._stop.is_set, self.paused.is_set)
 
     def unplug(self) -> None:
         """Delete the pipe, then stop writing (the reader sees the end of the stream)."""
@@ -123,9 +124,14 @@ class FifoCamera:
 
 
 def write_frames(
-    path: Path, size_px: tuple[int, int], fps: float, stopped: Callable[[], bool]
+    path: Path,
+    size_px: tuple[int, int],
+    fps: float,
+    stopped: Callable[[], bool],
+    paused: Callable[[], bool] = lambda: False,
 ) -> None:
-    """Open the pipe (waits for a reader) and write a stamped frame every ``1 / fps`` s."""
+    """Open the pipe (waits for a reader) and write a stamped frame every ``1 / fps`` s
+    (none while ``paused()``: the pipe stays open, like a capture card without signal)."""
     try:
         with open(path, "wb", buffering=0) as pipe:
             start = time.monotonic()
@@ -135,9 +141,11 @@ def write_frames(
                 delay = start + n / fps - time.monotonic()
                 if delay > 0:
                     time.sleep(delay)
+                n += 1
+                if paused():
+                    continue
                 stamp_into(frame, time.monotonic_ns() // 1000)
                 pipe.write(frame.data)
-                n += 1
     except OSError:  # the reader went away (BrokenPipeError), or the pipe did
         pass
 

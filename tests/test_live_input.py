@@ -226,3 +226,31 @@ def test_unplugged_device_shows_nothing_then_recovers(
     lives = [r.getMessage() for r in caplog.records if "live," in r.getMessage()]
     assert len(lives) == 2  # live, and live again
     assert not any(r.exc_info for r in caplog.records)
+
+
+def test_a_device_that_stops_sending_counts_as_missing_until_frames_come_again(
+    closing: list[LiveInput], tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "capture.fifo"
+    camera = FifoCamera(path).start()
+    caplog.set_level(logging.INFO, logger="mapping.media.live_input")
+    live = LiveInput(
+        str(path), format="rawvideo", options=camera.options, yuv_planes=False, stall_s=0.3
+    )
+    closing.append(live)
+    try:
+        assert live.wait_frame(timeout_s=5.0) is not None, live.stats()
+        camera.paused.set()  # the source is switched off; the device stays open
+        assert wait_for(lambda: live.latest() is None, 3.0)
+        assert live.state is LiveState.MISSING and "no frame for 0.3 s" in live.reason
+        assert live.stats().stalls == 1 and live.stats().connects == 1
+        last = live.stats().frames
+        camera.paused.clear()  # signal again: the same open device, no reconnect
+        again = live.wait_frame(after_index=last - 1, timeout_s=3.0)
+        assert again is not None and live.state is LiveState.LIVE
+        assert live.stats().connects == 1 and live.stats().stalls == 1
+    finally:
+        live.close()
+        camera.unplug()
+    warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(warnings) == 1 and "no signal" in warnings[0], warnings

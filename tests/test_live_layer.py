@@ -194,3 +194,28 @@ def test_a_cue_switches_a_live_layer_to_another_device(tmp_path):
     )
     change = show.cues[0].layers["cam"]
     assert change.content == LiveDevice("/dev/video1", "v4l2", (("video_size", "640x480"),))
+
+
+def test_pre_roll_of_a_live_layer_never_holds_up_the_live_picture(ctx, tmp_path):
+    show = _live_show(tmp_path, LiveDevice(str(tmp_path / "no-camera"), "v4l2"), (32, 24))
+    renderer = Renderer(ctx, show)
+    try:
+        renderer.render(CueEngine(show).tick(0.0))
+        source = _live_source(renderer)
+        started = time.monotonic()
+        source.prepare()  # live: the device is already being opened in the background
+        assert time.monotonic() - started < 0.05
+    finally:
+        renderer.release()
+
+
+def test_offline_render_waits_for_the_first_frame(ctx, tmp_path):
+    device = LiveDevice("color=c=0x20c040:size=32x24:rate=30", "lavfi")
+    show = _live_show(tmp_path, device, (32, 24))
+    renderer = Renderer(ctx, show, offline=True)
+    try:
+        renderer.render(CueEngine(show).tick(0.0))  # the very first frame shows the device
+        out = renderer.read_output("out")[..., :3].astype(int)
+    finally:
+        renderer.release()
+    assert np.abs(out - (0x20, 0xC0, 0x40)).max() <= 4

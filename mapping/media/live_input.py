@@ -9,8 +9,10 @@ newest** one, so memory stays bounded and a slow reader never sees an old frame.
 A missing or unplugged device is not an error that stops anything: the input goes to
 :attr:`LiveState.MISSING` with a reason, :meth:`LiveInput.latest` returns ``None`` (the
 layer shows a placeholder), and the device is opened again after a back-off (doubling from
-``retry_min_s`` to ``retry_max_s``). Each change of state or reason is logged once, with the
-device and the reason, never a traceback.
+``retry_min_s`` to ``retry_max_s``). An open device that delivers no frame for ``stall_s``
+("no signal": a capture card whose source was switched off) counts as missing too, until
+frames come again. Each change of state or reason is logged once, with the device and the
+reason, never a traceback.
 
 Time: every frame carries the moment it existed (``captured_s``, on ``time.monotonic()``),
 worked out by :class:`CaptureClock` from the frame's timestamp:
@@ -130,6 +132,7 @@ class LiveStats:
     connects: int  # successful opens
     reconnects: int  # successful opens after the first
     failures: int  # opens that failed, and losses of an open device
+    stalls: int  # times an open device delivered no frame for the stall time
     size_px: tuple[int, int] | None  # of the last frame
     fps: float | None  # the stream's nominal rate
     clock: str  # "device", "stream" or "arrival" (see CaptureClock)
@@ -221,6 +224,9 @@ class LiveInput:
         retry_min_s, retry_max_s: the back-off between attempts to open a missing device.
         open_timeout_s, read_timeout_s: how long an open or a read may wait (network and
             other interruptible inputs) before the device counts as missing.
+        stall_s: an open device that delivers no frame for this long (or three frame
+            periods, if longer) counts as missing too ("no signal": a capture card whose
+            source was switched off) until frames come again.
         start: start the capture thread now (else call :meth:`start`).
 
     A ``lavfi`` graph that does not pace itself gets ``,realtime`` appended, so a virtual
@@ -238,6 +244,7 @@ class LiveInput:
         retry_max_s: float = 5.0,
         open_timeout_s: float = 5.0,
         read_timeout_s: float = 2.0,
+        stall_s: float = 2.0,
         start: bool = True,
     ) -> None:
         self.device = device
@@ -250,6 +257,7 @@ class LiveInput:
         self._retry_min_s = retry_min_s
         self._retry_max_s = max(retry_min_s, retry_max_s)
         self._timeouts = (open_timeout_s, read_timeout_s)
+        self._stall_s = stall_s
 
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -263,6 +271,7 @@ class LiveInput:
         self._drops = 0
         self._connects = 0
         self._failures = 0
+        self._stalls = 0
         self._size_px: tuple[int, int] | None = None
         self._fps: float | None = None
         self._clock = CaptureClock()
@@ -295,6 +304,7 @@ class LiveInput:
     def latest(self) -> LiveFrame | None:
         """The newest frame, or ``None`` while the device is missing or before its first
         frame. Never waits for the device."""
+        self._check_stall()
         with self._lock:
             self._slot_taken = True
             return self._slot
@@ -302,8 +312,24 @@ class LiveInput:
     def newest_index(self) -> int:
         """``frame.index`` of the newest frame held, or -1 while there is none (does not
         count as taking it: for asking whether there is something new to draw)."""
+        self._check_stall()
         with self._lock:
             return self._slot.frame.index if self._slot is not None else -1
+
+    def _check_stall(self) -> None:
+        """An open device whose newest frame is too old counts as missing ("no signal")."""
+        slot = self._slot
+        if slot is None or self._state is not LiveState.LIVE:
+            return
+        limit = max(self._stall_s, 3.0 / self._fps) if self._fps else self._stall_s
+        if time.monotonic() - slot.received_s <= limit:
+            return
+        with self._lock:
+            if self._slot is not slot:
+                return  # a new frame came meanwhile
+            self._slot = None
+            self._stalls += 1
+        self._set_state(LiveState.MISSING, f"no frame for {limit:g} s (no signal?)")
 
     def wait_frame(self, after_index: int = -1, timeout_s: float = 5.0) -> LiveFrame | None:
         """The newest frame with ``frame.index > after_index``, waiting up to ``timeout_s``
@@ -352,6 +378,7 @@ class LiveInput:
                 connects=self._connects,
                 reconnects=max(0, self._connects - 1),
                 failures=self._failures,
+                stalls=self._stalls,
                 size_px=self._size_px,
                 fps=self._fps,
                 clock=self._clock.kind,
@@ -453,8 +480,8 @@ class LiveInput:
                 if not opened:
                     self._connects += 1
                     self._fps = float(rate) if rate else None
-            if not opened:
-                opened = True
+            opened = True
+            if self._state is not LiveState.LIVE:  # first frame, or frames again after a stall
                 self._set_state(LiveState.LIVE, "")
             if self._stop.is_set():
                 break

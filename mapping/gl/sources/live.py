@@ -22,8 +22,8 @@ from mapping.media.placeholder import placeholder_image
 from mapping.media.video import VideoFrame, yuv_to_rgb_matrix
 from mapping.show import Content, Layer, LiveDevice
 
-PREROLL_WAIT_S = 1.0
-"""How long :meth:`LiveSource.prepare` (before GO, may block) waits for a first frame."""
+OFFLINE_WAIT_S = 2.0
+"""Offline (``render``), how long a live layer waits for the device's first frame."""
 
 
 class LiveSource(ContentSource):
@@ -53,7 +53,11 @@ class LiveSource(ContentSource):
         return None
 
     def prepare(self) -> None:
-        self.input.wait_frame(timeout_s=PREROLL_WAIT_S)
+        """Pre-roll: the device was opened when the source was made (before GO); live,
+        nothing more is waited for (pre-roll runs on the render thread), offline the first
+        frame is."""
+        if self.env.offline:
+            self.input.wait_frame(timeout_s=OFFLINE_WAIT_S)
 
     def animating(self, media_time_s: float) -> bool:
         """A new frame has arrived, or the device came or went, since the last draw."""
@@ -63,6 +67,8 @@ class LiveSource(ContentSource):
         return self._shown != "frame" or index != self.frame_index
 
     def binding(self, media_time_s: float, params: Mapping[str, float]) -> Binding | None:
+        if self.env.offline and self.frame_index < 0 and self.input.state is LiveState.CONNECTING:
+            self.input.wait_frame(timeout_s=OFFLINE_WAIT_S)  # render: the picture, not a wait
         live = self.input.latest()
         if live is None:
             return self._placeholder_binding()
