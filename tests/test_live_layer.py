@@ -219,3 +219,32 @@ def test_offline_render_waits_for_the_first_frame(ctx, tmp_path):
     finally:
         renderer.release()
     assert np.abs(out - (0x20, 0xC0, 0x40)).max() <= 4
+
+
+def test_two_layers_naming_one_device_share_one_input(ctx, tmp_path):
+    device = LiveDevice("color=c=0xc02040:size=32x24:rate=30", "lavfi")
+    w, h = 64, 24
+    rect = np.array([[0, 0], [w, 0], [w, h], [0, h]], float)
+    surface = Surface("all", "out", rect, np.eye(3), "homography")
+    layers = tuple(
+        Layer(name, "live", device, 1.0, "normal", (x, 0.0, 32.0, 24.0))
+        for name, x in (("left", 0.0), ("right", 32.0))
+    )
+    show = Show(tmp_path, "t", Canvas((w, h)), (Output("out", (w, h)),), (surface,), layers, ())
+    renderer = Renderer(ctx, show)
+    try:
+        engine = CueEngine(show)
+        sources = []
+
+        def both_drawn(_out) -> bool:
+            sources[:] = [s for s in renderer._sources.values() if isinstance(s, LiveSource)]
+            return len(sources) == 2 and all(s.frame_index >= 0 for s in sources)
+
+        out = _render_until(renderer, engine, both_drawn)
+        assert both_drawn(out)
+        assert sources[0].input is sources[1].input  # one device, opened once
+        live = sources[0].input
+        assert np.abs(out[..., :3].astype(int) - (0xC0, 0x20, 0x40)).max() <= 4  # both halves
+    finally:
+        renderer.release()
+    assert live.state.value == "closed"  # released with its last layer

@@ -14,6 +14,9 @@ layer shows a placeholder), and the device is opened again after a back-off (dou
 frames come again. Each change of state or reason is logged once, with the device and the
 reason, never a traceback.
 
+:data:`SHARED` hands every layer naming the same device one :class:`LiveInput` (a V4L2
+device can be opened only once), closed when its last user releases it.
+
 Time: every frame carries the moment it existed (``captured_s``, on ``time.monotonic()``),
 worked out by :class:`CaptureClock` from the frame's timestamp:
 
@@ -523,3 +526,42 @@ class LiveInput:
             )
         elif state is LiveState.CLOSED:
             logger.debug("live input %s: closed", self.device)
+
+
+class SharedInputs:
+    """One :class:`LiveInput` per device, shared by every user that names it (reference
+    counted: the input is closed, without waiting, when its last user releases it)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._inputs: dict[tuple[str, str, tuple[tuple[str, str], ...]], list] = {}
+
+    def acquire(
+        self, device: str, format: str = "v4l2", options: Mapping[str, str] | None = None
+    ) -> LiveInput:
+        key = (device, format, tuple(sorted((options or {}).items())))
+        with self._lock:
+            entry = self._inputs.get(key)
+            if entry is None or entry[0].state is LiveState.CLOSED:
+                entry = self._inputs[key] = [LiveInput(device, format, dict(key[2])), 0]
+            entry[1] += 1
+            return entry[0]
+
+    def release(self, live: LiveInput) -> None:
+        with self._lock:
+            for key, entry in list(self._inputs.items()):
+                if entry[0] is live:
+                    entry[1] -= 1
+                    if entry[1] <= 0:
+                        del self._inputs[key]
+                        live.close(timeout_s=0.0)
+                    return
+        live.close(timeout_s=0.0)  # not shared (or already released): just close it
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._inputs)
+
+
+SHARED = SharedInputs()
+"""The process's shared live inputs (what live layers use)."""

@@ -6,7 +6,8 @@ frame the layer is drawn, :meth:`LiveSource.binding` takes the newest frame with
 ``layer.glsl`` like a clip, else RGB) and records the capture-to-draw latency
 (:attr:`LiveInput.latency_s`). While the device is missing or lost the layer shows a
 placeholder with the reason, and the input keeps retrying in the background; the picture
-comes back by itself when the device does.
+comes back by itself when the device does. Layers naming the same device share one input
+(:data:`mapping.media.live_input.SHARED`).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import numpy as np
 
 from mapping import geometry
 from mapping.gl.sources.base import SOURCE_RGBA, SOURCE_YUV, Binding, ContentSource, SourceEnv
-from mapping.media.live_input import LiveInput, LiveState
+from mapping.media.live_input import SHARED, LiveState
 from mapping.media.placeholder import placeholder_image
 from mapping.media.video import VideoFrame, yuv_to_rgb_matrix
 from mapping.show import Content, Layer, LiveDevice
@@ -37,7 +38,7 @@ class LiveSource(ContentSource):
         super().__init__(env, layer, content)
         if not isinstance(content, LiveDevice):
             raise TypeError(f"a live layer shows a LiveDevice, got {content!r}")
-        self.input = LiveInput(content.path, content.format, dict(content.options))
+        self.input = SHARED.acquire(content.path, content.format, dict(content.options))
         self.frame_index = -1
         self._frame_binding: Binding | None = None
         self._frame_layout: tuple[object, ...] | None = None
@@ -145,7 +146,7 @@ class LiveSource(ContentSource):
         self._frame_layout = None
 
     def release(self) -> None:
-        self.input.close(timeout_s=0.0)  # the capture thread ends by itself; never wait here
+        SHARED.release(self.input)  # closed with its last user, never waiting here
         self._release_frame()
         if self._placeholder is not None:
             self._placeholder.textures[0].release()
