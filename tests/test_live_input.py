@@ -3,13 +3,17 @@ recovered. Real FFmpeg inputs (lavfi virtual devices, raw video from a named pip
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
+import os
 import subprocess
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 
@@ -254,3 +258,45 @@ def test_a_device_that_stops_sending_counts_as_missing_until_frames_come_again(
         camera.unplug()
     warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
     assert len(warnings) == 1 and "no signal" in warnings[0], warnings
+
+
+def test_a_corrupt_frame_is_skipped_and_the_device_stays_open(
+    closing: list[LiveInput], tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "mjpeg.fifo"
+    os.mkfifo(path)
+    jpegs = [
+        cv2.imencode(".jpg", np.full((48, 64, 3), 20 * (i % 10), np.uint8))[1].tobytes()
+        for i in range(60)
+    ]
+    jpegs[10] = jpegs[10][:20] + b"\x00garbage" * 50 + b"\xff\xd9"  # one broken frame
+    stop = threading.Event()
+
+    def camera() -> None:  # an MJPEG capture device: 30 JPEGs a second, one of them broken
+        with contextlib.suppress(OSError), open(path, "wb", buffering=0) as pipe:
+            for jpeg in jpegs:
+                if stop.is_set():
+                    return
+                pipe.write(jpeg)
+                time.sleep(1 / 30)
+            stop.wait()
+
+    writer = threading.Thread(target=camera, daemon=True)
+    writer.start()
+    caplog.set_level(logging.INFO, logger="mapping.media.live_input")
+    live = LiveInput(str(path), format="mjpeg", options={"framerate": "30"}, **FAST_RETRY)
+    closing.append(live)
+    try:
+        assert wait_for(lambda: live.stats().frames >= 40, 5.0), live.stats()
+        stats = live.stats()
+        assert stats.corrupt == 1 and stats.connects == 1 and stats.failures == 0
+        assert live.state is LiveState.LIVE
+    finally:
+        stop.set()
+        live.close()
+        with contextlib.suppress(OSError):  # release a writer still waiting for a reader
+            os.close(os.open(path, os.O_RDONLY | os.O_NONBLOCK))
+        writer.join(2.0)
+    warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(warnings) == 1 and "could not be decoded" in warnings[0], warnings
+    assert str(path) in warnings[0]

@@ -45,12 +45,14 @@ import time
 from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass
+from fractions import Fraction
 
 import av
 import av.container
 import numpy as np
 
 from mapping.media.video import VideoFrame, YuvPlanes
+from mapping.ratelimit import RateLimitedLog
 
 logger = logging.getLogger(__name__)
 
@@ -58,6 +60,10 @@ logger = logging.getLogger(__name__)
 ABSOLUTE_WINDOW_S = 10.0
 # How many latency samples are kept for the statistics (bounded memory).
 LATENCY_WINDOW = 600
+# This many undecodable frames in a row and the device counts as lost (wrong format…).
+MAX_CORRUPT_RUN = 30
+
+_rate_log = RateLimitedLog(logger, interval_s=10.0)
 
 # 8-bit planar YUV formats whose planes go to the GPU as they are (as VideoClip does);
 # the value says whether the format is full range by definition.
@@ -136,6 +142,7 @@ class LiveStats:
     reconnects: int  # successful opens after the first
     failures: int  # opens that failed, and losses of an open device
     stalls: int  # times an open device delivered no frame for the stall time
+    corrupt: int  # frames that could not be decoded (skipped)
     size_px: tuple[int, int] | None  # of the last frame
     fps: float | None  # the stream's nominal rate
     clock: str  # "device", "stream" or "arrival" (see CaptureClock)
@@ -275,6 +282,7 @@ class LiveInput:
         self._connects = 0
         self._failures = 0
         self._stalls = 0
+        self._corrupt = 0
         self._size_px: tuple[int, int] | None = None
         self._fps: float | None = None
         self._clock = CaptureClock()
@@ -382,6 +390,7 @@ class LiveInput:
                 reconnects=max(0, self._connects - 1),
                 failures=self._failures,
                 stalls=self._stalls,
+                corrupt=self._corrupt,
                 size_px=self._size_px,
                 fps=self._fps,
                 clock=self._clock.kind,
@@ -435,17 +444,18 @@ class LiveInput:
                 self._stop.wait(backoff)
                 backoff = min(2.0 * backoff, self._retry_max_s)
                 continue
+            frames_before = self._frames
             try:
-                got_frames = self._capture(container)
+                self._capture(container)
                 reason = "the stream ended"
             except Exception as exc:  # unplugged, read error, timeout: lost, retried
-                got_frames = True
                 reason = describe_error(exc)
             finally:
                 try:
                     container.close()
                 except Exception as exc:
                     logger.debug("live input %s: close: %s", self.device, exc)
+            got_frames = self._frames > frames_before
             if self._stop.is_set():
                 break
             self._lost(reason)
@@ -455,7 +465,8 @@ class LiveInput:
             backoff = min(2.0 * backoff, self._retry_max_s)
 
     def _capture(self, container: av.container.InputContainer) -> bool:
-        """Read frames until the stream ends or stop; raise on a device error.
+        """Read frames until the stream ends or stop; raise on a device error (a frame that
+        cannot be decoded is skipped, unless :data:`MAX_CORRUPT_RUN` come in a row).
         Returns whether any frame came."""
         if not container.streams.video:
             raise ValueError("no video stream in the input")
@@ -463,32 +474,56 @@ class LiveInput:
         rate = stream.average_rate or stream.guessed_rate or stream.base_rate
         self._clock = CaptureClock()
         opened = False
-        for av_frame in container.decode(stream):
-            received_s = time.monotonic()
-            wall_s = time.time()
-            pts_s = float(av_frame.time) if av_frame.time is not None else None
-            captured_s = self._clock.capture_time(pts_s, received_s, wall_s)
-            index = self._frames
-            frame = to_video_frame(
-                av_frame, index, pts_s if pts_s is not None else 0.0, self._yuv_planes
-            )
-            live = LiveFrame(frame, captured_s, received_s)
-            with self._lock:
-                if not self._slot_taken:
-                    self._drops += 1
-                self._slot = live
-                self._slot_taken = False
-                self._frames += 1
-                self._size_px = (av_frame.width, av_frame.height)
-                if not opened:
-                    self._connects += 1
-                    self._fps = float(rate) if rate else None
-            opened = True
-            if self._state is not LiveState.LIVE:  # first frame, or frames again after a stall
-                self._set_state(LiveState.LIVE, "")
+        corrupt_run = 0
+        for packet in container.demux(stream):
             if self._stop.is_set():
                 break
+            try:
+                av_frames = packet.decode()
+            except av.FFmpegError as exc:  # a corrupt frame: skipped, the device stays open
+                if isinstance(exc, OSError):
+                    raise
+                corrupt_run += 1
+                with self._lock:
+                    self._corrupt += 1
+                if corrupt_run >= MAX_CORRUPT_RUN:
+                    raise ValueError(
+                        f"{corrupt_run} frames in a row cannot be decoded: {describe_error(exc)}"
+                    ) from exc
+                _rate_log.warning(
+                    f"corrupt {self.device}",
+                    "live input %s: a frame could not be decoded (%s); skipped",
+                    self.device,
+                    describe_error(exc),
+                )
+                continue
+            corrupt_run = 0
+            for av_frame in av_frames:
+                opened |= self._publish(av_frame, rate, first=not opened)
         return opened
+
+    def _publish(self, av_frame: av.VideoFrame, rate: Fraction | None, first: bool) -> bool:
+        """Keep ``av_frame`` as the newest frame (the previous one, untaken, is a drop)."""
+        received_s = time.monotonic()
+        wall_s = time.time()
+        pts_s = float(av_frame.time) if av_frame.time is not None else None
+        captured_s = self._clock.capture_time(pts_s, received_s, wall_s)
+        index = self._frames
+        frame = to_video_frame(av_frame, index, pts_s or 0.0, self._yuv_planes)
+        live = LiveFrame(frame, captured_s, received_s)
+        with self._lock:
+            if not self._slot_taken:
+                self._drops += 1
+            self._slot = live
+            self._slot_taken = False
+            self._frames += 1
+            self._size_px = (av_frame.width, av_frame.height)
+            if first:
+                self._connects += 1
+                self._fps = float(rate) if rate else None
+        if self._state is not LiveState.LIVE:  # first frame, or frames again after a stall
+            self._set_state(LiveState.LIVE, "")
+        return True
 
     def _lost(self, reason: str) -> None:
         with self._lock:
