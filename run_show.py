@@ -46,7 +46,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--cue", help="cue to start in (default: the first cue)")
     run.add_argument("--no-cue", action="store_true", help="start with no cue fired")
-    run.add_argument("--fps", type=float, default=30.0, help="frame rate (default 30)")
+    run.add_argument(
+        "--fps",
+        type=float,
+        help="frame rate (default: the display's refresh rate in windows, else 60; 30 headless)",
+    )
     run.add_argument("--duration", type=float, help="stop after this many seconds of show time")
     run.add_argument(
         "--osc-port",
@@ -233,7 +237,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     _, start_at = session.attach(player, state_dir, resume_journal=args.resume)
     log.info("status: %s; log: %s", state_dir / "status.json", evening_log.log_dir)
     try:
-        player.run(fps=args.fps, duration_s=args.duration, start_at_s=start_at)
+        fps = _frame_rate(args, outputs)
+        player.run(fps=fps, duration_s=args.duration, start_at_s=start_at)
     finally:
         logging.getLogger().removeHandler(evening_log)
         evening_log.close()
@@ -243,6 +248,16 @@ def cmd_run(args: argparse.Namespace) -> int:
         if osc is not None:
             osc.close()
     return 0
+
+
+def _frame_rate(args: argparse.Namespace, outputs) -> float:
+    """``--fps``, else one frame per display refresh in windows (60 when the display does
+    not say), else 30 headless."""
+    if args.fps:
+        return args.fps
+    if args.headless:
+        return 30.0
+    return getattr(outputs, "refresh_hz", None) or 60.0
 
 
 def _start_osc(args: argparse.Namespace, show, player):  # -> OscServer | None
@@ -349,7 +364,7 @@ def _schedule_parser(sub) -> None:  # sub: argparse._SubParsersAction
     mode = sched.add_mutually_exclusive_group()
     mode.add_argument("--headless", action="store_true", help="with --run: offscreen outputs")
     mode.add_argument("--windowed", action="store_true", help="with --run: desktop windows")
-    sched.add_argument("--fps", type=float, default=30.0, help="with --run: frame rate")
+    sched.add_argument("--fps", type=float, help="with --run: frame rate (default as for run)")
     sched.add_argument("--duration", type=float, help="with --run: stop after S seconds")
 
 
@@ -418,7 +433,7 @@ def _run_schedule(args: argparse.Namespace, schedule) -> int:  # schedule: Sched
         bindings.update(key_bindings(registry))
     attach(player, schedule)
     log.info("running the schedule %s; %s", args.file, player.live.schedule.now().describe())
-    player.run(fps=args.fps, duration_s=args.duration)
+    player.run(fps=_frame_rate(args, outputs), duration_s=args.duration)
     return 0
 
 

@@ -84,7 +84,8 @@ LAYER_KINDS: dict[str, LayerKind] = {
             "file",
             "a video file (MP4, MOV, MKV, … with a video stream)",
             VIDEO_EXTENSIONS,
-            gpu_source="mapping.gl.sources.video:VideoSource",
+            # HAP files get a HapSource (GPU decompression), any other codec a VideoSource.
+            gpu_source="mapping.gl.sources.hap:VideoKindSource",
             probe="mapping.kinds:probe_video",
         ),
         LayerKind(

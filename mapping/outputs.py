@@ -134,7 +134,10 @@ class WindowOutputs:
             blue_size=8,
         )
         preview_x = 20
-        for out in outputs:
+        self.refresh_hz: float | None = None
+        """The first output's display refresh rate, when the display says (the player then
+        runs one frame per refresh)."""
+        for index, out in enumerate(outputs):
             if out.display >= len(screens):
                 log.warning(
                     "output '%s' asks for display %d but only %d exist; using display 0",
@@ -143,6 +146,11 @@ class WindowOutputs:
                     len(screens),
                 )
             screen = screens[out.display] if out.display < len(screens) else screens[0]
+            if index == 0:
+                self.refresh_hz = _refresh_hz(screen)
+            # vsync on the first window only: each buffer swap waits for its display's
+            # vertical blank, which paces the loop; more waits would divide the rate
+            vsync = index == 0 and not windowed
             caption = f"facade-mapper — {out.name}"
             if windowed:
                 w, h = out.resolution
@@ -167,7 +175,7 @@ class WindowOutputs:
                         fullscreen=True,
                         screen=screen,
                         config=config,
-                        vsync=False,
+                        vsync=vsync,
                     )
                 else:
                     x, y, w, h = placement
@@ -176,7 +184,7 @@ class WindowOutputs:
                         h,
                         caption=caption,
                         config=config,
-                        vsync=False,
+                        vsync=vsync,
                         style=pyglet.window.Window.WINDOW_STYLE_BORDERLESS,
                     )
                     window.set_location(x, y)
@@ -289,6 +297,15 @@ class WindowOutputs:
         for w in self.windows:
             w.window.close()
         self.windows.clear()
+
+
+def _refresh_hz(screen: Any) -> float | None:
+    """The screen's current refresh rate, or ``None`` when the display does not say."""
+    try:
+        rate = float(screen.get_mode().rate)
+    except Exception:  # no XRandR (Xvfb), or a platform without modes
+        return None
+    return rate if 20.0 <= rate <= 500.0 else None
 
 
 def projector_placement(

@@ -320,37 +320,53 @@ class ShowPlayer:
         self, fps: float = 30.0, duration_s: float | None = None, start_at_s: float = 0.0
     ) -> None:
         """Run from show time ``start_at_s`` until stopped, a window closes, or the show
-        time reaches ``duration_s``."""
+        time reaches ``duration_s``.
+
+        Frames are locked to slots of ``1 / fps`` (the display's refresh, for windows): frame
+        *n* is drawn at show time exactly ``n / fps``, whatever the jitter of the moment it
+        is drawn, so a 30 fps clip on a 60 Hz output shows each of its frames for exactly
+        two refreshes. A slot missed because a frame ran late is counted in
+        :attr:`late_frames` (a dropped frame) and never drawn late: the next frame is the
+        slot due now.
+        """
         period = 1.0 / fps
         self.clock.start(start_at_s)
-        next_frame = time.monotonic()
+        last_slot: int | None = None
         last_report, frames_at_report, last_log = time.monotonic(), 0, time.monotonic()
+        drops_logged = 0
         try:
             while self.running and self.outputs.poll():
-                t = self.clock()
+                slot = round(self.clock() / period)
+                if last_slot is not None:
+                    if slot <= last_slot:
+                        slot = last_slot + 1  # early: this is the next slot's frame
+                    elif slot > last_slot + 1:
+                        self.late_frames += slot - last_slot - 1  # slots that were dropped
+                t = slot * period
                 if duration_s is not None and t >= duration_s:
                     break
+                delay = t - self.clock()
+                if delay > 0:
+                    time.sleep(delay)
                 self.step(t)
+                last_slot = slot
                 now = time.monotonic()
                 if now - last_report >= 1.0:
                     self.fps = (self.frames - frames_at_report) / (now - last_report)
                     last_report, frames_at_report = now, self.frames
                 if now - last_log >= 5.0:
                     last_log = now
-                    log.info(
-                        "show time %.1f s, %.1f fps, cue %s",
+                    dropped = self.late_frames - drops_logged
+                    drops_logged = self.late_frames
+                    log_at = logging.WARNING if dropped else logging.INFO
+                    log.log(
+                        log_at,
+                        "show time %.1f s, %.1f fps, cue %s%s",
                         t,
                         self.fps,
                         self.status.cue or "(none)",
+                        f", {dropped} frame(s) dropped in the last 5 s" if dropped else "",
                     )
-                next_frame += period
-                delay = next_frame - time.monotonic()
-                if delay > 0:
-                    time.sleep(delay)
-                else:
-                    if delay < -period:
-                        self.late_frames += 1
-                    next_frame = time.monotonic()  # running late: do not try to catch up
         except KeyboardInterrupt:
             log.info("stopped by Ctrl-C")
         finally:

@@ -9,7 +9,8 @@ PYTHON="${PYTHON:-python3}"
 need_apt=()
 # Mesa's EGL + llvmpipe (headless GL), GLX for windows, Xvfb for the window test,
 # liblo-tools (oscsend/oscdump: the OSC tests talk to the show with another implementation),
-# ffmpeg (the CLI: reference frames for the live-input tests).
+# ffmpeg (the CLI encodes the HAP test clips and bench clips: PyAV's FFmpeg cannot encode HAP;
+# the live-input tests compare with its own RGB conversion of the same source).
 for pkg in libegl1 libegl-mesa0 libgl1 libgl1-mesa-dri libgles2 xvfb xauth liblo-tools ffmpeg; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
 done
@@ -23,7 +24,7 @@ if [ ${#need_apt[@]} -gt 0 ]; then
     $SUDO apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_apt[@]}" >/dev/null
   else
-    echo "setup: please install the Mesa EGL/GL libraries, Xvfb, liblo-tools and python3-venv: ${need_apt[*]}" >&2
+    echo "setup: please install the Mesa EGL/GL libraries, Xvfb, liblo-tools, ffmpeg and python3-venv: ${need_apt[*]}" >&2
   fi
 fi
 

@@ -71,10 +71,17 @@ def test_a_playing_clip_moves_and_a_clip_held_on_its_last_frame_does_not(ctx, sh
         _run(player, [0.0])
         key = player.renderer._source_key(clip, lf.content)
         source = player.renderer._sources[key]
-        duration = source.clip.duration_s
-        assert source.animating(0.0) and source.animating(duration * 10)  # looping
+        clip_file = source.clip
+        period = 1.0 / clip_file.fps
+        assert not source.animating(0.0)  # frame 0 is on the texture
+        assert not source.animating(period * 0.9)  # still frame 0's interval
+        assert source.animating(period * 1.01)  # frame 1 is due
+        duration = clip_file.duration_s
+        assert not source.animating(duration * 10)  # looping: frame 0 again
         held = Layer(**{**clip.__dict__, "loop": False})
         source.layer = held
-        assert source.animating(duration / 2) and not source.animating(duration + 1.0)
+        assert source.animating(duration / 2) and source.animating(duration + 1.0)
+        player.step(duration + 1.0)  # draws the last frame
+        assert not source.animating(duration + 2.0)  # and holds it
     finally:
         player.renderer.release()

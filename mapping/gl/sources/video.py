@@ -41,11 +41,9 @@ class VideoSource(ContentSource):
         return self._binding
 
     def animating(self, media_time_s: float) -> bool:
-        """Playing: looping, or not yet on its last frame."""
-        clip = self.clip
-        if clip.frame_count <= 1:
-            return False
-        return self.layer.loop or media_time_s < clip.duration_s
+        """Whether the frame due at ``media_time_s`` is not the one on the texture (a 30 fps
+        clip on a 60 Hz output changes every other refresh; a held last frame never)."""
+        return self.clip.index_at(media_time_s, self.layer.loop) != self.frame_index
 
     def _update(self, media_time_s: float) -> None:
         try:
