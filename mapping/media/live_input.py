@@ -342,15 +342,21 @@ class LiveInput:
             self._stalls += 1
         self._set_state(LiveState.MISSING, f"no frame for {limit:g} s (no signal?)")
 
-    def wait_frame(self, after_index: int = -1, timeout_s: float = 5.0) -> LiveFrame | None:
+    def wait_frame(
+        self, after_index: int = -1, timeout_s: float = 5.0, *, while_missing: bool = True
+    ) -> LiveFrame | None:
         """The newest frame with ``frame.index > after_index``, waiting up to ``timeout_s``
-        (for pre-roll and tests; the render thread uses :meth:`latest`)."""
+        (for offline rendering and tests; the render thread uses :meth:`latest`). With
+        ``while_missing=False``, gives up as soon as the device is found missing."""
         deadline = time.monotonic() + timeout_s
         while True:
             frame = self.latest()
             if frame is not None and frame.frame.index > after_index:
                 return frame
-            if time.monotonic() >= deadline or self._state is LiveState.CLOSED:
+            state = self._state
+            if time.monotonic() >= deadline or state is LiveState.CLOSED:
+                return None
+            if state is LiveState.MISSING and not while_missing:
                 return None
             time.sleep(0.005)
 

@@ -12,6 +12,7 @@ comes back by itself when the device does. Layers naming the same device share o
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 
 import numpy as np
@@ -58,7 +59,7 @@ class LiveSource(ContentSource):
         nothing more is waited for (pre-roll runs on the render thread), offline the first
         frame is."""
         if self.env.offline:
-            self.input.wait_frame(timeout_s=OFFLINE_WAIT_S)
+            self.input.wait_frame(timeout_s=OFFLINE_WAIT_S, while_missing=False)
 
     def animating(self, media_time_s: float) -> bool:
         """A new frame has arrived, or the device came or went, since the last draw."""
@@ -69,7 +70,8 @@ class LiveSource(ContentSource):
 
     def binding(self, media_time_s: float, params: Mapping[str, float]) -> Binding | None:
         if self.env.offline and self.frame_index < 0 and self.input.state is LiveState.CONNECTING:
-            self.input.wait_frame(timeout_s=OFFLINE_WAIT_S)  # render: the picture, not a wait
+            # render: the picture, not a wait
+            self.input.wait_frame(timeout_s=OFFLINE_WAIT_S, while_missing=False)
         live = self.input.latest()
         if live is None:
             return self._placeholder_binding()
@@ -132,7 +134,8 @@ class LiveSource(ContentSource):
         if reason != self._placeholder_reason:
             if self._placeholder is not None:
                 self._placeholder.textures[0].release()
-            image = placeholder_image(f"live '{self.layer.name}'", reason)
+            short = re.sub(r"^\[Errno \d+\] ", "", reason)  # the words, for the picture
+            image = placeholder_image(f"live '{self.layer.name}' {self.input.device}", short)
             self._placeholder = Binding(SOURCE_RGBA, (self.env.upload(image),))
             self._placeholder_reason = reason
         assert self._placeholder is not None
