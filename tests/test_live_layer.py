@@ -77,11 +77,12 @@ def test_bad_live_layers_are_reported_at_their_key(tmp_path, lines, message):
 SIZE = (320, 240)
 
 
-def _live_show(root: Path, device: LiveDevice, size=SIZE) -> Show:
+def _live_show(root: Path, device: LiveDevice, size=SIZE, region=None) -> Show:
     w, h = size
     rect = np.array([[0, 0], [w, 0], [w, h], [0, h]], float)
     surface = Surface("all", "out", rect, np.eye(3), "homography")
-    layer = Layer("cam", "live", device, 1.0, "normal", (0.0, 0.0, float(w), float(h)))
+    region = region or (0.0, 0.0, float(w), float(h))
+    layer = Layer("cam", "live", device, 1.0, "normal", region)
     return Show(root, "t", Canvas(size), (Output("out", size),), (surface,), (layer,), ())
 
 
@@ -110,9 +111,13 @@ def _live_source(renderer: Renderer) -> LiveSource:
     return source
 
 
-def test_the_renderer_shows_a_virtual_devices_picture_in_the_layer_region(ctx, tmp_path):
+@pytest.mark.parametrize("scale", [1, 2])
+def test_the_renderer_shows_a_virtual_devices_picture_in_the_layer_region(ctx, tmp_path, scale):
     graph = f"smptebars=size={SIZE[0]}x{SIZE[1]}:rate=30"
-    show = _live_show(tmp_path, LiveDevice(graph, "lavfi"))
+    # scale 2: the picture shrunk into the bottom-right quarter of the canvas
+    w, h = SIZE[0] // scale, SIZE[1] // scale
+    x, y = SIZE[0] - w, SIZE[1] - h
+    show = _live_show(tmp_path, LiveDevice(graph, "lavfi"), region=(x, y, w, h))
     renderer = Renderer(ctx, show)
     try:
         engine = CueEngine(show)
@@ -137,8 +142,15 @@ def test_the_renderer_shows_a_virtual_devices_picture_in_the_layer_region(ctx, t
         for dx in (-2, 0, 2):
             flat &= (np.roll(reference, (dy, dx), axis=(0, 1)) == reference).all(axis=2)
     flat[:2], flat[-2:], flat[:, :2], flat[:, -2:] = False, False, False, False
+    if scale > 1:  # what the region should show: scale x scale blocks averaged (float64)
+        reference = reference.reshape(h, scale, w, scale, 3).mean(axis=(1, 3))
+        flat = flat.reshape(h, scale, w, scale).all(axis=(1, 3))
+    inside = out[y:, x:]
     assert flat.mean() > 0.7
-    assert np.abs(out - reference)[flat].max() <= 3
+    assert np.abs(inside - reference)[flat].max() <= 3
+    outside = np.ones(out.shape[:2], bool)
+    outside[y:, x:] = False
+    assert (out[outside] == 0).all()  # nothing drawn outside the layer's region
     assert latency.count >= 1 and 0.0 <= latency.p50_s < 0.5
 
 
