@@ -12,11 +12,13 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
 import pytest
 
+from mapping.media import live_input
 from mapping.media.live_input import (
     ABSOLUTE_WINDOW_S,
     CaptureClock,
@@ -300,3 +302,41 @@ def test_a_corrupt_frame_is_skipped_and_the_device_stays_open(
     warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
     assert len(warnings) == 1 and "could not be decoded" in warnings[0], warnings
     assert str(path) in warnings[0]
+
+
+def test_an_error_while_capturing_reconnects_instead_of_freezing(
+    closing: list[LiveInput], monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    calls = {"n": 0}
+    convert = live_input.to_video_frame
+
+    def flaky(*args: Any, **kwargs: Any) -> Any:
+        calls["n"] += 1
+        if calls["n"] == 5:
+            raise MemoryError("simulated: no memory for this frame")
+        return convert(*args, **kwargs)
+
+    monkeypatch.setattr(live_input, "to_video_frame", flaky)
+    caplog.set_level(logging.INFO, logger="mapping.media.live_input")
+    live = LiveInput("testsrc2=size=64x48:rate=30", format="lavfi", **FAST_RETRY)
+    closing.append(live)
+    assert wait_for(lambda: live.stats().frames >= 10, 5.0), live.stats()
+    stats = live.stats()
+    assert stats.connects == 2 and stats.state is LiveState.LIVE
+    warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(warnings) == 1 and "simulated: no memory" in warnings[0]
+    assert not any(r.exc_info for r in caplog.records)
+
+
+def test_shared_inputs_open_a_device_once_and_close_it_with_its_last_user() -> None:
+    shared = live_input.SharedInputs()
+    a = shared.acquire("testsrc2=size=32x24:rate=30", "lavfi")
+    b = shared.acquire("testsrc2=size=32x24:rate=30", "lavfi")
+    c = shared.acquire("testsrc2=size=32x24:rate=30", "lavfi", {"x": "1"})  # other options
+    assert a is b and a is not c and len(shared) == 2
+    assert {st.device for st in shared.stats()} == {"testsrc2=size=32x24:rate=30"}
+    shared.release(a)
+    assert a.state is not LiveState.CLOSED and len(shared) == 2
+    shared.release(b)
+    shared.release(c)
+    assert a.state is LiveState.CLOSED and c.state is LiveState.CLOSED and len(shared) == 0

@@ -433,6 +433,21 @@ class LiveInput:
     # ------------------------------------------------------------------ capture thread
 
     def _run(self) -> None:
+        """The capture thread: serve the device; an unexpected error restarts the loop
+        after a pause instead of leaving the input frozen."""
+        while not self._stop.is_set():
+            try:
+                self._serve()
+            except Exception as exc:  # a bug, not a device problem: keep the input alive
+                logger.error(
+                    "live input %s: capture loop failed (%s: %s); restarting it",
+                    self.device,
+                    type(exc).__name__,
+                    describe_error(exc),
+                )
+                self._stop.wait(self._retry_min_s)
+
+    def _serve(self) -> None:
         backoff = self._retry_min_s
         while not self._stop.is_set():
             try:
@@ -602,6 +617,12 @@ class SharedInputs:
     def __len__(self) -> int:
         with self._lock:
             return len(self._inputs)
+
+    def stats(self) -> list[LiveStats]:
+        """Every open shared input's counters and latency (for status displays)."""
+        with self._lock:
+            inputs = [entry[0] for entry in self._inputs.values()]
+        return [live.stats() for live in inputs]
 
 
 SHARED = SharedInputs()
