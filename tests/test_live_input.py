@@ -141,7 +141,7 @@ def test_lavfi_test_source_as_yuv_planes_paced_at_its_rate(closing: list[LiveInp
     start_frames, start = live.stats().frames, time.monotonic()
     time.sleep(0.5)
     rate = (live.stats().frames - start_frames) / (time.monotonic() - start)
-    assert 20 <= rate <= 40, rate
+    assert 10 <= rate <= 45, rate  # (a loaded machine delivers late, never thousands)
     stats = live.stats()
     assert (stats.size_px, stats.fps, stats.clock) == ((320, 240), 30.0, "stream")
     assert stats.connects == 1 and stats.reconnects == 0 and stats.failures == 0
@@ -204,10 +204,10 @@ def test_unplugged_device_shows_nothing_then_recovers(
         frame = live.latest()
         assert frame is not None
         written_s = read_stamp(frame.frame.image) / 1e6
-        assert time.monotonic() - written_s < 0.1
+        assert time.monotonic() - written_s < 0.2  # the oldest waiting would be 0.3 s old
         assert live.stats().drops >= 5
         # The capture time agrees with the time written in the picture.
-        assert abs(frame.captured_s - written_s) < 0.05
+        assert abs(frame.captured_s - written_s) < 0.1
 
         camera.unplug()
         assert wait_for(lambda: live.state is LiveState.MISSING, 3.0), live.stats()
@@ -241,14 +241,14 @@ def test_a_device_that_stops_sending_counts_as_missing_until_frames_come_again(
     camera = FifoCamera(path).start()
     caplog.set_level(logging.INFO, logger="mapping.media.live_input")
     live = LiveInput(
-        str(path), format="rawvideo", options=camera.options, yuv_planes=False, stall_s=0.3
+        str(path), format="rawvideo", options=camera.options, yuv_planes=False, stall_s=0.6
     )
     closing.append(live)
     try:
         assert live.wait_frame(timeout_s=5.0) is not None, live.stats()
         camera.paused.set()  # the source is switched off; the device stays open
         assert wait_for(lambda: live.latest() is None, 3.0)
-        assert live.state is LiveState.MISSING and "no frame for 0.3 s" in live.reason
+        assert live.state is LiveState.MISSING and "no frame for 0.6 s" in live.reason
         assert live.stats().stalls == 1 and live.stats().connects == 1
         last = live.stats().frames
         camera.paused.clear()  # signal again: the same open device, no reconnect
