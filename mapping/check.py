@@ -1,9 +1,11 @@
 """``check``: validate a show folder without running it, reporting every problem.
 
 Beyond what :func:`mapping.show.load_show` validates (syntax, keys, types, geometry, files
-present), the check opens every image and video the show uses and compiles every generator
-shader in a headless GL context, so broken media and shader errors (with the shader's own
-file and line) are found before the show, not during it.
+present), the check probes every image and video the show uses with its kind's probe from
+:data:`mapping.kinds.LAYER_KINDS` (:func:`mapping.media.probe.probe`, the same inspection
+as ``run_show.py media``) and compiles every generator shader in a headless GL context, so
+broken media and shader errors (with the shader's own file and line) are found before the
+show, not during it.
 """
 
 from __future__ import annotations

@@ -76,7 +76,7 @@ LAYER_KINDS: dict[str, LayerKind] = {
             "an image file (PNG, JPEG, TIFF, WebP, …)",
             IMAGE_EXTENSIONS,
             gpu_source="mapping.gl.sources.image:ImageSource",
-            probe="mapping.media.image:load_image",
+            probe="mapping.media.probe:check_image",
         ),
         LayerKind(
             "video",
@@ -86,7 +86,7 @@ LAYER_KINDS: dict[str, LayerKind] = {
             VIDEO_EXTENSIONS,
             # HAP files get a HapSource (GPU decompression), any other codec a VideoSource.
             gpu_source="mapping.gl.sources.hap:VideoKindSource",
-            probe="mapping.kinds:probe_video",
+            probe="mapping.media.probe:check_video",
         ),
         LayerKind(
             "shader",
@@ -130,13 +130,6 @@ def resolve(dotted: str) -> Any:
 def probe_function(kind: LayerKind) -> Callable[[Path], object] | None:
     """The function that checks one content file of this kind, or ``None``."""
     return resolve(kind.probe) if kind.probe else None
-
-
-def probe_video(path: Path) -> None:
-    """Open a video file and decode its first frame (raises ``MediaError``)."""
-    from mapping.media.video import VideoClip
-
-    VideoClip(path).close()
 
 
 @dataclass(frozen=True)
