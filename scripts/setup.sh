@@ -10,7 +10,8 @@ need_apt=()
 # Mesa's EGL + llvmpipe (headless GL), GLX for windows, Xvfb for the window test,
 # liblo-tools (oscsend/oscdump: the OSC tests talk to the show with another implementation),
 # ffmpeg (the CLI encodes the HAP test clips and bench clips: PyAV's FFmpeg cannot encode HAP;
-# and the colour-bar clips the video tests check against).
+# the live-input tests compare with its own RGB conversion of the same source; and it makes
+# the colour-bar clips the video tests check against).
 for pkg in libegl1 libegl-mesa0 libgl1 libgl1-mesa-dri libgles2 xvfb xauth liblo-tools ffmpeg; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
 done
