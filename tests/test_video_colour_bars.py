@@ -202,3 +202,18 @@ def test_an_untagged_hd_clip_converted_as_bt601_would_be_far_off(clips):
     image = ffmpeg_rgb(clips["untagged-hd-bt709"], spec.size)
     errors = bar_errors(image, spec.size, FFMPEG_MARGIN_PX)
     assert errors.max() >= 8
+
+
+@pytest.mark.parametrize("name", sorted(SPECS))
+def test_the_media_listing_and_the_player_assume_the_same_colours(clips, name):
+    """``media`` (mapping.media.probe) and the player (VideoClip.colour) each read the
+    tags; they must agree on the matrix, the range and whether it was a guess."""
+    from mapping.media.probe import probe
+
+    info = probe(clips[name])
+    with VideoClip(clips[name]) as clip:
+        colour = clip.colour
+    assert info.colour is not None
+    assert info.colour.matrix == {"bt601": "BT.601", "bt709": "BT.709"}[colour.matrix]
+    assert info.colour.range == ("full" if colour.full_range else "limited")
+    assert info.colour.guessed == colour.guessed
