@@ -79,9 +79,11 @@ def check_show(
     shaders: list[tuple[str, Path]] = []
     for key_path, file, kind_name in show.content_files():
         kind = LAYER_KINDS[kind_name]
-        probe = probe_function(kind)
-        if probe is None:  # checking needs GL: generator shaders are compiled below
+        if kind.compiled:  # checking needs GL: generator shaders are compiled below
             shaders.append((key_path, file))
+            continue
+        probe = probe_function(kind)
+        if probe is None:
             continue
         try:
             probe(file)

@@ -35,8 +35,8 @@ class LayerKind:
             used to list a show folder's media, never to refuse a file.
         gpu_source: ``"module:Class"`` of the renderer's source for this kind.
         probe: ``"module:function"`` that opens a content file to check it without GL
-            (raises ``MediaError``); ``None`` when checking needs a GL context
-            (``check`` compiles shaders) or there is no file.
+            (raises ``MediaError``); ``None`` when there is nothing to open this way.
+        compiled: ``check`` compiles the content in a GL context (generator shaders).
         region_sized: the source renders at the layer region's size (generators), so the
             region is part of the content's identity.
     """
@@ -48,6 +48,7 @@ class LayerKind:
     extensions: tuple[str, ...] = ()
     gpu_source: str = ""
     probe: str | None = None
+    compiled: bool = False
     region_sized: bool = False
 
     @property
@@ -95,6 +96,7 @@ LAYER_KINDS: dict[str, LayerKind] = {
             "a GLSL fragment shader (Shadertoy-style mainImage)",
             SHADER_EXTENSIONS,
             gpu_source="mapping.gl.sources.generator:GeneratorSource",
+            compiled=True,
             region_sized=True,
         ),
         LayerKind(
