@@ -27,6 +27,9 @@ else
 fi
 step "bench_frugal: CPU of a held still picture, video and generator cues"
 timeout 120 python3 bench/bench_frugal.py --seconds 5 2>&1 | tee "$out/bench_frugal.txt"
+step "bench_live: a live layer's capture-to-drawn latency (named-pipe camera, lavfi), 720p and 1080p"
+timeout 60 python3 bench/bench_live.py --seconds 3 2>&1 | tee "$out/bench_live.txt"
+timeout 60 python3 bench/bench_live.py --seconds 3 --size 1920x1080 2>&1 | tee -a "$out/bench_live.txt"
 step "tests (no display on this machine: the Xvfb window tests are left out)"
 timeout 300 python3 -m pytest -q -p no:cacheprovider \
   --deselect tests/test_window_output.py --deselect tests/test_osc_cli.py \

@@ -20,7 +20,7 @@ from mapping.errors import Problem, ValidationError
 from mapping.gl.shaders import ShaderError, load_generator
 from mapping.kinds import LAYER_KINDS, probe_function
 from mapping.media.errors import MediaError
-from mapping.show import Show, load_show
+from mapping.show import LiveDevice, Show, load_show
 
 
 @dataclass
@@ -57,6 +57,8 @@ class CheckReport:
         lines.append(f"  layers   {len(show.layers)}")
         for layer in show.layers:
             content = layer.content.name if isinstance(layer.content, Path) else "colour"
+            if isinstance(layer.content, LiveDevice):
+                content = layer.content.path
             lines.append(
                 f"    {layer.name:<16} {layer.kind:<7} {content:<24} "
                 f"opacity {layer.opacity:g}, {layer.blend}"
@@ -77,9 +79,11 @@ def check_show(
     shaders: list[tuple[str, Path]] = []
     for key_path, file, kind_name in show.content_files():
         kind = LAYER_KINDS[kind_name]
-        probe = probe_function(kind)
-        if probe is None:  # checking needs GL: generator shaders are compiled below
+        if kind.compiled:  # checking needs GL: generator shaders are compiled below
             shaders.append((key_path, file))
+            continue
+        probe = probe_function(kind)
+        if probe is None:
             continue
         try:
             probe(file)

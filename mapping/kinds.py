@@ -6,9 +6,9 @@ probe a content file without running the show), the media listing (which file su
 a kind takes) and the renderer (which GPU source class draws it, named here as a dotted
 path so this module stays free of GL). No other module spells a kind's properties.
 
-A kind's content is either a colour (``solid``) or a file; a file is identified by
-:class:`ContentId` — its path plus size and modification time — so a file replaced at the
-same path is new content, and a file that was missing and appears is seen.
+A kind's content is a colour (``solid``), a live device (``live``) or a file; a file is
+identified by :class:`ContentId` — its path plus size and modification time — so a file
+replaced at the same path is new content, and a file that was missing and appears is seen.
 """
 
 from __future__ import annotations
@@ -28,14 +28,15 @@ class LayerKind:
     Attributes:
         name: the value of ``kind`` in a show file.
         content_key: the show-file key holding the content (``color``, ``file``, …).
-        content: ``"color"`` (an RGBA colour) or ``"file"`` (a path in the show folder).
+        content: ``"color"`` (an RGBA colour), ``"file"`` (a path in the show folder) or
+            ``"device"`` (a live input: :class:`mapping.show.LiveDevice`).
         expected: what the content must be, for error messages.
         extensions: the file suffixes (lower case, with the dot) this kind usually takes;
             used to list a show folder's media, never to refuse a file.
         gpu_source: ``"module:Class"`` of the renderer's source for this kind.
         probe: ``"module:function"`` that opens a content file to check it without GL
-            (raises ``MediaError``); ``None`` when checking needs a GL context
-            (``check`` compiles shaders) or there is no file.
+            (raises ``MediaError``); ``None`` when there is nothing to open this way.
+        compiled: ``check`` compiles the content in a GL context (generator shaders).
         region_sized: the source renders at the layer region's size (generators), so the
             region is part of the content's identity.
         sound: what the layer plays through the soundtrack (:mod:`mapping.sound`): ``""``
@@ -51,6 +52,7 @@ class LayerKind:
     extensions: tuple[str, ...] = ()
     gpu_source: str = ""
     probe: str | None = None
+    compiled: bool = False
     region_sized: bool = False
     sound: str = ""
 
@@ -101,7 +103,15 @@ LAYER_KINDS: dict[str, LayerKind] = {
             "a GLSL fragment shader (Shadertoy-style mainImage)",
             SHADER_EXTENSIONS,
             gpu_source="mapping.gl.sources.generator:GeneratorSource",
+            compiled=True,
             region_sized=True,
+        ),
+        LayerKind(
+            "live",
+            "device",
+            "device",
+            "a live video device (a V4L2 path such as /dev/video0, or an FFmpeg input)",
+            gpu_source="mapping.gl.sources.live:LiveSource",
         ),
         LayerKind(
             "audio",

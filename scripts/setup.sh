@@ -10,9 +10,11 @@ need_apt=()
 # Mesa's EGL + llvmpipe (headless GL), GLX for windows, Xvfb for the window test,
 # liblo-tools (oscsend/oscdump: the OSC tests talk to the show with another implementation),
 # ffmpeg (the CLI encodes the HAP test clips and bench clips: PyAV's FFmpeg cannot encode HAP;
-# it also encodes the audio test files and decodes them as the reference),
-# libportaudio2 (sound output through `sounddevice`) and jackd2 (the tests play through a
-# real JACK server with its dummy driver, no sound card; jack_lsp reads its latencies).
+# the live-input tests compare with its own RGB conversion of the same source; and it makes
+# the colour-bar clips the video tests check against; it also encodes the audio test files
+# and decodes them as the reference), libportaudio2 (sound output through `sounddevice`)
+# and jackd2 (the tests play through a real JACK server with its dummy driver, no sound
+# card; jack_lsp reads its latencies).
 for pkg in libegl1 libegl-mesa0 libgl1 libgl1-mesa-dri libgles2 xvfb xauth liblo-tools \
            ffmpeg libportaudio2 jackd2; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")

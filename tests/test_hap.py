@@ -405,8 +405,8 @@ def corrupt_packet(src: Path, dst: Path, index: int, edit) -> Path:
     return dst
 
 
-def test_a_bad_frame_mid_clip_names_the_file_and_the_frame(
-    tmp_path: Path, clips: dict[str, Path]
+def test_a_bad_frame_mid_clip_is_skipped_named_with_its_file_and_the_clip_goes_on(
+    tmp_path: Path, clips: dict[str, Path], caplog: pytest.LogCaptureFixture
 ) -> None:
     def wrong_size(chunk: bytearray) -> None:  # 8-byte header: the size is bytes 4..8
         chunk[4:8] = (int.from_bytes(chunk[4:8], "little") + 100).to_bytes(4, "little")
@@ -416,12 +416,15 @@ def test_a_bad_frame_mid_clip_names_the_file_and_the_frame(
 
     for edit, reason in ((wrong_size, "only .* follow"), (bad_snappy, "bad Snappy data")):
         path = corrupt_packet(clips["hap"], tmp_path / f"{edit.__name__}.mov", 3, edit)
+        caplog.clear()
         with HapClip(path) as clip:
-            clip.frame_at_index(2)  # the frames before are fine
-            with pytest.raises(MediaError, match=f"HAP frame 3: .*{reason}") as info:
-                clip.frame_at_index(3)
-            assert info.value.path == path
+            assert clip.frame_at_index(2).index == 2  # the frames before are fine
+            assert clip.frame_at_index(3).index == 2  # frame 3 is skipped: 2 stays up
+            assert clip.corrupt_frame_count == 1
+            assert re.search(f"{re.escape(str(path))}: HAP frame 3: .*{reason}", caplog.text)
             assert clip.frame_at_index(4).index == 4  # and the clip goes on after it
+        with HapClip(path) as clip:  # straight to the bad frame: the first one stays up
+            assert clip.frame_at_index(3).index == 0
 
 
 def test_a_truncated_file_ends_early_or_says_so(tmp_path: Path, clips: dict[str, Path]) -> None:
@@ -462,7 +465,7 @@ def test_a_video_layer_plays_hap_through_the_gpu_and_other_codecs_as_before(
         layer = Layer("v", "video", clips[name], 1.0, "normal", full)
         show = Show(tmp_path, "t", Canvas((w, h)), (Output("out", (w, h)),), surfaces, (layer,), ())
         references = ffmpeg_rgba(clips[name])
-        renderer = Renderer(ctx, show)
+        renderer = Renderer(ctx, show, offline=True)  # frame-exact: waits for the worker
         engine = CueEngine(show)
         try:
             for t, index in ((0.0, 0), (0.05, 1), (0.13, 3), (0.30, 1), (0.21, 5)):
@@ -478,6 +481,8 @@ def test_a_video_layer_plays_hap_through_the_gpu_and_other_codecs_as_before(
                 assert diff <= max_colour, (name, t, diff)
             if source_class is HapSource:
                 assert source.upload_count == 5
+                # a playing HAP clip asks to be redrawn when its frame changes, not before
+                assert not source.animating(0.21) and source.animating(0.05)
         finally:
             renderer.release()
 

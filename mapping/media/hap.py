@@ -332,7 +332,8 @@ def is_hap_file(path: Path | str) -> bool:
     try:
         with av.open(str(path), mode="r") as container:
             streams = container.streams.video
-            return bool(streams) and streams[0].codec_context.name == "hap"
+            context = streams[0].codec_context if streams else None  # None: unknown codec
+            return context is not None and context.name == "hap"
     except (av.FFmpegError, OSError, ValueError):
         return False
 
@@ -407,6 +408,7 @@ class HapClip:
         self._head: _Packet | None = None
         self._eof = False
         self._current: HapFrame | None = None
+        self.corrupt_frame_count = 0  # frames that failed to parse (skipped, last one kept)
 
         self._first_pts = 0
         first = self._pull()
@@ -506,7 +508,16 @@ class HapClip:
         if self._current is not None and self._current.index == packet.index:
             return self._current
         pts_s = float((packet.pts - self._first_pts) * self._time_base)
-        frame = HapFrame(packet.index, pts_s, self._parse(packet))
+        try:
+            textures = self._parse(packet)
+        except MediaError as exc:
+            if self._current is None:
+                raise
+            # a corrupt frame mid-clip: skipped and counted, the last good frame stays up
+            self.corrupt_frame_count += 1
+            logger.warning("%s — showing frame %d instead", exc, self._current.index)
+            return self._current
+        frame = HapFrame(packet.index, pts_s, textures)
         self._current = frame
         return frame
 

@@ -11,9 +11,10 @@ it makes a ``HapSource`` for a HAP file and a
 :class:`~mapping.gl.sources.video.VideoSource` for anything else, so an artist's HAP
 delivery needs no other layer kind.
 
-The frame is read and de-Snappied on the render thread, when it changes (a 4K Hap Q frame
-is 8 MB of blocks: a few milliseconds; see ``bench/bench_hap.py``); a decode-ahead worker
-can take that step off the thread, since ``HapClip`` has ``VideoClip``'s timing API.
+Frames are read and de-Snappied ahead by a :class:`~mapping.media.decode_ahead.DecodeAhead`
+worker (``HapClip`` has ``VideoClip``'s timing API), exactly as for other codecs: live, the
+render thread never waits; offline it waits for the exact frame. Only the upload of the
+blocks happens on the render thread.
 """
 
 from __future__ import annotations
@@ -31,7 +32,8 @@ from mapping.gl.sources.base import (
     ContentSource,
     SourceEnv,
 )
-from mapping.gl.sources.video import VideoSource
+from mapping.gl.sources.video import VideoSource, ring_size_for
+from mapping.media.decode_ahead import DecodeAhead
 from mapping.media.errors import MediaError
 from mapping.media.hap import HapClip, HapFrame, is_hap_file
 from mapping.show import Content, Layer
@@ -60,20 +62,40 @@ class HapSource(ContentSource):
 
     def __init__(self, env: SourceEnv, layer: Layer, content: Content) -> None:
         super().__init__(env, layer, content)
-        self.clip = HapClip(Path(str(content)))
+        path = Path(str(content))
+        clip = HapClip(path)
+        self.clip_info = clip
+        self.path = path
         self.frame_index = -1
-        self.error: str | None = None
         self.upload_count = 0
+        self._error: str | None = None
         self._textures: list[CompressedTexture2D] = []
         self._binding: Binding | None = None
+        self._shown_once = False
+        self._drawn_index: int | None = None
         try:
             self._open_textures()
+            # opening read the first frame: keep it to show until the worker delivers
+            first_index = clip.index_at(0.0, layer.loop)
+            first = clip.frame_at_index(first_index)
         except BaseException:
+            clip.close()
             self.release()
             raise
+        self.fps = clip.fps
+        self.duration_s = clip.duration_s
+        # The worker reads packets and undoes Snappy ahead of time; only the upload of the
+        # compressed blocks happens on the render thread.
+        self.decoder = DecodeAhead(
+            lambda: HapClip(path),
+            name=str(path),
+            clip=clip,  # handed over: from here on only the worker thread touches it
+            ring_size=ring_size_for(clip.size_px),
+            shown=(first_index, first),
+        )
 
     def _open_textures(self) -> None:
-        clip, ctx = self.clip, self.env.ctx
+        clip, ctx = self.clip_info, self.env.ctx
         formats = clip.texture_formats
         mode = _MODES.get(formats)
         if mode is None:
@@ -97,44 +119,59 @@ class HapSource(ContentSource):
                 raise MediaError(clip.path, str(exc)) from exc
         self._mode = mode
 
+    @property
+    def error(self) -> str | None:
+        """What is failing now (an upload, or a decoder being restarted), or ``None``."""
+        return self._error or self.decoder.error
+
     def prepare(self) -> None:
-        self._update(0.0)
+        frame = self.decoder.prepare(0.0, self.layer.loop)
+        self._shown_once = True
+        if frame is not None:
+            self._upload(frame)
+            self._drawn_index = self.decoder.shown_index
 
     def binding(self, media_time_s: float, params: Mapping[str, float]) -> Binding | None:
-        self._update(media_time_s)
+        wait = self.env.offline or not self._shown_once
+        try:
+            frame = self.decoder.frame_for(media_time_s, self.layer.loop, wait=wait)
+        except MediaError as exc:  # offline: the frame never came; hold the last one
+            log.error("layer '%s': %s — holding the last good frame", self.layer.name, exc)
+            frame = None
+        self._shown_once = True
+        self.late_frames = self.decoder.late_frames
+        if frame is not None:
+            self._upload(frame)
+            self._drawn_index = self.decoder.shown_index
         return self._binding
 
-    def _update(self, media_time_s: float) -> None:
-        try:
-            frame = self.clip.frame_at(media_time_s, loop=self.layer.loop)
-        except MediaError as exc:
-            if self.error != str(exc):
-                log.error("layer '%s': %s — holding the last good frame", self.layer.name, exc)
-            self.error = str(exc)
-            return
-        if frame.index != self.frame_index:
-            self._upload(frame)
-        else:
-            self.error = None
+    def animating(self, media_time_s: float) -> bool:
+        """Whether the frame due is not the one on the textures (see ``VideoSource``)."""
+        due = self.decoder.due_index(media_time_s, self.layer.loop)
+        return due is None or due != self._drawn_index
 
     def _upload(self, frame: HapFrame) -> None:
+        if frame.index == self.frame_index and self._binding is not None:
+            return
         try:
             for texture, picture in zip(self._textures, frame.textures, strict=True):
                 texture.upload(picture)
         except CompressedTextureError as exc:
-            message = f"{self.clip.path}: frame {frame.index}: {exc}"
-            if self.error != message:
+            message = f"{self.path}: frame {frame.index}: {exc}"
+            if self._error != message:
                 log.error("layer '%s': %s — holding the last good frame", self.layer.name, message)
-            self.error = message
+            self._error = message
             return
-        self.error = None
+        self._error = None
         self.upload_count += 1
         self.frame_index = frame.index
         if self._binding is None:
             self._binding = Binding(self._mode, tuple(t.texture for t in self._textures))
 
     def release(self) -> None:
-        self.clip.close()
+        decoder = getattr(self, "decoder", None)
+        if decoder is not None:
+            decoder.close(timeout_s=0.1)  # the worker closes the clip as it stops
         for texture in self._textures:
             texture.release()
         self._textures = []
