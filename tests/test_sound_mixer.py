@@ -9,6 +9,7 @@ integer maths.
 from __future__ import annotations
 
 import logging
+import subprocess
 import time
 from pathlib import Path
 
@@ -156,6 +157,21 @@ def test_a_video_without_sound_is_silent_without_a_warning(files, tmp_path, capl
         out = render_offline(engine, 0.5)
     assert not out.any()
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+
+
+def test_a_video_layer_plays_its_own_sound_unless_muted(files, tmp_path):
+    both = tmp_path / "with_sound.mp4"
+    inputs = ["-i", str(files["silent_video"]), "-i", str(files["clicks"])]
+    subprocess.run(
+        ["ffmpeg", "-v", "error", *inputs, "-c:v", "copy", "-c:a", "aac", str(both)], check=True
+    )
+    region = (0.0, 0.0, 64.0, 48.0)
+    for audio, expected in ((True, [0]), (False, [])):
+        layer = Layer("v", "video", both, 1.0, "normal", region, loop=False, audio=audio)
+        engine = CueEngine(make_show(tmp_path, (layer,), ()))
+        out = render_offline(engine, 0.5)
+        assert onsets(out) == expected
+    np.testing.assert_allclose(out, 0.0)
 
 
 def test_sound_frame_takes_gains_offsets_and_crossfade_shares():
