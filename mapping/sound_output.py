@@ -38,7 +38,7 @@ log = logging.getLogger(__name__)
 RESYNC_S = 0.020
 """A position error beyond this is corrected at once (a jump) instead of slewed."""
 
-OFFSET_WINDOW_S = 0.5
+OFFSET_WINDOW_S = 2.0
 """The show clock − stream clock offset is the smallest seen over this long."""
 
 SETTLE_BLOCKS = 200
@@ -156,6 +156,17 @@ def find_output_device(spec: str | int | None) -> int | None:
         for i in outputs
     )
     raise LookupError(f"no audio output {spec!r}; outputs: {names or 'none'}")
+
+
+def device_rate(spec: str | int | None) -> int | None:
+    """The default sample rate of the output ``spec`` names, None if there is none."""
+    sd = _sounddevice()
+    if sd is None:
+        return None
+    try:
+        return int(sd.query_devices(find_output_device(spec))["default_samplerate"])
+    except (LookupError, ValueError, sd.PortAudioError):
+        return None
 
 
 class SoundOutput:
@@ -288,11 +299,13 @@ class ShowSound:
         player: Any,
         *,
         device: str | int | None = None,
-        rate: int = 48000,
+        rate: int | None = None,
         channels: int = 2,
         blocksize: int = 256,
     ) -> None:
         self.player = player
+        if rate is None:  # the device's own rate (a JACK server's, an interface's)
+            rate = device_rate(device) or 48000
         self.mixer = Mixer(rate, channels, live=True)
         self.output = SoundOutput(self.mixer, player.clock, device=device, blocksize=blocksize)
         player.state_listeners.append(self._on_state)
