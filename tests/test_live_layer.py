@@ -62,7 +62,7 @@ def test_a_live_layer_with_format_size_rate_and_options(tmp_path):
         ('device = { path = "/dev/video0", size = "1280x720" }\n', "expected [width, height]"),
         ('device = { path = "/dev/video0", fps = 0 }\n', "layers[0].device.fps"),
         ('device = { path = "/dev/video0", options = [1] }\n', "FFmpeg input options"),
-        ('file = "cam.mp4"\n', "'file' is for image and video layers"),
+        ('file = "cam.mp4"\n', "'file' is for image, video and audio layers"),
         ("", "layers[0].device: missing (required)"),
     ],
 )
