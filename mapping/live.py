@@ -94,6 +94,7 @@ class LiveShow:
         self.locked = show.control.locked
 
     def _adopt(self, show: Show) -> None:
+        from mapping.control.blending import BlendEditor
         from mapping.control.corners import CornerEditor
 
         self.show = show
@@ -102,6 +103,7 @@ class LiveShow:
         self.images: dict[str, np.ndarray] = {}
         self._images_shown = 0
         self.corners = CornerEditor(self)
+        self.blend = BlendEditor(self)
         self.generation += 1
 
     def replace_surfaces(self, surfaces: tuple[Surface, ...]) -> None:

@@ -22,6 +22,7 @@ import numpy as np
 
 from calibration.store import CalibrationFile, load_calibration
 from mapping import geometry, validate
+from mapping.blend import GAMMA_RANGE, BlendSettings
 from mapping.errors import Problem, ValidationError, did_you_mean
 from mapping.kinds import CONTENT_KEYS, KIND_NAMES, LAYER_KINDS, kinds_taking
 from mapping.validate import describe as _describe
@@ -50,6 +51,8 @@ class Output:
     resolution: tuple[int, int]
     display: int = 0
     position: tuple[int, int] = (0, 0)
+    gamma: float = 2.2
+    """The projector's gamma: how soft-edge blending turns light into its signal."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -180,6 +183,7 @@ class Show:
     layers: tuple[Layer, ...]
     cues: tuple[Cue, ...]
     control: Control = field(default_factory=Control)
+    blend: BlendSettings = field(default_factory=BlendSettings)
 
     @property
     def file(self) -> Path:
@@ -292,9 +296,11 @@ _TOP_KEYS = (
     "layers",
     "cues",
     "control",
+    "blend",
 )
 _CANVAS_KEYS = ("size", "reference")
-_OUTPUT_KEYS = ("name", "resolution", "display", "position")
+_OUTPUT_KEYS = ("name", "resolution", "display", "position", "gamma")
+_BLEND_KEYS = ("enabled", "calibration")
 _SURFACE_KEYS = ("name", "output", "polygon", "pins", "corners", "homography", "calibration")
 _LAYER_KEYS = (
     "name",
@@ -511,10 +517,11 @@ class _ShowParser:
         layers = self.parse_layers(canvas)
         cues = self.parse_cues(layers)
         control = self.parse_control()
+        blend = self.parse_blend(surfaces)
         if self.problems:
             raise ValidationError(self.problems)
         assert canvas is not None
-        return Show(self.root, name, canvas, outputs, surfaces, layers, cues, control)
+        return Show(self.root, name, canvas, outputs, surfaces, layers, cues, control, blend)
 
     def parse_canvas(self) -> Canvas | None:
         table = self.doc.get("canvas")
@@ -548,8 +555,9 @@ class _ShowParser:
             res = self.attempt(self.required, self.size, table, "resolution", p)
             display = self.attempt(self.integer, table.get("display", 0), f"{p}.display")
             pos = self.attempt(self.position, table.get("position", [0, 0]), f"{p}.position")
-            if _all_ok(name, res, display, pos):
-                outputs.append(Output(name, res, display, pos))
+            gamma = self.attempt(self.number, table.get("gamma", 2.2), f"{p}.gamma", *GAMMA_RANGE)
+            if _all_ok(name, res, display, pos, gamma):
+                outputs.append(Output(name, res, display, pos, gamma))
         return tuple(outputs)
 
     def parse_surfaces(self, outputs: tuple[Output, ...]) -> tuple[Surface, ...]:
@@ -981,6 +989,39 @@ class _ShowParser:
         if not _all_ok(port, reply, query, bind, allow, locked):
             return defaults
         return Control(port, bind, allow, reply, query, locked)
+
+    def parse_blend(self, surfaces: tuple[Surface, ...]) -> BlendSettings:
+        """``[blend]``: on or off, and the calibration file holding the edge adjustments."""
+        table = self.doc.get("blend", {})
+        if not isinstance(table, dict):
+            self.problem("blend", f"expected a table, got {_describe(table)}")
+            return BlendSettings()
+        self.unknown_keys(table, _BLEND_KEYS, "blend")
+        enabled = table.get("enabled", False)
+        if not isinstance(enabled, bool):
+            self.problem("blend.enabled", f"expected true or false, got {_describe(enabled)}")
+            enabled = False
+        if "calibration" in table:
+            try:
+                file: Path | None = self.file_ref(table["calibration"], "blend.calibration")
+            except _InvalidError:
+                return BlendSettings(enabled)
+        else:
+            used = [s.calibration_file for s in surfaces if s.calibration_file is not None]
+            file = used[0] if used else self.root / "calibration.toml"
+            if not file.is_file():
+                return BlendSettings(enabled, file)
+        assert file is not None
+        if file not in self.calibrations:
+            try:
+                self.calibrations[file] = load_calibration(file)
+            except ValidationError as exc:
+                self.problems.extend(exc.problems)
+                self.calibrations[file] = None
+        cal = self.calibrations[file]
+        if cal is None or cal.blend is None:
+            return BlendSettings(enabled, file)
+        return BlendSettings(enabled, file, cal.blend)
 
     def port(self, value: Any, path: str) -> int:
         if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 65535:

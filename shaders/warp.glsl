@@ -21,6 +21,9 @@ flat in mat3 v_H_projector_to_canvas;
 uniform sampler2D u_canvas;
 uniform vec2 u_canvas_size_px;
 uniform float u_level;          // master level × this output's level (0..1)
+uniform bool u_blend_on;        // soft-edge blending (mapping/blend.py)
+uniform sampler2D u_blend;      // over the canvas: r multiplies linear light, g is added
+uniform float u_gamma;          // this projector's gamma
 out vec4 f_color;
 
 void main() {
@@ -29,7 +32,15 @@ void main() {
     vec3 q = v_H_projector_to_canvas * vec3(gl_FragCoord.xy, 1.0);
     vec2 p_canvas_px = q.xy / q.z;
     vec2 uv = p_canvas_px / u_canvas_size_px;
-    f_color = vec4(texture(u_canvas, uv).rgb * u_level, 1.0);
+    vec3 rgb = texture(u_canvas, uv).rgb;
+    if (u_blend_on) {
+        // in linear light: decode with the projector's gamma, take this output's share
+        // (plus the black-level lift), encode again
+        vec2 m = texture(u_blend, uv).rg;
+        vec3 linear = pow(max(rgb, 0.0), vec3(u_gamma)) * m.r + m.g;
+        rgb = pow(linear, vec3(1.0 / u_gamma));
+    }
+    f_color = vec4(rgb * u_level, 1.0);
 }
 
 #endif

@@ -27,6 +27,7 @@ import moderngl
 import numpy as np
 
 from mapping import geometry
+from mapping.blend import show_blend_masks
 from mapping.cues import FrameState, LayerFrame
 from mapping.gl.shaders import ShaderError, load_program
 from mapping.gl.sources.base import (
@@ -96,6 +97,8 @@ class _OutputTarget:
     pattern: str | None = None
     pattern_texture: moderngl.Texture | None = None
     hidden: frozenset[str] = frozenset()
+    blend_texture: moderngl.Texture | None = None  # soft-edge mask over the canvas
+    gamma: float = 2.2
 
 
 class SourceKey(NamedTuple):
@@ -117,6 +120,7 @@ class Renderer:
         self._open_errors: dict[str, str] = {}  # layers showing a placeholder, and why
         self._layer_prog = load_program(ctx, "layer")
         self._warp_prog = load_program(ctx, "warp")
+        self._warp_prog["u_blend"].value = 1  # texture unit of the soft-edge mask
         self._blit_prog = load_program(ctx, "blit")
         self._quad_vbo = ctx.buffer(_UNIT_QUAD.tobytes())
         self._layer_vao = ctx.vertex_array(self._layer_prog, [(self._quad_vbo, "2f", "a_unit")])
@@ -146,6 +150,7 @@ class Renderer:
         self._canvas_fbo: moderngl.Framebuffer | None = None
         self._mix_tex: moderngl.Texture | None = None  # crossfades are mixed here
         self._mix_fbo: moderngl.Framebuffer | None = None
+        self._blend_hidden: frozenset[str] = frozenset()
         self.set_show(show)
 
     # -- show changes (load, hot reload, calibration updates)
@@ -180,6 +185,7 @@ class Renderer:
                 self.set_pattern(out.name, target.pattern)  # outlines follow the new show
         for target in old.values():
             self._release_output(target)
+        self._update_blend(self._blend_hidden)
         self._ids = {path: ContentId.of(path) for _, path in show.media_files()}
         wanted = {self._source_key(layer, layer.content) for layer in show.layers}
         for cue in show.cues:
@@ -192,6 +198,25 @@ class Renderer:
             source.layer = show.layer(key.layer)
         names = {la.name for la in show.layers}
         self._open_errors = {k: v for k, v in self._open_errors.items() if k in names}
+
+    def _update_blend(self, hidden: frozenset[str]) -> None:
+        """Soft-edge masks for every output (``mapping.blend``, cached there), uploaded as
+        float textures over the canvas; released when the show does not blend."""
+        self._blend_hidden = hidden
+        masks = show_blend_masks(self.show, hidden) if self.show.blend.enabled else None
+        for out in self.show.outputs:
+            target = self._outputs[out.name]
+            target.gamma = out.gamma
+            if target.blend_texture is not None:
+                target.blend_texture.release()
+                target.blend_texture = None
+            if masks is None:
+                continue
+            data = masks.masks[out.name]
+            tex = self.ctx.texture(masks.grid_size, 2, data.tobytes(), dtype="f4")
+            tex.filter = (moderngl.LINEAR, moderngl.LINEAR)
+            tex.repeat_x = tex.repeat_y = False
+            target.blend_texture = tex
 
     def _release_mix(self) -> None:
         if self._mix_fbo is not None:
@@ -216,7 +241,14 @@ class Renderer:
 
     def _release_output(self, target: _OutputTarget) -> None:
         self._default_fbo.use()
-        for obj in (target.vao, target.vbo, target.fbo, target.texture, target.pattern_texture):
+        for obj in (
+            target.vao,
+            target.vbo,
+            target.fbo,
+            target.texture,
+            target.pattern_texture,
+            target.blend_texture,
+        ):
             if obj is not None:
                 obj.release()
 
@@ -290,6 +322,8 @@ class Renderer:
         ctx.disable(moderngl.BLEND)
         warp = self._warp_prog
         warp["u_canvas_size_px"].value = self._canvas_size
+        if self.show.blend.enabled and frame.hidden_surfaces != self._blend_hidden:
+            self._update_blend(frozenset(frame.hidden_surfaces))
         for target in self._outputs.values():
             hidden = target.hidden
             if frame.hidden_surfaces or target.hidden:
@@ -313,6 +347,11 @@ class Renderer:
                 warp["u_level"].value = level
                 source.use(0)  # type: ignore[union-attr]
                 self._sampler.use(0)
+                blending = target.blend_texture is not None and source is self._canvas_tex
+                warp["u_blend_on"].value = blending
+                if blending:
+                    target.blend_texture.use(1)  # type: ignore[union-attr]
+                    warp["u_gamma"].value = target.gamma
                 warp["u_output_size_px"].value = target.size_px
                 target.vao.render(moderngl.TRIANGLES, vertices=target.vertex_count)
                 self._sampler.clear(0)
