@@ -55,7 +55,7 @@ if TYPE_CHECKING:
 
 DEFAULT_GAMMA = 2.2
 GAMMA_RANGE = (1.0, 4.0)
-MAX_MASK_SIZE = 1024
+MAX_MASK_SIZE = 512
 """Largest side of a blend mask grid; bigger canvases are sampled at a coarser grid (the
 weights are smooth, and the shader interpolates them bilinearly)."""
 _CACHE_SIZE = 8

@@ -8,8 +8,9 @@ everywhere any projector lights, overlaps included; without blending the overlap
 twice as bright (the test can fail). The expected values come from the physics of the
 setup (light adds up), not from ``mapping/blend.py``.
 
-Measured on Mesa llvmpipe: worst point 0.55 % (two outputs, gammas 2.2 and 2.6), 0.6 %
-(three outputs); black level flat within 0.05 % of white.
+Measured on Mesa llvmpipe: worst point 0.53 % (two outputs, gammas 2.2 and 2.6), 0.44 %
+(three outputs), 0.99 % of a mid grey; with black-level compensation black is flat within
+0.034 % of white and white within 0.45 %.
 """
 
 from __future__ import annotations
@@ -125,7 +126,7 @@ def test_a_flat_grey_is_flat_too_when_the_projectors_share_a_gamma(ctx, tmp_path
     show = _show(tmp_path, spans, colour=(grey, grey, grey, 1.0))
     total, interior = _camera_sum(ctx, show)
     expected = grey**2.2
-    assert np.abs(total[interior] / expected - 1.0).max() <= 0.02
+    assert np.abs(total[interior] / expected - 1.0).max() <= 0.012
 
 
 @pytest.mark.parametrize("colour", [0.0, 1.0], ids=["black", "white"])
@@ -144,7 +145,7 @@ def test_black_level_compensation_evens_out_the_projectors_black(ctx, tmp_path, 
     inside = interior & ~near_step
     expected = 2 * black if colour == 0.0 else 1.0 + black
     error = np.abs(total[inside] - expected).max()
-    assert error <= (0.002 if colour == 0.0 else FLAT_TOLERANCE), f"worst {error:.4f}"
+    assert error <= (0.0005 if colour == 0.0 else FLAT_TOLERANCE), f"worst {error:.4f}"
     # and without compensation the black is uneven by one projector's black
     plain = _show(tmp_path, TWO, black=0.0, colour=(colour, colour, colour, 1.0))
     total, interior = _camera_sum(ctx, plain, black=black)
