@@ -23,6 +23,14 @@ import numpy as np
 from calibration.store import CalibrationFile, load_calibration
 from mapping import geometry, validate
 from mapping.blend import GAMMA_RANGE, BlendSettings
+from mapping.color import (
+    BRIGHTNESS_RANGE,
+    COLOR_GAMMA_RANGE,
+    CONTRAST_RANGE,
+    GAIN_RANGE,
+    OutputColor,
+    load_cube,
+)
 from mapping.errors import Problem, ValidationError, did_you_mean
 from mapping.kinds import CONTENT_KEYS, KIND_NAMES, LAYER_KINDS, kinds_taking
 from mapping.validate import describe as _describe
@@ -53,6 +61,8 @@ class Output:
     position: tuple[int, int] = (0, 0)
     gamma: float = 2.2
     """The projector's gamma: how soft-edge blending turns light into its signal."""
+    color: OutputColor = field(default_factory=OutputColor)
+    """Colour correction in the final pass (``mapping/color.py``)."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -229,6 +239,7 @@ class Show:
         files its surfaces use, and its media and shaders (for ``mapping.watch``)."""
         files = {self.file}
         files |= {s.calibration_file for s in self.surfaces if s.calibration_file is not None}
+        files |= {o.color.lut.path for o in self.outputs if o.color.lut and o.color.lut.path}
         files |= {path for _, path in self.media_files()}
         return frozenset(files)
 
@@ -299,7 +310,8 @@ _TOP_KEYS = (
     "blend",
 )
 _CANVAS_KEYS = ("size", "reference")
-_OUTPUT_KEYS = ("name", "resolution", "display", "position", "gamma")
+_OUTPUT_KEYS = ("name", "resolution", "display", "position", "gamma", "color")
+_COLOR_KEYS = ("brightness", "contrast", "gamma", "gains", "lut")
 _BLEND_KEYS = ("enabled", "calibration")
 _SURFACE_KEYS = ("name", "output", "polygon", "pins", "corners", "homography", "calibration")
 _LAYER_KEYS = (
@@ -556,9 +568,50 @@ class _ShowParser:
             display = self.attempt(self.integer, table.get("display", 0), f"{p}.display")
             pos = self.attempt(self.position, table.get("position", [0, 0]), f"{p}.position")
             gamma = self.attempt(self.number, table.get("gamma", 2.2), f"{p}.gamma", *GAMMA_RANGE)
-            if _all_ok(name, res, display, pos, gamma):
-                outputs.append(Output(name, res, display, pos, gamma))
+            color = self.attempt(self.output_color, table.get("color", {}), f"{p}.color")
+            if _all_ok(name, res, display, pos, gamma, color):
+                outputs.append(Output(name, res, display, pos, gamma, color))
         return tuple(outputs)
+
+    def output_color(self, table: Any, p: str) -> OutputColor:
+        """``[outputs.color]``: brightness, contrast, gamma, RGB gains and a ``.cube`` LUT."""
+        if not isinstance(table, dict):
+            self.problem(p, f"expected a table, got {_describe(table)}")
+            raise _InvalidError
+        self.unknown_keys(table, _COLOR_KEYS, p)
+        values = {}
+        for key, default, limits in (
+            ("brightness", 0.0, BRIGHTNESS_RANGE),
+            ("contrast", 1.0, CONTRAST_RANGE),
+            ("gamma", 1.0, COLOR_GAMMA_RANGE),
+        ):
+            values[key] = self.attempt(self.number, table.get(key, default), f"{p}.{key}", *limits)
+        gains = table.get("gains", [1.0, 1.0, 1.0])
+        lo, hi = GAIN_RANGE
+        if not isinstance(gains, list) or len(gains) != 3:
+            self.problem(
+                f"{p}.gains", f"expected [r, g, b] numbers {lo}..{hi}, got {_describe(gains)}"
+            )
+            gains = _BAD
+        else:
+            checked = [
+                self.attempt(self.number, g, f"{p}.gains[{i}]", lo, hi) for i, g in enumerate(gains)
+            ]
+            gains = _BAD if not _all_ok(*checked) else tuple(checked)
+        lut = None
+        if "lut" in table:
+            path = self.attempt(self.file_ref, table["lut"], f"{p}.lut")
+            if path is _BAD:
+                lut = _BAD
+            else:
+                try:
+                    lut = load_cube(path)
+                except ValidationError as exc:
+                    self.problems.extend(exc.problems)
+                    lut = _BAD
+        if not _all_ok(*values.values(), gains, lut):
+            raise _InvalidError
+        return OutputColor(values["brightness"], values["contrast"], values["gamma"], gains, lut)
 
     def parse_surfaces(self, outputs: tuple[Output, ...]) -> tuple[Surface, ...]:
         surfaces: list[Surface] = []

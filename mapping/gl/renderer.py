@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
 
@@ -28,6 +28,7 @@ import numpy as np
 
 from mapping import geometry
 from mapping.blend import show_blend_masks
+from mapping.color import OutputColor
 from mapping.cues import FrameState, LayerFrame
 from mapping.gl.shaders import ShaderError, load_program
 from mapping.gl.sources.base import (
@@ -99,6 +100,8 @@ class _OutputTarget:
     hidden: frozenset[str] = frozenset()
     blend_texture: moderngl.Texture | None = None  # soft-edge mask over the canvas
     gamma: float = 2.2
+    color: OutputColor = field(default_factory=OutputColor)
+    lut_texture: moderngl.Texture | None = None
 
 
 class SourceKey(NamedTuple):
@@ -121,6 +124,7 @@ class Renderer:
         self._layer_prog = load_program(ctx, "layer")
         self._warp_prog = load_program(ctx, "warp")
         self._warp_prog["u_blend"].value = 1  # texture unit of the soft-edge mask
+        self._warp_prog["u_lut"].value = 2  # texture unit of the output's 3D LUT
         self._blit_prog = load_program(ctx, "blit")
         self._quad_vbo = ctx.buffer(_UNIT_QUAD.tobytes())
         self._layer_vao = ctx.vertex_array(self._layer_prog, [(self._quad_vbo, "2f", "a_unit")])
@@ -180,6 +184,7 @@ class Renderer:
                 tex = self.ctx.texture(out.resolution, 4)
                 target = _OutputTarget(out.name, out.resolution, tex, self.ctx.framebuffer([tex]))
             self._outputs[out.name] = target
+            self._set_color(target, out.color)
             self._build_warp(target)
             if target.pattern is not None and not target.pattern.startswith("image:"):
                 self.set_pattern(out.name, target.pattern)  # outlines follow the new show
@@ -198,6 +203,49 @@ class Renderer:
             source.layer = show.layer(key.layer)
         names = {la.name for la in show.layers}
         self._open_errors = {k: v for k, v in self._open_errors.items() if k in names}
+
+    def _set_color(self, target: _OutputTarget, color: OutputColor) -> None:
+        """Adopt an output's colour correction; its LUT becomes a float 3D texture."""
+        if color == target.color and (color.lut is None) == (target.lut_texture is None):
+            target.color = color
+            return
+        if target.lut_texture is not None:
+            target.lut_texture.release()
+            target.lut_texture = None
+        target.color = color
+        if color.lut is not None:
+            n = color.lut.size
+            table = np.ascontiguousarray(color.lut.table, dtype="f4")
+            tex = self.ctx.texture3d((n, n, n), 3, table.tobytes(), dtype="f4")
+            tex.filter = (moderngl.LINEAR, moderngl.LINEAR)
+            tex.repeat_x = tex.repeat_y = tex.repeat_z = False
+            target.lut_texture = tex
+
+    def _use_color(self, target: _OutputTarget, blending: bool) -> None:
+        """The colour and blend uniforms of the warp pass for one output."""
+        warp = self._warp_prog
+        color = target.color
+        signal_on = not color.signal_identity
+        warp["u_signal_on"].value = signal_on
+        if signal_on:
+            lut = target.lut_texture
+            warp["u_lut_on"].value = lut is not None
+            if lut is not None and color.lut is not None:
+                lut.use(2)
+                warp["u_lut_size"].value = float(color.lut.size)
+                warp["u_lut_min"].value = color.lut.domain_min
+                warp["u_lut_max"].value = color.lut.domain_max
+            warp["u_brightness"].value = color.brightness
+            warp["u_contrast"].value = color.contrast
+            warp["u_color_gamma"].value = color.gamma
+        linear_on = blending or color.gains != (1.0, 1.0, 1.0)
+        warp["u_linear_on"].value = linear_on
+        warp["u_blend_on"].value = blending
+        if linear_on:
+            warp["u_gamma"].value = target.gamma
+            warp["u_gains"].value = color.gains
+        if blending:
+            target.blend_texture.use(1)  # type: ignore[union-attr]
 
     def _update_blend(self, hidden: frozenset[str]) -> None:
         """Soft-edge masks for every output (``mapping.blend``, cached there), uploaded as
@@ -248,6 +296,7 @@ class Renderer:
             target.texture,
             target.pattern_texture,
             target.blend_texture,
+            target.lut_texture,
         ):
             if obj is not None:
                 obj.release()
@@ -347,11 +396,12 @@ class Renderer:
                 warp["u_level"].value = level
                 source.use(0)  # type: ignore[union-attr]
                 self._sampler.use(0)
-                blending = target.blend_texture is not None and source is self._canvas_tex
-                warp["u_blend_on"].value = blending
-                if blending:
-                    target.blend_texture.use(1)  # type: ignore[union-attr]
-                    warp["u_gamma"].value = target.gamma
+                on_canvas = source is self._canvas_tex
+                if on_canvas:
+                    self._use_color(target, target.blend_texture is not None)
+                else:  # the reference drawing, as it is
+                    warp["u_signal_on"].value = warp["u_linear_on"].value = False
+                    warp["u_blend_on"].value = False
                 warp["u_output_size_px"].value = target.size_px
                 target.vao.render(moderngl.TRIANGLES, vertices=target.vertex_count)
                 self._sampler.clear(0)
