@@ -33,6 +33,7 @@ from mapping.color import (
 )
 from mapping.errors import Problem, ValidationError, did_you_mean
 from mapping.kinds import CONTENT_KEYS, KIND_NAMES, LAYER_KINDS, kinds_taking
+from mapping.mesh import MeshWarp
 from mapping.validate import describe as _describe
 
 SCHEMA_VERSION = 1
@@ -77,6 +78,8 @@ class Surface:
     calibration_file: Path | None = None
     calibration_entry: str | None = None
     """The calibration file's entry this surface uses (its own name unless ``surface = ...``)."""
+    mesh: MeshWarp | None = None
+    """A mesh warp on top of the homography (``mapping/mesh.py``), from the calibration."""
 
     @property
     def H_projector_to_canvas(self) -> np.ndarray:

@@ -44,6 +44,8 @@ from mapping.kinds import LAYER_KINDS, ContentId, resolve
 from mapping.media.errors import MediaError
 from mapping.media.image import load_image
 from mapping.media.placeholder import placeholder_image
+from mapping.mesh import mesh_rect
+from mapping.mesh import outline_projector_px as mesh_outline
 from mapping.patterns import PATTERN_KINDS, SurfaceOutline, render_pattern
 from mapping.show import Content, Layer, Show
 
@@ -61,25 +63,65 @@ surface instead of the show — projected on the facade, it shows how well the m
 
 _BLEND_INDEX = {"normal": 0, "add": 1, "multiply": 2, "screen": 3}
 _UNIT_QUAD = np.array([0, 0, 1, 0, 0, 1, 1, 1], dtype="f4")
-_FLOATS_PER_WARP_VERTEX = 2 + 9
+_FLOATS_PER_WARP_VERTEX = 2 + 9 + 4 + 4
+
+
+def warp_mesh_atlas(
+    show: Show, output_name: str, hidden: frozenset[str] = frozenset()
+) -> tuple[np.ndarray | None, dict[str, tuple[int, int]]]:
+    """The mesh offsets of one output's visible warped surfaces, stacked in one (rows,
+    columns, 2) float32 array, and where each surface's grid starts (column, row)."""
+    placed: dict[str, tuple[int, int]] = {}
+    blocks = []
+    row = 0
+    for surface in show.surfaces_on(output_name):
+        mesh = surface.mesh
+        if surface.name in hidden or mesh is None or mesh.is_flat:
+            continue
+        placed[surface.name] = (0, row)
+        blocks.append(mesh.offsets_px)
+        row += mesh.size[1]
+    if not blocks:
+        return None, placed
+    width = max(b.shape[1] for b in blocks)
+    atlas = np.zeros((row, width, 2), np.float32)
+    row = 0
+    for b in blocks:
+        atlas[row : row + b.shape[0], : b.shape[1]] = b
+        row += b.shape[0]
+    return atlas, placed
 
 
 def warp_vertices(show: Show, output_name: str, hidden: frozenset[str] = frozenset()) -> np.ndarray:
     """Triangle-list vertex data for every visible surface on one output (pure numpy).
 
     Each vertex: ``projector_px`` x, y, then the surface's ``H_projector_to_canvas`` in GLSL
-    ``mat3`` layout. Shape (vertices, 11) float32.
+    ``mat3`` layout, then its mesh (atlas column, row, columns, rows — all 0 without a
+    mesh or with a flat one) and the mesh's rectangle in ``projector_px``. Shape
+    (vertices, 19) float32. A warped surface is drawn as its outline after the warp.
     """
+    _, placed = warp_mesh_atlas(show, output_name, hidden)
     chunks = []
     for surface in show.surfaces_on(output_name):
         if surface.name in hidden:
             continue
-        tris = geometry.triangulate_polygon(surface.polygon_canvas_px)
-        poly_projector_px = surface.polygon_projector_px
         h = geometry.mat3_to_glsl(geometry.normalize_homography(surface.H_projector_to_canvas))
+        if surface.name in placed:
+            mesh = surface.mesh
+            assert mesh is not None
+            outline = mesh_outline(surface.H_canvas_to_projector, surface.polygon_canvas_px, mesh)
+            tris = geometry.triangulate_polygon(outline)
+            points = outline[tris.reshape(-1)]
+            rect = mesh_rect(surface.H_canvas_to_projector, surface.polygon_canvas_px)
+            info = (*placed[surface.name], *mesh.size, *rect)
+        else:
+            tris = geometry.triangulate_polygon(surface.polygon_canvas_px)
+            points = surface.polygon_projector_px[tris.reshape(-1)]
+            info = (0,) * 8
         verts = np.empty((tris.size, _FLOATS_PER_WARP_VERTEX), dtype="f4")
-        verts[:, :2] = poly_projector_px[tris.reshape(-1)]
-        verts[:, 2:] = h
+        verts[:, :2] = points
+        verts[:, 2:11] = h
+        verts[:, 11:] = info
         chunks.append(verts)
     if not chunks:
         return np.zeros((0, _FLOATS_PER_WARP_VERTEX), dtype="f4")
@@ -102,6 +144,7 @@ class _OutputTarget:
     gamma: float = 2.2
     color: OutputColor = field(default_factory=OutputColor)
     lut_texture: moderngl.Texture | None = None
+    mesh_texture: moderngl.Texture | None = None  # mesh offsets of its warped surfaces
 
 
 class SourceKey(NamedTuple):
@@ -125,6 +168,7 @@ class Renderer:
         self._warp_prog = load_program(ctx, "warp")
         self._warp_prog["u_blend"].value = 1  # texture unit of the soft-edge mask
         self._warp_prog["u_lut"].value = 2  # texture unit of the output's 3D LUT
+        self._warp_prog["u_mesh"].value = 3  # texture unit of the output's mesh offsets
         self._blit_prog = load_program(ctx, "blit")
         self._quad_vbo = ctx.buffer(_UNIT_QUAD.tobytes())
         self._layer_vao = ctx.vertex_array(self._layer_prog, [(self._quad_vbo, "2f", "a_unit")])
@@ -279,12 +323,29 @@ class Renderer:
             target.vao.release()
             target.vbo.release()  # type: ignore[union-attr]
             target.vao = target.vbo = None
+        if target.mesh_texture is not None:
+            target.mesh_texture.release()
+            target.mesh_texture = None
+        atlas, _ = warp_mesh_atlas(self.show, target.name, target.hidden)
+        if atlas is not None:
+            size = (atlas.shape[1], atlas.shape[0])
+            target.mesh_texture = self.ctx.texture(size, 2, atlas.tobytes(), dtype="f4")
+            target.mesh_texture.filter = (moderngl.NEAREST, moderngl.NEAREST)
         target.vertex_count = len(data)
         if len(data):
             target.vbo = self.ctx.buffer(data.tobytes())
             target.vao = self.ctx.vertex_array(
                 self._warp_prog,
-                [(target.vbo, "2f 9f", "a_projector_px", "a_H_projector_to_canvas")],
+                [
+                    (
+                        target.vbo,
+                        "2f 9f 4f 4f",
+                        "a_projector_px",
+                        "a_H_projector_to_canvas",
+                        "a_mesh",
+                        "a_mesh_rect",
+                    )
+                ],
             )
 
     def _release_output(self, target: _OutputTarget) -> None:
@@ -297,6 +358,7 @@ class Renderer:
             target.pattern_texture,
             target.blend_texture,
             target.lut_texture,
+            target.mesh_texture,
         ):
             if obj is not None:
                 obj.release()
@@ -402,6 +464,8 @@ class Renderer:
                 else:  # the reference drawing, as it is
                     warp["u_signal_on"].value = warp["u_linear_on"].value = False
                     warp["u_blend_on"].value = False
+                if target.mesh_texture is not None:
+                    target.mesh_texture.use(3)
                 warp["u_output_size_px"].value = target.size_px
                 target.vao.render(moderngl.TRIANGLES, vertices=target.vertex_count)
                 self._sampler.clear(0)

@@ -1,0 +1,149 @@
+"""Mesh warp (issue 9): a grid of control points on top of a surface's homography.
+
+The GLSL warp (``shaders/warp.glsl``) is held to the numpy maths (``mapping/mesh.py``:
+every output pixel samples the canvas at ``H⁻¹ · (p − D(p))``, ``D`` bicubic Catmull-Rom
+over the grid), as ``tests/test_warp_exactness.py`` holds the plain warp to OpenCV; a flat
+grid draws exactly what the homography alone draws. The interpolation's own properties
+(it passes through the points, reproduces constant and linear offsets, clamps beyond the
+rectangle) are checked against values written out here.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import cv2
+import numpy as np
+import pytest
+
+from mapping import geometry
+from mapping.cues import CueEngine
+from mapping.gl.renderer import Renderer
+from mapping.mesh import (
+    MeshWarp,
+    forward_px,
+    mesh_offset,
+    mesh_rect,
+    sample_canvas_px,
+    warp_image_mesh_reference,
+)
+from tests.showkit import single_surface_show, textured_image
+
+CANVAS = (160, 120)
+OUTPUT = (200, 150)
+PINS = [[30, 10], [170, 25], [185, 140], [12, 120]]  # the exactness test's keystone
+
+
+def _limits(ctx) -> tuple[float, float, int]:
+    """(mean, p99, max) grey-level error limits: measured on llvmpipe mean ≤ 0.0001, p99 0,
+    max 1 (2×2 to 32×32 grids); hardware gets the exactness test's own limits."""
+    if "llvmpipe" in ctx.info["GL_RENDERER"]:
+        return 0.01, 0, 1
+    return 0.033, 1, 1
+
+
+def _H() -> np.ndarray:
+    w, h = CANVAS
+    return geometry.homography_from_points(
+        np.array([[0, 0], [w, 0], [w, h], [0, h]], float), np.array(PINS, float)
+    )
+
+
+def _wavy(nx: int, ny: int, amplitude: float = 5.0) -> MeshWarp:
+    j, i = np.mgrid[0:ny, 0:nx]
+    dx = amplitude * np.sin(1.3 * i + 0.7 * j)
+    dy = amplitude * np.cos(0.9 * i - 1.1 * j)
+    return MeshWarp(np.stack([dx, dy], axis=-1))
+
+
+def _render(ctx, tmp_path, image, mesh: MeshWarp | None) -> np.ndarray:
+    show = single_surface_show(tmp_path, image, _H(), OUTPUT)
+    show = dataclasses.replace(show, surfaces=(dataclasses.replace(show.surfaces[0], mesh=mesh),))
+    renderer = Renderer(ctx, show)
+    try:
+        renderer.render(CueEngine(show).tick(0.0))
+        return renderer.read_output("out")[..., :3].copy()
+    finally:
+        renderer.release()
+
+
+def _inside(mesh: MeshWarp, margin_px: int = 2) -> np.ndarray:
+    """Output pixels whose bilinear footprint lies inside the canvas and the outline."""
+    polygon = np.array([[0, 0], [CANVAS[0], 0], [CANVAS[0], CANVAS[1]], [0, CANVAS[1]]], float)
+    centres = geometry.pixel_centers(*OUTPUT).reshape(-1, 2)
+    c = sample_canvas_px(_H(), polygon, mesh, centres).reshape(OUTPUT[1], OUTPUT[0], 2)
+    ok = (
+        (c[..., 0] > 1)
+        & (c[..., 0] < CANVAS[0] - 1)
+        & (c[..., 1] > 1)
+        & (c[..., 1] < CANVAS[1] - 1)
+    )
+    kernel = np.ones((2 * margin_px + 1,) * 2, np.uint8)
+    return cv2.erode(ok.astype(np.uint8), kernel).astype(bool)
+
+
+@pytest.mark.parametrize("size", [(2, 2), (4, 3), (16, 16), (32, 32)])
+def test_the_gl_mesh_warp_matches_the_numpy_maths(ctx, tmp_path, size):
+    image = textured_image(*CANVAS)
+    mesh = _wavy(*size, amplitude=4.0 if size[0] < 16 else 1.5)
+    rendered = _render(ctx, tmp_path, image, mesh).astype(np.int16)
+    polygon = np.array([[0, 0], [CANVAS[0], 0], [CANVAS[0], CANVAS[1]], [0, CANVAS[1]]], float)
+    expected = warp_image_mesh_reference(image[..., :3], _H(), polygon, mesh, OUTPUT)
+    inside = _inside(mesh)
+    assert inside.sum() > 0.2 * OUTPUT[0] * OUTPUT[1]
+    err = np.abs(rendered - expected.astype(np.int16))[inside]
+    mean_max, p99_max, max_max = _limits(ctx)
+    assert err.mean() <= mean_max, err.mean()
+    assert np.percentile(err, 99) <= p99_max
+    assert err.max() <= max_max
+    # a mesh a tenth of a pixel off (every offset 2 % larger) is outside these limits
+    off = MeshWarp(mesh.offsets_px * 1.02 + 0.1)
+    wrong = warp_image_mesh_reference(image[..., :3], _H(), polygon, off, OUTPUT)
+    assert np.abs(rendered - wrong.astype(np.int16))[inside].mean() > 2 * mean_max
+
+
+def test_a_flat_grid_draws_exactly_the_homography(ctx, tmp_path):
+    image = textured_image(*CANVAS)
+    plain = _render(ctx, tmp_path, image, None)
+    np.testing.assert_array_equal(_render(ctx, tmp_path, image, MeshWarp.flat(8, 8)), plain)
+    moved = _render(ctx, tmp_path, image, _wavy(4, 4))
+    assert np.abs(moved.astype(int) - plain).mean() > 5  # the mesh is not ignored
+
+
+def test_the_interpolation_passes_through_the_points_and_reproduces_lines():
+    rect = (10.0, 20.0, 110.0, 70.0)  # 4 × 3 points: 100 / 3 px and 25 px apart
+    mesh = _wavy(4, 3)
+    j, i = np.mgrid[0:3, 0:4]
+    nodes = np.stack([10 + i * 100 / 3, 20 + j * 25.0], -1).reshape(-1, 2)
+    np.testing.assert_allclose(mesh_offset(mesh, rect, nodes), mesh.offsets_px.reshape(-1, 2))
+    # offsets that are a linear function of position come back exactly everywhere inside
+    linear = MeshWarp(
+        np.stack([0.03 * (nodes[:, 0] - 10), -0.05 * (nodes[:, 1] - 20)], -1).reshape(3, 4, 2)
+    )
+    rng = np.random.default_rng(3)
+    points = rng.uniform((10, 20), (110, 70), (200, 2))
+    expected = np.stack([0.03 * (points[:, 0] - 10), -0.05 * (points[:, 1] - 20)], -1)
+    np.testing.assert_allclose(mesh_offset(linear, rect, points), expected, atol=1e-12)
+    # beyond the rectangle the border's offset carries on
+    np.testing.assert_allclose(
+        mesh_offset(mesh, rect, [[-50.0, 20.0], [500.0, 70.0]]),
+        [mesh.offsets_px[0, 0], mesh.offsets_px[2, 3]],
+    )
+
+
+def test_forward_and_sampling_maps_are_inverse():
+    polygon = np.array([[0, 0], [CANVAS[0], 0], [CANVAS[0], CANVAS[1]], [0, CANVAS[1]]], float)
+    mesh = _wavy(8, 8, amplitude=3.0)
+    rng = np.random.default_rng(5)
+    canvas = rng.uniform((5, 5), (155, 115), (100, 2))
+    projector = forward_px(_H(), polygon, mesh, canvas)
+    np.testing.assert_allclose(sample_canvas_px(_H(), polygon, mesh, projector), canvas, atol=1e-6)
+    rect = mesh_rect(_H(), polygon)
+    assert rect[0] == pytest.approx(12.0) and rect[2] == pytest.approx(185.0)
+
+
+def test_mesh_sizes_are_checked():
+    with pytest.raises(ValueError, match=r"2\.\.64"):
+        MeshWarp.flat(1, 4)
+    with pytest.raises(ValueError, match="finite"):
+        MeshWarp(np.full((2, 2, 2), np.nan))
