@@ -18,6 +18,8 @@ readable and editable by hand::
     updated = "2026-11-25T17:00:00Z"  # optional ISO-8601 text
     pairs_canvas_px = [[0.0, 0.0], [1600.0, 0.0], ...]      # optional: the measured
     pairs_projector_px = [[96.0, 38.0], [1188.0, 84.0], ...]  # point pairs, for a re-fit
+    mesh_size = [4, 3]                # optional mesh warp: columns, rows (2..64 each)
+    mesh_offsets_px = [[0.0, 0.0], [1.5, -0.25], ...]         # projector_px, row by row
 
     [blend]                           # optional: soft-edge blend adjustments
     black_level = 0.02                # one projector's black / its white (linear), 0..0.5
@@ -113,7 +115,10 @@ _SURFACE_KEYS = (
     "updated",
     "pairs_canvas_px",
     "pairs_projector_px",
+    "mesh_size",
+    "mesh_offsets_px",
 )
+MESH_SIZE_RANGE = (2, 64)
 _TIMESTAMP_FORMAT = "%Y%m%dT%H%M%S.%fZ"
 
 
@@ -173,6 +178,8 @@ class SurfaceCalibration:
     residual_max_px: float | None = None
     pairs_canvas_px: np.ndarray | None = None
     pairs_projector_px: np.ndarray | None = None
+    mesh_offsets_px: np.ndarray | None = None
+    """A mesh warp's control point offsets in ``projector_px``, (rows, columns, 2)."""
 
     def __post_init__(self) -> None:
         H = np.asarray(self.H_canvas_to_projector)
@@ -207,6 +214,22 @@ class SurfaceCalibration:
                 )
             object.__setattr__(self, "pairs_canvas_px", canvas)
             object.__setattr__(self, "pairs_projector_px", projector)
+        if self.mesh_offsets_px is not None:
+            mesh = np.array(self.mesh_offsets_px, dtype=np.float64, copy=True)
+            lo, hi = MESH_SIZE_RANGE
+            if (
+                mesh.ndim != 3
+                or mesh.shape[2] != 2
+                or not all(lo <= n <= hi for n in mesh.shape[:2])
+            ):
+                raise ValueError(
+                    f"mesh_offsets_px must be (rows, columns, 2) with {lo}..{hi} points a side, "
+                    f"got shape {mesh.shape}"
+                )
+            if not np.all(np.isfinite(mesh)):
+                raise ValueError("mesh_offsets_px must be finite")
+            mesh.flags.writeable = False
+            object.__setattr__(self, "mesh_offsets_px", mesh)
 
     def _key(self) -> tuple[Any, ...]:
         def raw(a: np.ndarray | None) -> bytes | None:
@@ -222,6 +245,7 @@ class SurfaceCalibration:
             self.updated,
             raw(self.pairs_canvas_px),
             raw(self.pairs_projector_px),
+            raw(self.mesh_offsets_px),
         )
 
     def __eq__(self, other: object) -> bool:
@@ -557,6 +581,7 @@ class _Checker:
                     )
 
         pairs = self.point_pairs(entry, base)
+        mesh = self.mesh(entry, base)
 
         if len(self.problems) > before or H is None:
             return None
@@ -570,7 +595,35 @@ class _Checker:
             updated=updated,
             pairs_canvas_px=pairs[0] if pairs else None,
             pairs_projector_px=pairs[1] if pairs else None,
+            mesh_offsets_px=mesh,
         )
+
+    def mesh(self, entry: dict[str, Any], base: str) -> np.ndarray | None:
+        """``mesh_size = [columns, rows]`` and ``mesh_offsets_px``, row by row."""
+        if "mesh_size" not in entry and "mesh_offsets_px" not in entry:
+            return None
+        for key in ("mesh_size", "mesh_offsets_px"):
+            if key not in entry:
+                other = "mesh_offsets_px" if key == "mesh_size" else "mesh_size"
+                self.problem(f"{base}.{key}", f"missing; {other} needs {key} beside it")
+                return None
+        size = entry["mesh_size"]
+        lo, hi = MESH_SIZE_RANGE
+        if not (
+            isinstance(size, list)
+            and len(size) == 2
+            and all(not validate.integer_problem(n, lo) and n <= hi for n in size)
+        ):
+            self.problem(
+                f"{base}.mesh_size",
+                f"expected [columns, rows], integers {lo}..{hi}, got {describe(size)}",
+            )
+            return None
+        nx, ny = size
+        if message := validate.points_problem(entry["mesh_offsets_px"], nx * ny):
+            self.problem(f"{base}.mesh_offsets_px", f"{message} (mesh_size {nx}×{ny}, row by row)")
+            return None
+        return np.array(entry["mesh_offsets_px"], dtype=np.float64).reshape(ny, nx, 2)
 
     def point_pairs(self, entry: dict[str, Any], base: str) -> tuple[np.ndarray, np.ndarray] | None:
         keys = ("pairs_canvas_px", "pairs_projector_px")
@@ -799,8 +852,10 @@ _MATRIX = re.compile(
     r"\[(?P<r0>[^\]]*)\],\s*\[(?P<r1>[^\]]*)\],\s*\[(?P<r2>[^\]]*)\],?\s*\]",
     re.MULTILINE,
 )
+_SIZE = re.compile(r"^(?P<key>[ \t]*mesh_size = )\[(?P<body>[^\]\[]*)\]", re.MULTILINE)
 _POINTS = re.compile(
-    r"^(?P<key>[ \t]*pairs_(?:canvas|projector)_px = )\[(?P<body>(?:\s*\[[^\]]*\],?)*)\s*\]",
+    r"^(?P<key>[ \t]*(?:pairs_(?:canvas|projector)|mesh_offsets)_px = )"
+    r"\[(?P<body>(?:\s*\[[^\]]*\],?)*)\s*\]",
     re.MULTILINE,
 )
 
@@ -821,7 +876,10 @@ def _compact(text: str) -> str:
             return f"{m.group('key')}[]"
         return f"{m.group('key')}[\n    " + ",\n    ".join(rows) + ",\n]"
 
-    return _POINTS.sub(points, _MATRIX.sub(matrix, text))
+    def size(m: re.Match[str]) -> str:
+        return f"{m.group('key')}{row(m.group('body'))}"
+
+    return _SIZE.sub(size, _POINTS.sub(points, _MATRIX.sub(matrix, text)))
 
 
 def _to_document(cal: CalibrationFile) -> dict[str, Any]:
@@ -850,6 +908,12 @@ def _to_document(cal: CalibrationFile) -> dict[str, Any]:
             entry["pairs_canvas_px"] = [[float(v) for v in p] for p in surface.pairs_canvas_px]
             entry["pairs_projector_px"] = [
                 [float(v) for v in p] for p in surface.pairs_projector_px
+            ]
+        if surface.mesh_offsets_px is not None:
+            ny, nx = surface.mesh_offsets_px.shape[:2]
+            entry["mesh_size"] = [nx, ny]
+            entry["mesh_offsets_px"] = [
+                [float(v) for v in p] for p in surface.mesh_offsets_px.reshape(-1, 2)
             ]
         surfaces[name] = entry
     doc["surfaces"] = surfaces

@@ -96,6 +96,7 @@ class LiveShow:
     def _adopt(self, show: Show) -> None:
         from mapping.control.blending import BlendEditor
         from mapping.control.corners import CornerEditor
+        from mapping.control.mesh_edit import MeshEditor
 
         self.show = show
         self.engine = CueEngine(show)
@@ -104,6 +105,7 @@ class LiveShow:
         self._images_shown = 0
         self.corners = CornerEditor(self)
         self.blend = BlendEditor(self)
+        self.mesh = MeshEditor(self)
         self.generation += 1
 
     def replace_surfaces(self, surfaces: tuple[Surface, ...]) -> None:

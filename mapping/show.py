@@ -641,7 +641,14 @@ class _ShowParser:
             )
             if _all_ok(name, output, polygon, mapping):
                 H, kind, calibration_file, entry = mapping
-                surfaces.append(Surface(name, output, polygon, H, kind, calibration_file, entry))
+                mesh = None
+                cal = self.calibrations.get(calibration_file) if calibration_file else None
+                if cal is not None and entry is not None:
+                    offsets = cal.surfaces[entry].mesh_offsets_px
+                    mesh = None if offsets is None else MeshWarp(offsets)
+                surfaces.append(
+                    Surface(name, output, polygon, H, kind, calibration_file, entry, mesh)
+                )
         return tuple(surfaces)
 
     def polygon(self, table: dict[str, Any], p: str) -> np.ndarray:

@@ -147,3 +147,79 @@ def test_mesh_sizes_are_checked():
         MeshWarp.flat(1, 4)
     with pytest.raises(ValueError, match="finite"):
         MeshWarp(np.full((2, 2, 2), np.nan))
+
+
+# --- editing: commands with undo, saved in the calibration file ----------------------------
+
+
+@pytest.fixture
+def send(show_dir):
+    from mapping.commands import CommandProcessor
+    from mapping.control.builtin import build_registry
+    from mapping.live import LiveShow
+    from mapping.show import load_show
+
+    live = LiveShow(load_show(show_dir))
+    registry = build_registry()
+    processor = CommandProcessor(registry, live)
+
+    def _send(name, *values, path=None):
+        return processor.apply(registry.make(name, values, path=path, source="osc"), 0.0)
+
+    _send.live = live
+    return _send
+
+
+def test_mesh_points_are_edited_like_corners_undone_and_saved(send, show_dir):
+    from calibration.store import load_calibration
+    from mapping.show import load_show
+
+    live = send.live
+    wing = {"surface": "right-wing"}
+    assert send("surface.mesh", 4, 3, path=wing).ok
+    assert live.show.surface("right-wing").mesh.size == (4, 3)
+    assert send("surface.meshpoint", 2.5, -1.0, path={**wing, "column": 1, "row": 2}).ok
+    assert send("calibrate.point", "right-wing", 3, 0).ok
+    assert send("calibrate.pointnudge", 0.0, 0.1).ok
+    offsets = live.show.surface("right-wing").mesh.offsets_px
+    assert tuple(offsets[2, 1]) == (2.5, -1.0) and tuple(offsets[0, 3]) == (0.0, 0.1)
+    assert send("undo").ok
+    assert tuple(live.show.surface("right-wing").mesh.offsets_px[0, 3]) == (0.0, 0.0)
+    assert not send("surface.meshpoint", 1.0, 1.0, path={**wing, "column": 4, "row": 0}).ok
+    # resampling onto a finer grid keeps the shape: the old points are on the new grid
+    assert send("surface.mesh", 7, 5, path=wing).ok
+    fine = live.show.surface("right-wing").mesh.offsets_px
+    np.testing.assert_allclose(fine[4, 2], (2.5, -1.0), atol=1e-9)
+    assert send("undo").ok
+    assert send("calibrate.save").ok
+    venue = show_dir.parent / "calibrations" / "demo-venue.toml"
+    entry = load_calibration(venue).surfaces["right-wing"]
+    assert entry.mesh_offsets_px.shape == (3, 4, 2)
+    assert "mesh_size = [4, 3]" in venue.read_text()
+    # surfaces that use the entry get its mesh when the show is loaded again
+    reloaded = load_show(show_dir)
+    assert reloaded.surface("right-wing").mesh == live.show.surface("right-wing").mesh
+    assert reloaded.surface("pier-right").mesh == live.show.surface("right-wing").mesh
+    assert send("surface.mesh", 0, 0, path=wing).ok
+    assert live.show.surface("right-wing").mesh is None
+
+
+def test_bad_meshes_in_a_calibration_file_name_key_and_line(tmp_path):
+    from calibration.store import load_calibration
+    from mapping.errors import ValidationError
+
+    path = tmp_path / "venue.toml"
+    path.write_text(
+        'schema_version = 1\n\n[surfaces.wall]\noutput = "left"\n'
+        "H_canvas_to_projector = [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]]\n"
+        "mesh_size = [2, 2]\nmesh_offsets_px = [[0, 0], [1, 1], [2, 2]]\n"
+    )
+    with pytest.raises(ValidationError) as info:
+        load_calibration(path)
+    (problem,) = info.value.problems
+    assert problem.key_path == "surfaces.wall.mesh_offsets_px" and problem.line == 7
+    assert "4 [x, y] points" in problem.message
+    path.write_text(path.read_text().replace("mesh_size = [2, 2]", "mesh_size = [1, 80]"))
+    with pytest.raises(ValidationError) as info:
+        load_calibration(path)
+    assert "2..64" in info.value.problems[0].message

@@ -17,7 +17,7 @@ Saving writes each edited surface to the calibration file entry it was loaded fr
 surface mapped with ``calibration = {...}``; other surfaces of the show that share that
 entry follow when the file is read again), or to ``calibration.toml`` in the show folder
 under its own name, atomically with history (``calibration/store.py``), with method
-``corner-pin``.
+``corner-pin`` and the surface's mesh warp, if it has one (``mapping/control/mesh_edit.py``).
 """
 
 from __future__ import annotations
@@ -160,6 +160,7 @@ class CornerEditor:
                     method="corner-pin",
                     points=4,
                     updated=now,
+                    mesh_offsets_px=None if surface.mesh is None else surface.mesh.offsets_px,
                 )
                 if surface.calibration_file is None:
                     log.info(
