@@ -192,7 +192,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     else:
         try:
             outputs = WindowOutputs(
-                show.outputs, windowed=args.windowed, key_handler=on_key, mouse_handler=on_mouse
+                show.outputs,
+                windowed=args.windowed,
+                key_handler=on_key,
+                mouse_handler=on_mouse,
+                span=show.span,
             )
         except NoDisplayError as exc:
             log.error(
@@ -422,7 +426,9 @@ def _run_schedule(args: argparse.Namespace, schedule) -> int:  # schedule: Sched
         outputs = (
             HeadlessOutputs()
             if args.headless
-            else WindowOutputs(show.outputs, windowed=args.windowed, key_handler=on_key)
+            else WindowOutputs(
+                show.outputs, windowed=args.windowed, key_handler=on_key, span=show.span
+            )
         )
     except NoDisplayError as exc:
         log.error("%s: cannot open projector windows; add --headless", exc)

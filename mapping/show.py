@@ -197,6 +197,9 @@ class Show:
     cues: tuple[Cue, ...]
     control: Control = field(default_factory=Control)
     blend: BlendSettings = field(default_factory=BlendSettings)
+    span: tuple[int, ...] = ()
+    """Displays one window spans, every output in its own viewport (``[span]``); empty:
+    one window per output."""
 
     @property
     def file(self) -> Path:
@@ -311,6 +314,7 @@ _TOP_KEYS = (
     "cues",
     "control",
     "blend",
+    "span",
 )
 _CANVAS_KEYS = ("size", "reference")
 _OUTPUT_KEYS = ("name", "resolution", "display", "position", "gamma", "color")
@@ -533,10 +537,11 @@ class _ShowParser:
         cues = self.parse_cues(layers)
         control = self.parse_control()
         blend = self.parse_blend(surfaces)
+        span = self.parse_span(outputs)
         if self.problems:
             raise ValidationError(self.problems)
         assert canvas is not None
-        return Show(self.root, name, canvas, outputs, surfaces, layers, cues, control, blend)
+        return Show(self.root, name, canvas, outputs, surfaces, layers, cues, control, blend, span)
 
     def parse_canvas(self) -> Canvas | None:
         table = self.doc.get("canvas")
@@ -1052,6 +1057,43 @@ class _ShowParser:
         if not _all_ok(port, reply, query, bind, allow, locked):
             return defaults
         return Control(port, bind, allow, reply, query, locked)
+
+    def parse_span(self, outputs: tuple[Output, ...]) -> tuple[int, ...]:
+        """``[span] displays = [0, 1]``: one window over these displays."""
+        table = self.doc.get("span")
+        if table is None:
+            return ()
+        if not isinstance(table, dict):
+            self.problem("span", f"expected a table, got {_describe(table)}")
+            return ()
+        self.unknown_keys(table, ("displays",), "span")
+        displays = self.require_or_none(table, "displays", "span")
+        if displays is None:
+            return ()
+        if not (
+            isinstance(displays, list)
+            and displays
+            and all(not validate.integer_problem(d, 0) for d in displays)
+            and len(set(displays)) == len(displays)
+        ):
+            self.problem(
+                "span.displays",
+                f"expected a list of display numbers like [0, 1], got {_describe(displays)}",
+            )
+            return ()
+        for i, out in enumerate(outputs):
+            if out.display not in displays:
+                self.problem(
+                    f"outputs[{i}].display",
+                    f"output '{out.name}' is on display {out.display}, outside the span {displays}",
+                )
+        return tuple(displays)
+
+    def require_or_none(self, table: Mapping[str, Any], key: str, path: str) -> Any:
+        try:
+            return self.require(table, key, path)
+        except _InvalidError:
+            return None
 
     def parse_blend(self, surfaces: tuple[Surface, ...]) -> BlendSettings:
         """``[blend]``: on or off, and the calibration file holding the edge adjustments."""
