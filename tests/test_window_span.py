@@ -107,16 +107,18 @@ def test_the_span_show_key(show_dir):
 
     text = (show_dir / "show.toml").read_text()
     (show_dir / "show.toml").write_text(
-        text.replace("[blend]", "[span]\ndisplays = [0, 1]\n\n[blend]")
+        text.replace("[blend]", "[span]\ndisplays = [0, 1]\n\n[blend]", 1)
     )
     assert load_show(show_dir).span == (0, 1)
     (show_dir / "show.toml").write_text(
-        text.replace("[blend]", "[span]\ndisplays = [0]\n\n[blend]")
+        text.replace("[blend]", "[span]\ndisplays = [0]\n\n[blend]", 1)
     )
     with pytest.raises(ValidationError) as info:
         load_show(show_dir)
     (problem,) = info.value.problems
     assert problem.key_path == "outputs[1].display" and "outside the span [0]" in problem.message
-    (show_dir / "show.toml").write_text(text.replace("[blend]", "[span]\ndisplays = 0\n\n[blend]"))
+    (show_dir / "show.toml").write_text(
+        text.replace("[blend]", "[span]\ndisplays = 0\n\n[blend]", 1)
+    )
     with pytest.raises(ValidationError, match="display numbers like"):
         load_show(show_dir)
