@@ -258,6 +258,9 @@ class Show:
         files = {self.file}
         files |= {s.calibration_file for s in self.surfaces if s.calibration_file is not None}
         files |= {o.color.lut.path for o in self.outputs if o.color.lut and o.color.lut.path}
+        blend_file = self.blend.calibration_file
+        if blend_file is not None and blend_file.is_file():
+            files.add(blend_file)
         files |= {path for _, path in self.media_files()}
         return frozenset(files)
 
