@@ -223,3 +223,20 @@ def test_bad_meshes_in_a_calibration_file_name_key_and_line(tmp_path):
     with pytest.raises(ValidationError) as info:
         load_calibration(path)
     assert "2..64" in info.value.problems[0].message
+
+
+def test_the_mouse_picks_and_drags_a_mesh_point_in_one_undo_step(send):
+    live = send.live
+    assert send("surface.mesh", 3, 3, path={"surface": "right-wing"}).ok
+    x, y = live.mesh.node_px("right-wing", 1, 1)  # the middle point, far from any corner
+    assert send("calibrate.pick", "right", x + 2.0, y - 1.0).ok
+    assert live.mesh.selected == ("right-wing", 1, 1) and live.corners.selected is None
+    assert send("calibrate.drag", x + 6.0, y + 4.0).ok
+    assert send("calibrate.drag", x + 8.0, y + 5.0).ok
+    assert tuple(live.show.surface("right-wing").mesh.offsets_px[1, 1]) == (8.0, 5.0)
+    assert send("undo").ok  # the pick's undo takes the whole drag back
+    assert not live.show.surface("right-wing").mesh.offsets_px.any()
+    # a click on a corner still picks the corner
+    corner = live.corners.corner("right-wing", 0)
+    assert send("calibrate.pick", "right", *corner).ok
+    assert live.corners.selected == ("right-wing", 0) and live.mesh.selected is None

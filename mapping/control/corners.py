@@ -228,6 +228,11 @@ def _pick(live: Any, a: Mapping[str, Any], t: float) -> Any:
     if a["output"] not in live.output_names():
         raise CommandError(f"calibrate.pick: unknown output '{a['output']}'")
     picked = editor.pick(a["output"], a["x"], a["y"])
+    mesh = getattr(live, "mesh", None)
+    if mesh is not None:  # a mesh point nearer than any corner is picked instead
+        undo = mesh.pick(a["output"], a["x"], a["y"], editor)
+        if undo is not None:
+            return undo
     if picked is None:
         return None
     name, corner = picked
@@ -237,6 +242,10 @@ def _pick(live: Any, a: Mapping[str, Any], t: float) -> Any:
 
 def _drag(live: Any, a: Mapping[str, Any], t: float) -> None:
     editor: CornerEditor = live.corners
+    mesh = getattr(live, "mesh", None)
+    if editor.selected is None and mesh is not None and mesh.selected is not None:
+        mesh.drag_to(a["x"], a["y"])
+        return
     name, corner = editor.require_selection()
     editor.move(name, corner, a["x"], a["y"])
 

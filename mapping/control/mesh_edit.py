@@ -6,8 +6,10 @@ registry command with undo (so it reaches keys, OSC and scripts alike), and
 entries. :class:`MeshEditor` gives a surface a grid (``/surface/{s}/mesh columns rows``;
 an existing grid is resampled onto the new one, so its shape is kept; 0 removes it), sets
 one point's offset (``/surface/{s}/mesh/{column}/{row} dx dy``, ``projector_px``), and
-keeps a selected point that ALT+arrows nudge by 1 px (ALT+SHIFT: 0.1 px). The maths is
-:mod:`mapping.mesh`'s.
+keeps a selected point that ALT+arrows nudge by 1 px (ALT+SHIFT: 0.1 px). The mouse picks
+and drags points like corners: ``calibrate.pick`` selects the mesh point shown nearest the
+click when it is nearer than any corner, and ``calibrate.drag`` then moves it (one undo
+step for the whole drag). The maths is :mod:`mapping.mesh`'s.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from mapping.commands import Arg, CommandError, CommandSpec
+from mapping.control.corners import PICK_RADIUS_PX
 from mapping.mesh import MESH_SIZE_RANGE, MeshWarp, mesh_offset, mesh_rect
 from mapping.show import Surface
 
@@ -85,6 +88,52 @@ class MeshEditor:
         assert mesh is not None
         self._replace(self.surface(name), mesh.with_point(column, row, dx, dy))
         return before
+
+    def node_px(self, name: str, column: int, row: int) -> tuple[float, float]:
+        """Where point (column, row) sits on its output with no offset (``projector_px``)."""
+        surface = self.surface(name)
+        mesh = surface.mesh
+        assert mesh is not None
+        columns, rows = mesh.size
+        x0, y0, x1, y1 = mesh_rect(surface.H_canvas_to_projector, surface.polygon_canvas_px)
+        return x0 + column * (x1 - x0) / (columns - 1), y0 + row * (y1 - y0) / (rows - 1)
+
+    def pick(self, output: str, x_px: float, y_px: float, corners: Any) -> Any:
+        """A mouse press: select the mesh point shown nearest (x, y) — a point shows at its
+        node plus its offset — if it is nearer than the corner ``corners`` picked (whose
+        selection it then clears). Returns the undo of the drag that follows, or ``None``."""
+        best: tuple[float, str, int, int] | None = None
+        for surface in self.live.show.surfaces_on(output):
+            mesh = surface.mesh
+            if mesh is None:
+                continue
+            columns, rows = mesh.size
+            for row in range(rows):
+                for column in range(columns):
+                    nx, ny = self.node_px(surface.name, column, row)
+                    dx, dy = mesh.offsets_px[row, column]
+                    d = float(np.hypot(nx + dx - x_px, ny + dy - y_px))
+                    if d <= PICK_RADIUS_PX and (best is None or d < best[0]):
+                        best = (d, surface.name, column, row)
+        if best is None:
+            self.selected = None
+            return None
+        if corners.selected is not None:
+            cx, cy = corners.corner(*corners.selected)
+            if np.hypot(cx - x_px, cy - y_px) <= best[0]:
+                self.selected = None
+                return None
+        corners.selected = None
+        _, name, column, row = best
+        self.selected = (name, column, row)
+        before = self.point(name, column, row)  # a drag that follows is undone in one step
+        return lambda: self.move(name, column, row, *before)
+
+    def drag_to(self, x_px: float, y_px: float) -> None:
+        """A mouse drag: the selected point shows at (x, y)."""
+        name, column, row = self.require_selection()
+        nx, ny = self.node_px(name, column, row)
+        self.move(name, column, row, x_px - nx, y_px - ny)
 
     def require_selection(self) -> tuple[str, int, int]:
         if self.selected is None:
