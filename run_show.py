@@ -71,6 +71,21 @@ def _parser() -> argparse.ArgumentParser:
         "(default: [control] oscquery_port; 0: off)",
     )
 
+    panel = run.add_argument_group("web panel (docs/panel.md)")
+    panel.add_argument(
+        "--panel-port",
+        type=int,
+        help="web panel port (default: [control] panel_port, else 8470; 0: off)",
+    )
+    panel.add_argument(
+        "--panel-bind",
+        default="127.0.0.1",
+        help="web panel interface (default 127.0.0.1: this machine only; 0.0.0.0: every one)",
+    )
+    panel.add_argument(
+        "--panel-token",
+        help="web panel access token (default: $MAPPING_PANEL_TOKEN, else one made and logged)",
+    )
     unattended = run.add_argument_group("unattended evenings (docs/operations.md)")
     unattended.add_argument(
         "--supervise",
@@ -148,6 +163,7 @@ def _known_cue(show, cue: str) -> bool:  # show: Show
 def cmd_run(args: argparse.Namespace) -> int:
     from mapping.control.keys import key_bindings
     from mapping.control.oscquery import start_for_show
+    from mapping.control.panel import start_for_show as start_panel
     from mapping.live import ShowLibrary
     from mapping.operations import session
     from mapping.outputs import HeadlessOutputs, NoDisplayError, WindowOutputs
@@ -233,6 +249,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     oscquery = start_for_show(player, args.oscquery_port)
     if oscquery is not None and osc is not None:
         oscquery.set_osc_port(osc.port)
+    panel_port = args.panel_port if args.panel_port is not None else show.control.panel_port
+    panel = start_panel(
+        player, panel_port, args.panel_bind, args.panel_token, state_dir / "panel-token"
+    )
     watcher = ShowWatcher(player).start()  # edits and new calibrations are picked up live
     _, start_at = session.attach(player, state_dir, resume_journal=args.resume)
     log.info("status: %s; log: %s", state_dir / "status.json", evening_log.log_dir)
@@ -245,6 +265,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         watcher.close()
         if oscquery is not None:
             oscquery.close()
+        if panel is not None:
+            panel.close()
         if osc is not None:
             osc.close()
     return 0

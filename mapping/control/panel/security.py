@@ -1,8 +1,9 @@
 """Who may use the web panel (pure, no sockets): the access token, sessions, CSRF, rate limits.
 
 * The **access token** is set by the technician (``--panel-token``, or the environment
-  variable ``MAPPING_PANEL_TOKEN``); when none is set a random one is made at start and
-  logged once (:func:`resolve_token`). It is compared in constant time.
+  variable ``MAPPING_PANEL_TOKEN``); when none is set a random one is made at the first
+  start, kept in the state folder's ``panel-token`` file (owner-only) for later starts, and
+  logged (:func:`resolve_token`). It is compared in constant time.
 * Logging in with the token opens a **session**: a random id in an ``HttpOnly``,
   ``SameSite=Strict`` cookie, and a separate random **CSRF token** that the page sends in
   the ``X-CSRF-Token`` header of every POST and in the WebSocket URL. A session expires
@@ -18,12 +19,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import hmac
 import os
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from urllib.parse import urlsplit
 
 TOKEN_ENV = "MAPPING_PANEL_TOKEN"
@@ -39,17 +42,37 @@ LOGIN_WINDOW_S = 60.0
 MIN_TOKEN_LENGTH = 8
 
 
-def resolve_token(given: str | None, environ: dict[str, str] | None = None) -> tuple[str, bool]:
+def resolve_token(
+    given: str | None,
+    environ: Mapping[str, str] | None = None,
+    token_file: Path | None = None,
+) -> tuple[str, bool]:
     """The access token and whether it was generated: ``given`` (``--panel-token``), else
-    ``$MAPPING_PANEL_TOKEN``, else a new random one. A token shorter than
-    ``MIN_TOKEN_LENGTH`` characters is refused with ValueError."""
+    ``$MAPPING_PANEL_TOKEN``, else the one in ``token_file`` (made by an earlier run, so a
+    show restarted by its supervisor keeps its token), else a new random one (written to
+    ``token_file``, readable by its owner only). A token shorter than ``MIN_TOKEN_LENGTH``
+    characters is refused with ValueError."""
     env = os.environ if environ is None else environ
     token = given if given else env.get(TOKEN_ENV, "")
     if token:
         if len(token) < MIN_TOKEN_LENGTH:
             raise ValueError(f"the panel token must be at least {MIN_TOKEN_LENGTH} characters long")
         return token, False
-    return secrets.token_urlsafe(9), True
+    if token_file is not None:
+        with contextlib.suppress(OSError, UnicodeDecodeError):
+            saved = token_file.read_text(encoding="utf-8").strip()
+            if len(saved) >= MIN_TOKEN_LENGTH:
+                return saved, True
+    token = secrets.token_urlsafe(9)
+    if token_file is not None:
+        try:
+            token_file.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(token_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                f.write(token + "\n")
+        except OSError:  # the token is still logged; it only changes at the next start
+            pass
+    return token, True
 
 
 def token_matches(expected: str, given: str) -> bool:

@@ -140,11 +140,13 @@ class PanelServer:
         thumb_width: int = 192,
         sessions: Sessions | None = None,
         request_timeout_s: float = 2.0,
+        token_file: Path | None = None,
     ) -> None:
         self.player = player
         self.host = host
         self.requested_port = port
-        self.token, self.token_generated = resolve_token(token)
+        self.token_file = token_file
+        self.token, self.token_generated = resolve_token(token, token_file=token_file)
         self.thumb_fps = thumb_fps
         self.thumb_width = thumb_width
         self.sessions = sessions or Sessions()
@@ -197,11 +199,12 @@ class PanelServer:
         self.player.processor.listeners.append(self._on_command)
         logging.getLogger().addHandler(self._log_handler)
         if self.token_generated:
-            log.warning(
-                "web panel on %s — access token (generated for this run; set one with "
-                "--panel-token or $MAPPING_PANEL_TOKEN): %s",
+            log.info(
+                "web panel on %s — access token %s (generated%s; set your own with "
+                "--panel-token or $MAPPING_PANEL_TOKEN)",
                 self.url,
                 self.token,
+                f", kept in {self.token_file}" if self.token_file is not None else "",
             )
         else:
             log.info("web panel on %s", self.url)
@@ -739,6 +742,7 @@ def start_for_show(
     port: int | None = None,
     bind: str | None = None,
     token: str | None = None,
+    token_file: Path | None = None,
 ) -> PanelServer | None:
     """Start the panel for a live show: ``port`` (``--panel-port``; None: the default
     ``DEFAULT_PANEL_PORT``; 0: no panel) on ``bind`` (``--panel-bind``; default 127.0.0.1,
@@ -748,12 +752,12 @@ def start_for_show(
         log.info("web panel off (--panel-port 0)")
         return None
     try:
-        server = PanelServer(player, bind or DEFAULT_PANEL_BIND, port, token)
+        server = PanelServer(player, bind or DEFAULT_PANEL_BIND, port, token, token_file=token_file)
     except ValueError as exc:
         log.error("web panel: %s; the show runs without it", exc)
         return None
     try:
         return server.start()
     except (OSError, RuntimeError) as exc:
-        log.error("%s; the show runs without the web panel", exc)
+        log.warning("%s; the show runs without the web panel", exc)
         return None
