@@ -2,8 +2,9 @@
 
 :class:`Thumbnailer` owns, per output, a small framebuffer (``width`` pixels wide, the
 output's aspect ratio) and a pixel-pack buffer. :meth:`Thumbnailer.capture` draws the real
-output texture into the small framebuffer with ``shaders/thumbnail.glsl`` (a box filter of
-bilinear taps: no mipmaps built on, and no state changed in, the output texture) and starts
+output texture into the small framebuffer with ``shaders/thumbnail.glsl`` (exact area
+averaging with ``texelFetch``, as OpenCV's ``INTER_AREA``: no mipmaps built on, and no
+filter state changed in, the output texture) and starts
 the read-back of the *small* image into the buffer; :meth:`Thumbnailer.collect`, called a
 frame later, maps it as an ``(h, w, 3)`` uint8 RGB array (row 0 at the top). A full-size
 output is never read back. Render thread only.
@@ -11,7 +12,6 @@ output is never read back. Render thread only.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import moderngl
@@ -55,10 +55,8 @@ class Thumbnailer:
         self._prog = load_program(ctx, "thumbnail")
         self._vbo = ctx.buffer(_UNIT_QUAD.tobytes())
         self._vao = ctx.vertex_array(self._prog, [(self._vbo, "2f", "a_unit")])
-        self._sampler = ctx.sampler(
-            filter=(moderngl.LINEAR, moderngl.LINEAR), repeat_x=False, repeat_y=False
-        )
         self._targets: dict[str, _Target] = {}
+        self._default_fbo = ctx.detect_framebuffer(0)
 
     def _target(self, name: str, source_size: tuple[int, int]) -> _Target:
         target = self._targets.get(name)
@@ -79,19 +77,18 @@ class Thumbnailer:
         target = self._target(name, source.size)
         tw, th = target.size
         sw, sh = source.size
-        taps = max(1, min(8, math.ceil(max(sw / tw, sh / th) / 2)))
         target.fbo.use()
         target.fbo.viewport = (0, 0, tw, th)
         self._prog["u_texture"] = 0
-        self._prog["u_footprint"] = (1.0 / tw, 1.0 / th)
-        self._prog["u_taps"] = taps
+        self._prog["u_scale"] = (sw / tw, sh / th)
         source.use(0)
-        self._sampler.use(0)
         self.ctx.disable(moderngl.BLEND)  # the thumbnail is the output's pixels, unblended
         self._vao.render(moderngl.TRIANGLE_STRIP)
         self.ctx.enable(moderngl.BLEND)  # as the renderer leaves it (its canvas pass sets it)
-        self._sampler.clear(0)
         target.fbo.read_into(target.pack, components=3, alignment=1)
+        # framebuffer 0 bound again: moderngl re-binds the current framebuffer when it makes
+        # another, which must not be one of ours once released
+        self._default_fbo.use()
         target.pending = True
 
     def collect(self, name: str) -> np.ndarray | None:
@@ -117,5 +114,4 @@ class Thumbnailer:
         self._targets.clear()
         self._vao.release()
         self._vbo.release()
-        self._sampler.release()
         self._prog.release()
