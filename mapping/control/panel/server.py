@@ -488,8 +488,11 @@ class PanelServer:
         diff = self._diff
 
         def welcome() -> None:  # render thread: the whole state, then every change, in order
-            state = diff.state(self.player, time.monotonic())
-            client.post(json.dumps({"type": "state", "data": state, "full": True}))
+            # everyone is brought to the same state first, so the next differences suit all
+            changes = diff.changes(self.player, time.monotonic())
+            if changes:
+                self._broadcast({"type": "state", "data": changes})
+            client.post(json.dumps({"type": "state", "data": diff.last, "full": True}))
             for name, (seq, _) in list(self.thumbs.items()):
                 client.post(json.dumps({"type": "thumb", "output": name, "seq": seq}))
             with self._clients_lock:
