@@ -625,6 +625,7 @@ def media_listing(show: Any, errors: dict[str, str]) -> list[dict[str, Any]]:
         if isinstance(content, Path):
             users.setdefault(content.resolve(), set()).add(layer)
 
+    use("(canvas reference)", show.canvas.reference)
     for layer in show.layers:
         use(layer.name, layer.content)
     for cue in show.cues:

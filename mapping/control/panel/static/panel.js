@@ -190,6 +190,7 @@ async function loadShowPage() {
   const schedule = await (await api("/api/schedule")).json();
   if (schedule.running) {
     $("schedule-now").textContent = `${schedule.evening}: ${schedule.now}`;
+    $("schedule-table").hidden = false;
     $("schedule").replaceChildren(...schedule.shows.map((s) => el("tr", {class: s.running ? "on" : ""},
       el("td", {}, s.show), el("td", {}, s.start || "–"), el("td", {}, s.end || "–"),
       el("td", {}, s.problem || (s.skipped ? "skipped" : s.running ? "running" : "")))));
