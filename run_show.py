@@ -5,6 +5,7 @@ python run_show.py SHOW_DIR [--headless | --windowed] [--cue CUE] [--fps F] [--d
                              [--osc-port N] [--osc-bind ADDR] [--oscquery-port N]
 python run_show.py render SHOW_DIR --out DIR [--frames N] [--fps F] [--cue CUE] [--video]
 python run_show.py check SHOW_DIR
+python run_show.py media SHOW_DIR [--json]          (docs/media.md; exit 1: a file has problems)
 python run_show.py schedule FILE [--date YYYY-MM-DD] [--at "YYYY-MM-DD HH:MM"]
 python run_show.py schedule FILE --run [--headless | --windowed] [--fps F] [--duration S]
 python run_show.py calibrate {patterns,capture,decode,solve,fit,history} ...  (docs/calibration.md)
@@ -19,7 +20,7 @@ from pathlib import Path
 
 log = logging.getLogger("run_show")
 
-SUBCOMMANDS = ("run", "render", "check", "displays", "schedule", "calibrate")
+SUBCOMMANDS = ("run", "render", "check", "media", "displays", "schedule", "calibrate")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -124,6 +125,14 @@ def _parser() -> argparse.ArgumentParser:
 
     check = sub.add_parser("check", help="validate a show folder and print a summary")
     check.add_argument("show", type=Path)
+
+    media = sub.add_parser(
+        "media",
+        help="list every media file of a show folder with its problems "
+        "(exit 0: none, 1: some file has problems, 2: the show file is invalid)",
+    )
+    media.add_argument("show", type=Path)
+    media.add_argument("--json", action="store_true", help="machine-readable output")
 
     sub.add_parser("displays", help="list the displays outputs can name (display = N)")
     _schedule_parser(sub)
@@ -359,6 +368,19 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_media(args: argparse.Namespace) -> int:
+    import json
+
+    from mapping.media.report import EXIT_INVALID_SHOW, media_report
+
+    show = _load(args.show)
+    if show is None:
+        return EXIT_INVALID_SHOW
+    report = media_report(show)
+    print(json.dumps(report.to_json(), indent=2) if args.json else report.table())
+    return report.exit_status()
+
+
 def cmd_displays(args: argparse.Namespace) -> int:
     from mapping.outputs import NoDisplayError, list_displays
 
@@ -484,6 +506,7 @@ def main(argv: list[str] | None = None) -> int:
         "run": cmd_run,
         "render": cmd_render,
         "check": cmd_check,
+        "media": cmd_media,
         "displays": cmd_displays,
         "schedule": cmd_schedule,
     }

@@ -74,8 +74,20 @@ class Surface:
         return geometry.apply_homography(self.H_canvas_to_projector, self.polygon_canvas_px)
 
 
-Content = Path | RGBA
-"""What a layer shows: a file (image, video, shader) or a solid RGBA colour."""
+@dataclass(frozen=True)
+class LiveDevice:
+    """A live video input a ``live`` layer shows: what FFmpeg opens (``path``: a V4L2
+    device such as ``/dev/video0``, or a filter graph for ``lavfi``), the input ``format``
+    and FFmpeg input options as sorted ``(name, value)`` string pairs (hashable: sources are
+    keyed by it)."""
+
+    path: str
+    format: str = "v4l2"
+    options: tuple[tuple[str, str], ...] = ()
+
+
+Content = Path | RGBA | LiveDevice
+"""What a layer shows: a file (image, video, shader), a solid RGBA colour or a live device."""
 
 
 @dataclass(frozen=True)
@@ -298,6 +310,7 @@ _TOP_KEYS = (
 _CANVAS_KEYS = ("size", "reference")
 _OUTPUT_KEYS = ("name", "resolution", "display", "position")
 _SURFACE_KEYS = ("name", "output", "polygon", "pins", "corners", "homography", "calibration")
+_DEVICE_KEYS = ("path", "format", "size", "fps", "input_format", "options")
 _LAYER_KEYS = (
     "name",
     "kind",
@@ -740,7 +753,45 @@ class _ShowParser:
         key = f"{p}.{spec.content_key}"
         if spec.takes_file:
             return self.file_ref(value, key)
+        if spec.content == "device":
+            return self.live_device(value, key)
         return self.color(value, key)
+
+    def live_device(self, value: Any, path: str) -> LiveDevice:
+        """``"/dev/video0"``, or a table ``{ path, format, size, fps, input_format, options }``."""
+        if isinstance(value, str):
+            return LiveDevice(self.string(value, path))
+        if not isinstance(value, dict):
+            self.problem(
+                path,
+                'expected a device path ("/dev/video0") or a table { path = ..., format = ..., '
+                f"size = [w, h], fps = ..., input_format = ..., options = {{...}} }}, "
+                f"got {_describe(value)}",
+            )
+            raise _InvalidError
+        self.unknown_keys(value, _DEVICE_KEYS, path)
+        device = self.required(self.string, value, "path", path)
+        fmt = self.string(value.get("format", "v4l2"), f"{path}.format")
+        options: dict[str, str] = {}
+        if "size" in value:
+            w, h = self.size(value["size"], f"{path}.size")
+            options["video_size"] = f"{w}x{h}"
+        if "fps" in value:
+            options["framerate"] = f"{self.number(value['fps'], f'{path}.fps', 0.001, 1000):g}"
+        if "input_format" in value:
+            options["input_format"] = self.string(value["input_format"], f"{path}.input_format")
+        extra = value.get("options", {})
+        if not isinstance(extra, dict) or not all(
+            isinstance(v, str | int | float) and not isinstance(v, bool) for v in extra.values()
+        ):
+            self.problem(
+                f"{path}.options",
+                f"expected a table of FFmpeg input options (strings or numbers), "
+                f"got {_describe(extra)}",
+            )
+            raise _InvalidError
+        options.update({str(k): str(v) for k, v in extra.items()})
+        return LiveDevice(device, fmt, tuple(sorted(options.items())))
 
     def region(
         self, table: dict[str, Any], p: str, canvas: Canvas | None

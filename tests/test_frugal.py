@@ -3,6 +3,8 @@ drawn, with no source moving by itself, is neither rendered nor presented."""
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pytest
 
@@ -71,17 +73,22 @@ def test_a_playing_clip_moves_and_a_clip_held_on_its_last_frame_does_not(ctx, sh
         _run(player, [0.0])
         key = player.renderer._source_key(clip, lf.content)
         source = player.renderer._sources[key]
-        clip_file = source.clip
-        period = 1.0 / clip_file.fps
+        period = 1.0 / source.fps
         assert not source.animating(0.0)  # frame 0 is on the texture
         assert not source.animating(period * 0.9)  # still frame 0's interval
         assert source.animating(period * 1.01)  # frame 1 is due
-        duration = clip_file.duration_s
+        duration = source.duration_s
         assert not source.animating(duration * 10)  # looping: frame 0 again
         held = Layer(**{**clip.__dict__, "loop": False})
         source.layer = held
         assert source.animating(duration / 2) and source.animating(duration + 1.0)
-        player.step(duration + 1.0)  # draws the last frame
+        # draws the last frame (live, once the decode-ahead worker has it: a jump to the
+        # end is a seek, and until then the old frame stays up and the source animates)
+        player.step(duration + 1.0)
+        deadline = time.monotonic() + 5.0
+        while source.animating(duration + 1.0) and time.monotonic() < deadline:
+            time.sleep(0.01)
+            player.step(duration + 1.0)
         assert not source.animating(duration + 2.0)  # and holds it
     finally:
         player.renderer.release()

@@ -390,8 +390,8 @@ def test_layer_problems(tmp_path, line, expected):
     ("kind", "expected"),
     [
         ('"slid"', "unknown kind 'slid' (did you mean 'solid'?); expected one of: "
-                   "solid, image, video, shader"),
-        ("3", "unknown kind 3; expected one of: solid, image, video, shader"),
+                   "solid, image, video, shader, live"),
+        ("3", "unknown kind 3; expected one of: solid, image, video, shader, live"),
     ],
 )  # fmt: skip
 def test_unknown_layer_kinds(tmp_path, kind, expected):

@@ -32,6 +32,8 @@ SOURCE_COLOUR = 0  # no texture: the binding's colour
 SOURCE_RGBA = 1  # unit 0: straight-alpha RGBA (or RGB)
 SOURCE_YUV = 2  # units 0, 1, 2: Y, U, V planes; uniforms u_yuv_to_rgb, u_yuv_offset
 SOURCE_PREMULTIPLIED = 3  # unit 0: premultiplied RGBA (a crossfade mixed by the renderer)
+SOURCE_YCOCG = 4  # unit 0: HAP's scaled YCoCg DXT5 (Hap Q), converted in the shader
+SOURCE_YCOCG_ALPHA = 5  # units 0, 1: scaled YCoCg + BC4 alpha in red (Hap Q Alpha)
 
 PLACEHOLDER_RETRY_S = 1.0
 """How often a placeholder looks again at its file (a file that comes back is picked up)."""
