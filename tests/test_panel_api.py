@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import os
 import stat
+import subprocess
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
@@ -366,8 +367,23 @@ def test_the_show_page_lists_media_and_residuals(live):
     media, surfaces, schedule = run(client)
     files = {f["file"]: f for f in media["files"]}
     clip = live.show_dir / "media" / "clip.mp4"
-    assert files["media/clip.mp4"]["size"] == clip.stat().st_size
-    assert files["media/clip.mp4"]["layers"] == ["clip"] and files["media/clip.mp4"]["kind"]
+    probe = subprocess.run(
+        ["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries",
+         "stream=width,height", "-of", "csv=p=0", str(clip)],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    width, height = (int(v) for v in probe.stdout.strip().split(","))
+    entry = files["media/clip.mp4"]
+    assert (entry["kind"], entry["width"], entry["height"]) == ("video", width, height)
+    assert entry["size_bytes"] == clip.stat().st_size
+    assert entry["used"] and entry["uses"] == ["layers[1].file"]  # the show's 2nd layer
+    assert files["media/facade.png"]["uses"] == ["canvas.reference"]
+    assert media["errors"] == {}
+
+    (live.show_dir / "media" / "broken.mp4").write_bytes(b"not a video")  # probed anew
+    media = run(client)[0]
+    broken = next(f for f in media["files"] if f["file"] == "media/broken.mp4")
+    assert not broken["used"] and broken["problems"]
     right = next(s for s in surfaces["surfaces"] if s["name"] == "right-wing")
     assert right["residual_rms_px"] == 0.41 and right["points"] == 12  # calibrations/demo-venue
     assert schedule == {"running": False, "shows": []}

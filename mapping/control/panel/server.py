@@ -21,7 +21,8 @@ rate limits):
   frame listener, one output per frame, each about ``thumb_fps`` times a second, only while
   a page is connected and only when the output was redrawn; JPEG encoding runs here, off the
   render thread.
-* ``GET /api/media`` (the show folder's files), ``/api/surfaces`` (corners and the last
+* ``GET /api/media`` (the show folder's media, probed as ``run_show.py media`` does, cached
+  until a file changes; and the renderer's errors now), ``/api/surfaces`` (corners and the last
   fit's residuals from the calibration files), ``/api/schedule`` (tonight's plan).
 
 Reads of the live show happen on the render thread (``ShowPlayer.call_soon``); render-thread
@@ -165,6 +166,8 @@ class PanelServer:
         self._log_handler = _PanelLogHandler(self)
         self._errors_second = 0.0
         self._errors_sent = 0
+        self._media_cache: tuple[Any, list[dict[str, Any]]] | None = None
+        self._media_lock = threading.Lock()
         self.thumbs: dict[str, tuple[int, bytes]] = {}
         """Output name → (sequence number, JPEG bytes) of its latest thumbnail."""
         self._thumb_seq = 0
@@ -459,8 +462,16 @@ class PanelServer:
         show, errors = await self._on_render_thread(
             lambda: (live.show, dict(self.player.renderer.errors))
         )
-        files = await asyncio.get_running_loop().run_in_executor(None, media_listing, show, errors)
-        return web.json_response({"root": str(show.root), "files": files})
+        files = await asyncio.get_running_loop().run_in_executor(None, self._probed, show)
+        return web.json_response({"root": str(show.root), "files": files, "errors": errors})
+
+    def _probed(self, show: Any) -> list[dict[str, Any]]:
+        """The media listing, probed again only when a file of the show folder changed."""
+        key = (id(show), _folder_signature(show.root))
+        with self._media_lock:
+            if self._media_cache is None or self._media_cache[0] != key:
+                self._media_cache = (key, media_listing(show))
+            return self._media_cache[1]
 
     async def _surfaces(self, request: web.Request) -> web.StreamResponse:
         self._require(request)
@@ -611,44 +622,30 @@ def encode_jpeg(image_rgb: Any) -> bytes:
     return data.tobytes()
 
 
-def media_listing(show: Any, errors: dict[str, str]) -> list[dict[str, Any]]:
-    """The show folder's files (hidden ones left out) with size, kind by suffix, the layers
-    whose content (at start or in a cue) is the file, and those layers' problems (the
-    renderer's errors: a file that could not be opened shows a placeholder)."""
-    from mapping.kinds import LAYER_KINDS
+def media_listing(show: Any) -> list[dict[str, Any]]:
+    """What ``run_show.py media`` prints, as rows: every file the show names or holds under
+    ``media/`` and ``shaders/``, probed (:func:`mapping.media.report.media_report`): kind,
+    codec, resolution, frame rate, duration, size, the show keys that use it, its problems
+    and notes."""
+    from mapping.media.report import media_report
 
-    root = show.root
-    suffixes = {s: k.name for k in LAYER_KINDS.values() for s in k.extensions}
-    users: dict[Path, set[str]] = {}
+    report = media_report(show).to_json()
+    keys = (
+        "file kind codec width height fps vfr duration_s size_bytes alpha used uses problems notes"
+    ).split()
+    return [{k: item.get(k) for k in keys} for item in report["files"]]
 
-    def use(layer: str, content: Any) -> None:
-        if isinstance(content, Path):
-            users.setdefault(content.resolve(), set()).add(layer)
 
-    use("(canvas reference)", show.canvas.reference)
-    for layer in show.layers:
-        use(layer.name, layer.content)
-    for cue in show.cues:
-        for name, change in cue.layers.items():
-            use(name, change.content)
-    rows = []
-    for path in sorted(root.rglob("*")):
-        rel = path.relative_to(root)
-        if any(part.startswith(".") for part in rel.parts) or not path.is_file():
-            continue
-        used_by = sorted(users.get(path.resolve(), ()))
-        rows.append(
-            {
-                "file": rel.as_posix(),
-                "size": path.stat().st_size,
-                "kind": suffixes.get(path.suffix.lower(), ""),
-                "layers": used_by,
-                "problems": [errors[n] for n in used_by if n in errors],
-            }
-        )
-        if len(rows) >= 2000:
-            break
-    return rows
+def _folder_signature(root: Path) -> tuple[tuple[str, int, int], ...]:
+    """Every file under ``root`` with its size and modification time (a probe is redone
+    only when this changes)."""
+    out = []
+    for path in root.rglob("*"):
+        with contextlib.suppress(OSError):
+            if path.is_file():
+                st = path.stat()
+                out.append((str(path), st.st_size, st.st_mtime_ns))
+    return tuple(sorted(out))
 
 
 def surface_residuals(show: Any) -> list[dict[str, Any]]:

@@ -185,8 +185,14 @@ async function loadShowPage() {
   const media = await (await api("/api/media")).json();
   $("media-root").textContent = media.root;
   const size = (n) => n > 1e6 ? (n / 1e6).toFixed(1) + " MB" : n > 1e3 ? (n / 1e3).toFixed(1) + " kB" : n + " B";
+  const details = (f) => [f.codec, f.width && f.height ? `${f.width}×${f.height}` : "",
+    f.fps ? `${+f.fps.toFixed(3)} fps${f.vfr ? " (VFR)" : ""}` : "", f.duration_s ? `${f.duration_s.toFixed(1)} s` : "",
+    f.alpha ? "alpha" : ""].filter(Boolean).join(" · ");
   $("media").replaceChildren(...media.files.map((f) => el("tr", {class: f.problems.length ? "problem" : ""},
-    el("td", {}, f.file), el("td", {}, f.kind), el("td", {}, size(f.size)), el("td", {}, f.layers.join(", ")), el("td", {}, f.problems.join("; ")))));
+    el("td", {}, f.file), el("td", {}, f.kind), el("td", {}, details(f)), el("td", {}, size(f.size_bytes)),
+    el("td", {}, f.used ? f.uses.join(", ") : "not used"),
+    el("td", {}, [...f.problems.map((p) => "✗ " + p), ...f.notes.map((n) => "· " + n)].join("\n")))));
+  $("render-errors").replaceChildren(...Object.entries(media.errors || {}).map(([layer, text]) => el("li", {}, `${layer}: ${text}`)));
   const schedule = await (await api("/api/schedule")).json();
   if (schedule.running) {
     $("schedule-now").textContent = `${schedule.evening}: ${schedule.now}`;
