@@ -6,8 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
+import socket
 import stat
 import subprocess
+import sys
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
@@ -26,7 +29,7 @@ from mapping.control.panel.security import (
     same_origin,
 )
 from mapping.control.panel.server import start_for_show
-from tests.panelkit import TOKEN, LiveShowThread, demo_copy
+from tests.panelkit import REPO, TOKEN, LiveShowThread, demo_copy
 
 # the demo show's cues as the operator reads them (shows/demo/show.toml, numbered 1..4)
 CUE_1, CUE_2, CUE_3 = "1 preshow", "2 clip", "3 emblem"
@@ -393,3 +396,50 @@ def test_a_port_in_use_is_logged_and_the_show_goes_on_without_the_panel(live, ca
     assert start_for_show(live.player, port=live.panel.port, token=TOKEN) is None
     assert "without the web panel" in caplog.text
     assert start_for_show(live.player, port=0) is None
+
+
+def test_run_serves_the_panel_with_a_kept_token_and_goes_by_the_registry(tmp_path: Path):
+    with socket.socket() as probe:  # a free port (the CLI needs a number)
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    state = tmp_path / "state"
+    env = {k: v for k, v in os.environ.items() if k != TOKEN_ENV}
+    argv = ["run", "shows/demo", "--headless", "--duration", "60", "--panel-port", str(port)]
+    process = subprocess.Popen(
+        [sys.executable, str(REPO / "run_show.py"), *argv, "--state-dir", str(state)],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    url = f"http://127.0.0.1:{port}/"
+
+    async def client() -> dict:
+        async with session() as s:
+            deadline = time.monotonic() + 20.0
+            while True:  # until the show is up
+                try:
+                    async with s.get(url + "login") as r:
+                        assert r.status == 200
+                        break
+                except aiohttp.ClientConnectionError:
+                    assert time.monotonic() < deadline, "no panel came up"
+                    await asyncio.sleep(0.1)
+            token = (state / "panel-token").read_text().strip()
+            csrf = await login(s, url, token)
+            async with s.post(
+                url + "api/command", json={"name": "go"}, headers={"X-CSRF-Token": csrf}
+            ) as r:
+                return await r.json()
+
+    try:
+        result = run(client)
+        process.send_signal(signal.SIGINT)
+        output, _ = process.communicate(timeout=20.0)
+    finally:
+        process.kill()
+    token_file = state / "panel-token"
+    assert stat.S_IMODE(os.stat(token_file).st_mode) == 0o600
+    assert result["ok"] and result["value"] == CUE_2
+    assert f"web panel on {url}" in output and token_file.read_text().strip() in output
