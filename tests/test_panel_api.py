@@ -309,22 +309,34 @@ def test_the_show_lock_refuses_editing_commands_and_the_page_is_told(live):
     assert live.player.live.patterns["left"] is None and live.player.running
 
 
-def test_an_expired_session_is_refused(live):
-    url, sessions = live.url, live.panel.sessions
+def test_an_expired_session_is_refused_and_its_websocket_closed(live):
+    url, sessions, panel = live.url, live.panel.sessions, live.panel
 
-    async def client() -> tuple[int, int]:
+    async def client() -> tuple[int, int, int | None]:
         async with session() as s:
-            await login(s, url)
+            csrf = await login(s, url)
             async with s.get(url + "api/state") as r:
                 fresh = r.status
-            sessions.idle_s = 0.0
-            try:
-                async with s.get(url + "api/state") as r:
-                    return fresh, r.status
-            finally:
-                sessions.idle_s = 4 * 3600.0
+            async with s.ws_connect(f"{url}ws?csrf={csrf}") as ws:
+                await ws.receive_json()
+                sessions.idle_s = 0.0
+                try:
+                    async with s.get(url + "api/state") as r:
+                        expired = r.status
+                    while (await ws.receive()).type not in (
+                        aiohttp.WSMsgType.CLOSE,
+                        aiohttp.WSMsgType.CLOSED,
+                    ):
+                        pass
+                finally:
+                    sessions.idle_s = 4 * 3600.0
+                return fresh, expired, ws.close_code
 
-    assert run(client) == (200, 401)
+    panel.session_check_s = 0.05
+    try:
+        assert run(client) == (200, 401, 4001)
+    finally:
+        panel.session_check_s = 10.0
 
 
 def test_thumbnails_are_the_rendered_outputs_shrunk(live):
@@ -443,3 +455,26 @@ def test_run_serves_the_panel_with_a_kept_token_and_goes_by_the_registry(tmp_pat
     assert stat.S_IMODE(os.stat(token_file).st_mode) == 0o600
     assert result["ok"] and result["value"] == CUE_2
     assert f"web panel on {url}" in output and token_file.read_text().strip() in output
+
+
+def test_the_schedule_rows_say_what_runs_tonight(tmp_path: Path):
+    from types import SimpleNamespace
+
+    from mapping.control.panel.server import schedule_rows
+    from mapping.control.schedule import ScheduleState, load_schedule
+    from tests.schedulekit import FakeWall, paris, shows_folder, write_schedule
+
+    entries = (
+        '[[entries]]\nshow = "tiny"\nstart = "20:00"\nduration = "30m"\n\n'
+        '[[entries]]\nshow = "finale"\nstart = "21:00"\nduration = "30m"\n'
+    )
+    schedule = load_schedule(write_schedule(shows_folder(tmp_path), entries))
+    state = ScheduleState(schedule, wall=FakeWall(paris(2026, 12, 4, 21, 10)), persist=False)
+    rows = schedule_rows(SimpleNamespace(schedule=state))
+    assert rows["running"] and rows["evening"] == "2026-12-04" and not rows["held"]
+    assert [(r["show"], r["start"], r["end"], r["running"]) for r in rows["shows"]] == [
+        ("tiny", "20:00", "20:30", False),
+        ("finale", "21:00", "21:30", True),
+    ]
+    assert "now: finale" in rows["now"]
+    assert schedule_rows(SimpleNamespace(schedule=None)) == {"running": False, "shows": []}

@@ -6,6 +6,7 @@ here in float64 (a 1 px nudge of corner 0)."""
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import threading
 import time
@@ -200,3 +201,21 @@ def test_a_cross_site_request_from_another_page_is_refused(panel, live, caplog):
     time.sleep(0.2)  # frames run: a queued GO would have fired
     assert live.player.status.cue == cue
     assert "refused a request from a page of http://127.0.0.1:" in caplog.text
+
+
+def test_a_page_that_loses_the_connection_says_so_and_reconnects(panel, live):
+    page = panel
+    log_in(page, live)
+    page.wait_for_selector("#cue:not(:has-text('–'))")
+    server = live.panel
+    with server._clients_lock:
+        sockets = [c.ws for c in server._clients]
+    assert sockets
+    for ws in sockets:  # the show's side drops the connection (a network loss looks the same)
+        asyncio.run_coroutine_threadsafe(ws.close(), server._loop).result(5.0)
+    page.wait_for_selector("#connection.down:has-text('reconnecting')")
+    assert "offline" in page.get_attribute("body", "class")
+    page.wait_for_selector("#connection.up")
+    before = page.text_content("#cue")
+    page.click("#go")  # and it works again
+    page.wait_for_function("c => document.querySelector('#cue').textContent !== c", arg=before)

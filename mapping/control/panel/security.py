@@ -170,6 +170,14 @@ class Sessions:
         session.last_seen = now
         return session
 
+    def alive(self, session_id: str) -> bool:
+        """Whether the session is still open (without restarting its idle timer)."""
+        session = self._sessions.get(session_id)
+        now = self.clock()
+        return (
+            session is not None and now < session.expires and now - session.last_seen < self.idle_s
+        )
+
     def close(self, session_id: str | None) -> None:
         if session_id:
             self._sessions.pop(session_id, None)

@@ -15,7 +15,8 @@ rate limits):
   whole :mod:`.state` once, then only what changed, computed by a frame listener from the
   per-frame ``Status`` snapshot (as OSC feedback); ``{"type": "thumb", "output", "seq"}``
   when a new thumbnail is ready; ``{"type": "error", "message"}`` for every refused command
-  and every warning the show logs (at most ``ERRORS_PER_S`` a second).
+  and every warning the show logs (at most ``ERRORS_PER_S`` a second). The socket closes
+  when its session expires or logs out (the page then asks for the token again).
 * ``GET /api/thumb/{output}`` — the latest thumbnail as JPEG. Thumbnails are shrunk on the
   GPU from the rendered output textures (:class:`mapping.gl.thumbnails.Thumbnailer`) by the
   frame listener, one output per frame, each about ``thumb_fps`` times a second, only while
@@ -70,6 +71,8 @@ REFUSED_COMMANDS = frozenset({"quit"})
 ERRORS_PER_S = 20
 THUMB_FPS = 4.0
 JPEG_QUALITY = 80
+SESSION_CHECK_S = 10.0
+"""How often an open WebSocket checks that its session has not expired or logged out."""
 _CLIENT_QUEUE = 1000
 _CSP = (
     "default-src 'self'; img-src 'self' blob:; connect-src 'self'; style-src 'self'; "
@@ -152,6 +155,7 @@ class PanelServer:
         self.thumb_width = thumb_width
         self.sessions = sessions or Sessions()
         self.request_timeout_s = request_timeout_s
+        self.session_check_s = SESSION_CHECK_S
         self.port = 0
         self.app = web.Application(middlewares=[self._headers_middleware])
         self._static = _load_static()
@@ -510,6 +514,14 @@ class PanelServer:
                 self._clients.add(client)
 
         self.player.call_soon(welcome)
+
+        async def expire() -> None:  # an open page keeps its session only until it ends
+            while not ws.closed:
+                await asyncio.sleep(self.session_check_s)
+                if not self.sessions.alive(session.id):
+                    await ws.close(code=4001, message=b"session ended")
+
+        expiry = loop.create_task(expire())
         try:
             async for message in ws:
                 if message.type == WSMsgType.TEXT and message.data == "ping":
@@ -517,6 +529,7 @@ class PanelServer:
                 elif message.type == WSMsgType.ERROR:
                     break
         finally:
+            expiry.cancel()
             with self._clients_lock:
                 self._clients.discard(client)
             client.post(None)
