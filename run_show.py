@@ -72,6 +72,7 @@ def _parser() -> argparse.ArgumentParser:
         "(default: [control] oscquery_port; 0: off)",
     )
 
+    _panel_options(run)
     unattended = run.add_argument_group("unattended evenings (docs/operations.md)")
     unattended.add_argument(
         "--supervise",
@@ -157,6 +158,7 @@ def _known_cue(show, cue: str) -> bool:  # show: Show
 def cmd_run(args: argparse.Namespace) -> int:
     from mapping.control.keys import key_bindings
     from mapping.control.oscquery import start_for_show
+    from mapping.control.panel import start_for_show as start_panel
     from mapping.live import ShowLibrary
     from mapping.operations import session
     from mapping.outputs import HeadlessOutputs, NoDisplayError, WindowOutputs
@@ -246,6 +248,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     oscquery = start_for_show(player, args.oscquery_port)
     if oscquery is not None and osc is not None:
         oscquery.set_osc_port(osc.port)
+    panel_port = args.panel_port if args.panel_port is not None else show.control.panel_port
+    panel = start_panel(
+        player, panel_port, args.panel_bind, args.panel_token, state_dir / "panel-token"
+    )
     watcher = ShowWatcher(player).start()  # edits and new calibrations are picked up live
     _, start_at = session.attach(player, state_dir, resume_journal=args.resume)
     log.info("status: %s; log: %s", state_dir / "status.json", evening_log.log_dir)
@@ -258,6 +264,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         watcher.close()
         if oscquery is not None:
             oscquery.close()
+        if panel is not None:
+            panel.close()
         if osc is not None:
             osc.close()
     return 0
@@ -379,6 +387,24 @@ def cmd_displays(args: argparse.Namespace) -> int:
 # --- schedule (docs/schedule.md) ------------------------------------------------------------
 
 
+def _panel_options(parser: argparse.ArgumentParser) -> None:
+    panel = parser.add_argument_group("web panel (docs/panel.md)")
+    panel.add_argument(
+        "--panel-port",
+        type=int,
+        help="web panel port (default: [control] panel_port, else 8470; 0: off)",
+    )
+    panel.add_argument(
+        "--panel-bind",
+        default="127.0.0.1",
+        help="web panel interface (default 127.0.0.1: this machine only; 0.0.0.0: every one)",
+    )
+    panel.add_argument(
+        "--panel-token",
+        help="web panel access token (default: $MAPPING_PANEL_TOKEN, else one made and logged)",
+    )
+
+
 def _schedule_parser(sub) -> None:  # sub: argparse._SubParsersAction
     sched = sub.add_parser("schedule", help="print tonight's schedule, or run the evening")
     sched.add_argument("file", type=Path, help="schedule file (TOML), e.g. shows/evening.toml")
@@ -392,6 +418,7 @@ def _schedule_parser(sub) -> None:  # sub: argparse._SubParsersAction
     mode.add_argument("--windowed", action="store_true", help="with --run: desktop windows")
     sched.add_argument("--fps", type=float, help="with --run: frame rate (default as for run)")
     sched.add_argument("--duration", type=float, help="with --run: stop after S seconds")
+    _panel_options(sched)
 
 
 def cmd_schedule(args: argparse.Namespace) -> int:
@@ -426,8 +453,10 @@ def _run_schedule(args: argparse.Namespace, schedule) -> int:  # schedule: Sched
 
     from mapping.control.builtin import build_registry
     from mapping.control.keys import key_bindings
+    from mapping.control.panel import start_for_show as start_panel
     from mapping.control.schedule import attach, first_show
     from mapping.live import ShowLibrary
+    from mapping.operations.session import default_state_dir
     from mapping.outputs import HeadlessOutputs, NoDisplayError, WindowOutputs
     from mapping.player import ShowPlayer
 
@@ -461,7 +490,15 @@ def _run_schedule(args: argparse.Namespace, schedule) -> int:  # schedule: Sched
         bindings.update(key_bindings(registry))
     attach(player, schedule)
     log.info("running the schedule %s; %s", args.file, player.live.schedule.now().describe())
-    player.run(fps=_frame_rate(args, outputs), duration_s=args.duration)
+    panel_port = args.panel_port if args.panel_port is not None else show.control.panel_port
+    panel = start_panel(
+        player, panel_port, args.panel_bind, args.panel_token, default_state_dir() / "panel-token"
+    )
+    try:
+        player.run(fps=_frame_rate(args, outputs), duration_s=args.duration)
+    finally:
+        if panel is not None:
+            panel.close()
     return 0
 
 

@@ -196,6 +196,8 @@ class Control:
     """Replies and pushed updates go to the sender's address on this port (0: its own port)."""
     oscquery_port: int = 0
     locked: bool = False
+    panel_port: int | None = None
+    """The web panel's port (``docs/panel.md``); None: the default one, 0: no panel."""
 
 
 @dataclass(frozen=True)
@@ -361,7 +363,15 @@ _CUE_KEYS = (
     "surfaces",
     "outputs",
 )
-_CONTROL_KEYS = ("osc_port", "bind", "allow", "reply_port", "oscquery_port", "locked")
+_CONTROL_KEYS = (
+    "osc_port",
+    "bind",
+    "allow",
+    "reply_port",
+    "oscquery_port",
+    "locked",
+    "panel_port",
+)
 CURVES = ("linear", "ease-in", "ease-out", "ease-in-out")
 FOLLOW_MODES = ("none", "continue", "follow")
 _MAPPING_KEYS = ("corners", "homography", "calibration")
@@ -1100,6 +1110,9 @@ class _ShowParser:
         port = self.attempt(self.port, table.get("osc_port", 0), "control.osc_port")
         reply = self.attempt(self.port, table.get("reply_port", 0), "control.reply_port")
         query = self.attempt(self.port, table.get("oscquery_port", 0), "control.oscquery_port")
+        panel = None
+        if "panel_port" in table:
+            panel = self.attempt(self.port, table["panel_port"], "control.panel_port")
         bind = self.attempt(self.string, table.get("bind", defaults.bind), "control.bind")
         allow = self.attempt(
             self.networks, table.get("allow", list(defaults.allow)), "control.allow"
@@ -1108,9 +1121,9 @@ class _ShowParser:
         if not isinstance(locked, bool):
             self.problem("control.locked", f"expected true or false, got {_describe(locked)}")
             locked = _BAD
-        if not _all_ok(port, reply, query, bind, allow, locked):
+        if not _all_ok(port, reply, query, bind, allow, locked, panel):
             return defaults
-        return Control(port, bind, allow, reply, query, locked)
+        return Control(port, bind, allow, reply, query, locked, panel)
 
     def parse_span(self, outputs: tuple[Output, ...]) -> tuple[int, ...]:
         """``[span] displays = [0, 1]``: one window over these displays."""
