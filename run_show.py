@@ -81,6 +81,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     sound.add_argument("--no-audio", action="store_true", help="run without sound")
 
+    _panel_options(run)
     unattended = run.add_argument_group("unattended evenings (docs/operations.md)")
     unattended.add_argument(
         "--supervise",
@@ -169,6 +170,7 @@ def _known_cue(show, cue: str) -> bool:  # show: Show
 def cmd_run(args: argparse.Namespace) -> int:
     from mapping.control.keys import key_bindings
     from mapping.control.oscquery import start_for_show
+    from mapping.control.panel import start_for_show as start_panel
     from mapping.live import ShowLibrary
     from mapping.operations import session
     from mapping.outputs import HeadlessOutputs, NoDisplayError, WindowOutputs
@@ -215,7 +217,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     else:
         try:
             outputs = WindowOutputs(
-                show.outputs, windowed=args.windowed, key_handler=on_key, mouse_handler=on_mouse
+                show.outputs,
+                windowed=args.windowed,
+                key_handler=on_key,
+                mouse_handler=on_mouse,
+                span=show.span,
             )
         except NoDisplayError as exc:
             log.error(
@@ -256,6 +262,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     oscquery = start_for_show(player, args.oscquery_port)
     if oscquery is not None and osc is not None:
         oscquery.set_osc_port(osc.port)
+    panel_port = args.panel_port if args.panel_port is not None else show.control.panel_port
+    panel = start_panel(
+        player, panel_port, args.panel_bind, args.panel_token, state_dir / "panel-token"
+    )
     watcher = ShowWatcher(player).start()  # edits and new calibrations are picked up live
     sound = None
     if not args.no_audio and show_can_sound(show):
@@ -274,6 +284,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         watcher.close()
         if oscquery is not None:
             oscquery.close()
+        if panel is not None:
+            panel.close()
         if osc is not None:
             osc.close()
     return 0
@@ -396,6 +408,24 @@ def cmd_displays(args: argparse.Namespace) -> int:
 # --- schedule (docs/schedule.md) ------------------------------------------------------------
 
 
+def _panel_options(parser: argparse.ArgumentParser) -> None:
+    panel = parser.add_argument_group("web panel (docs/panel.md)")
+    panel.add_argument(
+        "--panel-port",
+        type=int,
+        help="web panel port (default: [control] panel_port, else 8470; 0: off)",
+    )
+    panel.add_argument(
+        "--panel-bind",
+        default="127.0.0.1",
+        help="web panel interface (default 127.0.0.1: this machine only; 0.0.0.0: every one)",
+    )
+    panel.add_argument(
+        "--panel-token",
+        help="web panel access token (default: $MAPPING_PANEL_TOKEN, else one made and logged)",
+    )
+
+
 def _schedule_parser(sub) -> None:  # sub: argparse._SubParsersAction
     sched = sub.add_parser("schedule", help="print tonight's schedule, or run the evening")
     sched.add_argument("file", type=Path, help="schedule file (TOML), e.g. shows/evening.toml")
@@ -412,6 +442,7 @@ def _schedule_parser(sub) -> None:  # sub: argparse._SubParsersAction
     sound = sched.add_mutually_exclusive_group()
     sound.add_argument("--audio-device", metavar="DEV", help="with --run: sound output (as run)")
     sound.add_argument("--no-audio", action="store_true", help="with --run: no sound")
+    _panel_options(sched)
 
 
 def cmd_schedule(args: argparse.Namespace) -> int:
@@ -446,8 +477,10 @@ def _run_schedule(args: argparse.Namespace, schedule) -> int:  # schedule: Sched
 
     from mapping.control.builtin import build_registry
     from mapping.control.keys import key_bindings
+    from mapping.control.panel import start_for_show as start_panel
     from mapping.control.schedule import attach, first_show
     from mapping.live import ShowLibrary
+    from mapping.operations.session import default_state_dir
     from mapping.outputs import HeadlessOutputs, NoDisplayError, WindowOutputs
     from mapping.player import ShowPlayer
     from mapping.sound_output import ShowSound
@@ -469,7 +502,9 @@ def _run_schedule(args: argparse.Namespace, schedule) -> int:  # schedule: Sched
         outputs = (
             HeadlessOutputs()
             if args.headless
-            else WindowOutputs(show.outputs, windowed=args.windowed, key_handler=on_key)
+            else WindowOutputs(
+                show.outputs, windowed=args.windowed, key_handler=on_key, span=show.span
+            )
         )
     except NoDisplayError as exc:
         log.error("%s: cannot open projector windows; add --headless", exc)
@@ -480,6 +515,10 @@ def _run_schedule(args: argparse.Namespace, schedule) -> int:  # schedule: Sched
         bindings.update(key_bindings(registry))
     attach(player, schedule)
     log.info("running the schedule %s; %s", args.file, player.live.schedule.now().describe())
+    panel_port = args.panel_port if args.panel_port is not None else show.control.panel_port
+    panel = start_panel(
+        player, panel_port, args.panel_bind, args.panel_token, default_state_dir() / "panel-token"
+    )
     sound = None
     if not args.no_audio:  # the evening's shows change: the output is opened once for all
         sound = ShowSound(player, device=args.audio_device)
@@ -489,6 +528,8 @@ def _run_schedule(args: argparse.Namespace, schedule) -> int:  # schedule: Sched
     finally:
         if sound is not None:
             sound.close()
+        if panel is not None:
+            panel.close()
     return 0
 
 

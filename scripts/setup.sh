@@ -12,11 +12,12 @@ need_apt=()
 # ffmpeg (the CLI encodes the HAP test clips and bench clips: PyAV's FFmpeg cannot encode HAP;
 # the live-input tests compare with its own RGB conversion of the same source; and it makes
 # the colour-bar clips the video tests check against; it also encodes the audio test files
-# and decodes them as the reference), libportaudio2 (sound output through `sounddevice`)
-# and jackd2 (the tests play through a real JACK server with its dummy driver, no sound
-# card; jack_lsp reads its latencies).
-for pkg in libegl1 libegl-mesa0 libgl1 libgl1-mesa-dri libgles2 xvfb xauth liblo-tools \
-           ffmpeg libportaudio2 jackd2; do
+# and decodes them as the reference), chromium (the web panel's tests drive Debian's
+# headless browser with Playwright), libportaudio2 (sound output through `sounddevice`) and
+# jackd2 (the tests play through a real JACK server with its dummy driver, no sound card;
+# jack_lsp reads its latencies).
+for pkg in libegl1 libegl-mesa0 libgl1 libgl1-mesa-dri libgles2 xvfb xauth liblo-tools ffmpeg \
+  chromium libportaudio2 jackd2; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
 done
 if ! "$PYTHON" -c "import ensurepip, venv" >/dev/null 2>&1; then
@@ -29,7 +30,7 @@ if [ ${#need_apt[@]} -gt 0 ]; then
     $SUDO apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_apt[@]}" >/dev/null
   else
-    echo "setup: please install the Mesa EGL/GL libraries, Xvfb, liblo-tools, ffmpeg, libportaudio2, jackd2 and python3-venv: ${need_apt[*]}" >&2
+    echo "setup: please install the Mesa EGL/GL libraries, Xvfb, liblo-tools, ffmpeg, chromium, libportaudio2, jackd2 and python3-venv: ${need_apt[*]}" >&2
   fi
 fi
 

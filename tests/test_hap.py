@@ -502,7 +502,7 @@ def test_a_broken_hap_frame_holds_the_last_good_one(
         (Surface("all", "out", rect, np.eye(3), "homography"),), (layer,), (),
     )  # fmt: skip
     references = ffmpeg_rgba(clips["hap"])
-    renderer = Renderer(ctx, show)
+    renderer = Renderer(ctx, show, offline=True)  # frame-exact: no race with the worker
     engine = CueEngine(show)
     try:
         renderer.render(engine.tick(0.05))  # frame 1
