@@ -12,11 +12,11 @@ Sample clock and system clock drift apart (a sound card's crystal is typically t
 off, 10 minutes at 100 ppm is 60 ms), and the callback wakes late by varying amounts (a
 loaded machine: milliseconds). The show clock − stream clock offset is therefore taken as
 the smallest seen over :data:`OFFSET_WINDOW_S` (a late wake-up only ever makes it look
-larger), and :class:`DacPosition` keeps the stream's running
-sample position locked to the measured one: the error is smoothed over about 20 buffers
-(the callback wakes with jitter) and corrected by at most one sample per buffer (a slew of
-up to 1/blocksize, about 4000 ppm at 256, inaudible), or re-anchored at once beyond
-:data:`RESYNC_S` (start, an underrun, a clock jump).
+larger), and :class:`DacPosition` keeps the stream's running sample position locked to
+the measured one: the error is smoothed over about 20 buffers (the callback wakes with
+jitter) and corrected by one sample per buffer (a slew of 1/blocksize, about 4000 ppm at
+256, inaudible; up to :data:`MAX_SLEW` while a large error is worked off), or re-anchored
+at once beyond :data:`RESYNC_S` (start, an underrun, a clock jump).
 
 No audio device, no PortAudio, or a device that fails: a warning, and the show runs silent.
 """
@@ -38,8 +38,14 @@ log = logging.getLogger(__name__)
 RESYNC_S = 0.020
 """A position error beyond this is corrected at once (a jump) instead of slewed."""
 
-OFFSET_WINDOW_S = 2.0
-"""The show clock − stream clock offset is the smallest seen over this long."""
+OFFSET_WINDOW_S = 0.5
+"""The show clock − stream clock offset is the smallest seen over this long. Longer is
+steadier against late callbacks but lags a stream clock that drifts (a JACK dummy server
+on a loaded machine ran 4000 ppm slow: 2 s of window lagged 8 ms)."""
+
+MAX_SLEW = 4
+"""Most samples a buffer is moved by to follow the DAC time (1 for errors under 16
+samples; 4 a buffer is 1.6 % at 256, only while a large error is worked off)."""
 
 SETTLE_BLOCKS = 200
 SETTLE_S = 0.001
@@ -88,8 +94,9 @@ class DacPosition:
                     self.position += step
                     self.error -= step
                     self.resyncs += 1
-            if abs(self.error) >= 1.0:
-                step = 1 if self.error > 0 else -1
+            if abs(self.error) >= 1.0:  # 1 sample a buffer; more for a large error
+                size = max(1, min(MAX_SLEW, int(abs(self.error) / 8)))
+                step = size if self.error > 0 else -size
                 self.position += step
                 self.error -= step
                 self.slews += 1

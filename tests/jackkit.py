@@ -175,7 +175,7 @@ class JackRecorder:
         bounded(self.client.close, 10.0, "closing the recorder")
         return self.buffer[: self.written]
 
-    def heard_at(self, index: int, latency_frames: int, window_s: float = 2.0) -> float:
+    def heard_at(self, index: int, latency_frames: int, window_s: float = 0.5) -> float:
         """Monotonic time at which recorded sample ``index`` reaches the converter.
 
         Each cycle read the monotonic clock, then JACK's frame estimate: a preemption in
