@@ -47,9 +47,9 @@ MAX_SLEW = 4
 """Most samples a buffer is moved by to follow the DAC time (1 for errors under 16
 samples; 4 a buffer is 1.6 % at 256, only while a large error is worked off)."""
 
-SETTLE_BLOCKS = 200
+SETTLE_BLOCKS = 400
 SETTLE_S = 0.001
-"""For ``SETTLE_BLOCKS`` buffers after a re-anchor (about a second), a smoothed error
+"""For ``SETTLE_BLOCKS`` buffers after a re-anchor (about two seconds), a smoothed error
 beyond ``SETTLE_S`` is jumped at once rather than slewed at a sample per buffer."""
 
 SMOOTHING = 0.05
