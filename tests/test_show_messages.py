@@ -372,11 +372,14 @@ def test_colours_out_of_range_or_malformed(tmp_path, value):
                                  "normal, add, multiply, screen")),
         ("loop = 1", ("layers[0].loop", 31, "expected true or false, got number 1")),
         ("region = [0, 0, 0, 10]", ("layers[0].region", 31, "expected [x, y, width, height] in "
-                                    "canvas pixels x and y -65536..65536, width and height 0.01..16384, got array [0, 0, 0, 10]")),
+                                    "canvas pixels, x and y -65536..65536, width and height 0.01..16384, "
+                                    "got array [0, 0, 0, 10]")),
         ("region = [0, 0, 10, -1]", ("layers[0].region", 31, "expected [x, y, width, height] in "
-                                     "canvas pixels x and y -65536..65536, width and height 0.01..16384, got array [0, 0, 10, -1]")),
+                                     "canvas pixels, x and y -65536..65536, width and height 0.01..16384, "
+                                    "got array [0, 0, 10, -1]")),
         ("region = [0, 0, 10]", ("layers[0].region", 31, "expected [x, y, width, height] in "
-                                 "canvas pixels x and y -65536..65536, width and height 0.01..16384, got array [0, 0, 10]")),
+                                 "canvas pixels, x and y -65536..65536, width and height 0.01..16384, "
+                                    "got array [0, 0, 10]")),
         ('file = "x.png"', ("layers[0].file", 31, "'file' is for image and video layers; a solid "
                                                   "layer takes 'color'")),
     ],
