@@ -219,7 +219,8 @@ def test_missing_key_points_at_its_own_table(show_dir: Path, show_file: Path) ->
             "region = [130, 240, 0, 360]",
             "layers[1].region",
             (
-                "[x, y, width, height] in canvas pixels, x and y -65536..65536, width and height 0.01..16384",
+                "[x, y, width, height] in canvas pixels, x and y -65536..65536, "
+                "width and height 0.01..16384",
             ),
         ),
         (

@@ -196,10 +196,14 @@ def test_a_show_without_outputs(tmp_path):
     [
         ("display = -1", ("outputs[1].display", 14, "expected an integer 0..63, got number -1")),
         ("display = 1.0", ("outputs[1].display", 14, "expected an integer 0..63, got number 1.0")),
-        ("display = true", ("outputs[1].display", 14, "expected an integer 0..63, got boolean true")),
+        ("display = true", ("outputs[1].display", 14,
+           "expected an integer 0..63,"
+           " got boolean true")),
         ("position = [1.5, 0]",
          ("outputs[1].position", 14, "expected [x, y] integers -16384..16384, got array [1.5, 0]")),
-        ("position = [0]", ("outputs[1].position", 14, "expected [x, y] integers -16384..16384, got array [0]")),
+        ("position = [0]", ("outputs[1].position", 14,
+           "expected [x, y] integers -16384..16384,"
+           " got array [0]")),
     ],
 )  # fmt: skip
 def test_output_problems(tmp_path, line, expected):
@@ -364,21 +368,30 @@ def test_colours_out_of_range_or_malformed(tmp_path, value):
          ("layers[0].opacity", 31, "expected a number between 0.0 and 1.0, got 1.5")),
         ("opacity = -0.5",
          ("layers[0].opacity", 31, "expected a number between 0.0 and 1.0, got -0.5")),
-        ('opacity = "half"', ("layers[0].opacity", 31, "expected a number between 0.0 and 1.0, got string 'half'")),
-        ("opacity = true", ("layers[0].opacity", 31, "expected a number between 0.0 and 1.0, got boolean true")),
-        ("opacity = nan", ("layers[0].opacity", 31, "expected a number between 0.0 and 1.0, got number nan")),
+        ('opacity = "half"', ("layers[0].opacity", 31,
+           "expected a number between 0.0 and 1.0,"
+           " got string 'half'")),
+        ("opacity = true", ("layers[0].opacity", 31,
+           "expected a number between 0.0 and 1.0,"
+           " got boolean true")),
+        ("opacity = nan", ("layers[0].opacity", 31,
+           "expected a number between 0.0 and 1.0,"
+           " got number nan")),
         ('blend = "overlay"',
          ("layers[0].blend", 31, "unknown blend mode 'overlay'; expected one of: "
                                  "normal, add, multiply, screen")),
         ("loop = 1", ("layers[0].loop", 31, "expected true or false, got number 1")),
         ("region = [0, 0, 0, 10]", ("layers[0].region", 31, "expected [x, y, width, height] in "
-                                    "canvas pixels, x and y -65536..65536, width and height 0.01..16384, "
+                                    "canvas pixels, x and y -65536..65536,"
+                                    " width and height 0.01..16384, "
                                     "got array [0, 0, 0, 10]")),
         ("region = [0, 0, 10, -1]", ("layers[0].region", 31, "expected [x, y, width, height] in "
-                                     "canvas pixels, x and y -65536..65536, width and height 0.01..16384, "
+                                     "canvas pixels, x and y -65536..65536,"
+                                     " width and height 0.01..16384, "
                                     "got array [0, 0, 10, -1]")),
         ("region = [0, 0, 10]", ("layers[0].region", 31, "expected [x, y, width, height] in "
-                                 "canvas pixels, x and y -65536..65536, width and height 0.01..16384, "
+                                 "canvas pixels, x and y -65536..65536,"
+                                 " width and height 0.01..16384, "
                                     "got array [0, 0, 10]")),
         ('file = "x.png"', ("layers[0].file", 31, "'file' is for image and video layers; a solid "
                                                   "layer takes 'color'")),
