@@ -17,6 +17,8 @@ import logging
 import sys
 from pathlib import Path
 
+from mapping import argtypes
+
 log = logging.getLogger("run_show")
 
 SUBCOMMANDS = ("run", "render", "check", "displays", "schedule", "calibrate")
@@ -46,11 +48,15 @@ def _parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--cue", help="cue to start in (default: the first cue)")
     run.add_argument("--no-cue", action="store_true", help="start with no cue fired")
-    run.add_argument("--fps", type=float, default=30.0, help="frame rate (default 30)")
-    run.add_argument("--duration", type=float, help="stop after this many seconds of show time")
+    run.add_argument("--fps", type=argtypes.fps, default=30.0, help="frame rate (default 30)")
+    run.add_argument(
+        "--duration",
+        type=argtypes.positive_seconds,
+        help="stop after this many seconds of show time",
+    )
     run.add_argument(
         "--osc-port",
-        type=int,
+        type=argtypes.port,
         metavar="N",
         help="OSC port, UDP and TCP (default: [control] osc_port of the show; 0 = any free one)",
     )
@@ -61,7 +67,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     run.add_argument(
         "--oscquery-port",
-        type=int,
+        type=argtypes.port,
         metavar="N",
         help="serve OSCQuery (HTTP + WebSocket) on TCP port N and advertise it by mDNS "
         "(default: [control] oscquery_port; 0: off)",
@@ -70,10 +76,19 @@ def _parser() -> argparse.ArgumentParser:
     render = sub.add_parser("render", help="render frames to PNG files (and MP4) headless")
     render.add_argument("show", type=Path)
     render.add_argument("--out", type=Path, required=True, help="output folder")
-    render.add_argument("--frames", type=int, default=1, help="number of frames (default 1)")
-    render.add_argument("--fps", type=float, default=30.0, help="frames per second of show time")
+    render.add_argument(
+        "--frames", type=argtypes.frames, default=1, help="number of frames (default 1)"
+    )
+    render.add_argument(
+        "--fps", type=argtypes.fps, default=30.0, help="frames per second of show time"
+    )
     render.add_argument("--cue", help="render the state of this cue (cues track up to it)")
-    render.add_argument("--start", type=float, default=0.0, help="show time of frame 0, seconds")
+    render.add_argument(
+        "--start",
+        type=argtypes.nonnegative_seconds,
+        default=0.0,
+        help="show time of frame 0, seconds",
+    )
     render.add_argument("--video", action="store_true", help="also write one MP4 per output")
 
     check = sub.add_parser("check", help="validate a show folder and print a summary")
@@ -278,7 +293,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         print(f"\n{len(report.problems)} problem(s):", file=sys.stderr)
         for problem in report.problems:
             print(problem, file=sys.stderr)
-        return 1
+        return 2  # bad input, as run, render, schedule and calibrate say it
     print("\nOK")
     return 0
 
@@ -310,8 +325,10 @@ def _schedule_parser(sub) -> None:  # sub: argparse._SubParsersAction
     mode = sched.add_mutually_exclusive_group()
     mode.add_argument("--headless", action="store_true", help="with --run: offscreen outputs")
     mode.add_argument("--windowed", action="store_true", help="with --run: desktop windows")
-    sched.add_argument("--fps", type=float, default=30.0, help="with --run: frame rate")
-    sched.add_argument("--duration", type=float, help="with --run: stop after S seconds")
+    sched.add_argument("--fps", type=argtypes.fps, default=30.0, help="with --run: frame rate")
+    sched.add_argument(
+        "--duration", type=argtypes.positive_seconds, help="with --run: stop after S seconds"
+    )
 
 
 def cmd_schedule(args: argparse.Namespace) -> int:

@@ -282,26 +282,14 @@ def load_calibration(path: str | os.PathLike[str]) -> CalibrationFile:
     other keys depends on the version.
     """
     file = Path(path)
-    data = _read_bytes(file)
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise ValidationError([Problem(file, "", f"not UTF-8 text: {exc}")]) from None
+    data = validate.read_input(file, "calibration file")
+    text = validate.decode_text(file, data)
     return _parse(file, text, FileStamp(_real(file), _digest(data)))
 
 
-def _read_bytes(file: Path) -> bytes:
-    try:
-        return file.read_bytes()
-    except FileNotFoundError:
-        raise ValidationError([Problem(file, "", "calibration file not found")]) from None
-    except IsADirectoryError:
-        raise ValidationError([Problem(file, "", "is a directory, expected a file")]) from None
-    except OSError as exc:
-        raise ValidationError([Problem(file, "", f"cannot read file: {exc}")]) from None
-
-
 def _parse(file: Path, text: str, source: FileStamp | None) -> CalibrationFile:
+    if problem := validate.nesting_problem(file, text):
+        raise ValidationError([problem])
     try:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -564,10 +552,7 @@ def update_calibration(
         if current is None:
             cal = CalibrationFile()
         else:
-            try:
-                text = current.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                raise ValidationError([Problem(file, "", f"not UTF-8 text: {exc}")]) from None
+            text = validate.decode_text(file, current)
             cal = _parse(file, text, FileStamp(file, _digest(current)))
         updated = change_fn(cal)
         if not isinstance(updated, CalibrationFile):
