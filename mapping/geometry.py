@@ -150,14 +150,22 @@ def mat3_to_glsl(H: np.ndarray) -> np.ndarray:
 def polygon_area(polygon: np.ndarray) -> float:
     """Signed area (shoelace); positive for clockwise order on screen (y down)."""
     p = np.asarray(polygon, dtype=np.float64).reshape(-1, 2)
+    if len(p) <= 16:  # plain floats: no numpy call overhead for the common small outline
+        pts = p.tolist()
+        return 0.5 * sum(
+            x0 * y1 - x1 * y0 for (x0, y0), (x1, y1) in zip(pts, pts[1:] + pts[:1], strict=True)
+        )
     x, y = p[:, 0], p[:, 1]
-    return 0.5 * float(np.sum(x * np.roll(y, -1) - np.roll(x, -1) * y))
+    x1, y1 = np.concatenate((x[1:], x[:1])), np.concatenate((y[1:], y[:1]))
+    return 0.5 * float(np.sum(x * y1 - x1 * y))
 
 
-def _segments_cross(a: np.ndarray, b: np.ndarray, c: np.ndarray, d: np.ndarray) -> bool:
+def _segments_cross(
+    a: Sequence[float], b: Sequence[float], c: Sequence[float], d: Sequence[float]
+) -> bool:
     """Whether open segments ab and cd properly intersect."""
 
-    def orient(p: np.ndarray, q: np.ndarray, r: np.ndarray) -> float:
+    def orient(p: Sequence[float], q: Sequence[float], r: Sequence[float]) -> float:
         return float((q[0] - p[0]) * (r[1] - p[1]) - (q[1] - p[1]) * (r[0] - p[0]))
 
     d1, d2 = orient(c, d, a), orient(c, d, b)
@@ -179,7 +187,7 @@ def polygon_problem(polygon: np.ndarray) -> str | None:
         return f"expected at least 3 points, got {n}"
     if not np.all(np.isfinite(p)):
         return "points must be finite numbers"
-    same = np.flatnonzero(np.linalg.norm(p - np.roll(p, -1, axis=0), axis=1) < 1e-6)
+    same = np.flatnonzero(np.hypot(*(p - np.concatenate((p[1:], p[:1]))).T) < 1e-6)
     if len(same):
         i = int(same[0])
         return f"points {i} and {(i + 1) % n} are the same"
@@ -207,7 +215,14 @@ def first_crossing(polygon: np.ndarray) -> tuple[int, int] | None:
     n = len(p)
     if n < 4:
         return None
-    a, b = p, np.roll(p, -1, axis=0)
+    if n <= 8:  # a handful of pairs: test them all, without the sweep's set-up
+        pts = p.tolist()
+        for i in range(n):
+            for j in range(i + 2, n - (i == 0)):
+                if _segments_cross(pts[i], pts[(i + 1) % n], pts[j], pts[(j + 1) % n]):
+                    return (i, j)
+        return None
+    a, b = p, np.concatenate((p[1:], p[:1]))
     flip = (a[:, 0] > b[:, 0]) | ((a[:, 0] == b[:, 0]) & (a[:, 1] > b[:, 1]))
     left = np.where(flip[:, None], b, a)
     right = np.where(flip[:, None], a, b)
@@ -281,7 +296,7 @@ def quad_degeneracy(corners: np.ndarray) -> str | None:
         return "corners must be finite numbers"
     scale = max(float(np.ptp(q[:, 0])), float(np.ptp(q[:, 1])), 1.0)
     for skip in range(4):
-        tri = np.delete(q, skip, axis=0)
+        tri = q[[i for i in range(4) if i != skip]]
         if abs(polygon_area(tri)) < 1e-6 * scale * scale:
             others = [i for i in range(4) if i != skip]
             return f"corners {others[0]}, {others[1]} and {others[2]} are collinear"
