@@ -271,10 +271,11 @@ class Show:
             if isinstance(layer.content, Path):
                 key = LAYER_KINDS[layer.kind].content_key
                 files.append((f"layers[{i}].{key}", layer.content, layer.kind))
+        kinds = {layer.name: layer.kind for layer in self.layers}
         for i, cue in enumerate(self.cues):
             for lname, change in cue.layers.items():
                 if isinstance(change.content, Path):
-                    kind = self.layer(lname).kind
+                    kind = kinds[lname]
                     key = LAYER_KINDS[kind].content_key
                     files.append((f"cues[{i}].layers.{lname}.{key}", change.content, kind))
         return files
