@@ -498,7 +498,7 @@ class _ShowParser:
             resolved = joined.resolve()
         except (OSError, RuntimeError, ValueError):  # a symlink loop (RuntimeError in 3.11)
             resolved = Path(os.path.abspath(joined))
-        if message := validate.file_problem(resolved):
+        if message := validate.file_problem(joined):
             if message == "file not found":
                 message = f"file not found: {rel} (looked for {resolved})"
             else:
