@@ -392,6 +392,14 @@ def test_every_loader_names_an_encoding_problem_the_same_way_with_its_line(tmp_p
 # --- odd files --------------------------------------------------------------------------------
 
 
+def check(folder: Path, capsys: pytest.CaptureFixture[str]) -> subprocess.CompletedProcess[str]:
+    """``run_show.py check FOLDER`` in this process: exit status and output."""
+    capsys.readouterr()
+    status = run_show.main(["check", str(folder)])
+    out, err = capsys.readouterr()
+    return subprocess.CompletedProcess(["check"], status, out, err)
+
+
 def _with_other_problem(folder: Path) -> None:
     """A second, ordinary problem in the show: it must still be reported."""
     toml = folder / "show.toml"
@@ -419,14 +427,11 @@ ODD = {
 
 
 @pytest.mark.parametrize("what", sorted(ODD))
-def test_an_odd_media_file_is_a_problem_at_its_key_and_the_others_are_kept(tmp_path, what):
+def test_an_odd_media_file_is_a_problem_at_its_key_and_the_others_are_kept(tmp_path, what, capsys):
     folder = write_show(tmp_path / "show")
     _with_other_problem(folder)
     _make_odd(folder / "pic.png", what)
-    result = subprocess.run(
-        [sys.executable, "run_show.py", "check", str(folder)],
-        capture_output=True, text=True, timeout=60, cwd=REPO,
-    )  # fmt: skip
+    result = check(folder, capsys)
     assert result.returncode == 2, result.stderr
     [line] = [x for x in result.stderr.splitlines() if "layers[1].file" in x]
     assert line.startswith(f"{folder / 'show.toml'}:36: layers[1].file: pic.png: ")
@@ -436,14 +441,11 @@ def test_an_odd_media_file_is_a_problem_at_its_key_and_the_others_are_kept(tmp_p
 
 
 @pytest.mark.parametrize("what", sorted(ODD))
-def test_an_odd_show_file_is_one_problem_not_a_crash_or_a_hang(tmp_path, what):
+def test_an_odd_show_file_is_one_problem_not_a_crash_or_a_hang(tmp_path, what, capsys):
     folder = tmp_path / "show"
     folder.mkdir()
     _make_odd(folder / "show.toml", what)
-    result = subprocess.run(
-        [sys.executable, "run_show.py", "check", str(folder)],
-        capture_output=True, text=True, timeout=60, cwd=REPO,
-    )  # fmt: skip
+    result = check(folder, capsys)
     assert result.returncode == 2, result.stderr
     expected = ODD[what].replace("expected a file", "expected a show file")
     if what == "dangling":
@@ -511,14 +513,11 @@ def test_a_file_that_cannot_be_read_is_a_problem(tmp_path: Path):
     ],
     ids=["arrays", "inline-tables", "dotted-key", "table-header"],
 )
-def test_nesting_100000_deep_is_a_problem_at_its_line(tmp_path, body, expected):
+def test_nesting_100000_deep_is_a_problem_at_its_line(tmp_path, body, expected, capsys):
     folder = write_show(tmp_path / "show")
     (folder / "show.toml").write_text(show_text() + "\n" + body + "\n")
     line = show_text().count("\n") + 2
-    result = subprocess.run(
-        [sys.executable, "run_show.py", "check", str(folder)],
-        capture_output=True, text=True, timeout=60, cwd=REPO,
-    )  # fmt: skip
+    result = check(folder, capsys)
     assert result.returncode == 2, result.stderr
     assert f"{folder / 'show.toml'}:{line}: {expected}" in result.stderr
     assert "Traceback" not in result.stderr and "RecursionError" not in result.stderr
