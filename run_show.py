@@ -5,6 +5,7 @@ python run_show.py SHOW_DIR [--headless | --windowed] [--cue CUE] [--fps F] [--d
                              [--osc-port N] [--osc-bind ADDR] [--oscquery-port N]
 python run_show.py render SHOW_DIR --out DIR [--frames N] [--fps F] [--cue CUE] [--video]
 python run_show.py check SHOW_DIR
+python run_show.py media SHOW_DIR [--json]          (docs/media.md; exit 1: a file has problems)
 python run_show.py schedule FILE [--date YYYY-MM-DD] [--at "YYYY-MM-DD HH:MM"]
 python run_show.py schedule FILE --run [--headless | --windowed] [--fps F] [--duration S]
 python run_show.py calibrate {patterns,capture,decode,solve,fit,history} ...  (docs/calibration.md)
@@ -21,7 +22,7 @@ from mapping import argtypes
 
 log = logging.getLogger("run_show")
 
-SUBCOMMANDS = ("run", "render", "check", "displays", "schedule", "calibrate")
+SUBCOMMANDS = ("run", "render", "check", "media", "displays", "schedule", "calibrate")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -48,7 +49,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--cue", help="cue to start in (default: the first cue)")
     run.add_argument("--no-cue", action="store_true", help="start with no cue fired")
-    run.add_argument("--fps", type=argtypes.fps, default=30.0, help="frame rate (default 30)")
+    run.add_argument(
+        "--fps",
+        type=argtypes.fps,
+        help="frame rate (default: the display's refresh rate in windows, else 60; 30 headless)",
+    )
     run.add_argument(
         "--duration",
         type=argtypes.positive_seconds,
@@ -73,6 +78,34 @@ def _parser() -> argparse.ArgumentParser:
         "(default: [control] oscquery_port; 0: off)",
     )
 
+    _panel_options(run)
+    unattended = run.add_argument_group("unattended evenings (docs/operations.md)")
+    unattended.add_argument(
+        "--supervise",
+        action="store_true",
+        help="run the show under a supervisor that restarts it after a crash or a hung frame "
+        "and resumes the same cue at the right show time",
+    )
+    unattended.add_argument(
+        "--state-dir",
+        type=Path,
+        metavar="DIR",
+        help="journal, status.json, quarantine and logs/ (default: $STATE_DIRECTORY, else "
+        "$XDG_STATE_HOME/facade-mapper, else ~/.local/state/facade-mapper)",
+    )
+    unattended.add_argument(
+        "--resume",
+        action="store_true",
+        help="resume the cue and show time of the state journal (the supervisor adds this)",
+    )
+    unattended.add_argument(
+        "--watchdog",
+        type=argtypes.positive_seconds,
+        default=5.0,
+        metavar="S",
+        help="with --supervise: restart the show when no frame was drawn for S seconds",
+    )
+
     render = sub.add_parser("render", help="render frames to PNG files (and MP4) headless")
     render.add_argument("show", type=Path)
     render.add_argument("--out", type=Path, required=True, help="output folder")
@@ -93,6 +126,14 @@ def _parser() -> argparse.ArgumentParser:
 
     check = sub.add_parser("check", help="validate a show folder and print a summary")
     check.add_argument("show", type=Path)
+
+    media = sub.add_parser(
+        "media",
+        help="list every media file of a show folder with its problems "
+        "(exit 0: none, 1: some file has problems, 2: the show file is invalid)",
+    )
+    media.add_argument("show", type=Path)
+    media.add_argument("--json", action="store_true", help="machine-readable output")
 
     sub.add_parser("displays", help="list the displays outputs can name (display = N)")
     _schedule_parser(sub)
@@ -132,11 +173,20 @@ def _known_cue(show, cue: str) -> bool:  # show: Show
 def cmd_run(args: argparse.Namespace) -> int:
     from mapping.control.keys import key_bindings
     from mapping.control.oscquery import start_for_show
+    from mapping.control.panel import start_for_show as start_panel
     from mapping.live import ShowLibrary
+    from mapping.operations import session
     from mapping.outputs import HeadlessOutputs, NoDisplayError, WindowOutputs
     from mapping.player import ShowPlayer
     from mapping.reload import ShowWatcher
 
+    state_dir = args.state_dir or session.default_state_dir()
+    if args.supervise:
+        run_argv = [a for a in args.argv if a != "--supervise"]
+        if args.state_dir is None:
+            run_argv += ["--state-dir", str(state_dir)]
+        return session.supervise(run_argv, state_dir, args.watchdog)
+    evening_log = session.open_evening_log(state_dir / "logs")
     show = _load(args.show)
     if show is None:
         return 2
@@ -168,7 +218,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     else:
         try:
             outputs = WindowOutputs(
-                show.outputs, windowed=args.windowed, key_handler=on_key, mouse_handler=on_mouse
+                show.outputs,
+                windowed=args.windowed,
+                key_handler=on_key,
+                mouse_handler=on_mouse,
+                span=show.span,
             )
         except NoDisplayError as exc:
             log.error(
@@ -209,16 +263,37 @@ def cmd_run(args: argparse.Namespace) -> int:
     oscquery = start_for_show(player, args.oscquery_port)
     if oscquery is not None and osc is not None:
         oscquery.set_osc_port(osc.port)
+    panel_port = args.panel_port if args.panel_port is not None else show.control.panel_port
+    panel = start_panel(
+        player, panel_port, args.panel_bind, args.panel_token, state_dir / "panel-token"
+    )
     watcher = ShowWatcher(player).start()  # edits and new calibrations are picked up live
+    _, start_at = session.attach(player, state_dir, resume_journal=args.resume)
+    log.info("status: %s; log: %s", state_dir / "status.json", evening_log.log_dir)
     try:
-        player.run(fps=args.fps, duration_s=args.duration)
+        fps = _frame_rate(args, outputs)
+        player.run(fps=fps, duration_s=args.duration, start_at_s=start_at)
     finally:
+        logging.getLogger().removeHandler(evening_log)
+        evening_log.close()
         watcher.close()
         if oscquery is not None:
             oscquery.close()
+        if panel is not None:
+            panel.close()
         if osc is not None:
             osc.close()
     return 0
+
+
+def _frame_rate(args: argparse.Namespace, outputs) -> float:
+    """``--fps``, else one frame per display refresh in windows (60 when the display does
+    not say), else 30 headless."""
+    if args.fps:
+        return args.fps
+    if args.headless:
+        return 30.0
+    return getattr(outputs, "refresh_hz", None) or 60.0
 
 
 def _start_osc(args: argparse.Namespace, show, player):  # -> OscServer | None
@@ -298,6 +373,19 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_media(args: argparse.Namespace) -> int:
+    import json
+
+    from mapping.media.report import EXIT_INVALID_SHOW, media_report
+
+    show = _load(args.show)
+    if show is None:
+        return EXIT_INVALID_SHOW
+    report = media_report(show)
+    print(json.dumps(report.to_json(), indent=2) if args.json else report.table())
+    return report.exit_status()
+
+
 def cmd_displays(args: argparse.Namespace) -> int:
     from mapping.outputs import NoDisplayError, list_displays
 
@@ -314,6 +402,24 @@ def cmd_displays(args: argparse.Namespace) -> int:
 # --- schedule (docs/schedule.md) ------------------------------------------------------------
 
 
+def _panel_options(parser: argparse.ArgumentParser) -> None:
+    panel = parser.add_argument_group("web panel (docs/panel.md)")
+    panel.add_argument(
+        "--panel-port",
+        type=argtypes.port,
+        help="web panel port (default: [control] panel_port, else 8470; 0: off)",
+    )
+    panel.add_argument(
+        "--panel-bind",
+        default="127.0.0.1",
+        help="web panel interface (default 127.0.0.1: this machine only; 0.0.0.0: every one)",
+    )
+    panel.add_argument(
+        "--panel-token",
+        help="web panel access token (default: $MAPPING_PANEL_TOKEN, else one made and logged)",
+    )
+
+
 def _schedule_parser(sub) -> None:  # sub: argparse._SubParsersAction
     sched = sub.add_parser("schedule", help="print tonight's schedule, or run the evening")
     sched.add_argument("file", type=Path, help="schedule file (TOML), e.g. shows/evening.toml")
@@ -325,10 +431,13 @@ def _schedule_parser(sub) -> None:  # sub: argparse._SubParsersAction
     mode = sched.add_mutually_exclusive_group()
     mode.add_argument("--headless", action="store_true", help="with --run: offscreen outputs")
     mode.add_argument("--windowed", action="store_true", help="with --run: desktop windows")
-    sched.add_argument("--fps", type=argtypes.fps, default=30.0, help="with --run: frame rate")
+    sched.add_argument(
+        "--fps", type=argtypes.fps, help="with --run: frame rate (default as for run)"
+    )
     sched.add_argument(
         "--duration", type=argtypes.positive_seconds, help="with --run: stop after S seconds"
     )
+    _panel_options(sched)
 
 
 def cmd_schedule(args: argparse.Namespace) -> int:
@@ -363,8 +472,10 @@ def _run_schedule(args: argparse.Namespace, schedule) -> int:  # schedule: Sched
 
     from mapping.control.builtin import build_registry
     from mapping.control.keys import key_bindings
+    from mapping.control.panel import start_for_show as start_panel
     from mapping.control.schedule import attach, first_show
     from mapping.live import ShowLibrary
+    from mapping.operations.session import default_state_dir
     from mapping.outputs import HeadlessOutputs, NoDisplayError, WindowOutputs
     from mapping.player import ShowPlayer
 
@@ -385,7 +496,9 @@ def _run_schedule(args: argparse.Namespace, schedule) -> int:  # schedule: Sched
         outputs = (
             HeadlessOutputs()
             if args.headless
-            else WindowOutputs(show.outputs, windowed=args.windowed, key_handler=on_key)
+            else WindowOutputs(
+                show.outputs, windowed=args.windowed, key_handler=on_key, span=show.span
+            )
         )
     except NoDisplayError as exc:
         log.error("%s: cannot open projector windows; add --headless", exc)
@@ -396,7 +509,15 @@ def _run_schedule(args: argparse.Namespace, schedule) -> int:  # schedule: Sched
         bindings.update(key_bindings(registry))
     attach(player, schedule)
     log.info("running the schedule %s; %s", args.file, player.live.schedule.now().describe())
-    player.run(fps=args.fps, duration_s=args.duration)
+    panel_port = args.panel_port if args.panel_port is not None else show.control.panel_port
+    panel = start_panel(
+        player, panel_port, args.panel_bind, args.panel_token, default_state_dir() / "panel-token"
+    )
+    try:
+        player.run(fps=_frame_rate(args, outputs), duration_s=args.duration)
+    finally:
+        if panel is not None:
+            panel.close()
     return 0
 
 
@@ -415,6 +536,7 @@ def main(argv: list[str] | None = None) -> int:
     if first is not None and argv[first] not in SUBCOMMANDS:
         argv.insert(first, "run")
     args = _parser().parse_args(argv)
+    args.argv = argv
     logging.basicConfig(
         level=getattr(logging, str(args.log_level).upper(), logging.INFO),
         format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
@@ -424,6 +546,7 @@ def main(argv: list[str] | None = None) -> int:
         "run": cmd_run,
         "render": cmd_render,
         "check": cmd_check,
+        "media": cmd_media,
         "displays": cmd_displays,
         "schedule": cmd_schedule,
     }

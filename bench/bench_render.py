@@ -6,7 +6,8 @@ What it measures
     solid) at full output resolution, in the cue state of ``--cue`` (default ``emblem``,
     reached by tracking through every earlier cue with no fades, so every layer is visible).
     Show time advances ``1/--fps`` s per frame (default 1/30 s), so the video decodes new
-    frames and the generator animates as in a live show.
+    frames and the generator animates as in a live show. Soft-edge blending is turned off
+    (the CPU baseline does not blend); ``bench/bench_blend.py`` measures its cost.
 
 How
     One process, one headless GL context. Each row first renders ``--warmup`` frames (show
@@ -317,6 +318,9 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
 
     show = load_show(args.show)
+    # the CPU baseline does not blend overlaps: compare like with like (bench_blend.py
+    # measures blending, mesh warp and colour)
+    show = dataclasses.replace(show, blend=dataclasses.replace(show.blend, enabled=False))
     engine = CueEngine.at_cue(show, args.cue)
     n_total = args.warmup + args.frames
     times_s = [i / args.fps for i in range(n_total)]

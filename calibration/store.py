@@ -18,6 +18,14 @@ readable and editable by hand::
     updated = "2026-11-25T17:00:00Z"  # optional ISO-8601 text
     pairs_canvas_px = [[0.0, 0.0], [1600.0, 0.0], ...]      # optional: the measured
     pairs_projector_px = [[96.0, 38.0], [1188.0, 84.0], ...]  # point pairs, for a re-fit
+    mesh_size = [4, 3]                # optional mesh warp: columns, rows (2..64 each)
+    mesh_offsets_px = [[0.0, 0.0], [1.5, -0.25], ...]         # projector_px, row by row
+
+    [blend]                           # optional: soft-edge blend adjustments
+    black_level = 0.02                # one projector's black / its white (linear), 0..0.5
+    [blend.edges.left.right]          # how output "left" fades out towards output "right"
+    width_px = 60.0                   # ramp width in canvas_px; 0 = automatic (the overlap)
+    curve = 1.0                       # exponent on the smooth ramp, 0.1..10
 
 * ``schema_version`` (required integer) is one of :data:`SUPPORTED_SCHEMA_VERSIONS`.
   Every key added since version 1 is optional, so files written before them still load.
@@ -88,7 +96,15 @@ METHODS: tuple[str, ...] = ("corner-pin", "point-pairs", "structured-light", "ma
 HISTORY_DIR_NAME = ".history"
 LOCK_TIMEOUT_S = 30.0
 
-_TOP_KEYS = ("schema_version", "venue", "surfaces")
+_TOP_KEYS = ("schema_version", "venue", "surfaces", "blend")
+_BLEND_KEYS = ("black_level", "edges")
+_EDGE_KEYS = ("width_px", "curve")
+BLACK_LEVEL_RANGE = (0.0, 0.5)
+"""Black-level compensation: one projector's black as a fraction of its white (linear)."""
+EDGE_WIDTH_RANGE_PX = (0.0, 100_000.0)
+"""A blend edge's ramp width in ``canvas_px``; 0 (or the key left out) means automatic."""
+EDGE_CURVE_RANGE = (0.1, 10.0)
+"""A blend edge's curve: the exponent applied to its smooth ramp (1 = the plain ramp)."""
 _SURFACE_KEYS = (
     "output",
     "H_canvas_to_projector",
@@ -99,7 +115,10 @@ _SURFACE_KEYS = (
     "updated",
     "pairs_canvas_px",
     "pairs_projector_px",
+    "mesh_size",
+    "mesh_offsets_px",
 )
+MESH_SIZE_RANGE = (2, 64)
 _TIMESTAMP_FORMAT = "%Y%m%dT%H%M%S.%fZ"
 
 
@@ -159,6 +178,8 @@ class SurfaceCalibration:
     residual_max_px: float | None = None
     pairs_canvas_px: np.ndarray | None = None
     pairs_projector_px: np.ndarray | None = None
+    mesh_offsets_px: np.ndarray | None = None
+    """A mesh warp's control point offsets in ``projector_px``, (rows, columns, 2)."""
 
     def __post_init__(self) -> None:
         H = np.asarray(self.H_canvas_to_projector)
@@ -193,6 +214,22 @@ class SurfaceCalibration:
                 )
             object.__setattr__(self, "pairs_canvas_px", canvas)
             object.__setattr__(self, "pairs_projector_px", projector)
+        if self.mesh_offsets_px is not None:
+            mesh = np.array(self.mesh_offsets_px, dtype=np.float64, copy=True)
+            lo, hi = MESH_SIZE_RANGE
+            if (
+                mesh.ndim != 3
+                or mesh.shape[2] != 2
+                or not all(lo <= n <= hi for n in mesh.shape[:2])
+            ):
+                raise ValueError(
+                    f"mesh_offsets_px must be (rows, columns, 2) with {lo}..{hi} points a side, "
+                    f"got shape {mesh.shape}"
+                )
+            if not np.all(np.isfinite(mesh)):
+                raise ValueError("mesh_offsets_px must be finite")
+            mesh.flags.writeable = False
+            object.__setattr__(self, "mesh_offsets_px", mesh)
 
     def _key(self) -> tuple[Any, ...]:
         def raw(a: np.ndarray | None) -> bytes | None:
@@ -208,6 +245,7 @@ class SurfaceCalibration:
             self.updated,
             raw(self.pairs_canvas_px),
             raw(self.pairs_projector_px),
+            raw(self.mesh_offsets_px),
         )
 
     def __eq__(self, other: object) -> bool:
@@ -217,6 +255,59 @@ class SurfaceCalibration:
 
     def __hash__(self) -> int:
         return hash(self._key())
+
+
+@dataclass(frozen=True)
+class EdgeBlend:
+    """Manual adjustment of one blend edge: how ``output`` fades out towards ``neighbour``.
+
+    ``width_px`` is the ramp's width in ``canvas_px`` measured from the neighbour's
+    coverage (``0``: automatic, the width of their overlap); ``curve`` the exponent applied
+    to the ramp (``1``: the plain smooth ramp, larger: steeper toward the edge).
+    """
+
+    output: str
+    neighbour: str
+    width_px: float = 0.0
+    curve: float = 1.0
+
+    def __post_init__(self) -> None:
+        for name, (lo, hi) in (("width_px", EDGE_WIDTH_RANGE_PX), ("curve", EDGE_CURVE_RANGE)):
+            if message := validate.number_problem(getattr(self, name), lo, hi):
+                raise ValueError(f"{name}: {message}")
+            object.__setattr__(self, name, float(getattr(self, name)))
+        if self.output == self.neighbour:
+            raise ValueError(f"a blend edge joins two outputs, got '{self.output}' twice")
+
+
+@dataclass(frozen=True)
+class BlendCalibration:
+    """The venue's soft-edge blend adjustments (``[blend]`` in a calibration file).
+
+    ``black_level``: one projector's black as a fraction of its white, in linear light
+    (0: no black-level compensation). ``edges``: manual edge adjustments, at most one per
+    ordered pair of outputs (later ones replace earlier ones on construction).
+    """
+
+    black_level: float = 0.0
+    edges: tuple[EdgeBlend, ...] = ()
+
+    def __post_init__(self) -> None:
+        if message := validate.number_problem(self.black_level, *BLACK_LEVEL_RANGE):
+            raise ValueError(f"black_level: {message}")
+        object.__setattr__(self, "black_level", float(self.black_level))
+        unique = {(e.output, e.neighbour): e for e in self.edges}
+        object.__setattr__(self, "edges", tuple(unique.values()))
+
+    def edge(self, output: str, neighbour: str) -> EdgeBlend:
+        """The adjustment of one edge (the defaults when none was made)."""
+        for e in self.edges:
+            if (e.output, e.neighbour) == (output, neighbour):
+                return e
+        return EdgeBlend(output, neighbour)
+
+    def with_edge(self, edge: EdgeBlend) -> BlendCalibration:
+        return dataclasses.replace(self, edges=(*self.edges, edge))
 
 
 @dataclass(frozen=True)
@@ -240,6 +331,8 @@ class CalibrationFile:
     venue: str = ""
     schema_version: int = CURRENT_SCHEMA_VERSION
     source: FileStamp | None = field(default=None, compare=False, repr=False)
+    blend: BlendCalibration | None = None
+    """Soft-edge blend adjustments (``[blend]``), if the file has them."""
 
     def __post_init__(self) -> None:
         surfaces = dict(self.surfaces)
@@ -256,7 +349,7 @@ class CalibrationFile:
         object.__setattr__(self, "surfaces", types.MappingProxyType(surfaces))
 
     def __hash__(self) -> int:
-        return hash((tuple(self.surfaces.items()), self.venue, self.schema_version))
+        return hash((tuple(self.surfaces.items()), self.venue, self.schema_version, self.blend))
 
 
 def with_surface(
@@ -349,11 +442,62 @@ class _Checker:
                 surface = self.surface(name, entry)
                 if surface is not None:
                     surfaces[name] = surface
+        blend = self.blend(doc["blend"]) if "blend" in doc else None
         if self.problems:
             return None
         return CalibrationFile(
-            surfaces=surfaces, venue=venue, schema_version=CURRENT_SCHEMA_VERSION
+            surfaces=surfaces, venue=venue, schema_version=CURRENT_SCHEMA_VERSION, blend=blend
         )
+
+    def blend(self, table: Any) -> BlendCalibration | None:
+        """``[blend]``: black level and ``[blend.edges.<output>.<neighbour>]`` tables."""
+        if not isinstance(table, dict):
+            self.problem("blend", f"expected a table [blend], got {describe(table)}")
+            return None
+        before = len(self.problems)
+        self.unknown_keys(table, _BLEND_KEYS, "blend")
+        black = table.get("black_level", 0.0)
+        if message := validate.number_problem(black, *BLACK_LEVEL_RANGE):
+            self.problem("blend.black_level", message)
+        edges: list[EdgeBlend] = []
+        edges_doc = table.get("edges", {})
+        if not isinstance(edges_doc, dict):
+            self.problem("blend.edges", f"expected a table of outputs, got {describe(edges_doc)}")
+            edges_doc = {}
+        for output, neighbours in edges_doc.items():
+            base = f"blend.edges.{key_name(output)}"
+            if not isinstance(neighbours, dict):
+                self.problem(
+                    base, f"expected a table of neighbour outputs, got {describe(neighbours)}"
+                )
+                continue
+            for neighbour, entry in neighbours.items():
+                key = f"{base}.{key_name(neighbour)}"
+                if not isinstance(entry, dict):
+                    self.problem(
+                        key,
+                        "expected a table like { width_px = 60.0, curve = 1.0 }, "
+                        f"got {describe(entry)}",
+                    )
+                    continue
+                if neighbour == output:
+                    self.problem(
+                        key, f"a blend edge joins two different outputs, got '{output}' twice"
+                    )
+                    continue
+                self.unknown_keys(entry, _EDGE_KEYS, key)
+                values = {"width_px": entry.get("width_px", 0.0), "curve": entry.get("curve", 1.0)}
+                ranges = {"width_px": EDGE_WIDTH_RANGE_PX, "curve": EDGE_CURVE_RANGE}
+                bad = False
+                for name, value in values.items():
+                    if message := validate.number_problem(value, *ranges[name]):
+                        self.problem(f"{key}.{name}", message)
+                        bad = True
+                if not bad:
+                    edges.append(EdgeBlend(output, neighbour, values["width_px"], values["curve"]))
+        if len(self.problems) > before:
+            return None
+        return BlendCalibration(float(black), tuple(edges))
 
     def surface(self, name: str, entry: Any) -> SurfaceCalibration | None:
         base = f"surfaces.{key_name(name)}"
@@ -425,6 +569,7 @@ class _Checker:
                     )
 
         pairs = self.point_pairs(entry, base)
+        mesh = self.mesh(entry, base)
 
         if len(self.problems) > before or H is None:
             return None
@@ -438,7 +583,35 @@ class _Checker:
             updated=updated,
             pairs_canvas_px=pairs[0] if pairs else None,
             pairs_projector_px=pairs[1] if pairs else None,
+            mesh_offsets_px=mesh,
         )
+
+    def mesh(self, entry: dict[str, Any], base: str) -> np.ndarray | None:
+        """``mesh_size = [columns, rows]`` and ``mesh_offsets_px``, row by row."""
+        if "mesh_size" not in entry and "mesh_offsets_px" not in entry:
+            return None
+        for key in ("mesh_size", "mesh_offsets_px"):
+            if key not in entry:
+                other = "mesh_offsets_px" if key == "mesh_size" else "mesh_size"
+                self.problem(f"{base}.{key}", f"missing; {other} needs {key} beside it")
+                return None
+        size = entry["mesh_size"]
+        lo, hi = MESH_SIZE_RANGE
+        if not (
+            isinstance(size, list)
+            and len(size) == 2
+            and all(not validate.integer_problem(n, lo) and n <= hi for n in size)
+        ):
+            self.problem(
+                f"{base}.mesh_size",
+                f"expected [columns, rows], integers {lo}..{hi}, got {describe(size)}",
+            )
+            return None
+        nx, ny = size
+        if message := validate.points_problem(entry["mesh_offsets_px"], nx * ny):
+            self.problem(f"{base}.mesh_offsets_px", f"{message} (mesh_size {nx}×{ny}, row by row)")
+            return None
+        return np.array(entry["mesh_offsets_px"], dtype=np.float64).reshape(ny, nx, 2)
 
     def point_pairs(self, entry: dict[str, Any], base: str) -> tuple[np.ndarray, np.ndarray] | None:
         keys = ("pairs_canvas_px", "pairs_projector_px")
@@ -664,8 +837,10 @@ _MATRIX = re.compile(
     r"\[(?P<r0>[^\]]*)\],\s*\[(?P<r1>[^\]]*)\],\s*\[(?P<r2>[^\]]*)\],?\s*\]",
     re.MULTILINE,
 )
+_SIZE = re.compile(r"^(?P<key>[ \t]*mesh_size = )\[(?P<body>[^\]\[]*)\]", re.MULTILINE)
 _POINTS = re.compile(
-    r"^(?P<key>[ \t]*pairs_(?:canvas|projector)_px = )\[(?P<body>(?:\s*\[[^\]]*\],?)*)\s*\]",
+    r"^(?P<key>[ \t]*(?:pairs_(?:canvas|projector)|mesh_offsets)_px = )"
+    r"\[(?P<body>(?:\s*\[[^\]]*\],?)*)\s*\]",
     re.MULTILINE,
 )
 
@@ -686,7 +861,10 @@ def _compact(text: str) -> str:
             return f"{m.group('key')}[]"
         return f"{m.group('key')}[\n    " + ",\n    ".join(rows) + ",\n]"
 
-    return _POINTS.sub(points, _MATRIX.sub(matrix, text))
+    def size(m: re.Match[str]) -> str:
+        return f"{m.group('key')}{row(m.group('body'))}"
+
+    return _SIZE.sub(size, _POINTS.sub(points, _MATRIX.sub(matrix, text)))
 
 
 def _to_document(cal: CalibrationFile) -> dict[str, Any]:
@@ -716,8 +894,25 @@ def _to_document(cal: CalibrationFile) -> dict[str, Any]:
             entry["pairs_projector_px"] = [
                 [float(v) for v in p] for p in surface.pairs_projector_px
             ]
+        if surface.mesh_offsets_px is not None:
+            ny, nx = surface.mesh_offsets_px.shape[:2]
+            entry["mesh_size"] = [nx, ny]
+            entry["mesh_offsets_px"] = [
+                [float(v) for v in p] for p in surface.mesh_offsets_px.reshape(-1, 2)
+            ]
         surfaces[name] = entry
     doc["surfaces"] = surfaces
+    if cal.blend is not None:
+        blend: dict[str, Any] = {"black_level": float(cal.blend.black_level)}
+        edges: dict[str, dict[str, Any]] = {}
+        for edge in cal.blend.edges:
+            edges.setdefault(edge.output, {})[edge.neighbour] = {
+                "width_px": float(edge.width_px),
+                "curve": float(edge.curve),
+            }
+        if edges:
+            blend["edges"] = edges
+        doc["blend"] = blend
     return doc
 
 

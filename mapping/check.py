@@ -1,9 +1,11 @@
 """``check``: validate a show folder without running it, reporting every problem.
 
 Beyond what :func:`mapping.show.load_show` validates (syntax, keys, types, geometry, files
-present), the check opens every image and video the show uses and compiles every generator
-shader in a headless GL context, so broken media and shader errors (with the shader's own
-file and line) are found before the show, not during it.
+present), the check probes every image and video the show uses with its kind's probe from
+:data:`mapping.kinds.LAYER_KINDS` (:func:`mapping.media.probe.probe`, the same inspection
+as ``run_show.py media``) and compiles every generator shader in a headless GL context, so
+broken media and shader errors (with the shader's own file and line) are found before the
+show, not during it.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from mapping.errors import Problem, ValidationError
 from mapping.gl.shaders import ShaderError, load_generator
 from mapping.kinds import LAYER_KINDS, probe_function
 from mapping.media.errors import MediaError
-from mapping.show import Show, load_show
+from mapping.show import LiveDevice, Show, load_show
 
 
 @dataclass
@@ -57,6 +59,8 @@ class CheckReport:
         lines.append(f"  layers   {len(show.layers)}")
         for layer in show.layers:
             content = layer.content.name if isinstance(layer.content, Path) else "colour"
+            if isinstance(layer.content, LiveDevice):
+                content = layer.content.path
             lines.append(
                 f"    {layer.name:<16} {layer.kind:<7} {content:<24} "
                 f"opacity {layer.opacity:g}, {layer.blend}"
@@ -77,9 +81,11 @@ def check_show(
     shaders: list[tuple[str, Path]] = []
     for key_path, file, kind_name in show.content_files():
         kind = LAYER_KINDS[kind_name]
-        probe = probe_function(kind)
-        if probe is None:  # checking needs GL: generator shaders are compiled below
+        if kind.compiled:  # checking needs GL: generator shaders are compiled below
             shaders.append((key_path, file))
+            continue
+        probe = probe_function(kind)
+        if probe is None:
             continue
         try:
             probe(file)

@@ -282,6 +282,7 @@ class CueEngine:
         spec = self.show.cues[index]
         self._fade_to(self._look(spec.cue_list, index), show_time_s, fade_s, spec)
         self._set_current(index)
+        self.fired_at[index] = self.engine_time(show_time_s)
         return index
 
     def back(self, show_time_s: float, cue_list: str | None = None) -> int | None:

@@ -6,9 +6,9 @@ probe a content file without running the show), the media listing (which file su
 a kind takes) and the renderer (which GPU source class draws it, named here as a dotted
 path so this module stays free of GL). No other module spells a kind's properties.
 
-A kind's content is either a colour (``solid``) or a file; a file is identified by
-:class:`ContentId` — its path plus size and modification time — so a file replaced at the
-same path is new content, and a file that was missing and appears is seen.
+A kind's content is a colour (``solid``), a live device (``live``) or a file; a file is
+identified by :class:`ContentId` — its path plus size and modification time — so a file
+replaced at the same path is new content, and a file that was missing and appears is seen.
 """
 
 from __future__ import annotations
@@ -28,14 +28,15 @@ class LayerKind:
     Attributes:
         name: the value of ``kind`` in a show file.
         content_key: the show-file key holding the content (``color``, ``file``, …).
-        content: ``"color"`` (an RGBA colour) or ``"file"`` (a path in the show folder).
+        content: ``"color"`` (an RGBA colour), ``"file"`` (a path in the show folder) or
+            ``"device"`` (a live input: :class:`mapping.show.LiveDevice`).
         expected: what the content must be, for error messages.
         extensions: the file suffixes (lower case, with the dot) this kind usually takes;
             used to list a show folder's media, never to refuse a file.
         gpu_source: ``"module:Class"`` of the renderer's source for this kind.
         probe: ``"module:function"`` that opens a content file to check it without GL
-            (raises ``MediaError``); ``None`` when checking needs a GL context
-            (``check`` compiles shaders) or there is no file.
+            (raises ``MediaError``); ``None`` when there is nothing to open this way.
+        compiled: ``check`` compiles the content in a GL context (generator shaders).
         region_sized: the source renders at the layer region's size (generators), so the
             region is part of the content's identity.
     """
@@ -47,6 +48,7 @@ class LayerKind:
     extensions: tuple[str, ...] = ()
     gpu_source: str = ""
     probe: str | None = None
+    compiled: bool = False
     region_sized: bool = False
 
     @property
@@ -75,7 +77,7 @@ LAYER_KINDS: dict[str, LayerKind] = {
             "an image file (PNG, JPEG, TIFF, WebP, …)",
             IMAGE_EXTENSIONS,
             gpu_source="mapping.gl.sources.image:ImageSource",
-            probe="mapping.media.image:load_image",
+            probe="mapping.media.probe:check_image",
         ),
         LayerKind(
             "video",
@@ -83,8 +85,9 @@ LAYER_KINDS: dict[str, LayerKind] = {
             "file",
             "a video file (MP4, MOV, MKV, … with a video stream)",
             VIDEO_EXTENSIONS,
-            gpu_source="mapping.gl.sources.video:VideoSource",
-            probe="mapping.kinds:probe_video",
+            # HAP files get a HapSource (GPU decompression), any other codec a VideoSource.
+            gpu_source="mapping.gl.sources.hap:VideoKindSource",
+            probe="mapping.media.probe:check_video",
         ),
         LayerKind(
             "shader",
@@ -93,7 +96,15 @@ LAYER_KINDS: dict[str, LayerKind] = {
             "a GLSL fragment shader (Shadertoy-style mainImage)",
             SHADER_EXTENSIONS,
             gpu_source="mapping.gl.sources.generator:GeneratorSource",
+            compiled=True,
             region_sized=True,
+        ),
+        LayerKind(
+            "live",
+            "device",
+            "device",
+            "a live video device (a V4L2 path such as /dev/video0, or an FFmpeg input)",
+            gpu_source="mapping.gl.sources.live:LiveSource",
         ),
     )
 }
@@ -121,13 +132,6 @@ def resolve(dotted: str) -> Any:
 def probe_function(kind: LayerKind) -> Callable[[Path], object] | None:
     """The function that checks one content file of this kind, or ``None``."""
     return resolve(kind.probe) if kind.probe else None
-
-
-def probe_video(path: Path) -> None:
-    """Open a video file and decode its first frame (raises ``MediaError``)."""
-    from mapping.media.video import VideoClip
-
-    VideoClip(path).close()
 
 
 @dataclass(frozen=True)

@@ -94,7 +94,9 @@ class LiveShow:
         self.locked = show.control.locked
 
     def _adopt(self, show: Show) -> None:
+        from mapping.control.blending import BlendEditor
         from mapping.control.corners import CornerEditor
+        from mapping.control.mesh_edit import MeshEditor
 
         self.show = show
         self.engine = CueEngine(show)
@@ -102,6 +104,8 @@ class LiveShow:
         self.images: dict[str, np.ndarray] = {}
         self._images_shown = 0
         self.corners = CornerEditor(self)
+        self.blend = BlendEditor(self)
+        self.mesh = MeshEditor(self)
         self.generation += 1
 
     def replace_surfaces(self, surfaces: tuple[Surface, ...]) -> None:

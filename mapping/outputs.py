@@ -7,7 +7,13 @@ Both kinds present the renderer's per-output textures; the rendering code is the
 * :class:`WindowOutputs` — one pyglet window per projector output: borderless fullscreen on
   the display the show file names, or ordinary desktop windows with ``windowed=True``.
   The renderer runs in the first window's GL context; the other windows share its objects
-  and each draw the output texture through a small blit of their own.
+  and each draw the output texture through a small blit of their own. With ``span``
+  (the show's ``[span] displays``), one borderless window covers those displays and every
+  output is drawn into its own viewport of it, at its display and position (the way
+  graphics cards present projector walls: one desktop over several outputs).
+
+An output whose display does not exist is reported by its name and display and gets no
+window; the other outputs keep running (it is still rendered, so it can be monitored).
 """
 
 from __future__ import annotations
@@ -93,6 +99,50 @@ class _Window:
     vao: moderngl.VertexArray
     texture: moderngl.Texture | None = None
     texture_glo: int = -1
+    viewports: tuple[tuple[Output, tuple[int, int, int, int]], ...] = ()
+    """A spanning window: each output and its rectangle (x, y, w, h; y down) in it."""
+    textures: dict[str, tuple[int, moderngl.Texture]] | None = None
+
+
+def span_layout(
+    outputs: tuple[Output, ...],
+    screens: list[tuple[int, int, int, int]],
+    span: tuple[int, ...],
+) -> tuple[tuple[int, int, int, int], list[tuple[Output, tuple[int, int, int, int]]], list[str]]:
+    """One window over the ``span`` displays that exist: its rectangle (desktop
+    coordinates), each output's viewport in it (x, y, w, h from its top-left) and what is
+    missing, in words. Outputs on a display outside the span or missing are left out."""
+    present = [d for d in span if d < len(screens)]
+    missing = [
+        f"display {d} (of the span) is missing: {len(screens)} display(s) found"
+        for d in span
+        if d >= len(screens)
+    ]
+    if not present:
+        return (0, 0, 0, 0), [], missing
+    rects = [screens[d] for d in present]
+    x0 = min(r[0] for r in rects)
+    y0 = min(r[1] for r in rects)
+    x1 = max(r[0] + r[2] for r in rects)
+    y1 = max(r[1] + r[3] for r in rects)
+    viewports = []
+    for out in outputs:
+        if out.display not in present:
+            missing.append(_missing_output(out, len(screens), span))
+            continue
+        sx, sy, _, _ = screens[out.display]
+        x, y = sx + out.position[0] - x0, sy + out.position[1] - y0
+        viewports.append((out, (x, y, *out.resolution)))
+    return (x0, y0, x1 - x0, y1 - y0), viewports, missing
+
+
+def _missing_output(out: Output, found: int, span: tuple[int, ...] = ()) -> str:
+    if span and out.display < found:
+        return f"output '{out.name}': display {out.display} is not in the span {list(span)}"
+    return (
+        f"output '{out.name}': display {out.display} is missing ({found} display(s) found); "
+        "it gets no window, the other outputs keep running"
+    )
 
 
 class WindowOutputs:
@@ -105,9 +155,11 @@ class WindowOutputs:
         windowed: bool = False,
         key_handler: Any = None,
         mouse_handler: Any = None,
+        span: tuple[int, ...] = (),
     ) -> None:
         """``mouse_handler(output, "press" | "drag", x_px, y_px)`` gets mouse events in the
-        output's ``projector_px`` (left button only)."""
+        output's ``projector_px`` (left button only). ``span``: the displays one window
+        covers, every output in its own viewport (ignored with ``windowed``)."""
         if reason := display_available():
             raise NoDisplayError(reason)
         import pyglet
@@ -119,6 +171,9 @@ class WindowOutputs:
             raise NoDisplayError(f"cannot open the display: {exc}") from exc
         self._pyglet = pyglet
         self._open = True
+        self.damaged = False
+        """A window lost its picture (exposed, resized): the player presents again even when
+        the frame has not changed."""
         self.windows: list[_Window] = []
         config = pyglet.gl.Config(
             major_version=3,
@@ -131,15 +186,31 @@ class WindowOutputs:
             blue_size=8,
         )
         preview_x = 20
+        self.refresh_hz: float | None = None
+        """The first output's display refresh rate, when the display says (the player then
+        runs one frame per refresh)."""
+        self.missing: list[str] = []
+        """What could not be shown, in words (an output whose display is missing)."""
+        rects = [(sc.x, sc.y, sc.width, sc.height) for sc in screens]
+        if span and not windowed:
+            self._open_span(outputs, screens, rects, span, config, key_handler, mouse_handler)
+            return
+        shown = []
         for out in outputs:
-            if out.display >= len(screens):
-                log.warning(
-                    "output '%s' asks for display %d but only %d exist; using display 0",
-                    out.name,
-                    out.display,
-                    len(screens),
-                )
+            if out.display >= len(screens) and not windowed:
+                self.missing.append(_missing_output(out, len(screens)))
+                log.error("%s", self.missing[-1])
+            else:
+                shown.append(out)
+        if not shown:
+            raise NoDisplayError("; ".join(self.missing))
+        for index, out in enumerate(shown):
             screen = screens[out.display] if out.display < len(screens) else screens[0]
+            if index == 0:
+                self.refresh_hz = _refresh_hz(screen)
+            # vsync on the first window only: each buffer swap waits for its display's
+            # vertical blank, which paces the loop; more waits would divide the rate
+            vsync = index == 0 and not windowed
             caption = f"facade-mapper — {out.name}"
             if windowed:
                 w, h = out.resolution
@@ -164,7 +235,7 @@ class WindowOutputs:
                         fullscreen=True,
                         screen=screen,
                         config=config,
-                        vsync=False,
+                        vsync=vsync,
                     )
                 else:
                     x, y, w, h = placement
@@ -173,7 +244,7 @@ class WindowOutputs:
                         h,
                         caption=caption,
                         config=config,
-                        vsync=False,
+                        vsync=vsync,
                         style=pyglet.window.Window.WINDOW_STYLE_BORDERLESS,
                     )
                     window.set_location(x, y)
@@ -185,6 +256,8 @@ class WindowOutputs:
             vao = ctx.vertex_array(program, [(vbo, "2f", "a_unit")])
             program["u_flip_y"].value = True
             window.on_close = self._on_close
+            window.on_expose = self._on_damage  # uncovered or resized: draw the last frame again
+            window.on_resize = self._on_resize
             if key_handler is not None:
                 window.on_key_press = key_handler
             if mouse_handler is not None:
@@ -192,6 +265,80 @@ class WindowOutputs:
             self.windows.append(_Window(out, window, ctx, program, vao))
         self.windows[0].window.switch_to()
         self.ctx = self.windows[0].ctx
+
+    def _open_span(
+        self,
+        outputs: tuple[Output, ...],
+        screens: list[Any],
+        rects: list[tuple[int, int, int, int]],
+        span: tuple[int, ...],
+        config: Any,
+        key_handler: Any,
+        mouse_handler: Any,
+    ) -> None:
+        """One borderless window over the span's displays, an output in each viewport."""
+        pyglet = self._pyglet
+        (x, y, w, h), viewports, missing = span_layout(outputs, rects, span)
+        self.missing = missing
+        for text in missing:
+            log.error("%s", text)
+        if not viewports:
+            raise NoDisplayError("no output can be shown: " + "; ".join(missing))
+        first = min(d for d in span if d < len(screens))
+        self.refresh_hz = _refresh_hz(screens[first])
+        window = pyglet.window.Window(
+            w,
+            h,
+            caption="facade-mapper — " + ", ".join(o.name for o, _ in viewports),
+            config=config,
+            vsync=True,
+            style=pyglet.window.Window.WINDOW_STYLE_BORDERLESS,
+        )
+        window.set_location(x, y)
+        window.set_mouse_visible(False)
+        window.switch_to()
+        ctx = moderngl.create_context(require=330)
+        program = load_program(ctx, "blit")
+        vbo = ctx.buffer(np.array([0, 0, 1, 0, 0, 1, 1, 1], dtype="f4").tobytes())
+        vao = ctx.vertex_array(program, [(vbo, "2f", "a_unit")])
+        program["u_flip_y"].value = True
+        window.on_close = self._on_close
+        window.on_expose = self._on_damage
+        window.on_resize = self._on_resize
+        if key_handler is not None:
+            window.on_key_press = key_handler
+        if mouse_handler is not None:
+            self._attach_span_mouse(window, viewports, mouse_handler)
+        self.windows.append(
+            _Window(viewports[0][0], window, ctx, program, vao, viewports=tuple(viewports))
+        )
+        self.ctx = ctx
+
+    def _attach_span_mouse(
+        self,
+        window: Any,
+        viewports: list[tuple[Output, tuple[int, int, int, int]]],
+        handler: Any,
+    ) -> None:
+        left = self._pyglet.window.mouse.LEFT
+
+        def to_output(x: float, y: float) -> tuple[str, float, float] | None:
+            y_down = window.height - y
+            for out, (vx, vy, vw, vh) in viewports:
+                if vx <= x < vx + vw and vy <= y_down < vy + vh:
+                    return out.name, x - vx, y_down - vy
+            return None
+
+        def on_press(x: int, y: int, button: int, modifiers: int) -> None:
+            if button == left and (hit := to_output(x, y)) is not None:
+                handler(hit[0], "press", hit[1], hit[2])
+
+        def on_drag(x: int, y: int, dx: int, dy: int, buttons: int, modifiers: int) -> None:
+            if buttons & left and (hit := to_output(x, y)) is not None:
+                handler(hit[0], "drag", hit[1], hit[2])
+
+        window.on_mouse_press = on_press
+        window.on_mouse_drag = on_drag
 
     def _attach_mouse(self, window: Any, out: Output, handler: Any) -> None:
         left = self._pyglet.window.mouse.LEFT
@@ -215,6 +362,12 @@ class WindowOutputs:
     def _on_close(self) -> None:
         self._open = False
 
+    def _on_damage(self) -> None:
+        self.damaged = True
+
+    def _on_resize(self, width: int, height: int) -> None:
+        self.damaged = True
+
     def make_current(self) -> None:
         """Make the renderer's context (the first window's) current."""
         self.windows[0].window.switch_to()
@@ -223,6 +376,9 @@ class WindowOutputs:
         """Draw each output's texture into its window, letterboxed, and flip."""
         self.ctx.finish()  # the other windows read what this context just drew
         for w in self.windows:
+            if w.viewports:
+                self._present_span(w, textures)
+                continue
             tex = textures[w.output.name]
             w.window.switch_to()
             if w.texture_glo != tex.glo:
@@ -238,7 +394,30 @@ class WindowOutputs:
             w.texture.use(0)
             w.vao.render(moderngl.TRIANGLE_STRIP)
             w.window.flip()
+        self.damaged = False
         self.make_current()
+
+    def _present_span(self, w: _Window, textures: dict[str, moderngl.Texture]) -> None:
+        """Every output of a spanning window in its viewport, one flip."""
+        w.window.switch_to()
+        if w.textures is None:
+            w.textures = {}
+        screen = w.ctx.detect_framebuffer(0)
+        screen.use()
+        w.ctx.viewport = (0, 0, *w.window.get_framebuffer_size())
+        w.ctx.clear(0.0, 0.0, 0.0, 1.0)
+        fb_h = w.window.get_framebuffer_size()[1]
+        for out, (x, y, vw, vh) in w.viewports:
+            tex = textures[out.name]
+            held = w.textures.get(out.name)
+            if held is None or held[0] != tex.glo:
+                shared = w.ctx.external_texture(tex.glo, tex.size, 4, 0, "f1")
+                shared.filter = (moderngl.NEAREST, moderngl.NEAREST)
+                held = w.textures[out.name] = (tex.glo, shared)
+            w.ctx.viewport = (x, fb_h - y - vh, vw, vh)  # GL counts rows from the bottom
+            held[1].use(0)
+            w.vao.render(moderngl.TRIANGLE_STRIP)
+        w.window.flip()
 
     def read_window(self, index: int = 0) -> np.ndarray:
         """What window ``index`` shows on the X display now, RGB rows top-first.
@@ -277,6 +456,15 @@ class WindowOutputs:
         for w in self.windows:
             w.window.close()
         self.windows.clear()
+
+
+def _refresh_hz(screen: Any) -> float | None:
+    """The screen's current refresh rate, or ``None`` when the display does not say."""
+    try:
+        rate = float(screen.get_mode().rate)
+    except Exception:  # no XRandR (Xvfb), or a platform without modes
+        return None
+    return rate if 20.0 <= rate <= 500.0 else None
 
 
 def projector_placement(

@@ -24,7 +24,7 @@ import moderngl
 
 from mapping.commands import Command, CommandProcessor, CommandQueue, Registry, Result, Ticket
 from mapping.control.builtin import build_registry
-from mapping.cues import CueEngine
+from mapping.cues import CueEngine, FrameState
 from mapping.gl.renderer import Renderer
 from mapping.live import LiveShow, ShowLibrary
 from mapping.ratelimit import RateLimitedLog
@@ -86,6 +86,30 @@ class Status:
     locked: bool
 
 
+def frame_signature(frame: FrameState) -> tuple[Any, ...]:
+    """Everything in a frame state that changes the picture, except media times (which only
+    matter for sources that move by themselves): equal signatures, same picture."""
+    layers = tuple(
+        (
+            id(lf.layer),
+            lf.content,
+            lf.opacity,
+            tuple(lf.params.items()),
+            None if lf.previous is None else (lf.previous.content, lf.previous.weight),
+        )
+        for lf in frame.layers
+    )
+    return (
+        layers,
+        frame.master,
+        frame.hidden_surfaces,
+        tuple(frame.output_levels.items()),
+        tuple(frame.patterns.items()),
+        tuple((name, id(image)) for name, image in frame.pattern_images.items()),
+        tuple((id(layer), content) for layer, content in frame.preload),
+    )
+
+
 class ShowPlayer:
     """Runs one show live on a set of outputs.
 
@@ -116,7 +140,10 @@ class ShowPlayer:
         self.renderer = Renderer(outputs.ctx, show, offline=offline)
         self._generation = self.live.generation
         self.clock = clock or ShowClock()
-        self.frames = 0
+        self.frames = 0  # frame periods run (commands applied, listeners told)
+        self.drawn = 0  # of which rendered and presented (the rest changed nothing)
+        self.always_draw = False
+        self._drawn_state: object = None
         self.late_frames = 0
         self.render_failures = 0
         self.fps = 0.0
@@ -211,22 +238,41 @@ class ShowPlayer:
     # -- the frame
 
     def step(self, show_time_s: float) -> None:
-        """One frame at ``show_time_s``: commands, cue state, render, present."""
+        """One frame at ``show_time_s``: commands, cue state, render, present.
+
+        A frame whose state is the one last drawn, with no source moving by itself
+        (:meth:`Renderer.animating`), is neither rendered nor presented: the outputs keep
+        showing the last picture (``always_draw`` turns this off).
+        """
         self.apply_due(show_time_s)
         self._run_calls()
-        self.outputs.make_current()
+        drawn = False
         try:
             if self.live.generation != self._generation:
+                self.outputs.make_current()
                 self.renderer.set_show(self.live.show)
                 self._generation = self.live.generation
+                self._drawn_state = None
             frame = self.live.frame(show_time_s)
-            for name, kind in frame.patterns.items():
-                if self.renderer.pattern(name) != kind:
-                    if kind is not None and kind.startswith("image:"):
-                        self.renderer.set_pattern_image(name, kind, frame.pattern_images[name])
-                    else:
-                        self.renderer.set_pattern(name, kind)
-            self.renderer.render(frame)
+            state = frame_signature(frame)
+            if (
+                self.always_draw
+                or state != self._drawn_state
+                or self.renderer.animating(frame)
+                or getattr(self.outputs, "damaged", False)
+            ):
+                self.outputs.make_current()
+                self._drawn_state = None
+                for name, kind in frame.patterns.items():
+                    if self.renderer.pattern(name) != kind:
+                        if kind is not None and kind.startswith("image:"):
+                            images = frame.pattern_images
+                            self.renderer.set_pattern_image(name, kind, images[name])
+                        else:
+                            self.renderer.set_pattern(name, kind)
+                self.renderer.render(frame)
+                self._drawn_state = state
+                drawn = True
         except Exception as exc:  # the show goes on: keep presenting the last good frame
             message = f"{type(exc).__name__}: {exc}"
             if message != self._last_render_error:
@@ -235,11 +281,14 @@ class ShowPlayer:
                 )
                 self._last_render_error = message
             self.render_failures += 1
+            drawn = True  # present what the outputs hold
         else:
             self._last_render_error = None
-        self.outputs.present(
-            {n: self.renderer.output_texture(n) for n in self.renderer.output_names()}
-        )
+        if drawn:
+            self.outputs.present(
+                {n: self.renderer.output_texture(n) for n in self.renderer.output_names()}
+            )
+            self.drawn += 1
         self.frames += 1
         self.status = self._snapshot(show_time_s)
         for listener in self.frame_listeners:
@@ -267,38 +316,57 @@ class ShowPlayer:
             live.locked,
         )
 
-    def run(self, fps: float = 30.0, duration_s: float | None = None) -> None:
-        """Run until stopped, a window closes, or ``duration_s`` of show time passes."""
+    def run(
+        self, fps: float = 30.0, duration_s: float | None = None, start_at_s: float = 0.0
+    ) -> None:
+        """Run from show time ``start_at_s`` until stopped, a window closes, or the show
+        time reaches ``duration_s``.
+
+        Frames are locked to slots of ``1 / fps`` (the display's refresh, for windows): frame
+        *n* is drawn at show time exactly ``n / fps``, whatever the jitter of the moment it
+        is drawn, so a 30 fps clip on a 60 Hz output shows each of its frames for exactly
+        two refreshes. A slot missed because a frame ran late is counted in
+        :attr:`late_frames` (a dropped frame) and never drawn late: the next frame is the
+        slot due now.
+        """
         period = 1.0 / fps
-        self.clock.start()
-        next_frame = time.monotonic()
+        self.clock.start(start_at_s)
+        last_slot: int | None = None
         last_report, frames_at_report, last_log = time.monotonic(), 0, time.monotonic()
+        drops_logged = 0
         try:
             while self.running and self.outputs.poll():
-                t = self.clock()
+                slot = round(self.clock() / period)
+                if last_slot is not None:
+                    if slot <= last_slot:
+                        slot = last_slot + 1  # early: this is the next slot's frame
+                    elif slot > last_slot + 1:
+                        self.late_frames += slot - last_slot - 1  # slots that were dropped
+                t = slot * period
                 if duration_s is not None and t >= duration_s:
                     break
+                delay = t - self.clock()
+                if delay > 0:
+                    time.sleep(delay)
                 self.step(t)
+                last_slot = slot
                 now = time.monotonic()
                 if now - last_report >= 1.0:
                     self.fps = (self.frames - frames_at_report) / (now - last_report)
                     last_report, frames_at_report = now, self.frames
                 if now - last_log >= 5.0:
                     last_log = now
-                    log.info(
-                        "show time %.1f s, %.1f fps, cue %s",
+                    dropped = self.late_frames - drops_logged
+                    drops_logged = self.late_frames
+                    log_at = logging.WARNING if dropped else logging.INFO
+                    log.log(
+                        log_at,
+                        "show time %.1f s, %.1f fps, cue %s%s",
                         t,
                         self.fps,
                         self.status.cue or "(none)",
+                        f", {dropped} frame(s) dropped in the last 5 s" if dropped else "",
                     )
-                next_frame += period
-                delay = next_frame - time.monotonic()
-                if delay > 0:
-                    time.sleep(delay)
-                else:
-                    if delay < -period:
-                        self.late_frames += 1
-                    next_frame = time.monotonic()  # running late: do not try to catch up
         except KeyboardInterrupt:
             log.info("stopped by Ctrl-C")
         finally:

@@ -22,8 +22,18 @@ import numpy as np
 
 from calibration.store import CalibrationFile, load_calibration
 from mapping import geometry, validate
+from mapping.blend import GAMMA_RANGE, BlendSettings
+from mapping.color import (
+    BRIGHTNESS_RANGE,
+    COLOR_GAMMA_RANGE,
+    CONTRAST_RANGE,
+    GAIN_RANGE,
+    OutputColor,
+    load_cube,
+)
 from mapping.errors import Choices, Problem, ValidationError, did_you_mean, listing
 from mapping.kinds import CONTENT_KEYS, KIND_NAMES, LAYER_KINDS, kinds_taking
+from mapping.mesh import MeshWarp
 from mapping.validate import describe as _describe
 
 SCHEMA_VERSION = 1
@@ -83,6 +93,10 @@ class Output:
     resolution: tuple[int, int]
     display: int = 0
     position: tuple[int, int] = (0, 0)
+    gamma: float = 2.2
+    """The projector's gamma: how soft-edge blending turns light into its signal."""
+    color: OutputColor = field(default_factory=OutputColor)
+    """Colour correction in the final pass (``mapping/color.py``)."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -97,6 +111,8 @@ class Surface:
     calibration_file: Path | None = None
     calibration_entry: str | None = None
     """The calibration file's entry this surface uses (its own name unless ``surface = ...``)."""
+    mesh: MeshWarp | None = None
+    """A mesh warp on top of the homography (``mapping/mesh.py``), from the calibration."""
 
     @property
     def H_projector_to_canvas(self) -> np.ndarray:
@@ -107,8 +123,20 @@ class Surface:
         return geometry.apply_homography(self.H_canvas_to_projector, self.polygon_canvas_px)
 
 
-Content = Path | RGBA
-"""What a layer shows: a file (image, video, shader) or a solid RGBA colour."""
+@dataclass(frozen=True)
+class LiveDevice:
+    """A live video input a ``live`` layer shows: what FFmpeg opens (``path``: a V4L2
+    device such as ``/dev/video0``, or a filter graph for ``lavfi``), the input ``format``
+    and FFmpeg input options as sorted ``(name, value)`` string pairs (hashable: sources are
+    keyed by it)."""
+
+    path: str
+    format: str = "v4l2"
+    options: tuple[tuple[str, str], ...] = ()
+
+
+Content = Path | RGBA | LiveDevice
+"""What a layer shows: a file (image, video, shader), a solid RGBA colour or a live device."""
 
 
 @dataclass(frozen=True)
@@ -201,6 +229,8 @@ class Control:
     """Replies and pushed updates go to the sender's address on this port (0: its own port)."""
     oscquery_port: int = 0
     locked: bool = False
+    panel_port: int | None = None
+    """The web panel's port (``docs/panel.md``); None: the default one, 0: no panel."""
 
 
 @dataclass(frozen=True)
@@ -213,6 +243,10 @@ class Show:
     layers: tuple[Layer, ...]
     cues: tuple[Cue, ...]
     control: Control = field(default_factory=Control)
+    blend: BlendSettings = field(default_factory=BlendSettings)
+    span: tuple[int, ...] = ()
+    """Displays one window spans, every output in its own viewport (``[span]``); empty:
+    one window per output."""
 
     @property
     def file(self) -> Path:
@@ -258,6 +292,10 @@ class Show:
         files its surfaces use, and its media and shaders (for ``mapping.watch``)."""
         files = {self.file}
         files |= {s.calibration_file for s in self.surfaces if s.calibration_file is not None}
+        files |= {o.color.lut.path for o in self.outputs if o.color.lut and o.color.lut.path}
+        blend_file = self.blend.calibration_file
+        if blend_file is not None and blend_file.is_file():
+            files.add(blend_file)
         files |= {path for _, path in self.media_files()}
         return frozenset(files)
 
@@ -329,10 +367,15 @@ _TOP_KEYS = (
     "layers",
     "cues",
     "control",
+    "blend",
+    "span",
 )
 _CANVAS_KEYS = ("size", "reference")
-_OUTPUT_KEYS = ("name", "resolution", "display", "position")
+_OUTPUT_KEYS = ("name", "resolution", "display", "position", "gamma", "color")
+_COLOR_KEYS = ("brightness", "contrast", "gamma", "gains", "lut")
+_BLEND_KEYS = ("enabled", "calibration")
 _SURFACE_KEYS = ("name", "output", "polygon", "pins", "corners", "homography", "calibration")
+_DEVICE_KEYS = ("path", "format", "size", "fps", "input_format", "options")
 _LAYER_KEYS = (
     "name",
     "kind",
@@ -357,7 +400,15 @@ _CUE_KEYS = (
     "surfaces",
     "outputs",
 )
-_CONTROL_KEYS = ("osc_port", "bind", "allow", "reply_port", "oscquery_port", "locked")
+_CONTROL_KEYS = (
+    "osc_port",
+    "bind",
+    "allow",
+    "reply_port",
+    "oscquery_port",
+    "locked",
+    "panel_port",
+)
 CURVES = ("linear", "ease-in", "ease-out", "ease-in-out")
 FOLLOW_MODES = ("none", "continue", "follow")
 _MAPPING_KEYS = ("corners", "homography", "calibration")
@@ -561,10 +612,12 @@ class _ShowParser:
         layers = self.parse_layers(canvas)
         cues = self.parse_cues(layers)
         control = self.parse_control()
+        blend = self.parse_blend(surfaces)
+        span = self.parse_span(outputs)
         if self.problems:
             raise ValidationError(self.problems)
         assert canvas is not None
-        return Show(self.root, name, canvas, outputs, surfaces, layers, cues, control)
+        return Show(self.root, name, canvas, outputs, surfaces, layers, cues, control, blend, span)
 
     def parse_canvas(self) -> Canvas | None:
         table = self.doc.get("canvas")
@@ -601,9 +654,51 @@ class _ShowParser:
             res = self.attempt(self.required, self.size, table, "resolution", p)
             display = self.attempt(self.ranged, table.get("display", 0), f"{p}.display", DISPLAY)
             pos = self.attempt(self.position, table.get("position", [0, 0]), f"{p}.position")
-            if _all_ok(name, res, display, pos):
-                outputs.append(Output(name, res, display, pos))
+            gamma = self.attempt(self.number, table.get("gamma", 2.2), f"{p}.gamma", *GAMMA_RANGE)
+            color = self.attempt(self.output_color, table.get("color", {}), f"{p}.color")
+            if _all_ok(name, res, display, pos, gamma, color):
+                outputs.append(Output(name, res, display, pos, gamma, color))
         return tuple(outputs)
+
+    def output_color(self, table: Any, p: str) -> OutputColor:
+        """``[outputs.color]``: brightness, contrast, gamma, RGB gains and a ``.cube`` LUT."""
+        if not isinstance(table, dict):
+            self.problem(p, f"expected a table, got {_describe(table)}")
+            raise _InvalidError
+        self.unknown_keys(table, _COLOR_KEYS, p)
+        values = {}
+        for key, default, limits in (
+            ("brightness", 0.0, BRIGHTNESS_RANGE),
+            ("contrast", 1.0, CONTRAST_RANGE),
+            ("gamma", 1.0, COLOR_GAMMA_RANGE),
+        ):
+            values[key] = self.attempt(self.number, table.get(key, default), f"{p}.{key}", *limits)
+        gains = table.get("gains", [1.0, 1.0, 1.0])
+        lo, hi = GAIN_RANGE
+        if not isinstance(gains, list) or len(gains) != 3:
+            self.problem(
+                f"{p}.gains", f"expected [r, g, b] numbers {lo}..{hi}, got {_describe(gains)}"
+            )
+            gains = _BAD
+        else:
+            checked = [
+                self.attempt(self.number, g, f"{p}.gains[{i}]", lo, hi) for i, g in enumerate(gains)
+            ]
+            gains = _BAD if not _all_ok(*checked) else tuple(checked)
+        lut = None
+        if "lut" in table:
+            path = self.attempt(self.file_ref, table["lut"], f"{p}.lut")
+            if path is _BAD:
+                lut = _BAD
+            else:
+                try:
+                    lut = load_cube(path)
+                except ValidationError as exc:
+                    self.problems.extend(exc.problems)
+                    lut = _BAD
+        if not _all_ok(*values.values(), gains, lut):
+            raise _InvalidError
+        return OutputColor(values["brightness"], values["contrast"], values["gamma"], gains, lut)
 
     def parse_surfaces(self, outputs: tuple[Output, ...]) -> tuple[Surface, ...]:
         surfaces: list[Surface] = []
@@ -630,7 +725,14 @@ class _ShowParser:
             )
             if _all_ok(name, output, polygon, mapping):
                 H, kind, calibration_file, entry = mapping
-                surfaces.append(Surface(name, output, polygon, H, kind, calibration_file, entry))
+                mesh = None
+                cal = self.calibrations.get(calibration_file) if calibration_file else None
+                if cal is not None and entry is not None:
+                    offsets = cal.surfaces[entry].mesh_offsets_px
+                    mesh = None if offsets is None else MeshWarp(offsets)
+                surfaces.append(
+                    Surface(name, output, polygon, H, kind, calibration_file, entry, mesh)
+                )
         return tuple(surfaces)
 
     def polygon(self, table: dict[str, Any], p: str) -> np.ndarray:
@@ -788,7 +890,45 @@ class _ShowParser:
         key = f"{p}.{spec.content_key}"
         if spec.takes_file:
             return self.file_ref(value, key)
+        if spec.content == "device":
+            return self.live_device(value, key)
         return self.color(value, key)
+
+    def live_device(self, value: Any, path: str) -> LiveDevice:
+        """``"/dev/video0"``, or a table ``{ path, format, size, fps, input_format, options }``."""
+        if isinstance(value, str):
+            return LiveDevice(self.string(value, path))
+        if not isinstance(value, dict):
+            self.problem(
+                path,
+                'expected a device path ("/dev/video0") or a table { path = ..., format = ..., '
+                f"size = [w, h], fps = ..., input_format = ..., options = {{...}} }}, "
+                f"got {_describe(value)}",
+            )
+            raise _InvalidError
+        self.unknown_keys(value, _DEVICE_KEYS, path)
+        device = self.required(self.string, value, "path", path)
+        fmt = self.string(value.get("format", "v4l2"), f"{path}.format")
+        options: dict[str, str] = {}
+        if "size" in value:
+            w, h = self.size(value["size"], f"{path}.size")
+            options["video_size"] = f"{w}x{h}"
+        if "fps" in value:
+            options["framerate"] = f"{self.number(value['fps'], f'{path}.fps', 0.001, 1000):g}"
+        if "input_format" in value:
+            options["input_format"] = self.string(value["input_format"], f"{path}.input_format")
+        extra = value.get("options", {})
+        if not isinstance(extra, dict) or not all(
+            isinstance(v, str | int | float) and not isinstance(v, bool) for v in extra.values()
+        ):
+            self.problem(
+                f"{path}.options",
+                f"expected a table of FFmpeg input options (strings or numbers), "
+                f"got {_describe(extra)}",
+            )
+            raise _InvalidError
+        options.update({str(k): str(v) for k, v in extra.items()})
+        return LiveDevice(device, fmt, tuple(sorted(options.items())))
 
     def region(
         self, table: dict[str, Any], p: str, canvas: Canvas | None
@@ -1022,6 +1162,9 @@ class _ShowParser:
         port = self.attempt(self.port, table.get("osc_port", 0), "control.osc_port")
         reply = self.attempt(self.port, table.get("reply_port", 0), "control.reply_port")
         query = self.attempt(self.port, table.get("oscquery_port", 0), "control.oscquery_port")
+        panel = None
+        if "panel_port" in table:
+            panel = self.attempt(self.port, table["panel_port"], "control.panel_port")
         bind = self.attempt(self.string, table.get("bind", defaults.bind), "control.bind")
         allow = self.attempt(
             self.networks, table.get("allow", list(defaults.allow)), "control.allow"
@@ -1030,9 +1173,79 @@ class _ShowParser:
         if not isinstance(locked, bool):
             self.problem("control.locked", f"expected true or false, got {_describe(locked)}")
             locked = _BAD
-        if not _all_ok(port, reply, query, bind, allow, locked):
+        if not _all_ok(port, reply, query, bind, allow, locked, panel):
             return defaults
-        return Control(port, bind, allow, reply, query, locked)
+        return Control(port, bind, allow, reply, query, locked, panel)
+
+    def parse_span(self, outputs: tuple[Output, ...]) -> tuple[int, ...]:
+        """``[span] displays = [0, 1]``: one window over these displays."""
+        table = self.doc.get("span")
+        if table is None:
+            return ()
+        if not isinstance(table, dict):
+            self.problem("span", f"expected a table, got {_describe(table)}")
+            return ()
+        self.unknown_keys(table, ("displays",), "span")
+        displays = self.require_or_none(table, "displays", "span")
+        if displays is None:
+            return ()
+        if not (
+            isinstance(displays, list)
+            and displays
+            and all(DISPLAY.contains(d) for d in displays)
+            and len(set(displays)) == len(displays)
+        ):
+            self.problem(
+                "span.displays",
+                f"expected a list of different display numbers 0..63 like [0, 1], got {_describe(displays)}",
+            )
+            return ()
+        for i, out in enumerate(outputs):
+            if out.display not in displays:
+                self.problem(
+                    f"outputs[{i}].display",
+                    f"output '{out.name}' is on display {out.display}, outside the span {displays}",
+                )
+        return tuple(displays)
+
+    def require_or_none(self, table: Mapping[str, Any], key: str, path: str) -> Any:
+        try:
+            return self.require(table, key, path)
+        except _InvalidError:
+            return None
+
+    def parse_blend(self, surfaces: tuple[Surface, ...]) -> BlendSettings:
+        """``[blend]``: on or off, and the calibration file holding the edge adjustments."""
+        table = self.doc.get("blend", {})
+        if not isinstance(table, dict):
+            self.problem("blend", f"expected a table, got {_describe(table)}")
+            return BlendSettings()
+        self.unknown_keys(table, _BLEND_KEYS, "blend")
+        enabled = table.get("enabled", False)
+        if not isinstance(enabled, bool):
+            self.problem("blend.enabled", f"expected true or false, got {_describe(enabled)}")
+            enabled = False
+        if "calibration" in table:
+            try:
+                file: Path | None = self.file_ref(table["calibration"], "blend.calibration")
+            except _InvalidError:
+                return BlendSettings(enabled)
+        else:
+            used = [s.calibration_file for s in surfaces if s.calibration_file is not None]
+            file = used[0] if used else self.root / "calibration.toml"
+            if not file.is_file():
+                return BlendSettings(enabled, file)
+        assert file is not None
+        if file not in self.calibrations:
+            try:
+                self.calibrations[file] = load_calibration(file)
+            except ValidationError as exc:
+                self.problems.extend(exc.problems)
+                self.calibrations[file] = None
+        cal = self.calibrations[file]
+        if cal is None or cal.blend is None:
+            return BlendSettings(enabled, file)
+        return BlendSettings(enabled, file, cal.blend)
 
     def port(self, value: Any, path: str) -> int:
         if PORT.problem(value):

@@ -8,8 +8,13 @@ cd "$(dirname "$0")/.."
 PYTHON="${PYTHON:-python3}"
 need_apt=()
 # Mesa's EGL + llvmpipe (headless GL), GLX for windows, Xvfb for the window test,
-# liblo-tools (oscsend/oscdump: the OSC tests talk to the show with another implementation).
-for pkg in libegl1 libegl-mesa0 libgl1 libgl1-mesa-dri libgles2 xvfb xauth liblo-tools; do
+# liblo-tools (oscsend/oscdump: the OSC tests talk to the show with another implementation),
+# ffmpeg (the CLI encodes the HAP test clips and bench clips: PyAV's FFmpeg cannot encode HAP;
+# the live-input tests compare with its own RGB conversion of the same source; and it makes
+# the colour-bar clips the video tests check against), chromium (the web panel's tests drive
+# Debian's headless browser with Playwright).
+for pkg in libegl1 libegl-mesa0 libgl1 libgl1-mesa-dri libgles2 xvfb xauth liblo-tools ffmpeg \
+  chromium; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
 done
 if ! "$PYTHON" -c "import ensurepip, venv" >/dev/null 2>&1; then
@@ -22,7 +27,7 @@ if [ ${#need_apt[@]} -gt 0 ]; then
     $SUDO apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_apt[@]}" >/dev/null
   else
-    echo "setup: please install the Mesa EGL/GL libraries, Xvfb, liblo-tools and python3-venv: ${need_apt[*]}" >&2
+    echo "setup: please install the Mesa EGL/GL libraries, Xvfb, liblo-tools, ffmpeg, chromium and python3-venv: ${need_apt[*]}" >&2
   fi
 fi
 

@@ -19,9 +19,11 @@ void main() {
 #elif defined FRAGMENT_SHADER
 
 in vec2 v_uv;
-uniform int u_source;           // 0 colour, 1 RGBA texture, 2 YUV planes, 3 premultiplied RGBA
-uniform sampler2D u_texture;    // unit 0: the RGBA texture, or the Y plane
-uniform sampler2D u_plane_u;    // unit 1: U plane (subsampled; sampled at the same uv)
+uniform int u_source;           // 0 colour, 1 RGBA texture, 2 YUV planes, 3 premultiplied RGBA,
+                                // 4 scaled YCoCg (Hap Q), 5 scaled YCoCg + alpha (Hap Q Alpha)
+uniform sampler2D u_texture;    // unit 0: the RGBA texture, the Y plane, or HAP's CoCg_Y
+uniform sampler2D u_plane_u;    // unit 1: U plane (subsampled; sampled at the same uv), or
+                                //   Hap Q Alpha's alpha (red channel)
 uniform sampler2D u_plane_v;    // unit 2: V plane
 uniform mat3 u_yuv_to_rgb;      // rgb = M * (yuv - offset), see media.video.yuv_to_rgb_matrix
 uniform vec3 u_yuv_offset;
@@ -41,6 +43,15 @@ void main() {
     } else if (u_source == 3) {  // a crossfade mixed by the renderer, premultiplied
         vec4 p = texture(u_texture, v_uv);
         c = vec4(p.a > 0.0 ? p.rgb / p.a : vec3(0.0), p.a);
+    } else if (u_source == 4 || u_source == 5) {
+        // Scaled YCoCg in DXT5 (HapVideoDRAFT.md; van Waveren & Castaño 2007): Co in red,
+        // Cg in green, (scale - 1) * 8 in blue, Y in alpha.
+        vec4 t = texture(u_texture, v_uv);
+        float scale = t.b * (255.0 / 8.0) + 1.0;
+        float co = (t.r - 128.0 / 255.0) / scale;
+        float cg = (t.g - 128.0 / 255.0) / scale;
+        float alpha = u_source == 5 ? texture(u_plane_u, v_uv).r : 1.0;
+        c *= vec4(clamp(vec3(t.a + co - cg, t.a + cg, t.a - co - cg), 0.0, 1.0), alpha);
     }
     float a = c.a * u_opacity;
     if (u_blend == 2) {

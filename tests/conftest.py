@@ -28,6 +28,21 @@ IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 """In CI nothing may skip for want of shared/ data or a machine capability: it fails instead."""
 
 
+@pytest.fixture(scope="session", autouse=True)
+def private_state_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Runs in tests keep their journal, status file and evening logs in a temporary
+    folder, never in the user's ~/.local/state."""
+    state = tmp_path_factory.mktemp("xdg-state")
+    before = os.environ.get("XDG_STATE_HOME")
+    os.environ["XDG_STATE_HOME"] = str(state)
+    os.environ.pop("STATE_DIRECTORY", None)
+    yield state
+    if before is None:
+        os.environ.pop("XDG_STATE_HOME", None)
+    else:
+        os.environ["XDG_STATE_HOME"] = before
+
+
 @pytest.fixture(scope="session")
 def gl_session() -> Iterator[moderngl.Context]:
     ctx = create_headless_context()

@@ -58,3 +58,21 @@ def test_the_benchmark_fails_when_the_cpu_picture_differs(bench_render, capsys, 
 )
 def test_same_picture_thresholds(bench_render, mean, share, same):
     assert bench_render.same_picture(mean, share, 0.5, 0.5) is same
+
+
+def test_the_blend_benchmark_times_every_variant_against_plain(capsys):
+    sys.path.insert(0, str(REPO / "bench"))
+    try:
+        spec = importlib.util.spec_from_file_location(
+            "bench_blend", REPO / "bench" / "bench_blend.py"
+        )
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        assert module.main(["--frames", "1", "--warmup", "0", "--log-level", "WARNING"]) == 0
+    finally:
+        sys.path.remove(str(REPO / "bench"))
+    out = capsys.readouterr().out
+    for row in ("plain", "blend", "mesh 16×16", "colour + 33³ LUT", "all"):
+        line = next(line for line in out.splitlines() if line.startswith(row + " "))
+        assert float(line.split()[-1]) > 0  # a ratio to plain
+    assert next(line for line in out.splitlines() if line.startswith("plain ")).endswith("1.00")

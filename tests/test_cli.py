@@ -78,7 +78,7 @@ def render_in_process(ctx, cue: str, times_s: list[float]) -> list[dict[str, np.
     """The same show drawn here with the renderer: each output's RGB at each show time."""
     show = load_show(DEMO)
     engine = CueEngine.at_cue(show, cue)
-    renderer = Renderer(ctx, show)
+    renderer = Renderer(ctx, show, offline=True)  # render waits for each frame due
     try:
         frames = []
         for t in times_s:

@@ -142,3 +142,18 @@ def test_run_ends_at_the_frame_that_applies_quit(player):
     player.submit("quit", source="key")
     player.run(fps=30.0, duration_s=10.0)
     assert player.frames == 1 and not player.running
+
+
+def test_frames_are_locked_to_slots_and_a_late_frame_drops_slots_it_never_draws_late(player):
+    from mapping.player import ShowClock
+
+    def now() -> float:  # 1/30 s per frame, and frame 5 starts 0.1 s late (3 slots)
+        n = player.frames
+        return n / 30.0 + (0.1 + 0.004 if n >= 5 else 0.0) + 0.003  # jitter within a slot
+
+    player.clock = ShowClock(now=now)
+    shown = []
+    player.frame_listeners.append(lambda p: shown.append(round(p.status.show_time_s * 30, 9)))
+    player.run(fps=30.0, duration_s=10 / 30)
+    assert shown == [0, 1, 2, 3, 4, 8, 9]  # show times exactly n / 30; slots 5, 6, 7 dropped
+    assert player.late_frames == 3

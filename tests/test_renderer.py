@@ -116,8 +116,9 @@ def test_one_vertex_buffer_per_output_carries_every_surface(tmp_path):
     quad = np.array([[0, 0], [w, 0], [w, h], [0, h]], float)
     surfaces = tuple(Surface(f"s{i}", "out", quad, IDENTITY, "homography") for i in range(5))
     data = warp_vertices(_show(tmp_path, (), surfaces), "out")
-    assert data.shape == (5 * 2 * 3, 11)  # 5 quads, 2 triangles each
-    np.testing.assert_allclose(data[0, 2:], geometry.mat3_to_glsl(IDENTITY))
+    assert data.shape == (5 * 2 * 3, 19)  # 5 quads, 2 triangles each
+    np.testing.assert_allclose(data[0, 2:11], geometry.mat3_to_glsl(IDENTITY))
+    assert not data[:, 11:].any()  # no mesh
 
 
 def test_a_test_pattern_replaces_the_show_on_its_output_and_can_be_cleared(ctx, tmp_path):

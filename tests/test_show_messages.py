@@ -114,7 +114,8 @@ def test_a_missing_schema_version(tmp_path):
 def test_unknown_top_level_key(tmp_path):
     assert problems(tmp_path, "schema_version = 1\n", "schema_version = 1\nnmae = 'x'\n") == [
         ("nmae", 2, "unknown key (did you mean 'name'?); expected one of: "
-                    "schema_version, name, canvas, outputs, surfaces, layers, cues, control")
+                    "schema_version, name, canvas, outputs, surfaces, layers, cues, control, "
+                    "blend, span")
     ]  # fmt: skip
 
 
@@ -406,8 +407,8 @@ def test_layer_problems(tmp_path, line, expected):
     ("kind", "expected"),
     [
         ('"slid"', "unknown kind 'slid' (did you mean 'solid'?); expected one of: "
-                   "solid, image, video, shader"),
-        ("3", "unknown kind 3; expected one of: solid, image, video, shader"),
+                   "solid, image, video, shader, live"),
+        ("3", "unknown kind 3; expected one of: solid, image, video, shader, live"),
     ],
 )  # fmt: skip
 def test_unknown_layer_kinds(tmp_path, kind, expected):

@@ -213,19 +213,22 @@ def write_gappy_clip(path: Path, pts: list[int], rate: int = 10) -> Path:
 
 
 def test_a_gap_in_a_variable_rate_clip_holds_the_previous_frame(tmp_path, caplog):
+    """Frames are numbered in presentation order and each is shown at its own timestamp;
+    across a gap the previous frame stays up."""
     path = write_gappy_clip(tmp_path / "gaps.mkv", [0, 1, 2, 5, 6, 7])
     with caplog.at_level("DEBUG", logger="mapping.media.video"), VideoClip(path) as clip:
-        assert clip.frame_count == 8  # slots 0..7 at 10 fps
-        # played forwards: slots 3 and 4 have no frame of their own, frame 2 stays up
-        shown = [clip.frame_at_index(i) for i in range(8)]
+        assert clip.frame_count == 6 and not clip.constant_rate
+        assert clip.frame_starts_s == pytest.approx((0.0, 0.1, 0.2, 0.5, 0.6, 0.7))
+        assert clip.duration_s == pytest.approx(0.8)  # the last frame lasts 1 / 10 s
+        # played forwards at 10 fps: at 0.3 and 0.4 s no frame starts, frame 2 stays up
+        shown = [clip.frame_at(n / 10, loop=False) for n in range(8)]
         assert [int(f.image[0, 0, 0]) // 8 for f in shown] == [0, 1, 2, 2, 2, 5, 6, 7]
-        assert [f.index for f in shown] == [0, 1, 2, 2, 2, 5, 6, 7]
+        assert [f.index for f in shown] == [0, 1, 2, 2, 2, 3, 4, 5]
         assert shown[3] is shown[2]  # the same frame object: nothing decoded again
         # and reached by seeking, backwards
-        for i in (4, 3, 7, 0):
-            assert clip.frame_at_index(i).index == [0, 1, 2, 2, 2, 5, 6, 7][i]
-    assert "frame 3 not in stream, showing 2" in caplog.text
-    assert f"{path}: opened 16x8, 10.000 fps, 8 frames" in caplog.text
+        for t, grey in ((0.45, 2), (0.35, 2), (0.75, 7), (0.0, 0), (0.55, 5)):
+            assert int(clip.frame_at(t).image[0, 0, 0]) // 8 == grey
+    assert f"{path}: opened 16x8, 10.000 fps, 6 frames" in caplog.text
 
 
 def test_the_first_frames_timestamp_is_the_clips_time_zero(tmp_path):

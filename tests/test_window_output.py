@@ -68,6 +68,9 @@ def test_a_projector_window_shows_the_rendered_output_pixel_for_pixel(
     assert on_screen.shape == offscreen.shape == (size[1], size[0], 3)
     assert offscreen.any(), "the frame must not be empty"
     np.testing.assert_array_equal(on_screen, offscreen)
+    # a still picture is not drawn again, and the window keeps showing it (no flicker)
+    assert int(data["drawn_while_held"]) == 0
+    np.testing.assert_array_equal(data["held"], offscreen)
 
 
 def test_letterbox_keeps_the_output_aspect_ratio():

@@ -12,9 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
-from mapping.cues import CueEngine
-from mapping.gl.renderer import Renderer
 from mapping.outputs import WindowOutputs
+from mapping.player import ShowPlayer
 from tests.showkit import single_surface_show, textured_image
 
 
@@ -23,16 +22,24 @@ def main(out_file: Path, work_dir: Path, mode: str, size: tuple[int, int]) -> No
     show = single_surface_show(work_dir, textured_image(160, 120), H, size)
     outputs = WindowOutputs(show.outputs, windowed=mode == "windowed")
     try:
-        renderer = Renderer(outputs.ctx, show)
-        frame = CueEngine(show).tick(0.0)
-        for _ in range(3):  # let the X server map the window before the frame we read
+        player = ShowPlayer(show, outputs)
+        renderer = player.renderer
+        player.always_draw = True
+        for n in range(3):  # let the X server map the window before the frame we read
             outputs.poll()
-            renderer.render(frame)
-            outputs.present({n: renderer.output_texture(n) for n in renderer.output_names()})
+            player.step(n / 30)
+        on_screen = outputs.read_window(0)
+        player.always_draw = False  # a still picture: the next frames are not drawn
+        drawn = player.drawn
+        for n in range(3, 13):
+            outputs.poll()
+            player.step(n / 30)
         np.savez(
             out_file,
-            on_screen=outputs.read_window(0),
+            on_screen=on_screen,
             offscreen=renderer.read_output("out")[..., :3],
+            held=outputs.read_window(0),
+            drawn_while_held=np.array(player.drawn - drawn),
             renderer=np.array(outputs.ctx.info["GL_RENDERER"]),
         )
         renderer.release()

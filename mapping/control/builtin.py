@@ -340,9 +340,13 @@ SPECS: tuple[CommandSpec, ...] = (
 
 
 def build_registry(extra: tuple[CommandSpec, ...] = ()) -> Registry:
-    """A registry of every command: playback and levels (here), corner pin, the evening
-    schedule (answered "no schedule is running" when none is), and ``extra`` ones."""
+    """A registry of every command: playback and levels (here), corner pin, mesh warp,
+    blending, the evening schedule (answered "no schedule is running" when none is), and
+    ``extra`` ones."""
+    from mapping.control.blending import BLEND_SPECS
     from mapping.control.corners import CORNER_SPECS
+    from mapping.control.mesh_edit import MESH_SPECS
     from mapping.control.schedule import SCHEDULE_SPECS
 
-    return Registry((*SPECS, *CORNER_SPECS, *SCHEDULE_SPECS, *extra))
+    specs = (*SPECS, *CORNER_SPECS, *MESH_SPECS, *BLEND_SPECS, *SCHEDULE_SPECS, *extra)
+    return Registry(specs)

@@ -17,7 +17,7 @@ Saving writes each edited surface to the calibration file entry it was loaded fr
 surface mapped with ``calibration = {...}``; other surfaces of the show that share that
 entry follow when the file is read again), or to ``calibration.toml`` in the show folder
 under its own name, atomically with history (``calibration/store.py``), with method
-``corner-pin``.
+``corner-pin`` and the surface's mesh warp, if it has one (``mapping/control/mesh_edit.py``).
 """
 
 from __future__ import annotations
@@ -160,6 +160,7 @@ class CornerEditor:
                     method="corner-pin",
                     points=4,
                     updated=now,
+                    mesh_offsets_px=None if surface.mesh is None else surface.mesh.offsets_px,
                 )
                 if surface.calibration_file is None:
                     log.info(
@@ -227,6 +228,11 @@ def _pick(live: Any, a: Mapping[str, Any], t: float) -> Any:
     if a["output"] not in live.output_names():
         raise CommandError(f"calibrate.pick: unknown output '{a['output']}'")
     picked = editor.pick(a["output"], a["x"], a["y"])
+    mesh = getattr(live, "mesh", None)
+    if mesh is not None:  # a mesh point nearer than any corner is picked instead
+        undo = mesh.pick(a["output"], a["x"], a["y"], editor)
+        if undo is not None:
+            return undo
     if picked is None:
         return None
     name, corner = picked
@@ -236,6 +242,10 @@ def _pick(live: Any, a: Mapping[str, Any], t: float) -> Any:
 
 def _drag(live: Any, a: Mapping[str, Any], t: float) -> None:
     editor: CornerEditor = live.corners
+    mesh = getattr(live, "mesh", None)
+    if editor.selected is None and mesh is not None and mesh.selected is not None:
+        mesh.drag_to(a["x"], a["y"])
+        return
     name, corner = editor.require_selection()
     editor.move(name, corner, a["x"], a["y"])
 

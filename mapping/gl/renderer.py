@@ -18,8 +18,8 @@ logged once with its file and shown as a placeholder; the show goes on.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
 
@@ -27,6 +27,8 @@ import moderngl
 import numpy as np
 
 from mapping import geometry
+from mapping.blend import show_blend_masks
+from mapping.color import OutputColor
 from mapping.cues import FrameState, LayerFrame
 from mapping.gl.shaders import ShaderError, load_program
 from mapping.gl.sources.base import (
@@ -42,6 +44,8 @@ from mapping.kinds import LAYER_KINDS, ContentId, resolve
 from mapping.media.errors import MediaError
 from mapping.media.image import load_image
 from mapping.media.placeholder import placeholder_image
+from mapping.mesh import mesh_rect
+from mapping.mesh import outline_projector_px as mesh_outline
 from mapping.patterns import PATTERN_KINDS, SurfaceOutline, render_pattern
 from mapping.show import Content, Layer, Show
 
@@ -59,25 +63,65 @@ surface instead of the show — projected on the facade, it shows how well the m
 
 _BLEND_INDEX = {"normal": 0, "add": 1, "multiply": 2, "screen": 3}
 _UNIT_QUAD = np.array([0, 0, 1, 0, 0, 1, 1, 1], dtype="f4")
-_FLOATS_PER_WARP_VERTEX = 2 + 9
+_FLOATS_PER_WARP_VERTEX = 2 + 9 + 4 + 4
+
+
+def warp_mesh_atlas(
+    show: Show, output_name: str, hidden: frozenset[str] = frozenset()
+) -> tuple[np.ndarray | None, dict[str, tuple[int, int]]]:
+    """The mesh offsets of one output's visible warped surfaces, stacked in one (rows,
+    columns, 2) float32 array, and where each surface's grid starts (column, row)."""
+    placed: dict[str, tuple[int, int]] = {}
+    blocks = []
+    row = 0
+    for surface in show.surfaces_on(output_name):
+        mesh = surface.mesh
+        if surface.name in hidden or mesh is None or mesh.is_flat:
+            continue
+        placed[surface.name] = (0, row)
+        blocks.append(mesh.offsets_px)
+        row += mesh.size[1]
+    if not blocks:
+        return None, placed
+    width = max(b.shape[1] for b in blocks)
+    atlas = np.zeros((row, width, 2), np.float32)
+    row = 0
+    for b in blocks:
+        atlas[row : row + b.shape[0], : b.shape[1]] = b
+        row += b.shape[0]
+    return atlas, placed
 
 
 def warp_vertices(show: Show, output_name: str, hidden: frozenset[str] = frozenset()) -> np.ndarray:
     """Triangle-list vertex data for every visible surface on one output (pure numpy).
 
     Each vertex: ``projector_px`` x, y, then the surface's ``H_projector_to_canvas`` in GLSL
-    ``mat3`` layout. Shape (vertices, 11) float32.
+    ``mat3`` layout, then its mesh (atlas column, row, columns, rows — all 0 without a
+    mesh or with a flat one) and the mesh's rectangle in ``projector_px``. Shape
+    (vertices, 19) float32. A warped surface is drawn as its outline after the warp.
     """
+    _, placed = warp_mesh_atlas(show, output_name, hidden)
     chunks = []
     for surface in show.surfaces_on(output_name):
         if surface.name in hidden:
             continue
-        tris = geometry.triangulate_polygon(surface.polygon_canvas_px)
-        poly_projector_px = surface.polygon_projector_px
         h = geometry.mat3_to_glsl(geometry.normalize_homography(surface.H_projector_to_canvas))
+        if surface.name in placed:
+            mesh = surface.mesh
+            assert mesh is not None
+            outline = mesh_outline(surface.H_canvas_to_projector, surface.polygon_canvas_px, mesh)
+            tris = geometry.triangulate_polygon(outline)
+            points = outline[tris.reshape(-1)]
+            rect = mesh_rect(surface.H_canvas_to_projector, surface.polygon_canvas_px)
+            info = (*placed[surface.name], *mesh.size, *rect)
+        else:
+            tris = geometry.triangulate_polygon(surface.polygon_canvas_px)
+            points = surface.polygon_projector_px[tris.reshape(-1)]
+            info = (0,) * 8
         verts = np.empty((tris.size, _FLOATS_PER_WARP_VERTEX), dtype="f4")
-        verts[:, :2] = poly_projector_px[tris.reshape(-1)]
-        verts[:, 2:] = h
+        verts[:, :2] = points
+        verts[:, 2:11] = h
+        verts[:, 11:] = info
         chunks.append(verts)
     if not chunks:
         return np.zeros((0, _FLOATS_PER_WARP_VERTEX), dtype="f4")
@@ -96,6 +140,11 @@ class _OutputTarget:
     pattern: str | None = None
     pattern_texture: moderngl.Texture | None = None
     hidden: frozenset[str] = frozenset()
+    blend_texture: moderngl.Texture | None = None  # soft-edge mask over the canvas
+    gamma: float = 2.2
+    color: OutputColor = field(default_factory=OutputColor)
+    lut_texture: moderngl.Texture | None = None
+    mesh_texture: moderngl.Texture | None = None  # mesh offsets of its warped surfaces
 
 
 class SourceKey(NamedTuple):
@@ -117,6 +166,9 @@ class Renderer:
         self._open_errors: dict[str, str] = {}  # layers showing a placeholder, and why
         self._layer_prog = load_program(ctx, "layer")
         self._warp_prog = load_program(ctx, "warp")
+        self._warp_prog["u_blend"].value = 1  # texture unit of the soft-edge mask
+        self._warp_prog["u_lut"].value = 2  # texture unit of the output's 3D LUT
+        self._warp_prog["u_mesh"].value = 3  # texture unit of the output's mesh offsets
         self._blit_prog = load_program(ctx, "blit")
         self._quad_vbo = ctx.buffer(_UNIT_QUAD.tobytes())
         self._layer_vao = ctx.vertex_array(self._layer_prog, [(self._quad_vbo, "2f", "a_unit")])
@@ -135,6 +187,10 @@ class Renderer:
         )
         self._sources: dict[SourceKey, ContentSource] = {}
         self._ids: dict[Path, ContentId] = {}  # file identities, refreshed on set_show
+        self.quarantined: frozenset[Path] = frozenset()
+        """Content files never opened (they crashed the show before: a placeholder)."""
+        self.opening_hook: Callable[[Path | None], None] | None = None
+        """Told the file about to be opened, then ``None`` (the supervisor's breadcrumb)."""
         self._reference_tex: moderngl.Texture | None = None
         self._outputs: dict[str, _OutputTarget] = {}
         self._canvas_size: tuple[int, int] = (0, 0)
@@ -142,6 +198,7 @@ class Renderer:
         self._canvas_fbo: moderngl.Framebuffer | None = None
         self._mix_tex: moderngl.Texture | None = None  # crossfades are mixed here
         self._mix_fbo: moderngl.Framebuffer | None = None
+        self._blend_hidden: frozenset[str] = frozenset()
         self.set_show(show)
 
     # -- show changes (load, hot reload, calibration updates)
@@ -171,11 +228,13 @@ class Renderer:
                 tex = self.ctx.texture(out.resolution, 4)
                 target = _OutputTarget(out.name, out.resolution, tex, self.ctx.framebuffer([tex]))
             self._outputs[out.name] = target
+            self._set_color(target, out.color)
             self._build_warp(target)
             if target.pattern is not None and not target.pattern.startswith("image:"):
                 self.set_pattern(out.name, target.pattern)  # outlines follow the new show
         for target in old.values():
             self._release_output(target)
+        self._update_blend(self._blend_hidden)
         self._ids = {path: ContentId.of(path) for _, path in show.media_files()}
         wanted = {self._source_key(layer, layer.content) for layer in show.layers}
         for cue in show.cues:
@@ -188,6 +247,68 @@ class Renderer:
             source.layer = show.layer(key.layer)
         names = {la.name for la in show.layers}
         self._open_errors = {k: v for k, v in self._open_errors.items() if k in names}
+
+    def _set_color(self, target: _OutputTarget, color: OutputColor) -> None:
+        """Adopt an output's colour correction; its LUT becomes a float 3D texture."""
+        if color == target.color and (color.lut is None) == (target.lut_texture is None):
+            target.color = color
+            return
+        if target.lut_texture is not None:
+            target.lut_texture.release()
+            target.lut_texture = None
+        target.color = color
+        if color.lut is not None:
+            n = color.lut.size
+            table = np.ascontiguousarray(color.lut.table, dtype="f4")
+            tex = self.ctx.texture3d((n, n, n), 3, table.tobytes(), dtype="f4")
+            tex.filter = (moderngl.LINEAR, moderngl.LINEAR)
+            tex.repeat_x = tex.repeat_y = tex.repeat_z = False
+            target.lut_texture = tex
+
+    def _use_color(self, target: _OutputTarget, blending: bool) -> None:
+        """The colour and blend uniforms of the warp pass for one output."""
+        warp = self._warp_prog
+        color = target.color
+        signal_on = not color.signal_identity
+        warp["u_signal_on"].value = signal_on
+        if signal_on:
+            lut = target.lut_texture
+            warp["u_lut_on"].value = lut is not None
+            if lut is not None and color.lut is not None:
+                lut.use(2)
+                warp["u_lut_size"].value = float(color.lut.size)
+                warp["u_lut_min"].value = color.lut.domain_min
+                warp["u_lut_max"].value = color.lut.domain_max
+            warp["u_brightness"].value = color.brightness
+            warp["u_contrast"].value = color.contrast
+            warp["u_color_gamma"].value = color.gamma
+        linear_on = blending or color.gains != (1.0, 1.0, 1.0)
+        warp["u_linear_on"].value = linear_on
+        warp["u_blend_on"].value = blending
+        if linear_on:
+            warp["u_gamma"].value = target.gamma
+            warp["u_gains"].value = color.gains
+        if blending:
+            target.blend_texture.use(1)  # type: ignore[union-attr]
+
+    def _update_blend(self, hidden: frozenset[str]) -> None:
+        """Soft-edge masks for every output (``mapping.blend``, cached there), uploaded as
+        float textures over the canvas; released when the show does not blend."""
+        self._blend_hidden = hidden
+        masks = show_blend_masks(self.show, hidden) if self.show.blend.enabled else None
+        for out in self.show.outputs:
+            target = self._outputs[out.name]
+            target.gamma = out.gamma
+            if target.blend_texture is not None:
+                target.blend_texture.release()
+                target.blend_texture = None
+            if masks is None:
+                continue
+            data = masks.masks[out.name]
+            tex = self.ctx.texture(masks.grid_size, 2, data.tobytes(), dtype="f4")
+            tex.filter = (moderngl.LINEAR, moderngl.LINEAR)
+            tex.repeat_x = tex.repeat_y = False
+            target.blend_texture = tex
 
     def _release_mix(self) -> None:
         if self._mix_fbo is not None:
@@ -202,17 +323,43 @@ class Renderer:
             target.vao.release()
             target.vbo.release()  # type: ignore[union-attr]
             target.vao = target.vbo = None
+        if target.mesh_texture is not None:
+            target.mesh_texture.release()
+            target.mesh_texture = None
+        atlas, _ = warp_mesh_atlas(self.show, target.name, target.hidden)
+        if atlas is not None:
+            size = (atlas.shape[1], atlas.shape[0])
+            target.mesh_texture = self.ctx.texture(size, 2, atlas.tobytes(), dtype="f4")
+            target.mesh_texture.filter = (moderngl.NEAREST, moderngl.NEAREST)
         target.vertex_count = len(data)
         if len(data):
             target.vbo = self.ctx.buffer(data.tobytes())
             target.vao = self.ctx.vertex_array(
                 self._warp_prog,
-                [(target.vbo, "2f 9f", "a_projector_px", "a_H_projector_to_canvas")],
+                [
+                    (
+                        target.vbo,
+                        "2f 9f 4f 4f",
+                        "a_projector_px",
+                        "a_H_projector_to_canvas",
+                        "a_mesh",
+                        "a_mesh_rect",
+                    )
+                ],
             )
 
     def _release_output(self, target: _OutputTarget) -> None:
         self._default_fbo.use()
-        for obj in (target.vao, target.vbo, target.fbo, target.texture, target.pattern_texture):
+        for obj in (
+            target.vao,
+            target.vbo,
+            target.fbo,
+            target.texture,
+            target.pattern_texture,
+            target.blend_texture,
+            target.lut_texture,
+            target.mesh_texture,
+        ):
             if obj is not None:
                 obj.release()
 
@@ -286,6 +433,8 @@ class Renderer:
         ctx.disable(moderngl.BLEND)
         warp = self._warp_prog
         warp["u_canvas_size_px"].value = self._canvas_size
+        if self.show.blend.enabled and frame.hidden_surfaces != self._blend_hidden:
+            self._update_blend(frozenset(frame.hidden_surfaces))
         for target in self._outputs.values():
             hidden = target.hidden
             if frame.hidden_surfaces or target.hidden:
@@ -309,6 +458,14 @@ class Renderer:
                 warp["u_level"].value = level
                 source.use(0)  # type: ignore[union-attr]
                 self._sampler.use(0)
+                on_canvas = source is self._canvas_tex
+                if on_canvas:
+                    self._use_color(target, target.blend_texture is not None)
+                else:  # the reference drawing, as it is
+                    warp["u_signal_on"].value = warp["u_linear_on"].value = False
+                    warp["u_blend_on"].value = False
+                if target.mesh_texture is not None:
+                    target.mesh_texture.use(3)
                 warp["u_output_size_px"].value = target.size_px
                 target.vao.render(moderngl.TRIANGLES, vertices=target.vertex_count)
                 self._sampler.clear(0)
@@ -408,6 +565,21 @@ class Renderer:
             return SourceKey(layer.name, layer.kind, file_id, size)
         return SourceKey(layer.name, layer.kind, content, size)
 
+    def animating(self, frame: FrameState) -> bool:
+        """Whether drawing ``frame`` can give a picture other than the same frame state
+        drawn before: some visible layer's source moves by itself, or is not open yet."""
+        for lf in frame.layers:
+            if lf.opacity <= 0.0:
+                continue
+            contents = [(lf.content, lf.media_time_s)]
+            if lf.previous is not None:
+                contents.append((lf.previous.content, lf.previous.media_time_s))
+            for content, media_time_s in contents:
+                source = self._sources.get(self._source_key(lf.layer, content))
+                if source is None or source.animating(media_time_s):
+                    return True
+        return False
+
     def _binding(
         self, layer: Layer, content: Content, media_time_s: float, params: Mapping[str, float]
     ) -> Binding | None:
@@ -430,6 +602,14 @@ class Renderer:
         if source is not None:
             return source
         kind = LAYER_KINDS[layer.kind]
+        path = content if isinstance(content, Path) else None
+        if path is not None and path in self.quarantined:
+            reason = f"{path.name}: quarantined, it crashed the show twice"
+            source = self._placeholder(layer, content, key, reason)
+            self._sources[key] = source
+            return source
+        if path is not None and self.opening_hook is not None:
+            self.opening_hook(path)
         try:
             source = resolve(kind.gpu_source)(self._env, layer, content)
         except (MediaError, ShaderError) as exc:
@@ -439,6 +619,9 @@ class Renderer:
             source = self._placeholder(layer, content, key, f"{content}: {exc}")
         else:
             self._open_errors.pop(layer.name, None)
+        finally:
+            if path is not None and self.opening_hook is not None:
+                self.opening_hook(None)
         self._sources[key] = source
         return source
 

@@ -5,6 +5,11 @@ shaped ``(H, W, 4)``, row 0 at the top. Grey and RGB files get an opaque alpha; 
 with alpha keep it; 16-bit files are scaled to 8 bit (rounded, 65535 → 255); float files
 are taken as 0..1 and clipped. JPEG EXIF orientation is applied, so phone photos of a
 facade come out upright.
+
+:func:`fit_texture_limit` owns the rule for images larger than the GPU can hold in one
+texture (``GL_MAX_TEXTURE_SIZE``): they are scaled down, aspect ratio kept, with area
+interpolation, and a warning names the file and both sizes. :func:`load_image` applies it
+when given ``max_size``.
 """
 
 from __future__ import annotations
@@ -24,8 +29,11 @@ EXPECTED_IMAGE = "expected an image file (PNG, JPEG, TIFF, BMP, WebP, …)"
 _JPEG_MAGIC = b"\xff\xd8\xff"
 
 
-def load_image(path: Path | str) -> np.ndarray:
+def load_image(path: Path | str, max_size: int | None = None) -> np.ndarray:
     """Read an image file as uint8 RGBA ``(H, W, 4)``.
+
+    With ``max_size`` (the GPU's texture limit), an image wider or taller than that is
+    scaled down to fit (see :func:`fit_texture_limit`).
 
     Raises:
         MediaError: the file is missing, not a file, or cannot be decoded as an image.
@@ -63,7 +71,41 @@ def load_image(path: Path | str) -> np.ndarray:
         decoded.shape,
         decoded.dtype,
     )
+    if max_size is not None:
+        image_rgba = fit_texture_limit(image_rgba, max_size, path)
     return image_rgba
+
+
+def fitted_size(size_px: tuple[int, int], max_size: int) -> tuple[int, int]:
+    """``(width, height)`` scaled down so neither side exceeds ``max_size``, aspect ratio kept
+    (each side rounded, at least 1); unchanged when it already fits."""
+    w, h = size_px
+    if max_size < 1:
+        raise ValueError(f"max_size must be at least 1, got {max_size}")
+    if w <= max_size and h <= max_size:
+        return w, h
+    scale = max_size / max(w, h)
+    return min(max_size, max(1, round(w * scale))), min(max_size, max(1, round(h * scale)))
+
+
+def fit_texture_limit(image: np.ndarray, max_size: int, path: Path | str) -> np.ndarray:
+    """``image`` scaled down (area interpolation, aspect ratio kept) so that both sides fit in
+    a ``max_size`` texture, with a warning naming ``path`` and both sizes; ``image`` itself
+    when it already fits."""
+    h, w = image.shape[:2]
+    new_w, new_h = fitted_size((w, h), max_size)
+    if (new_w, new_h) == (w, h):
+        return image
+    logger.warning(
+        "%s: image is %dx%d, larger than the GPU's texture limit of %d px; scaled down to %dx%d",
+        path,
+        w,
+        h,
+        max_size,
+        new_w,
+        new_h,
+    )
+    return np.ascontiguousarray(cv2.resize(image, (new_w, new_h), interpolation=cv2.INTER_AREA))
 
 
 def _to_8bit(image: np.ndarray) -> np.ndarray:

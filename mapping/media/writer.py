@@ -5,9 +5,11 @@
 encoder (the MP4 muxer may store another time base in the file; readers rescale).
 
 Frames are RGB (or RGBA, whose alpha is dropped) uint8 arrays shaped ``(H, W, C)`` with
-row 0 at the top. H.264 in yuv420p needs even dimensions: for an odd ``size_px`` the
-encoded picture is one pixel wider and/or taller, and the extra column/row on the right
-and/or bottom is black. :attr:`VideoWriter.encoded_size_px` says what is in the file.
+row 0 at the top, converted to BT.601 limited-range YUV and tagged so (matrix, primaries,
+transfer: SMPTE 170M), so every player converts them back the same way. H.264 in yuv420p
+needs even dimensions: for an odd ``size_px`` the encoded picture is one pixel wider and/or
+taller, and the extra column/row on the right and/or bottom is black.
+:attr:`VideoWriter.encoded_size_px` says what is in the file.
 """
 
 from __future__ import annotations
@@ -97,6 +99,11 @@ class VideoWriter:
             stream.width, stream.height = self._encoded_size_px
             stream.pix_fmt = "yuv420p"
             stream.time_base = self._time_base
+            # Frames are converted with libswscale's default, BT.601 limited range: say so
+            # in the stream, so players (and VideoClip) do not guess BT.709 for HD sizes.
+            context = stream.codec_context
+            context.colorspace = context.color_primaries = context.color_trc = 6  # SMPTE 170M
+            context.color_range = 1  # limited (MPEG)
             if gop is not None:
                 stream.codec_context.gop_size = gop
         except Exception:

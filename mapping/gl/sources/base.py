@@ -32,6 +32,8 @@ SOURCE_COLOUR = 0  # no texture: the binding's colour
 SOURCE_RGBA = 1  # unit 0: straight-alpha RGBA (or RGB)
 SOURCE_YUV = 2  # units 0, 1, 2: Y, U, V planes; uniforms u_yuv_to_rgb, u_yuv_offset
 SOURCE_PREMULTIPLIED = 3  # unit 0: premultiplied RGBA (a crossfade mixed by the renderer)
+SOURCE_YCOCG = 4  # unit 0: HAP's scaled YCoCg DXT5 (Hap Q), converted in the shader
+SOURCE_YCOCG_ALPHA = 5  # units 0, 1: scaled YCoCg + BC4 alpha in red (Hap Q Alpha)
 
 PLACEHOLDER_RETRY_S = 1.0
 """How often a placeholder looks again at its file (a file that comes back is picked up)."""
@@ -93,6 +95,13 @@ class ContentSource:
     def prepare(self) -> None:
         """Pre-roll: have the first frame ready before GO (may block)."""
 
+    def animating(self, media_time_s: float) -> bool:
+        """Whether the picture can differ from the last one drawn without any change of
+        the frame state (a playing clip, a generator using time, a live input). Frames
+        whose state is unchanged and whose sources are all still are not drawn at all
+        (``ShowPlayer``: nothing is spent on a picture that does not change)."""
+        return False
+
     def release(self) -> None:
         """Free the GPU objects and decoders this source made."""
 
@@ -114,18 +123,22 @@ class PlaceholderSource(ContentSource):
         self.reason = reason
         self.file_id = file_id
         self._next_check = time.monotonic() + PLACEHOLDER_RETRY_S
+        self.stale = False  # the file changed since it failed: open it again
         image = placeholder_image(f"layer '{layer.name}'", reason.splitlines()[0][-40:])
         self._texture = env.upload(image)
 
     def retry_due(self) -> bool:
-        """Whether the file has changed since it failed (checked at most once a second)."""
-        if self.file_id is None:
-            return False
+        """Whether the file has changed since it failed (looked at at most once a second)."""
+        if self.stale or self.file_id is None:
+            return self.stale
         now = time.monotonic()
-        if now < self._next_check:
-            return False
-        self._next_check = now + PLACEHOLDER_RETRY_S
-        return self.file_id.changed()
+        if now >= self._next_check:
+            self._next_check = now + PLACEHOLDER_RETRY_S
+            self.stale = self.file_id.changed()
+        return self.stale
+
+    def animating(self, media_time_s: float) -> bool:
+        return self.retry_due()  # a changed file must be drawn: open it again
 
     def binding(self, media_time_s: float, params: Mapping[str, float]) -> Binding | None:
         return Binding(SOURCE_RGBA, (self._texture,))

@@ -30,8 +30,17 @@ class GeneratorSource(ContentSource):
         if "u_flip_y" in self.program:
             self.program["u_flip_y"].value = False
         self._binding = Binding(SOURCE_RGBA, (self._texture,))
+        self._uses_time = "iTime" in self.program or "iFrame" in self.program
+        self._drawn_params: dict[str, float] | None = None
+
+    def animating(self, media_time_s: float) -> bool:
+        """A shader that reads ``iTime`` or ``iFrame`` changes every frame."""
+        return self._uses_time
 
     def binding(self, media_time_s: float, params: Mapping[str, float]) -> Binding | None:
+        if not self._uses_time and self._drawn_params == params:
+            return self._binding  # a still picture: drawn once per parameter set
+        self._drawn_params = dict(params)
         prog = self.program
         for name, value in params.items():  # the layer's parameters, as float uniforms
             if name in prog:

@@ -1,0 +1,224 @@
+"""Variable frame rate: every frame is shown at its own timestamp, for ever.
+
+The rule (``mapping.media.video``): the frame shown at media time ``t`` is the latest
+whose presentation timestamp is at or before ``t`` (a timestamp is known to half a tick of
+its time base). Clips here are written with PyAV at chosen millisecond timestamps, each
+frame's number burnt into its picture (``tests.videokit``), and the expected frame is
+computed from those timestamps with exact fractions, never by the code under test.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+from fractions import Fraction
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from mapping.media.decode_ahead import DecodeAhead
+from mapping.media.video import VideoClip, frame_index_at, index_at_time, is_constant_rate
+from tests.videokit import read_number, write_timed_clip
+
+# The issue's clip: frames at 0, 40, 80 and 300 ms, then a few more, irregular.
+PTS_MS = [0, 40, 80, 300, 340, 420, 433, 500, 640, 700]
+LAST_MS = 60
+PERIOD_MS = PTS_MS[-1] + LAST_MS  # 760 ms: the loop length
+HALF_TICK = Fraction(1, 2000)  # Matroska and these MP4s tick in milliseconds
+
+
+def expected_number(t: Fraction, pts_ms=PTS_MS, period_ms=PERIOD_MS, loop=True) -> int:
+    """The frame whose timestamp is the latest at or before t (exact), from the list."""
+    period = Fraction(period_ms, 1000)
+    t = t % period if loop else min(max(t, Fraction(0)), period)
+    starts = [Fraction(p, 1000) for p in pts_ms]
+    return max(bisect.bisect_right(starts, t + HALF_TICK) - 1, 0)
+
+
+@pytest.fixture(scope="module", params=["ffv1", "libx264"])
+def vfr_clip(request, tmp_path_factory) -> Path:
+    ext = {"ffv1": "mkv", "libx264": "mp4"}[request.param]
+    path = tmp_path_factory.mktemp("vfr") / f"vfr.{ext}"
+    return write_timed_clip(path, PTS_MS, LAST_MS, codec=request.param)
+
+
+def test_the_clip_lists_every_frame_at_its_own_time(vfr_clip):
+    with VideoClip(vfr_clip) as clip:
+        assert clip.frame_count == len(PTS_MS) and not clip.constant_rate
+        assert clip.frame_starts_s == pytest.approx([p / 1000 for p in PTS_MS], abs=1e-9)
+        assert clip.duration_s == pytest.approx(PERIOD_MS / 1000, abs=1e-9)
+
+
+def test_frames_at_40_and_80_ms_are_shown(vfr_clip):
+    """The issue's case: slots at the average rate never showed the frames at 40 and 80."""
+    with VideoClip(vfr_clip) as clip:
+        for ms, number in ((0, 0), (39, 0), (40, 1), (79, 1), (80, 2), (299, 2), (300, 3)):
+            frame = clip.frame_at(ms / 1000)
+            assert (frame.index, read_number(frame.image)) == (number, number), ms
+        # played at 60 fps: every frame due at an output frame is on screen; only frame 5
+        # (420 ms, lasting 13 ms, between the ticks at 416.7 and 433.3 ms) never is
+        seen = {read_number(clip.frame_at(n / 60, loop=False).image) for n in range(46)}
+        assert seen == {expected_number(Fraction(n, 60)) for n in range(46)}
+        assert seen == set(range(len(PTS_MS))) - {5}
+
+
+def test_a_timestamp_rounded_up_to_the_tick_still_shows_its_frame_on_its_tick(tmp_path):
+    """A 60 fps recording in Matroska (milliseconds: frame 1 stored at 17 ms, not 16.67)
+    with frame 10 dropped, so it is not constant-rate: played at 60 fps each frame appears
+    on its own output tick, because a timestamp counts from half a tick (0.5 ms) before it;
+    where frame 10 is missing, frame 9 stays up."""
+    slots = [n for n in range(30) if n != 10]
+    path = write_timed_clip(
+        tmp_path / "phone.mkv", [round(n * 1000 / 60) for n in slots], 17, numbers=slots
+    )
+    with VideoClip(path) as clip:
+        assert not clip.constant_rate
+        shown = [read_number(clip.frame_at(n / 60, loop=False).image) for n in range(30)]
+    assert shown == [n if n != 10 else 9 for n in range(30)]
+    # and never before that half tick: 0.6 ms early is still the previous frame
+    with VideoClip(path) as clip:
+        assert read_number(clip.frame_at(0.0170 - 0.0006).image) == 0
+        assert read_number(clip.frame_at(0.0170 - 0.0004).image) == 1
+
+
+def test_every_millisecond_of_a_lap_shows_the_frame_due(vfr_clip):
+    with VideoClip(vfr_clip) as clip:
+        for ms in range(0, PERIOD_MS + 50, 3):
+            t = Fraction(ms, 1000)
+            frame = clip.frame_at(ms / 1000)
+            assert read_number(frame.image) == frame.index == expected_number(t), ms
+
+
+@pytest.mark.parametrize("via", ["clip", "decode-ahead"])
+def test_after_ten_minutes_of_looping_the_frame_is_still_exact(vfr_clip, via):
+    """60 fps output frames 36 000 … 36 119 (t = 600 … 602 s): 789 laps of a 760 ms clip,
+    then each output frame's picture is the frame due by exact arithmetic."""
+    first_n, count = 36_000, 120
+    expected = [expected_number(Fraction(n, 60)) for n in range(first_n, first_n + count)]
+    with VideoClip(vfr_clip) as clip:
+        if via == "clip":
+            shown = [clip.frame_at(n / 60) for n in range(first_n, first_n + count)]
+            got = [read_number(f.image) for f in shown]
+        else:
+            ahead = DecodeAhead(lambda: VideoClip(vfr_clip), name=str(vfr_clip), ring_size=4)
+            try:
+                got = [
+                    read_number(ahead.frame_for(n / 60, loop=True, wait=True).image)
+                    for n in range(first_n, first_n + count)
+                ]
+            finally:
+                ahead.close()
+    assert got == expected
+    assert len(set(expected)) == len(PTS_MS)  # the window shows every frame (5 in some laps)
+    assert expected[24] == 0  # t = 600.4 s is exactly the start of lap 790
+
+
+def test_in_and_out_points_cut_a_window_that_loops_and_holds(vfr_clip):
+    """In at 50 ms, out at 350 ms: media time 0 shows the frame up at 50 ms (frame 1,
+    from 40 ms); the frame at 340 ms is the last; looping wraps after 300 ms."""
+    with VideoClip(vfr_clip, in_s=0.05, out_s=0.35) as clip:
+        assert clip.duration_s == pytest.approx(0.3)
+        assert clip.window_s == (0.05, 0.35)
+        for t, loop, number in (
+            (0.0, True, 1),
+            (0.029, True, 1),
+            (0.03, True, 2),  # 80 ms
+            (0.25, True, 3),  # 300 ms
+            (0.29, True, 4),  # 340 ms, the last before the out point
+            (0.30, True, 1),  # wrapped to the in point
+            (0.33, True, 2),
+            (-0.01, True, 4),
+            (5.0, False, 4),  # played once: holds the last frame
+            (-1.0, False, 1),
+        ):
+            frame = clip.frame_at(t, loop=loop)
+            assert (frame.index, read_number(frame.image)) == (number, number), (t, loop)
+    # an out point exactly on a frame's timestamp leaves that frame out
+    with VideoClip(vfr_clip, out_s=0.3) as clip:
+        assert clip.index_at(10.0, loop=False) == 2
+
+
+@pytest.mark.parametrize(("in_s", "out_s"), [(0.8, None), (0.2, 0.2), (-0.1, 0.5)])
+def test_in_and_out_points_that_leave_no_frame_are_refused(vfr_clip, in_s, out_s):
+    from mapping.media.errors import MediaError
+
+    with pytest.raises(MediaError) as info:
+        VideoClip(vfr_clip, in_s=in_s, out_s=out_s)
+    assert info.value.path == vfr_clip and "leave no frame" in info.value.reason
+
+
+# --- the lookup maths, for any table of timestamps --------------------------------------------
+
+TABLES = st.lists(st.integers(1, 500), min_size=1, max_size=40).map(
+    lambda gaps: [sum(gaps[:i]) for i in range(len(gaps))]  # increasing ms, from 0
+)
+
+
+@given(TABLES, st.integers(1, 500), st.integers(-100_000, 100_000), st.booleans())
+def test_index_at_time_is_the_latest_frame_at_or_before_the_time(pts_ms, last_ms, t_ms4, loop):
+    """Times on a quarter-millisecond grid, looped or clamped, against exact fractions."""
+    period_ms = pts_ms[-1] + last_ms
+    starts = [p / 1000 for p in pts_ms]
+    t = Fraction(t_ms4, 4000)
+    got = index_at_time(float(t), starts, (0.0, period_ms / 1000), loop, tolerance_s=0.0005)
+    assert got == expected_number(t, pts_ms, period_ms, loop)
+
+
+@given(
+    st.sampled_from([Fraction(24000, 1001), Fraction(25), Fraction(30000, 1001), Fraction(60)]),
+    st.integers(1, 400),
+    st.floats(-1e4, 1e4),
+    st.booleans(),
+)
+def test_a_constant_rate_table_gives_the_constant_rate_answer(rate, count, t, loop):
+    starts = [float(i / rate) for i in range(count)]
+    got = index_at_time(t, starts, (0.0, float(count / rate)), loop)
+    want = frame_index_at(t, rate, count, loop)
+    if got != want:  # only within float rounding of a frame boundary
+        boundary = Fraction(round(Fraction(t) * rate)) / rate
+        assert abs(Fraction(t) - boundary) < Fraction(1, 10**6)
+
+
+def test_rounded_constant_rate_timestamps_are_recognised_and_gaps_are_not():
+    rate, tb = Fraction(24000, 1001), Fraction(1, 1000)
+    rounded = [round(i / rate / tb) for i in range(500)]  # Matroska's milliseconds
+    assert is_constant_rate(rounded, tb, rate)
+    floored = [math.floor(i / rate / tb) for i in range(500)]
+    assert is_constant_rate(floored, tb, rate)
+    assert not is_constant_rate(rounded[:100] + rounded[101:], tb, rate)  # a dropped frame
+    assert not is_constant_rate(PTS_MS, tb, Fraction(25))
+
+
+# --- where the timestamps come from ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("fps", "preset"),
+    [(Fraction(30), "veryfast"), (Fraction(30000, 1001), "veryfast"), (Fraction(25), "ultrafast")],
+)
+def test_a_constant_rate_mp4_is_timed_from_its_index_exactly_as_a_full_read_would(
+    tmp_path, fps, preset
+):
+    """Without reading the file: the MP4 index (decode times, B-frames reordered with
+    ``veryfast``) gives the same timestamps as demuxing every packet."""
+    from mapping.media.video import _scan_timestamps
+    from mapping.media.writer import VideoWriter
+    from tests.videokit import HEIGHT_PX, WIDTH_PX, number_image
+
+    path = tmp_path / "cfr.mp4"
+    with VideoWriter(path, (WIDTH_PX, HEIGHT_PX), fps, gop=12, preset=preset) as writer:
+        for number in range(40):
+            writer.write(number_image(number))
+    with VideoClip(path) as clip:
+        assert clip.timestamps_from == "index" and clip.constant_rate
+        scanned = _scan_timestamps(path, 0).pts
+        assert clip._pts_table == [p for p in scanned if p >= clip._first_pts]
+        for n in (39, 0, 17, 18, 5):
+            assert read_number(clip.frame_at(n / float(fps)).image) == n
+
+
+def test_variable_rate_and_matroska_clips_are_read_once_to_list_their_frames(vfr_clip):
+    with VideoClip(vfr_clip) as clip:
+        assert clip.timestamps_from == "scan"
