@@ -1197,7 +1197,8 @@ class _ShowParser:
         ):
             self.problem(
                 "span.displays",
-                f"expected a list of different display numbers 0..63 like [0, 1], got {_describe(displays)}",
+                "expected a list of display numbers like [0, 1] (different, 0..63), "
+                f"got {_describe(displays)}",
             )
             return ()
         for i, out in enumerate(outputs):
