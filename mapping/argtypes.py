@@ -48,12 +48,10 @@ def _num(value: float) -> str:
 
 def float_in(lo: float, hi: float, *, lo_open: bool = False) -> Callable[[str], float]:
     """A ``type=`` for a finite number in ``[lo, hi]`` (``(lo, hi]`` with ``lo_open``)."""
-    if lo_open and lo == 0:
-        expected = f"a number greater than 0 and at most {hi:g}"
+    if lo_open:
+        expected = f"a number greater than {_num(lo)} and at most {_num(hi)}"
     else:
-        expected = (
-            f"a number {'above' if lo_open else 'from'} {lo:g} {'up ' if lo_open else ''}to {hi:g}"
-        )
+        expected = f"a number from {_num(lo)} to {_num(hi)}"
 
     def parse(text: str) -> float:
         value = _float(text, expected)
