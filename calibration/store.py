@@ -808,10 +808,12 @@ def _real(file: Path) -> Path:
 
 
 def _read_current(file: Path) -> bytes | None:
-    try:
-        return file.read_bytes()
-    except FileNotFoundError:
+    """The file's bytes before an update; None if there is none yet. A folder, a FIFO (which
+    would block the read), a symlink loop … is a ValidationError, as when loading."""
+    message = validate.file_problem(file, "calibration file")
+    if message == "calibration file not found":
         return None
+    return validate.read_input(file, "calibration file")
 
 
 def _digest(data: bytes) -> str:

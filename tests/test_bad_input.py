@@ -528,3 +528,15 @@ def test_shallow_nesting_is_fine(tmp_path: Path):
     toml = folder / "show.toml"
     toml.write_text(toml.read_text().replace('name = "edges"', 'name = "a.b.c.d.e.f.g.h.i"'))
     assert load_show(folder).name == "a.b.c.d.e.f.g.h.i"
+
+
+def test_a_calibration_update_refuses_a_fifo_instead_of_blocking_on_it(tmp_path, capsys):
+    points = tmp_path / "points.csv"
+    points.write_text(
+        "canvas_x,canvas_y,projector_x,projector_y\n0,0,0,0\n10,0,10,0\n10,10,10,10\n0,10,0,10\n"
+    )
+    fifo = tmp_path / "cal.toml"
+    os.mkfifo(fifo)
+    argv = ["calibrate", "fit", str(points), "--surface", "s", "--output", "o", "--file"]
+    assert run_show.main([*argv, str(fifo)]) == 2
+    assert f"{fifo}: is a named pipe (FIFO), expected a calibration file" in capsys.readouterr().err
