@@ -18,6 +18,8 @@ import logging
 import sys
 from pathlib import Path
 
+from mapping import argtypes
+
 log = logging.getLogger("run_show")
 
 SUBCOMMANDS = ("run", "render", "check", "media", "displays", "schedule", "calibrate")
@@ -49,13 +51,17 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--no-cue", action="store_true", help="start with no cue fired")
     run.add_argument(
         "--fps",
-        type=float,
+        type=argtypes.fps,
         help="frame rate (default: the display's refresh rate in windows, else 60; 30 headless)",
     )
-    run.add_argument("--duration", type=float, help="stop after this many seconds of show time")
+    run.add_argument(
+        "--duration",
+        type=argtypes.positive_seconds,
+        help="stop after this many seconds of show time",
+    )
     run.add_argument(
         "--osc-port",
-        type=int,
+        type=argtypes.port,
         metavar="N",
         help="OSC port, UDP and TCP (default: [control] osc_port of the show; 0 = any free one)",
     )
@@ -66,7 +72,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     run.add_argument(
         "--oscquery-port",
-        type=int,
+        type=argtypes.port,
         metavar="N",
         help="serve OSCQuery (HTTP + WebSocket) on TCP port N and advertise it by mDNS "
         "(default: [control] oscquery_port; 0: off)",
@@ -103,7 +109,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     unattended.add_argument(
         "--watchdog",
-        type=float,
+        type=argtypes.positive_seconds,
         default=5.0,
         metavar="S",
         help="with --supervise: restart the show when no frame was drawn for S seconds",
@@ -112,10 +118,19 @@ def _parser() -> argparse.ArgumentParser:
     render = sub.add_parser("render", help="render frames to PNG files (and MP4) headless")
     render.add_argument("show", type=Path)
     render.add_argument("--out", type=Path, required=True, help="output folder")
-    render.add_argument("--frames", type=int, default=1, help="number of frames (default 1)")
-    render.add_argument("--fps", type=float, default=30.0, help="frames per second of show time")
+    render.add_argument(
+        "--frames", type=argtypes.frames, default=1, help="number of frames (default 1)"
+    )
+    render.add_argument(
+        "--fps", type=argtypes.fps, default=30.0, help="frames per second of show time"
+    )
     render.add_argument("--cue", help="render the state of this cue (cues track up to it)")
-    render.add_argument("--start", type=float, default=0.0, help="show time of frame 0, seconds")
+    render.add_argument(
+        "--start",
+        type=argtypes.nonnegative_seconds,
+        default=0.0,
+        help="show time of frame 0, seconds",
+    )
     render.add_argument("--video", action="store_true", help="also write one MP4 per output")
     render.add_argument(
         "--no-audio", action="store_true", help="with --video: leave the soundtrack out"
@@ -374,7 +389,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         print(f"\n{len(report.problems)} problem(s):", file=sys.stderr)
         for problem in report.problems:
             print(problem, file=sys.stderr)
-        return 1
+        return 2  # bad input, as run, render, schedule and calibrate say it
     print("\nOK")
     return 0
 
@@ -412,7 +427,7 @@ def _panel_options(parser: argparse.ArgumentParser) -> None:
     panel = parser.add_argument_group("web panel (docs/panel.md)")
     panel.add_argument(
         "--panel-port",
-        type=int,
+        type=argtypes.port,
         help="web panel port (default: [control] panel_port, else 8470; 0: off)",
     )
     panel.add_argument(
@@ -437,8 +452,12 @@ def _schedule_parser(sub) -> None:  # sub: argparse._SubParsersAction
     mode = sched.add_mutually_exclusive_group()
     mode.add_argument("--headless", action="store_true", help="with --run: offscreen outputs")
     mode.add_argument("--windowed", action="store_true", help="with --run: desktop windows")
-    sched.add_argument("--fps", type=float, help="with --run: frame rate (default as for run)")
-    sched.add_argument("--duration", type=float, help="with --run: stop after S seconds")
+    sched.add_argument(
+        "--fps", type=argtypes.fps, help="with --run: frame rate (default as for run)"
+    )
+    sched.add_argument(
+        "--duration", type=argtypes.positive_seconds, help="with --run: stop after S seconds"
+    )
     sound = sched.add_mutually_exclusive_group()
     sound.add_argument("--audio-device", metavar="DEV", help="with --run: sound output (as run)")
     sound.add_argument("--no-audio", action="store_true", help="with --run: no sound")

@@ -22,6 +22,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from mapping import argtypes
+
 log = logging.getLogger("calibrate")
 
 
@@ -48,17 +50,30 @@ def add_commands(commands: Any) -> None:
         "--simulate", action="store_true", help="simulated camera and facade (no hardware)"
     )
     capture.add_argument(
-        "--display", type=int, default=1, help="display number the projector is on (default 1)"
+        "--display",
+        type=argtypes.display,
+        default=1,
+        help="display number the projector is on (default 1)",
     )
-    capture.add_argument("--exposure", type=float, help="camera exposure (backend units)")
     capture.add_argument(
-        "--settle", type=float, default=0.15, help="seconds to wait after each pattern"
+        "--exposure", type=argtypes.finite_number, help="camera exposure (backend units)"
     )
-    capture.add_argument("--retries", type=int, default=3, help="retakes per pattern (default 3)")
     capture.add_argument(
-        "--camera-size", default="640x480", help="simulated camera resolution (default 640x480)"
+        "--settle",
+        type=argtypes.nonnegative_seconds,
+        default=0.15,
+        help="seconds to wait after each pattern",
     )
-    capture.add_argument("--seed", type=int, default=0, help="simulation seed")
+    capture.add_argument(
+        "--retries", type=argtypes.count, default=3, help="retakes per pattern (default 3)"
+    )
+    capture.add_argument(
+        "--camera-size",
+        type=argtypes.size,
+        default=(640, 480),
+        help="simulated camera resolution (default 640x480)",
+    )
+    capture.add_argument("--seed", type=argtypes.seed, default=0, help="simulation seed")
     capture.set_defaults(calibrate_func=cmd_capture)
 
     decode = commands.add_parser("decode", help="decode a capture folder into correspondences")
@@ -93,7 +108,10 @@ def add_commands(commands: Any) -> None:
 
 def _projector_args(parser: argparse.ArgumentParser, *, required: bool) -> None:
     parser.add_argument(
-        "--projector", required=required, help="projector resolution WIDTHxHEIGHT, e.g. 1920x1080"
+        "--projector",
+        type=argtypes.size,
+        required=required,
+        help="projector resolution WIDTHxHEIGHT, e.g. 1920x1080",
     )
     parser.add_argument(
         "--layout",
@@ -115,12 +133,12 @@ def run(args: argparse.Namespace) -> int:
         return 2
 
 
-def _size(text: str | None, what: str = "--projector") -> tuple[int, int] | None:
+def _size(text: str | tuple[int, int] | None, what: str = "--projector") -> tuple[int, int] | None:
     from calibration.errors import CalibrationError
     from calibration.structured_light import parse_size
 
-    if text is None:
-        return None
+    if text is None or isinstance(text, tuple):  # checked by argtypes.size already
+        return text
     try:
         return parse_size(text)
     except ValueError as exc:

@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from mapping import validate
+from mapping import argtypes, validate
 from mapping.errors import Problem, ValidationError
 
 log = logging.getLogger("calibrate")
@@ -135,7 +135,7 @@ def _add_fit(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--file", required=True, type=Path, help="calibration file to update")
     p.add_argument(
         "--threshold",
-        type=float,
+        type=argtypes.positive_pixels,
         default=None,
         metavar="PX",
         help="residual above which a point is flagged as an outlier (default 3 px)",
@@ -225,15 +225,15 @@ class PointPairs:
 
 def read_point_pairs(path: Path) -> PointPairs:
     """Read a ``.toml`` or ``.csv`` point file; raises ValidationError naming file and line."""
-    if not path.is_file():
-        raise ValidationError([Problem(path, "", "point file not found")])
-    text = path.read_text(encoding="utf-8", errors="replace")
+    text = validate.decode_text(path, validate.read_input(path, "point file"))
     if path.suffix.lower() == ".csv":
         return _read_csv(path, text)
     return _read_toml(path, text)
 
 
 def _read_toml(path: Path, text: str) -> PointPairs:
+    if problem := validate.nesting_problem(path, text):
+        raise ValidationError([problem])
     try:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

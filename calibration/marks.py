@@ -21,7 +21,6 @@ distortion included), in continuous camera_px (pixel centres at +0.5), same orde
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,6 +29,8 @@ import numpy as np
 
 from calibration.decode import Correspondences
 from calibration.errors import CalibrationError
+from mapping import validate
+from mapping.errors import ValidationError
 
 
 @dataclass(frozen=True)
@@ -79,11 +80,9 @@ def load_marks(path: str | Path) -> Marks:
     """Read and check a marks file; raises :class:`CalibrationError` naming the key."""
     file = Path(path)
     try:
-        doc = tomllib.loads(file.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise CalibrationError(f"marks file {file} does not exist") from exc
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise CalibrationError(f"cannot read marks file {file}: {exc}") from exc
+        _, _, doc = validate.load_toml(file, "marks file")
+    except ValidationError as exc:
+        raise CalibrationError(str(exc)) from None
     base = file.parent
     outputs_doc = doc.get("outputs")
     if not isinstance(outputs_doc, dict) or not outputs_doc:

@@ -375,26 +375,14 @@ def load_calibration(path: str | os.PathLike[str]) -> CalibrationFile:
     other keys depends on the version.
     """
     file = Path(path)
-    data = _read_bytes(file)
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise ValidationError([Problem(file, "", f"not UTF-8 text: {exc}")]) from None
+    data = validate.read_input(file, "calibration file")
+    text = validate.decode_text(file, data)
     return _parse(file, text, FileStamp(_real(file), _digest(data)))
 
 
-def _read_bytes(file: Path) -> bytes:
-    try:
-        return file.read_bytes()
-    except FileNotFoundError:
-        raise ValidationError([Problem(file, "", "calibration file not found")]) from None
-    except IsADirectoryError:
-        raise ValidationError([Problem(file, "", "is a directory, expected a file")]) from None
-    except OSError as exc:
-        raise ValidationError([Problem(file, "", f"cannot read file: {exc}")]) from None
-
-
 def _parse(file: Path, text: str, source: FileStamp | None) -> CalibrationFile:
+    if problem := validate.nesting_problem(file, text):
+        raise ValidationError([problem])
     try:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -737,10 +725,7 @@ def update_calibration(
         if current is None:
             cal = CalibrationFile()
         else:
-            try:
-                text = current.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                raise ValidationError([Problem(file, "", f"not UTF-8 text: {exc}")]) from None
+            text = validate.decode_text(file, current)
             cal = _parse(file, text, FileStamp(file, _digest(current)))
         updated = change_fn(cal)
         if not isinstance(updated, CalibrationFile):
@@ -823,10 +808,12 @@ def _real(file: Path) -> Path:
 
 
 def _read_current(file: Path) -> bytes | None:
-    try:
-        return file.read_bytes()
-    except FileNotFoundError:
+    """The file's bytes before an update; None if there is none yet. A folder, a FIFO (which
+    would block the read), a symlink loop … is a ValidationError, as when loading."""
+    message = validate.file_problem(file, "calibration file")
+    if message == "calibration file not found":
         return None
+    return validate.read_input(file, "calibration file")
 
 
 def _digest(data: bytes) -> str:

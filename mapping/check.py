@@ -10,6 +10,7 @@ show, not during it.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,8 +45,9 @@ class CheckReport:
             + (f", reference {show.canvas.reference.name}" if show.canvas.reference else "")
         )
         lines.append(f"  outputs  {len(show.outputs)}")
+        on_output = Counter(s.output for s in show.surfaces)
         for out in show.outputs:
-            n = len(show.surfaces_on(out.name))
+            n = on_output[out.name]
             lines.append(
                 f"    {out.name:<16} {out.resolution[0]}×{out.resolution[1]} on display "
                 f"{out.display}, {n} surface{'s' if n != 1 else ''}"

@@ -43,6 +43,8 @@ class LayerKind:
             nothing; ``"own"`` the file's own sound track when it has one (a video; a file
             without one is silently silent; ``audio = false`` mutes it); ``"file"`` the
             content is sound (a file without sound is a warning).
+        timeline: the content is a clip with its own timeline, so the layer may cut a
+            window out of it (``in`` / ``out`` points, seconds of the file).
     """
 
     name: str
@@ -55,6 +57,7 @@ class LayerKind:
     compiled: bool = False
     region_sized: bool = False
     sound: str = ""
+    timeline: bool = False
 
     @property
     def takes_file(self) -> bool:
@@ -95,6 +98,7 @@ LAYER_KINDS: dict[str, LayerKind] = {
             gpu_source="mapping.gl.sources.hap:VideoKindSource",
             probe="mapping.media.probe:check_video",
             sound="own",
+            timeline=True,
         ),
         LayerKind(
             "shader",
@@ -122,6 +126,7 @@ LAYER_KINDS: dict[str, LayerKind] = {
             gpu_source="mapping.gl.sources.silent:SilentSource",
             probe="mapping.media.probe:check_audio",
             sound="file",
+            timeline=True,
         ),
     )
 }

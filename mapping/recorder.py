@@ -10,11 +10,15 @@ The MP4s carry the show's soundtrack (when a layer can sound: :mod:`mapping.soun
 from the same frame states as the pictures: after frame ``n``'s state, the samples of show
 time ``[start + (n-1)/fps, start + n/fps)`` are rendered (a cue firing between two frames
 starts its sound at its exact sample), and the last frame's span closes the file.
+Killed at any moment, a render leaves only complete PNGs under their final names (each is
+written to a temporary name and renamed) and MP4s playable up to the frames encoded so far
+(fragmented MP4).
 """
 
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,6 +44,22 @@ class RenderResult:
     png_dirs: dict[str, Path]
     videos: dict[str, Path]
     layer_errors: dict[str, str]
+
+
+def write_png_atomically(target: Path, bgr: np.ndarray) -> None:
+    """Write a PNG under a temporary name in the same folder, then rename it into place.
+
+    A render killed at any moment (``kill -9``) leaves every ``NNNNNN.png`` either absent
+    or complete, never truncated under its final name; at most one ``.NNNNNN.png.tmp``
+    is left behind.
+    """
+    ok, data = cv2.imencode(".png", bgr)
+    if not ok:
+        raise OSError(f"could not encode {target}")
+    temporary = target.with_name(f".{target.name}.tmp")
+    with open(temporary, "wb") as f:
+        f.write(data.tobytes())
+    os.replace(temporary, target)
 
 
 def render_show(
@@ -94,7 +114,11 @@ def render_show(
                 png_dirs[out.name].mkdir(parents=True, exist_ok=True)
             if video:
                 writers[out.name] = VideoWriter(
-                    out_dir / f"{out.name}.mp4", out.resolution, fps, audio_rate=rate
+                    out_dir / f"{out.name}.mp4",
+                    out.resolution,
+                    fps,
+                    audio_rate=rate,
+                    fragmented=True,
                 )
         for n in tqdm(
             range(frames), desc=f"render {show.name}", unit="frame", disable=not progress
@@ -108,9 +132,7 @@ def render_show(
                 rgba = renderer.read_output(name)
                 if pngs:
                     bgr = cv2.cvtColor(np.ascontiguousarray(rgba[..., :3]), cv2.COLOR_RGB2BGR)
-                    target = png_dirs[name] / f"{n:06d}.png"
-                    if not cv2.imwrite(str(target), bgr):
-                        raise OSError(f"could not write {target}")
+                    write_png_atomically(png_dirs[name] / f"{n:06d}.png", bgr)
                 if name in writers:
                     writers[name].write(rgba)
         if mixer is not None:

@@ -11,8 +11,8 @@ The format is documented key by key in ``docs/show-format.md``.
 
 from __future__ import annotations
 
+import os
 import re
-import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,7 +31,7 @@ from mapping.color import (
     OutputColor,
     load_cube,
 )
-from mapping.errors import Problem, ValidationError, did_you_mean
+from mapping.errors import Choices, Problem, ValidationError, did_you_mean, listing
 from mapping.kinds import CONTENT_KEYS, KIND_NAMES, LAYER_KINDS, kinds_taking
 from mapping.mesh import MeshWarp
 from mapping.validate import describe as _describe
@@ -39,7 +39,40 @@ from mapping.validate import describe as _describe
 SCHEMA_VERSION = 1
 SHOW_FILE = "show.toml"
 BLEND_MODES = ("normal", "add", "multiply", "screen")
+
+# --- the range of every number in the format (docs/show-format.md, "Ranges") --------------
+# Each is checked by mapping.validate; together they guarantee that a show `check` accepts
+# renders: nothing non-finite reaches the renderer, and nothing allocates absurdly.
+
 MAX_RESOLUTION = 16384
+"""Largest width or height of a canvas, an output or a layer region, in pixels."""
+MAX_REGION_OFFSET = 4 * MAX_RESOLUTION
+"""Largest ``|x|``, ``|y|`` of a layer region's top-left corner (canvas pixels)."""
+MIN_REGION_SIZE = 0.01
+"""Smallest layer region width or height (canvas pixels)."""
+MAX_POSITION = MAX_RESOLUTION
+"""Largest ``|x|``, ``|y|`` of an output window's position on its display."""
+MAX_DISPLAY = 63
+"""Largest display number an output may name."""
+MAX_POLYGON_VERTICES = 100_000
+"""Most vertices a surface polygon may have (checking and triangulating are n log n)."""
+MAX_PARAM = 1e9
+"""Largest ``|value|`` of a generator parameter (a float32 uniform keeps it)."""
+MAX_TIME_S = 86400.0
+"""Longest fade, pre-wait or post-wait: one day."""
+
+SIZE = validate.Range(1, MAX_RESOLUTION, integer=True)
+OPACITY = validate.Range(0.0, 1.0)
+LEVEL = validate.Range(0.0, 1.0)
+COLOUR = validate.Range(0.0, 1.0)
+PARAM = validate.Range(-MAX_PARAM, MAX_PARAM)
+SECONDS = validate.Range(0.0, MAX_TIME_S, unit="s")
+REGION_POSITION = validate.Range(-MAX_REGION_OFFSET, MAX_REGION_OFFSET)
+REGION_SIZE = validate.Range(MIN_REGION_SIZE, MAX_RESOLUTION)
+POSITION = validate.Range(-MAX_POSITION, MAX_POSITION, integer=True)
+DISPLAY = validate.Range(0, MAX_DISPLAY, integer=True)
+PORT = validate.Range(0, 65535, integer=True)
+COORDINATE = validate.Range(-validate.MAX_COORDINATE_PX, validate.MAX_COORDINATE_PX)
 
 RGBA = tuple[float, float, float, float]
 
@@ -121,6 +154,10 @@ class Layer:
     """Named numeric parameters (shader uniforms of a generator), with their start values."""
     audio: bool = True
     """Whether the content's sound plays (``audio = false`` mutes a video's own track)."""
+    in_s: float | None = None
+    """In point of a clip (video, audio), seconds of the file: media time 0 shows it."""
+    out_s: float | None = None
+    """Out point: the clip loops back to the in point here, or holds its last frame."""
 
 
 @dataclass(frozen=True)
@@ -278,10 +315,11 @@ class Show:
             if isinstance(layer.content, Path):
                 key = LAYER_KINDS[layer.kind].content_key
                 files.append((f"layers[{i}].{key}", layer.content, layer.kind))
+        kinds = {layer.name: layer.kind for layer in self.layers}
         for i, cue in enumerate(self.cues):
             for lname, change in cue.layers.items():
                 if isinstance(change.content, Path):
-                    kind = self.layer(lname).kind
+                    kind = kinds[lname]
                     key = LAYER_KINDS[kind].content_key
                     files.append((f"cues[{i}].layers.{lname}.{key}", change.content, kind))
         return files
@@ -294,18 +332,21 @@ class Show:
 def load_show(path: Path | str) -> Show:
     """Load and validate a show folder (or its ``show.toml``). Raises ValidationError."""
     path = Path(path)
-    root = path.parent if path.is_file() else path
+    root = path.parent if path.name == SHOW_FILE or _is_file(path) else path
     show_file = root / SHOW_FILE
-    if not show_file.is_file():
+    if validate.file_problem(show_file) == "file not found":
         raise ValidationError(
             [Problem(show_file, "", "show file not found: expected a folder containing show.toml")]
         )
-    text = show_file.read_text(encoding="utf-8", errors="replace")
-    try:
-        doc = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ValidationError([validate.toml_syntax_problem(show_file, exc)]) from None
+    _, text, doc = validate.load_toml(show_file, "show file")
     return _ShowParser(root, show_file, text, doc).parse()
+
+
+def _is_file(path: Path) -> bool:
+    try:
+        return path.is_file()
+    except OSError:  # a symlink loop, a name too long: load_toml names it
+        return False
 
 
 # --- parsing and validation ---------------------------------------------------------------
@@ -351,6 +392,8 @@ _LAYER_KEYS = (
     "loop",
     "params",
     "audio",
+    "in",
+    "out",
 )
 _CUE_KEYS = (
     "number",
@@ -388,6 +431,7 @@ class _ShowParser:
         self.doc = doc
         self.problems: list[Problem] = []
         self.calibrations: dict[Path, CalibrationFile | None] = {}
+        self._choices: dict[str, Choices] = {}
 
     # -- reporting
 
@@ -398,6 +442,12 @@ class _ShowParser:
     def _locate(self, key_path: str) -> int | None:
         """Best-effort line of a key path in the TOML text (for messages only)."""
         return validate.find_line(self.line_index, key_path)
+
+    def choices(self, key: str) -> Choices:
+        """:meth:`declared_names` ready for "did you mean" hints (indexed once per key)."""
+        if key not in self._choices:
+            self._choices[key] = Choices(self.declared_names(key))
+        return self._choices[key]
 
     def declared_names(self, key: str) -> list[str]:
         """Names given in ``[[key]]`` tables, valid or not (to avoid follow-on problems)."""
@@ -471,14 +521,15 @@ class _ShowParser:
             raise _InvalidError
         return value
 
+    def ranged(self, value: Any, path: str, rng: validate.Range) -> Any:
+        """``value`` checked against one of the format's ranges (int or float as given)."""
+        if message := rng.problem(value):
+            self.problem(path, message)
+            raise _InvalidError
+        return int(value) if rng.integer else float(value)
+
     def size(self, value: Any, path: str) -> tuple[int, int]:
-        ok = (
-            isinstance(value, list)
-            and len(value) == 2
-            and all(isinstance(v, int) and not isinstance(v, bool) for v in value)
-            and all(1 <= v <= MAX_RESOLUTION for v in value)
-        )
-        if not ok:
+        if not (isinstance(value, list) and len(value) == 2 and all(map(SIZE.contains, value))):
             self.problem(
                 path,
                 f"expected [width, height] in pixels (integers 1..{MAX_RESOLUTION}), "
@@ -488,17 +539,15 @@ class _ShowParser:
         return int(value[0]), int(value[1])
 
     def position(self, value: Any, path: str) -> tuple[int, int]:
-        if not (
-            isinstance(value, list)
-            and len(value) == 2
-            and all(isinstance(v, int) and not isinstance(v, bool) for v in value)
-        ):
-            self.problem(path, f"expected [x, y] integers, got {_describe(value)}")
+        if not (isinstance(value, list) and len(value) == 2 and all(map(POSITION.contains, value))):
+            self.problem(path, f"expected [x, y] integers {POSITION.text}, got {_describe(value)}")
             raise _InvalidError
         return value[0], value[1]
 
-    def points(self, value: Any, path: str, count: int | None = None) -> np.ndarray:
-        if message := validate.points_problem(value, count):
+    def points(
+        self, value: Any, path: str, count: int | None = None, max_count: int | None = None
+    ) -> np.ndarray:
+        if message := validate.points_problem(value, count, max_count=max_count):
             self.problem(path, message)
             raise _InvalidError
         arr = np.asarray(value, dtype=np.float64).reshape(-1, 2)
@@ -507,9 +556,17 @@ class _ShowParser:
 
     def file_ref(self, value: Any, path: str) -> Path:
         rel = self.string(value, path)
-        resolved = (self.root / rel).resolve()
-        if not resolved.is_file():
-            self.problem(path, f"file not found: {rel} (looked for {resolved})")
+        joined = self.root / rel
+        try:
+            resolved = joined.resolve()
+        except (OSError, RuntimeError, ValueError):  # a symlink loop (RuntimeError in 3.11)
+            resolved = Path(os.path.abspath(joined))
+        if message := validate.file_problem(joined):
+            if message == "file not found":
+                message = f"file not found: {rel} (looked for {resolved})"
+            else:
+                message = f"{rel}: {message}"
+            self.problem(path, message)
             raise _InvalidError
         return resolved
 
@@ -521,10 +578,9 @@ class _ShowParser:
                 r, g, b, a = (int(hexv[i : i + 2], 16) / 255.0 for i in range(0, 8, 2))
                 return (r, g, b, a)
         elif isinstance(value, list) and len(value) in (3, 4):
-            if all(isinstance(c, int | float) and not isinstance(c, bool) for c in value):
-                if all(0.0 <= c <= 1.0 for c in value):
-                    rgba = [float(c) for c in value] + [1.0] * (4 - len(value))
-                    return (rgba[0], rgba[1], rgba[2], rgba[3])
+            if not any(COLOUR.problem(c) for c in value):
+                rgba = [float(c) for c in value] + [1.0] * (4 - len(value))
+                return (rgba[0], rgba[1], rgba[2], rgba[3])
         self.problem(
             path,
             f'expected a colour "#rrggbb" or [r, g, b] with values 0..1, got {_describe(value)}',
@@ -595,6 +651,7 @@ class _ShowParser:
 
     def parse_outputs(self) -> tuple[Output, ...]:
         outputs: list[Output] = []
+        seen: set[str] = set()
         items = self.table_list("outputs")
         if not items and "outputs" not in self.doc:
             self.problem("outputs", "missing: a show needs at least one [[outputs]] projector")
@@ -602,10 +659,12 @@ class _ShowParser:
             p = f"outputs[{i}]"
             self.unknown_keys(table, _OUTPUT_KEYS, p)
             name = self.attempt(self.required, self.string, table, "name", p)
-            if name is not _BAD and any(o.name == name for o in outputs):
+            if name is not _BAD and name in seen:
                 self.problem(f"{p}.name", f"duplicate output name '{name}'")
+            if name is not _BAD:
+                seen.add(name)
             res = self.attempt(self.required, self.size, table, "resolution", p)
-            display = self.attempt(self.integer, table.get("display", 0), f"{p}.display")
+            display = self.attempt(self.ranged, table.get("display", 0), f"{p}.display", DISPLAY)
             pos = self.attempt(self.position, table.get("position", [0, 0]), f"{p}.position")
             gamma = self.attempt(self.number, table.get("gamma", 2.2), f"{p}.gamma", *GAMMA_RANGE)
             color = self.attempt(self.output_color, table.get("color", {}), f"{p}.color")
@@ -656,7 +715,7 @@ class _ShowParser:
     def parse_surfaces(self, outputs: tuple[Output, ...]) -> tuple[Surface, ...]:
         surfaces: list[Surface] = []
         names: set[str] = set()
-        output_names = self.declared_names("outputs")
+        output_names = self.choices("outputs")
         for i, table in self.table_list("surfaces"):
             p = f"surfaces[{i}]"
             self.unknown_keys(table, _SURFACE_KEYS, p)
@@ -670,7 +729,7 @@ class _ShowParser:
                 hint = did_you_mean(output, output_names)
                 self.problem(
                     f"{p}.output",
-                    f"unknown output '{output}'{hint}; outputs are: {', '.join(output_names)}",
+                    f"unknown output '{output}'{hint}; outputs are: {listing(output_names)}",
                 )
             polygon = self.attempt(self.polygon, table, p)
             mapping = self.attempt(
@@ -689,7 +748,9 @@ class _ShowParser:
         return tuple(surfaces)
 
     def polygon(self, table: dict[str, Any], p: str) -> np.ndarray:
-        polygon = self.points(self.require(table, "polygon", p), f"{p}.polygon")
+        polygon = self.points(
+            self.require(table, "polygon", p), f"{p}.polygon", max_count=MAX_POLYGON_VERTICES
+        )
         if reason := geometry.polygon_problem(polygon):
             self.problem(f"{p}.polygon", reason)
             raise _InvalidError
@@ -788,18 +849,19 @@ class _ShowParser:
 
     def parse_layers(self, canvas: Canvas | None) -> tuple[Layer, ...]:
         layers: list[Layer] = []
+        seen: set[str] = set()
         for i, table in self.table_list("layers"):
             p = f"layers[{i}]"
             self.unknown_keys(table, _LAYER_KEYS, p)
             name = self.attempt(self.required, self.string, table, "name", p)
-            if name is not _BAD and any(la.name == name for la in layers):
+            if name is not _BAD and name in seen:
                 self.problem(f"{p}.name", f"duplicate layer name '{name}'")
             kind = self.attempt(self.layer_kind, table, p)
             content = _BAD
             if kind is not _BAD:
                 self.wrong_content_keys(table, kind, p)
                 content = self.attempt(self.layer_content, table, kind, p)
-            opacity = self.attempt(self.number, table.get("opacity", 1.0), f"{p}.opacity", 0.0, 1.0)
+            opacity = self.attempt(self.ranged, table.get("opacity", 1.0), f"{p}.opacity", OPACITY)
             blend = self.attempt(self.choice, table.get("blend", "normal"), f"{p}.blend")
             region = self.attempt(self.region, table, p, canvas)
             loop = table.get("loop", True)
@@ -811,11 +873,34 @@ class _ShowParser:
             if not isinstance(audio, bool):
                 self.problem(f"{p}.audio", f"expected true or false, got {_describe(audio)}")
                 audio = _BAD
-            if _all_ok(name, kind, content, opacity, blend, region, loop, params, audio):
+            window = (None, None) if kind is _BAD else self.attempt(self.in_out, table, kind, p)
+            if _all_ok(name, kind, content, opacity, blend, region, loop, params, audio, window):
                 layers.append(
-                    Layer(name, kind, content, opacity, blend, region, loop, params, audio)
+                    Layer(name, kind, content, opacity, blend, region, loop, params, audio, *window)
                 )
+            if name is not _BAD:
+                seen.add(name)
         return tuple(layers)
+
+    def in_out(self, table: dict[str, Any], kind: str, p: str) -> tuple[float | None, float | None]:
+        """A clip layer's ``in`` and ``out`` points (seconds of the file, out after in)."""
+        given = [key for key in ("in", "out") if key in table]
+        if not given:
+            return (None, None)
+        if not LAYER_KINDS[kind].timeline:
+            takes = " and ".join(k.name for k in LAYER_KINDS.values() if k.timeline)
+            for key in given:
+                self.problem(f"{p}.{key}", f"'{key}' is for {takes} layers, not {kind} layers")
+            raise _InvalidError
+        values = [
+            None if key not in table else self.ranged(table[key], f"{p}.{key}", SECONDS)
+            for key in ("in", "out")
+        ]
+        in_s, out_s = values
+        if in_s is not None and out_s is not None and out_s <= in_s:
+            self.problem(f"{p}.out", f"expected an out point after the in point {in_s:g} s")
+            raise _InvalidError
+        return (in_s, out_s)
 
     def layer_kind(self, table: dict[str, Any], p: str) -> str:
         kind = self.require(table, "kind", p)
@@ -892,19 +977,8 @@ class _ShowParser:
                 return (0.0, 0.0, 1.0, 1.0)
             return (0.0, 0.0, float(canvas.size_px[0]), float(canvas.size_px[1]))
         value = table["region"]
-        ok = (
-            isinstance(value, list)
-            and len(value) == 4
-            and all(isinstance(v, int | float) and not isinstance(v, bool) for v in value)
-            and value[2] > 0
-            and value[3] > 0
-        )
-        if not ok:
-            self.problem(
-                f"{p}.region",
-                f"expected [x, y, width, height] in canvas pixels with positive size, "
-                f"got {_describe(value)}",
-            )
+        if message := validate.region_problem(value, REGION_POSITION, REGION_SIZE):
+            self.problem(f"{p}.region", message)
             raise _InvalidError
         return (float(value[0]), float(value[1]), float(value[2]), float(value[3]))
 
@@ -920,7 +994,7 @@ class _ShowParser:
                 bad = True
                 continue
             try:
-                out[key] = self.number(number, f"{path}.{key}")
+                out[key] = self.ranged(number, f"{path}.{key}", PARAM)
             except _InvalidError:
                 bad = True
         if bad:
@@ -929,26 +1003,30 @@ class _ShowParser:
 
     def parse_cues(self, layers: tuple[Layer, ...]) -> tuple[Cue, ...]:
         cues: list[Cue] = []
+        names: set[str] = set()
+        numbers: set[str] = set()
         by_name = {la.name: la for la in layers}
-        declared = self.declared_names("layers")
-        surfaces = self.declared_names("surfaces")
-        outputs = self.declared_names("outputs")
+        declared = self.choices("layers")
+        surfaces = self.choices("surfaces")
+        outputs = self.choices("outputs")
         targets: list[tuple[str, Any]] = []
         for i, table in self.table_list("cues"):
             p = f"cues[{i}]"
             self.unknown_keys(table, _CUE_KEYS, p)
             try:
                 name = self.string(self.require(table, "name", p), f"{p}.name")
-                if any(c.name == name for c in cues):
+                if name in names:
                     self.problem(f"{p}.name", f"duplicate cue name '{name}'")
+                names.add(name)
                 number = self.cue_number(table.get("number", str(i + 1)), f"{p}.number")
-                if any(c.number == number for c in cues):
+                if number in numbers:
                     self.problem(f"{p}.number", f"duplicate cue number '{number}'")
+                numbers.add(number)
                 cue_list = self.string(table.get("list", "main"), f"{p}.list")
-                fade = self.number(table.get("fade", 0.0), f"{p}.fade", 0.0)
+                fade = self.ranged(table.get("fade", 0.0), f"{p}.fade", SECONDS)
                 curve = self.option(table.get("curve", "linear"), f"{p}.curve", CURVES)
-                prewait = self.number(table.get("prewait", 0.0), f"{p}.prewait", 0.0)
-                postwait = self.number(table.get("postwait", 0.0), f"{p}.postwait", 0.0)
+                prewait = self.ranged(table.get("prewait", 0.0), f"{p}.prewait", SECONDS)
+                postwait = self.ranged(table.get("postwait", 0.0), f"{p}.postwait", SECONDS)
                 follow = self.option(table.get("follow", "none"), f"{p}.follow", FOLLOW_MODES)
                 nxt = None
                 if "next" in table:
@@ -980,9 +1058,10 @@ class _ShowParser:
             except _InvalidError:
                 continue
         known = {c.number for c in cues} | {c.name for c in cues}
+        cue_numbers = Choices([c.number for c in cues])
         for path, target in targets:
             if target not in known:
-                hint = did_you_mean(target, [c.number for c in cues])
+                hint = did_you_mean(target, cue_numbers)
                 self.problem(path, f"unknown cue '{target}'{hint}")
         return tuple(cues)
 
@@ -1014,7 +1093,7 @@ class _ShowParser:
         return value
 
     def cue_layers(
-        self, table: dict[str, Any], p: str, by_name: dict[str, Layer], declared: list[str]
+        self, table: dict[str, Any], p: str, by_name: dict[str, Layer], declared: Choices
     ) -> dict[str, LayerChange]:
         changes: dict[str, LayerChange] = {}
         lt = table.get("layers", {})
@@ -1042,7 +1121,7 @@ class _ShowParser:
             try:
                 opacity = None
                 if "opacity" in state:
-                    opacity = self.number(state["opacity"], f"{lp}.opacity", 0.0, 1.0)
+                    opacity = self.ranged(state["opacity"], f"{lp}.opacity", OPACITY)
                 content = None
                 if content_key in state:
                     content = self.content(kind, state[content_key], lp)
@@ -1059,7 +1138,7 @@ class _ShowParser:
                         raise _InvalidError
                 fade = None
                 if "fade" in state:
-                    fade = self.number(state["fade"], f"{lp}.fade", 0.0)
+                    fade = self.ranged(state["fade"], f"{lp}.fade", SECONDS)
                 curve = None
                 if "curve" in state:
                     curve = self.option(state["curve"], f"{lp}.curve", CURVES)
@@ -1073,7 +1152,7 @@ class _ShowParser:
         table: dict[str, Any],
         key: str,
         p: str,
-        declared: list[str],
+        declared: Choices,
         allowed: tuple[str, ...],
         make: Callable[[dict[str, Any], str], Any],
     ) -> dict[str, Any]:
@@ -1109,7 +1188,7 @@ class _ShowParser:
     def level_change(self, state: dict[str, Any], sp: str) -> OutputChange:
         level = None
         if "level" in state:
-            level = self.number(state["level"], f"{sp}.level", 0.0, 1.0)
+            level = self.ranged(state["level"], f"{sp}.level", LEVEL)
         return OutputChange(level)
 
     def parse_control(self) -> Control:
@@ -1152,12 +1231,13 @@ class _ShowParser:
         if not (
             isinstance(displays, list)
             and displays
-            and all(not validate.integer_problem(d, 0) for d in displays)
+            and all(DISPLAY.contains(d) for d in displays)
             and len(set(displays)) == len(displays)
         ):
             self.problem(
                 "span.displays",
-                f"expected a list of display numbers like [0, 1], got {_describe(displays)}",
+                "expected a list of display numbers like [0, 1] (different, 0..63), "
+                f"got {_describe(displays)}",
             )
             return ()
         for i, out in enumerate(outputs):
@@ -1208,7 +1288,7 @@ class _ShowParser:
         return BlendSettings(enabled, file, cal.blend)
 
     def port(self, value: Any, path: str) -> int:
-        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 65535:
+        if PORT.problem(value):
             self.problem(path, f"expected a port number 0..65535, got {_describe(value)}")
             raise _InvalidError
         return value

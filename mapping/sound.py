@@ -76,6 +76,8 @@ class Voice:
     loop: bool = True
     required: bool = True
     """False for a video's own track: a file without sound is normal, not a warning."""
+    window: tuple[float | None, float | None] = (None, None)
+    """The layer's in and out points (seconds of the file; media time 0 is the in point)."""
     fades_in: bool = False
     """It started crossfading in from 0 (a content change with a fade): a block that holds
     its first sample ramps it from 0 there, else it starts at its gain."""
@@ -91,9 +93,9 @@ class SoundFrame:
 
     show_time_s: float
     voices: tuple[Voice, ...] = ()
-    preload: tuple[tuple[str, Path, bool, bool], ...] = ()
-    """Sounds the standby cue will start: (layer, file, required, loop), decoded ahead
-    live."""
+    preload: tuple[tuple[str, Path, bool, bool, tuple[float | None, float | None]], ...] = ()
+    """Sounds the standby cue will start: (layer, file, required, loop, in/out window),
+    decoded ahead live."""
 
 
 def _sound_of(layer: Layer) -> str:
@@ -130,6 +132,7 @@ def sound_frame(frame: FrameState, *, paused: bool = False) -> SoundFrame:
                             gain,
                             layer.loop,
                             required,
+                            (layer.in_s, layer.out_s),
                         )
                     )
             if isinstance(lf.content, Path):
@@ -142,11 +145,12 @@ def sound_frame(frame: FrameState, *, paused: bool = False) -> SoundFrame:
                         gain,
                         layer.loop,
                         required,
+                        (layer.in_s, layer.out_s),
                         fades_in=prev is not None,
                     )
                 )
     preload = tuple(
-        (layer.name, content, _sound_of(layer) == "file", layer.loop)
+        (layer.name, content, _sound_of(layer) == "file", layer.loop, (layer.in_s, layer.out_s))
         for layer, content in frame.preload
         if _sound_of(layer) and isinstance(content, Path)
     )
@@ -192,9 +196,17 @@ class _Feed:
     """
 
     def __init__(
-        self, path: Path, ident: ContentId, required: bool, loop: bool, rate: int, channels: int
+        self,
+        path: Path,
+        ident: ContentId,
+        required: bool,
+        loop: bool,
+        rate: int,
+        channels: int,
+        window: tuple[float | None, float | None] = (None, None),
     ) -> None:
         self.path, self.ident, self.required, self.loop = path, ident, required, loop
+        self.window = window
         self.rate, self.channels = rate, channels
         self.jump = int(FEED_JUMP_S * rate)
         self.lock = threading.Lock()
@@ -238,7 +250,13 @@ class _Feed:
             return False
         if self.clip is None:
             try:
-                clip = AudioClip(self.path, rate=self.rate, channels=self.channels)
+                clip = AudioClip(
+                    self.path,
+                    rate=self.rate,
+                    channels=self.channels,
+                    in_s=self.window[0],
+                    out_s=self.window[1],
+                )
             except MediaError as exc:
                 self.error = exc.reason
                 return False
@@ -299,15 +317,19 @@ class Mixer:
         channels: int = 2,
         *,
         live: bool = False,
-        opener: Callable[[Path, int, int], AudioClip] | None = None,
+        opener: Callable[..., AudioClip] | None = None,
     ) -> None:
         self.rate = int(rate)
         self.channels = int(channels)
         self.live = live
-        self._opener = opener or (lambda p, r, c: AudioClip(p, rate=r, channels=c))
+        self._opener = opener or (
+            lambda p, r, c, window=(None, None): AudioClip(
+                p, rate=r, channels=c, in_s=window[0], out_s=window[1]
+            )
+        )
         self._latest: SoundFrame = SoundFrame(0.0)
         self._playing: dict[tuple[str, str], _Playing] = {}
-        self._slots: dict[ContentId, _Slot] = {}
+        self._slots: dict[tuple[ContentId, tuple[float | None, float | None]], _Slot] = {}
         self._feeds: dict[tuple[str, str], _Feed] = {}
         self._feeds_lock = threading.Lock()
         self._wake = threading.Event()
@@ -336,20 +358,25 @@ class Mixer:
         if not self.live:
             return
         now = time.monotonic()
-        named = [(v.layer, v.path, v.required, v.loop) for v in frame.voices]
+        named = [(v.layer, v.path, v.required, v.loop, v.window) for v in frame.voices]
         named += list(frame.preload)
         with self._feeds_lock:
-            for layer, path, required, loop in named:
+            for layer, path, required, loop, window in named:
                 key = (layer, str(path))
                 feed = self._feeds.get(key)
-                if feed is None or feed.loop != loop or feed.ident.changed():
+                if (
+                    feed is None
+                    or feed.loop != loop
+                    or feed.window != window
+                    or feed.ident.changed()
+                ):
                     ident = ContentId.of(path)
                     if not ident.exists:
                         self._fail(path, required, "file not found")
                         continue
                     if feed is not None:  # the file was replaced, or the loop flag changed
                         self._retired.append(feed)
-                    feed = _Feed(path, ident, required, loop, self.rate, self.channels)
+                    feed = _Feed(path, ident, required, loop, self.rate, self.channels, window)
                     self._feeds[key] = feed
                 feed.named_at = now
         self._wake.set()
@@ -451,7 +478,7 @@ class Mixer:
         if self.live:
             feed = self._feeds.get(voice.key)
             return None if feed is None else feed.read(start, n)
-        clip = self._clip(voice.path, voice.required)
+        clip = self._clip(voice.path, voice.required, voice.window)
         if clip is None:
             return None
         try:
@@ -462,16 +489,24 @@ class Mixer:
 
     # -- files (offline)
 
-    def _clip(self, path: Path, required: bool) -> AudioClip | None:
+    def _clip(
+        self,
+        path: Path,
+        required: bool,
+        window: tuple[float | None, float | None] = (None, None),
+    ) -> AudioClip | None:
         ident = file_identity(path)
         if ident is None:
             self._fail(path, required, "file not found")
             return None
-        slot = self._slots.get(ident)
+        slot = self._slots.get((ident, window))
         if slot is None:
-            slot = self._slots[ident] = _Slot()
+            slot = self._slots[(ident, window)] = _Slot()
             try:
-                slot.clip = self._opener(path, self.rate, self.channels)
+                if window == (None, None):
+                    slot.clip = self._opener(path, self.rate, self.channels)
+                else:
+                    slot.clip = self._opener(path, self.rate, self.channels, window)
             except MediaError as exc:
                 slot.error = exc.reason
                 self._fail(path, required, exc.reason)
@@ -488,8 +523,8 @@ class Mixer:
             log.debug("%s: no sound (%s)", path, reason)
 
     def _close_unused(self, frame: SoundFrame) -> None:
-        keep = {file_identity(v.path) for v in frame.voices}
-        keep |= {file_identity(p.voice.path) for p in self._playing.values()}
+        keep = {(file_identity(v.path), v.window) for v in frame.voices}
+        keep |= {(file_identity(p.voice.path), p.voice.window) for p in self._playing.values()}
         for ident in [i for i in self._slots if i not in keep]:
             slot = self._slots.pop(ident)
             if slot.clip is not None:
@@ -500,7 +535,7 @@ class Mixer:
         if self.live:
             with self._feeds_lock:
                 return [f.path for f in self._feeds.values() if f.clip is not None]
-        return [i.path for i, s in self._slots.items() if s.clip is not None]
+        return [i.path for (i, _), s in self._slots.items() if s.clip is not None]
 
     def wait_ready(self, timeout_s: float = 5.0) -> bool:
         """Live: wait until every named sound is open and decoded ahead (pre-roll)."""

@@ -8,7 +8,14 @@ module owns:
 * **number checks** (:func:`number_problem`, :func:`integer_problem`): finite, in range;
 * **the homography validator** (:func:`check_homography`): a 3×3 array of finite numbers,
   usable without overflow, non-singular and sanely conditioned;
+* **number ranges** (:class:`Range`, :func:`region_problem`, :func:`points_problem` with a
+  coordinate bound): every number a show file holds is finite and within a range that
+  renders (docs/show-format.md lists them);
 * **key path → line lookup** (:func:`line_of`) in the TOML text, for ``FILE:LINE``;
+* **reading an input file** (:func:`read_input`, :func:`decode_text`, :func:`load_toml`):
+  what is at the path (a folder, a FIFO, a symlink loop, unreadable), its encoding (not
+  UTF-8, a BOM, UTF-16) and its nesting, each an ordinary :class:`Problem` with the line;
+  used by the show, calibration, schedule and marks loaders so they say it the same way;
 * **TOML syntax errors → Problem** (:func:`toml_syntax_problem`).
 
 Homographies are defined up to scale, so the validator judges ``H / max|H|``: a valid
@@ -25,8 +32,11 @@ both loaders, with the same message.
 
 from __future__ import annotations
 
+import codecs
 import datetime as dt
+import os
 import re
+import stat
 import sys
 import tomllib
 from dataclasses import dataclass
@@ -75,45 +85,133 @@ def is_finite_number(value: Any) -> bool:
     return is_number(value) and errors.is_finite_number(value)
 
 
-def number_problem(value: Any, lo: float | None = None, hi: float | None = None) -> str | None:
-    """What is wrong with ``value`` as a finite number in ``[lo, hi]``, or ``None``."""
-    if not is_finite_number(value):
-        return f"expected a number, got {describe(value)}"
-    if (lo is not None and value < lo) or (hi is not None and value > hi):
-        if lo is not None and hi is not None:
-            rng = f"between {float(lo)} and {float(hi)}"
-        elif lo is not None:
-            rng = f"at least {float(lo)}"
-        else:
-            rng = f"at most {float(hi)}"  # type: ignore[arg-type]
-        return f"expected a number {rng}, got {value}"
+def number_problem(
+    value: Any, lo: float | None = None, hi: float | None = None, unit: str = ""
+) -> str | None:
+    """What is wrong with ``value`` as a finite number in ``[lo, hi]``, or ``None``.
+
+    NaN, ±inf and integers too large for a float64 are refused with the range expected.
+    """
+    if (
+        not is_finite_number(value)
+        or (lo is not None and value < lo)
+        or (hi is not None and value > hi)
+    ):
+        got = value if is_finite_number(value) else describe(value)
+        return f"expected a number{_range_text(lo, hi, unit)}, got {got}"
     return None
 
 
-def integer_problem(value: Any, lo: int = 0) -> str | None:
-    """What is wrong with ``value`` as an integer ``≥ lo``, or ``None``."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < lo:
-        return f"expected an integer ≥ {lo}, got {describe(value)}"
+def _range_text(lo: float | None, hi: float | None, unit: str = "") -> str:
+    if lo is not None and hi is not None:
+        rng = f" between {float(lo)} and {float(hi)}"
+    elif lo is not None:
+        rng = f" at least {float(lo)}"
+    elif hi is not None:
+        rng = f" at most {float(hi)}"
+    else:
+        rng = ""
+    return rng + (f" {unit}" if unit and rng else "")
+
+
+def integer_problem(value: Any, lo: int = 0, hi: int | None = None) -> str | None:
+    """What is wrong with ``value`` as an integer in ``[lo, hi]`` (``hi=None``: no bound)."""
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int)
+        or value < lo
+        or (hi is not None and value > hi)
+    ):
+        rng = f"≥ {lo}" if hi is None else f"{lo}..{hi}"
+        return f"expected an integer {rng}, got {describe(value)}"
     return None
 
 
-def points_problem(value: Any, count: int | None = None) -> str | None:
-    """What is wrong with ``value`` as a list of ``[x, y]`` finite numbers, or ``None``."""
+@dataclass(frozen=True)
+class Range:
+    """A closed range of finite numbers (integers only with ``integer``), with its unit.
+
+    The one way the loaders bound a number: :meth:`problem` says what is wrong in the
+    same words everywhere (:func:`number_problem`, :func:`integer_problem`), :attr:`text`
+    is how docs/show-format.md writes it.
+    """
+
+    lo: float
+    hi: float
+    integer: bool = False
+    unit: str = ""
+
+    def problem(self, value: Any) -> str | None:
+        if self.integer:
+            return integer_problem(value, int(self.lo), int(self.hi))
+        return number_problem(value, self.lo, self.hi, self.unit)
+
+    def contains(self, value: Any) -> bool:
+        return self.problem(value) is None
+
+    @property
+    def text(self) -> str:
+        unit = f" {self.unit}" if self.unit else ""
+        return f"{_g(self.lo)}..{_g(self.hi)}{unit}"
+
+
+def _g(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() and abs(value) < 1e15 else f"{value:g}"
+
+
+MAX_COORDINATE_PX = 1e6
+"""Largest absolute pixel coordinate a file may hold (polygons, corners, pins), and the
+coordinate a homography must map without overflow: far beyond any canvas or projector,
+and still exact to 1/16 px in the GPU's float32."""
+
+
+def points_problem(
+    value: Any,
+    count: int | None = None,
+    *,
+    limit: float = MAX_COORDINATE_PX,
+    max_count: int | None = None,
+) -> str | None:
+    """What is wrong with ``value`` as a list of ``[x, y]`` numbers with ``|x|, |y| ≤ limit``.
+
+    Linear in the number of points.
+    """
+    n = f"{count} " if count else ""
+    expected = f"expected a list of {n}[x, y] points"
     ok = isinstance(value, list) and all(
         isinstance(p, list) and len(p) == 2 and all(is_finite_number(c) for c in p) for p in value
     )
-    if ok and count is not None and len(value) != count:
-        ok = False
+    if not ok or (count is not None and len(value) != count):
+        return f"{expected}, got {describe(value)}"
+    if max_count is not None and len(value) > max_count:
+        return f"{expected} (at most {max_count}), got {len(value)} points"
+    for i, (x, y) in enumerate(value):
+        if abs(x) > limit or abs(y) > limit:
+            return (
+                f"{expected} with coordinates between {_g(-limit)} and {_g(limit)}, "
+                f"got point {i} = {describe([x, y]).removeprefix('array ')}"
+            )
+    return None
+
+
+def region_problem(value: Any, position: Range, size: Range) -> str | None:
+    """What is wrong with ``value`` as ``[x, y, width, height]``, or ``None``."""
+    ok = (
+        isinstance(value, list)
+        and len(value) == 4
+        and all(
+            rng.contains(v) for v, rng in zip(value, (position, position, size, size), strict=True)
+        )
+    )
     if not ok:
-        n = f"{count} " if count else ""
-        return f"expected a list of {n}[x, y] points, got {describe(value)}"
+        return (
+            f"expected [x, y, width, height] in canvas pixels, x and y {position.text}, "
+            f"width and height {size.text}, got {describe(value)}"
+        )
     return None
 
 
 # --------------------------------------------------------------------------- homographies
-
-MAX_COORDINATE_PX = 1e6
-"""Largest pixel coordinate a homography must map without overflow (far beyond any canvas)."""
 
 MAX_ENTRY = sys.float_info.max / (3 * MAX_COORDINATE_PX)
 """Largest allowed ``max|H|``: ``H @ [x, y, 1]`` stays finite for ``|x|, |y| ≤ 1e6``."""
@@ -370,8 +468,11 @@ def _resolve(names: KeyPath, array_counts: dict[KeyPath, int]) -> KeyPath:
     return tuple(resolved)
 
 
-def _bracket_balance(text: str) -> int:
-    """Opening minus closing brackets and braces outside strings and comments."""
+def _bracket_balance(text: str, stop_above: int | None = None) -> int:
+    """Opening minus closing brackets and braces outside strings and comments.
+
+    With ``stop_above``, returns as soon as the running balance exceeds it.
+    """
     balance, quote = 0, None
     i = 0
     while i < len(text):
@@ -388,7 +489,177 @@ def _bracket_balance(text: str) -> int:
             break
         elif c in "[{":
             balance += 1
+            if stop_above is not None and balance > stop_above:
+                return balance
         elif c in "]}":
             balance -= 1
         i += 1
     return balance
+
+
+# --------------------------------------------------------------------------- reading files
+
+MAX_NESTING = 32
+"""Deepest nesting of arrays and inline tables a file may have (real files need 3 or 4)."""
+
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "UTF-32"),
+    (codecs.BOM_UTF32_BE, "UTF-32"),
+    (codecs.BOM_UTF8, "UTF-8 with a byte-order mark (BOM)"),
+    (codecs.BOM_UTF16_LE, "UTF-16"),
+    (codecs.BOM_UTF16_BE, "UTF-16"),
+)
+
+
+def file_problem(path: Path, what: str = "file") -> str | None:
+    """Why ``path`` is not a regular file this process can read, or ``None``.
+
+    Follows symlinks. Names what is there instead: a folder, a named pipe (FIFO, which
+    would block a reader forever), a device or socket, a symlink loop, a missing file, a
+    permission error.
+    """
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        if os.path.islink(path):
+            return f"{what} not found: {path} is a symlink to a missing file"
+        return f"{what} not found"
+    except OSError as exc:
+        return _os_error_text(exc, what)
+    except ValueError as exc:  # an embedded NUL in the name
+        return f"cannot read {what}: {exc}"
+    if stat.S_ISDIR(mode):
+        return f"is a folder, expected a {what}"
+    if stat.S_ISFIFO(mode):
+        return f"is a named pipe (FIFO), expected a {what}"
+    if not stat.S_ISREG(mode):
+        return f"is a device or socket, expected a {what}"
+    if not os.access(path, os.R_OK):
+        return f"cannot read {what}: permission denied"
+    return None
+
+
+def _os_error_text(exc: OSError, what: str) -> str:
+    import errno
+
+    if exc.errno == errno.ELOOP:
+        return f"cannot read {what}: a symlink loop (a link that points back at itself)"
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        return f"cannot read {what}: permission denied"
+    if exc.errno == errno.ENOTDIR:
+        return f"{what} not found: a part of the path is a file, not a folder"
+    if exc.errno == errno.ENAMETOOLONG:
+        return f"cannot read {what}: the path is too long"
+    return f"cannot read {what}: {exc.strerror or exc}"
+
+
+def read_input(path: Path, what: str = "file") -> bytes:
+    """The bytes of an input file, or a ValidationError with one :class:`Problem` saying why not."""
+    if message := file_problem(path, what):
+        raise errors.ValidationError([Problem(path, "", message)])
+    try:
+        with open(path, "rb") as f:
+            return f.read()
+    except OSError as exc:
+        raise errors.ValidationError([Problem(path, "", _os_error_text(exc, what))]) from None
+
+
+def encoding_problem(file: Path, data: bytes) -> Problem | None:
+    """Why ``data`` is not UTF-8 text (without a BOM), as a Problem at its line, or ``None``."""
+    for bom, name in _BOMS:
+        if data.startswith(bom):
+            return Problem(
+                file,
+                "",
+                f"the file is {name}; expected UTF-8 without a byte-order mark "
+                "(save it as “UTF-8”, not “UTF-8 with BOM” or “Unicode”)",
+                1,
+            )
+    nul = data.find(b"\x00")
+    if nul >= 0 and (nul < 200 and data[:200].count(b"\x00") * 4 >= min(len(data), 200)):
+        return Problem(
+            file,
+            "",
+            "the file looks like UTF-16 or UTF-32 text (every other byte is zero); "
+            "expected UTF-8 (save it as “UTF-8”)",
+            data[:nul].count(b"\n") + 1,
+        )
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line_start = data.rfind(b"\n", 0, exc.start) + 1
+        line = data[: exc.start].count(b"\n") + 1
+        column = len(data[line_start : exc.start].decode("utf-8", errors="replace")) + 1
+        return Problem(
+            file,
+            "",
+            f"not UTF-8 text: byte 0x{data[exc.start]:02x} at column {column} is not valid "
+            "UTF-8 (was the file saved as Latin-1 or Windows-1252? save it as UTF-8)",
+            line,
+        )
+    return None
+
+
+def decode_text(file: Path, data: bytes) -> str:
+    """``data`` as UTF-8 text, or a ValidationError naming the encoding problem and line."""
+    if problem := encoding_problem(file, data):
+        raise errors.ValidationError([problem])
+    return data.decode("utf-8")
+
+
+_KEY_PART = r"""(?:[A-Za-z0-9_-]+|"(?:[^"\\\n]|\\.)*"|'[^'\n]*')"""
+_DOTTED_KEY = re.compile(rf"(?:{_KEY_PART}[ \t]*\.[ \t]*){{{MAX_NESTING},}}{_KEY_PART}")
+
+
+def nesting_problem(file: Path, text: str, limit: int = MAX_NESTING) -> Problem | None:
+    """A Problem at the line where arrays/inline tables nest deeper than ``limit``, or None.
+
+    One linear pass outside strings and comments, so no parser or validator ever recurses
+    deeper than ``limit`` on this text.
+    """
+    dotted = _DOTTED_KEY.search(text) if text.count(".") > limit else None
+    if dotted is not None:
+        return Problem(
+            file,
+            "",
+            f"a dotted key or table name with more than {limit} parts; "
+            "a show or calibration file never needs more than a few levels",
+            text.count("\n", 0, dotted.start()) + 1,
+        )
+    if text.count("[") + text.count("{") <= limit:
+        return None
+    depth = 0
+    for number, raw in enumerate(text.splitlines(), start=1):
+        stripped = raw.lstrip()
+        if depth == 0 and stripped.startswith("["):  # a [table] or [[array]] header
+            continue
+        depth = max(0, depth + _bracket_balance(raw, limit - depth))
+        if depth > limit:
+            return Problem(
+                file,
+                "",
+                f"arrays or inline tables nested more than {limit} deep; "
+                "a show or calibration file never needs more than a few levels",
+                number,
+            )
+    return None
+
+
+def load_toml(file: Path, what: str = "file") -> tuple[bytes, str, dict[str, Any]]:
+    """Read, decode and parse a TOML input file: ``(bytes, text, document)``.
+
+    Every way it can fail is a ValidationError with one Problem naming the file and line:
+    what is at the path (:func:`file_problem`), the encoding (:func:`encoding_problem`),
+    nesting (:func:`nesting_problem`), TOML syntax.
+    """
+    data = read_input(file, what)
+    text = decode_text(file, data)
+    if problem := nesting_problem(file, text):
+        raise errors.ValidationError([problem])
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise errors.ValidationError([toml_syntax_problem(file, exc)]) from None
+    except RecursionError:  # unreachable after nesting_problem; kept as a last guard
+        raise errors.ValidationError([Problem(file, "", "nested too deeply to read")]) from None
+    return data, text, doc

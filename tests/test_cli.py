@@ -49,7 +49,7 @@ def test_check_lists_every_problem_with_file_key_path_and_reason(show_dir: Path)
     text = text.replace('file = "media/logo.png"', 'file = "media/missing.png"')
     toml.write_text(text)
     result = run_cli("check", str(show_dir))
-    assert result.returncode == 1
+    assert result.returncode == 2
     err = result.stderr
     assert "surfaces[1].output: unknown output 'rigth' (did you mean 'right'?)" in err
     assert "layers[1].blend: unknown blend mode 'overlay'" in err
@@ -65,7 +65,7 @@ def test_check_reports_a_shader_compile_error_at_the_shaders_own_file_and_line(s
     lines[bad_line] = "    float t = iTmie * 0.25;"
     shader.write_text("\n".join(lines) + "\n")
     result = run_cli("check", str(show_dir))
-    assert result.returncode == 1
+    assert result.returncode == 2
     assert f"{shader}:{bad_line + 1}: layers[0].shader:" in result.stderr
     assert "iTmie" in result.stderr
 

@@ -198,7 +198,7 @@ def test_missing_key_points_at_its_own_table(show_dir: Path, show_file: Path) ->
             "canvas.size",
             ("expected [width, height] in pixels (integers 1..16384)",),
         ),
-        ("display = 0", "display = -1", "outputs[0].display", ("expected an integer ≥ 0",)),
+        ("display = 0", "display = -1", "outputs[0].display", ("expected an integer 0..63",)),
         ("position = [0, 0]", "position = [0.5, 0]", "outputs[0].position", ("[x, y] integers",)),
         ("opacity = 0.0", "opacity = 1.5", "layers[1].opacity", ("between 0.0 and 1.0", "1.5")),
         ("opacity = 0.0", 'opacity = "50%"', "layers[1].opacity", ("expected a number", "'50%'")),
@@ -218,7 +218,10 @@ def test_missing_key_points_at_its_own_table(show_dir: Path, show_file: Path) ->
             "region = [130, 240, 640, 360]",
             "region = [130, 240, 0, 360]",
             "layers[1].region",
-            ("[x, y, width, height] in canvas pixels with positive size",),
+            (
+                "[x, y, width, height] in canvas pixels, x and y -65536..65536, "
+                "width and height 0.01..16384",
+            ),
         ),
         (
             'blend = "screen"',
@@ -228,7 +231,7 @@ def test_missing_key_points_at_its_own_table(show_dir: Path, show_file: Path) ->
         ),
         ('color = "#ffd9a8"', 'color = "#ffd9a"', "layers[3].color", ('"#rrggbb"', "'#ffd9a'")),
         ('color = "#ffd9a8"', "color = [1, 0.5, 2]", "layers[3].color", ("values 0..1",)),
-        ("fade = 2.0", "fade = -1", "cues[1].fade", ("at least 0.0", "-1")),
+        ("fade = 2.0", "fade = -1", "cues[1].fade", ("between 0.0 and 86400.0 s", "-1")),
     ],
 )
 def test_wrong_type_or_value_says_what_was_expected(
@@ -590,7 +593,7 @@ def test_every_bad_field_of_one_table_is_reported_not_just_the_first(show_dir: P
             'name = "clip"\nfade = 2.0',
             'name = "clip"\nprewait = -1\nfade = 2.0',
             "cues[1].prewait",
-            ("at least 0.0", "-1"),
+            ("between 0.0 and 86400.0 s", "-1"),
         ),
         (
             'name = "clip"\nfade = 2.0',

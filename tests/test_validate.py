@@ -224,7 +224,7 @@ def test_describe(value: object, text: str) -> None:
     [
         (1.5, 0.0, 1.0, "expected a number between 0.0 and 1.0, got 1.5"),
         (-1, 0.0, None, "expected a number at least 0.0, got -1"),
-        ("x", 0.0, None, "expected a number, got string 'x'"),
+        ("x", 0.0, None, "expected a number at least 0.0, got string 'x'"),
         (True, None, None, "expected a number, got boolean true"),
         (float("nan"), None, None, "expected a number, got number nan"),
         (10**400, None, None, "expected a number, got number 1" + "0" * 400),

@@ -277,18 +277,7 @@ def load_schedule(path: Path | str, *, check_shows: bool = True) -> Schedule:
     :class:`~mapping.live.ShowLibrary`, so no paths) and each ``cue`` looked up in it.
     """
     file = Path(path)
-    try:
-        text = file.read_text(encoding="utf-8", errors="replace")
-    except OSError as exc:
-        raise ValidationError(
-            [Problem(file, "", f"cannot read the schedule file: {exc.strerror or exc}")]
-        ) from None
-    try:
-        doc = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        match = re.search(r"line (\d+)", str(exc))
-        line = int(match.group(1)) if match else None
-        raise ValidationError([Problem(file, "", f"TOML syntax error: {exc}", line)]) from None
+    _, text, doc = validate.load_toml(file, "schedule file")
     return _Parser(file, text, doc, check_shows).parse()
 
 

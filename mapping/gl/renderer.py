@@ -243,8 +243,13 @@ class Renderer:
                     wanted.add(self._source_key(show.layer(name), change.content))
         for key in [k for k in self._sources if k not in wanted]:
             self._sources.pop(key).release()
-        for key, source in self._sources.items():
-            source.layer = show.layer(key.layer)
+        for key in list(self._sources):
+            layer = show.layer(key.layer)
+            source = self._sources[key]
+            if (layer.in_s, layer.out_s) != (source.layer.in_s, source.layer.out_s):
+                self._sources.pop(key).release()  # a new window on the clip: open it again
+                continue
+            source.layer = layer
         names = {la.name for la in show.layers}
         self._open_errors = {k: v for k, v in self._open_errors.items() if k in names}
 

@@ -79,8 +79,17 @@ class AudioClip:
         MediaError: missing file, not a decodable media file, or no audio stream.
     """
 
-    def __init__(self, path: Path | str, *, rate: int = DEFAULT_RATE, channels: int = 2) -> None:
+    def __init__(
+        self,
+        path: Path | str,
+        *,
+        rate: int = DEFAULT_RATE,
+        channels: int = 2,
+        in_s: float | None = None,
+        out_s: float | None = None,
+    ) -> None:
         self._path = Path(path)
+        self._in_s, self._out_s = in_s, out_s
         if rate <= 0:
             raise ValueError(f"rate must be positive, got {rate}")
         self._rate = int(rate)
@@ -100,10 +109,30 @@ class AudioClip:
         self._closed = False
         try:
             self._init_stream()
+            self._check_window()
         except BaseException:
             self._container.close()
             self._closed = True
             raise
+
+    def _check_window(self) -> None:
+        for value in (self._in_s, self._out_s):
+            if value is not None and not math.isfinite(value):
+                raise MediaError(self._path, "in and out points must be finite seconds")
+        if self._window()[1] <= self._window()[0]:
+            raise MediaError(
+                self._path,
+                f"in point {self._in_s or 0:g} s and out point {self._out_s} s leave no sound "
+                f"(the file lasts {self._frames / self._rate:g} s)",
+            )
+
+    def _window(self) -> tuple[int, int]:
+        """The in and out points as output samples of the file, ``[in, out)``."""
+        first = 0 if self._in_s is None else max(0, round(self._in_s * self._rate))
+        end = self._frames
+        if self._out_s is not None:
+            end = min(end, round(self._out_s * self._rate))
+        return first, end
 
     def _init_stream(self) -> None:
         if not self._container.streams.audio:
@@ -182,12 +211,14 @@ class AudioClip:
 
     @property
     def frames(self) -> int:
-        """Length in output samples (per channel)."""
-        return self._frames
+        """Length in output samples (per channel), between the in and out points when the
+        clip has them (media time 0 is the in point, as for ``VideoClip``)."""
+        first, end = self._window()
+        return max(0, end - first)
 
     @property
     def duration_s(self) -> float:
-        return self._frames / self._rate
+        return self.frames / self._rate
 
     @property
     def buffered_samples(self) -> int:
@@ -222,7 +253,8 @@ class AudioClip:
         """
         self._check_open()
         out = np.zeros((max(0, n), self._channels), dtype=np.float32)
-        total = self._frames
+        offset, _ = self._window()
+        total = self.frames
         if n <= 0 or total <= 0:
             return out
         pos = 0
@@ -237,7 +269,7 @@ class AudioClip:
             elif index >= total:
                 break
             count = min(n - pos, total - index)
-            self._read_into(out[pos : pos + count], index)
+            self._read_into(out[pos : pos + count], offset + index)
             pos += count
         return out
 

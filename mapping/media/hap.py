@@ -47,6 +47,7 @@ import cramjam
 
 from mapping.media.errors import MediaError
 from mapping.media.video import (
+    _SLOT_EPSILON,
     FORWARD_DECODE_LIMIT_S,
     frame_index_at,
     frames_to_ticks,
@@ -358,8 +359,12 @@ class HapClip:
             ``MediaError`` naming the file and the frame when asked for.
     """
 
-    def __init__(self, path: Path | str) -> None:
+    def __init__(
+        self, path: Path | str, *, in_s: float | None = None, out_s: float | None = None
+    ) -> None:
         self._path = Path(path)
+        self._window_request = (in_s, out_s)
+        self._window: tuple[float, float] | None = None
         if not self._path.exists():
             raise MediaError(self._path, f"file not found ({EXPECTED_HAP})")
         if not self._path.is_file():
@@ -429,6 +434,7 @@ class HapClip:
             frame_count = round(duration_s * self._rate)
         self._frame_count = max(1, frame_count)
         self._forward_limit_frames = max(1, math.ceil(FORWARD_DECODE_LIMIT_S * self._rate))
+        self._window_s()  # in and out points that leave no frame: refused now
 
         # The first frame fixes the texture formats the clip keeps throughout.
         textures = self._parse(self._head)
@@ -465,7 +471,11 @@ class HapClip:
 
     @property
     def duration_s(self) -> float:
-        """``frame_count / fps``: the end of the last frame's display interval."""
+        """``frame_count / fps`` (the end of the last frame's display interval), or the
+        span between the in and out points."""
+        window = self._window_s()
+        if window is not None:
+            return window[1] - window[0]
         return float(self._frame_count / self._rate)
 
     @property
@@ -480,8 +490,41 @@ class HapClip:
     # ------------------------------------------------------------------ lookup
 
     def index_at(self, media_time_s: float, loop: bool = True) -> int:
-        """The frame index shown at ``media_time_s`` (wrapped if ``loop``, else clamped)."""
-        return frame_index_at(media_time_s, self._rate, self._frame_count, loop)
+        """The frame index shown at ``media_time_s`` (wrapped if ``loop``, else clamped).
+
+        With in and out points (as ``VideoClip``'s): media time 0 is the in point, the clip
+        lasts ``out - in``, loops back to the in point and, played once, holds the last
+        frame that starts before the out point.
+        """
+        window = self._window_s()
+        if window is None:
+            return frame_index_at(media_time_s, self._rate, self._frame_count, loop)
+        if not math.isfinite(media_time_s):
+            raise ValueError(f"media_time_s must be finite, got {media_time_s!r}")
+        w_in, w_out = window
+        span = w_out - w_in
+        t = media_time_s % span if loop else min(max(media_time_s, 0.0), span)
+        rate = float(self._rate)
+        first = math.floor(w_in * rate + _SLOT_EPSILON)
+        last = min(math.ceil(w_out * rate - _SLOT_EPSILON) - 1, self._frame_count - 1)
+        index = math.floor((w_in + t) * rate + _SLOT_EPSILON)
+        return min(max(index, first), max(first, last))
+
+    def _window_s(self) -> tuple[float, float] | None:
+        """The in and out points in seconds of the file (``None``: the whole clip)."""
+        if self._window is None and self._window_request != (None, None):
+            whole = float(self._frame_count / self._rate)
+            w_in = 0.0 if self._window_request[0] is None else float(self._window_request[0])
+            w_out = whole if self._window_request[1] is None else float(self._window_request[1])
+            w_out = min(w_out, whole)
+            if not (math.isfinite(w_in) and math.isfinite(w_out)) or not 0.0 <= w_in < w_out:
+                raise MediaError(
+                    self._path,
+                    f"in point {w_in:g} s and out point {w_out:g} s leave no frame "
+                    f"(the clip lasts {whole:g} s)",
+                )
+            self._window = (w_in, w_out)
+        return self._window
 
     def frame_at(self, media_time_s: float, loop: bool = True) -> HapFrame:
         """The frame whose display interval contains ``media_time_s`` (as ``VideoClip``)."""

@@ -32,6 +32,13 @@ import numpy as np
 logger = logging.getLogger(__name__)
 
 
+FRAGMENTED_MP4_OPTIONS = {
+    "movflags": "frag_keyframe+empty_moov+default_base_moof+frag_every_frame",
+    "flush_packets": "1",
+}
+"""Muxer options of a fragmented MP4 that stays playable if the writer is killed."""
+
+
 def fps_to_fraction(fps: float | Fraction) -> Fraction:
     """Turn a frame rate into an exact fraction (29.97002997 → 30000/1001, 25.0 → 25)."""
     rate = fps if isinstance(fps, Fraction) else Fraction(fps).limit_denominator(1001)
@@ -54,6 +61,13 @@ class VideoWriter:
         audio_rate: sample rate of a soundtrack (``None``: no audio stream).
         audio_channels: its channels.
         audio_bitrate: AAC bit rate (bits/s).
+        fragmented: write a fragmented MP4 (``movflags=frag_keyframe+empty_moov+
+            default_base_moof+frag_every_frame``, every packet flushed to the file): a process
+            killed mid-way leaves a file that plays up to the last frame the encoder had
+            finished (x264 holds about 40 frames of look-ahead), instead of an unplayable
+            one whose index was never written. Offline renders use it; such a file has no
+            frame count in its header (``stream.frames == 0``), so clips meant as media keep
+            the default.
     """
 
     def __init__(
@@ -68,6 +82,7 @@ class VideoWriter:
         audio_rate: int | None = None,
         audio_channels: int = 2,
         audio_bitrate: int = 256_000,
+        fragmented: bool = False,
     ) -> None:
         width_px, height_px = (int(v) for v in size_px)
         if width_px <= 0 or height_px <= 0:
@@ -85,7 +100,10 @@ class VideoWriter:
         self._frames_written = 0
         self._closed = False
 
-        self._container = av.open(str(self._path), mode="w", format="mp4")
+        container_options = FRAGMENTED_MP4_OPTIONS if fragmented else {}
+        self._container = av.open(
+            str(self._path), mode="w", format="mp4", options=dict(container_options)
+        )
         try:
             options = {"crf": str(crf), "preset": preset}
             if gop is not None:

@@ -63,7 +63,8 @@ class HapSource(ContentSource):
     def __init__(self, env: SourceEnv, layer: Layer, content: Content) -> None:
         super().__init__(env, layer, content)
         path = Path(str(content))
-        clip = HapClip(path)
+        window = {"in_s": layer.in_s, "out_s": layer.out_s}  # the layer's in and out points
+        clip = HapClip(path, **window)
         self.clip_info = clip
         self.path = path
         self.frame_index = -1
@@ -87,7 +88,7 @@ class HapSource(ContentSource):
         # The worker reads packets and undoes Snappy ahead of time; only the upload of the
         # compressed blocks happens on the render thread.
         self.decoder = DecodeAhead(
-            lambda: HapClip(path),
+            lambda: HapClip(path, **window),
             name=str(path),
             clip=clip,  # handed over: from here on only the worker thread touches it
             ring_size=ring_size_for(clip.size_px),

@@ -64,7 +64,8 @@ class VideoSource(ContentSource):
     def __init__(self, env: SourceEnv, layer: Layer, content: Content) -> None:
         super().__init__(env, layer, content)
         path = Path(str(content))
-        clip = VideoClip(path, yuv_planes=True)
+        window = {"in_s": layer.in_s, "out_s": layer.out_s}  # the layer's in and out points
+        clip = VideoClip(path, yuv_planes=True, **window)
         try:
             check_texture_size(path, clip.size_px, env.max_texture_size)
             # opening decoded the first frame: keep it to show until the worker delivers
@@ -82,7 +83,7 @@ class VideoSource(ContentSource):
         self._shown_once = False
         self._drawn_index: int | None = None  # the index due when the texture was filled
         self.decoder = DecodeAhead(
-            lambda: VideoClip(path, yuv_planes=True),
+            lambda: VideoClip(path, yuv_planes=True, **window),
             name=str(path),
             clip=clip,  # handed over: from here on only the worker thread touches it
             ring_size=ring_size_for(clip.size_px),
