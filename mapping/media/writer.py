@@ -11,7 +11,8 @@ needs even dimensions: for an odd ``size_px`` the encoded picture is one pixel w
 taller, and the extra column/row on the right and/or bottom is black.
 :attr:`VideoWriter.encoded_size_px` says what is in the file.
 
-With ``audio_rate`` the file also gets an AAC stream: :meth:`VideoWriter.write_audio`
+With ``audio_rate`` the file also gets a sound stream (AAC; lossless FLAC in a fragmented
+file, which has no edit list to hide AAC's priming): :meth:`VideoWriter.write_audio`
 appends float32 samples, and sample ``k`` written has presentation time ``k / audio_rate``,
 so a recorder that writes the samples of ``[n / fps, (n + 1) / fps)`` with frame ``n``
 keeps sound and picture sample-exact. The encoder's priming (1024 samples before the
@@ -33,10 +34,13 @@ logger = logging.getLogger(__name__)
 
 
 FRAGMENTED_MP4_OPTIONS = {
-    "movflags": "frag_keyframe+empty_moov+default_base_moof+frag_every_frame",
+    "movflags": "frag_keyframe+empty_moov+default_base_moof",
+    "frag_duration": "500000",
     "flush_packets": "1",
 }
-"""Muxer options of a fragmented MP4 that stays playable if the writer is killed."""
+"""Muxer options of a fragmented MP4 that stays playable if the writer is killed: a
+fragment at least every 0.5 s, each flushed to the file. (``frag_every_frame`` was tried:
+FFmpeg then drops the end of the audio stream and the last video frame.)"""
 
 
 def fps_to_fraction(fps: float | Fraction) -> Fraction:
@@ -123,10 +127,16 @@ class VideoWriter:
             if audio_rate is not None:
                 from mapping.media.audio import layout_for
 
-                audio = self._container.add_stream("aac", rate=int(audio_rate))
+                # AAC starts with 1024 priming samples that only an edit list tells players
+                # to skip, and FFmpeg writes no edit list in a fragmented MP4: the soundtrack
+                # would be 21 ms late. A fragmented file carries lossless FLAC instead (no
+                # priming: sample-exact), a plain one AAC.
+                codec = "flac" if fragmented else "aac"
+                audio = self._container.add_stream(codec, rate=int(audio_rate))
                 audio.layout = layout_for(audio_channels)
-                audio.format = "fltp"
-                audio.bit_rate = int(audio_bitrate)
+                audio.format = "s16" if fragmented else "fltp"
+                if not fragmented:
+                    audio.bit_rate = int(audio_bitrate)
                 audio.time_base = Fraction(1, int(audio_rate))
                 self._audio = audio
         except Exception:
@@ -197,9 +207,15 @@ class VideoWriter:
         pending = self._audio_pending
         while len(pending) >= size or (final and len(pending)):
             chunk, pending = pending[:size], pending[size:]
-            frame = av.AudioFrame.from_ndarray(
-                np.ascontiguousarray(chunk.T), format="fltp", layout=audio.layout.name
-            )
+            if audio.format.name == "s16":  # interleaved 16-bit (FLAC)
+                pcm = np.round(np.clip(chunk, -1.0, 1.0) * 32767.0).astype(np.int16)
+                frame = av.AudioFrame.from_ndarray(
+                    pcm.reshape(1, -1), format="s16", layout=audio.layout.name
+                )
+            else:
+                frame = av.AudioFrame.from_ndarray(
+                    np.ascontiguousarray(chunk.T), format="fltp", layout=audio.layout.name
+                )
             frame.sample_rate = self._audio_rate
             frame.pts = self._samples_written
             frame.time_base = audio.time_base
