@@ -361,7 +361,8 @@ class Mixer:
         named = [(v.layer, v.path, v.required, v.loop, v.window) for v in frame.voices]
         named += list(frame.preload)
         with self._feeds_lock:
-            for layer, path, required, loop, window in named:
+            for layer, path, required, loop, *rest in named:
+                window = rest[0] if rest else (None, None)
                 key = (layer, str(path))
                 feed = self._feeds.get(key)
                 if (
