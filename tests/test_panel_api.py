@@ -478,3 +478,44 @@ def test_the_schedule_rows_say_what_runs_tonight(tmp_path: Path):
     ]
     assert "now: finale" in rows["now"]
     assert schedule_rows(SimpleNamespace(schedule=None)) == {"running": False, "shows": []}
+
+
+def test_a_mesh_point_is_selected_and_nudged_like_a_corner_then_a_corner_takes_over(live):
+    url, player = live.url, live.player
+    surface = player.live.show.surfaces[0].name
+
+    async def client() -> tuple[list[dict], dict]:
+        async with session() as s:
+            csrf = await login(s, url)
+            results = []
+            for name, values in (
+                ("surface.mesh", [3, 3]),
+                ("calibrate.point", [surface, 1, 2]),
+                ("calibrate.pointnudge", [1.5, -0.5]),
+                ("calibrate.select", [surface, 0]),
+            ):
+                body = {"name": name, "args": values}
+                if name == "surface.mesh":
+                    body = {"name": name, "args": values, "path": {"surface": surface}}
+                async with s.post(
+                    url + "api/command", json=body, headers={"X-CSRF-Token": csrf}
+                ) as r:
+                    results.append(await r.json())
+                if name == "calibrate.pointnudge":
+                    async with s.ws_connect(f"{url}ws?csrf={csrf}") as ws:
+                        state = (await ws.receive_json())["data"]
+            return results, state
+
+    try:
+        results, state = run(client)
+        assert [r["ok"] for r in results] == [True] * 4, results
+        mesh = player.live.show.surface(surface).mesh
+        assert mesh is not None and mesh.offsets_px.shape == (3, 3, 2)
+        np.testing.assert_allclose(mesh.offsets_px[2, 1], [1.5, -0.5])  # row 2, column 1
+        assert not np.any(np.delete(mesh.offsets_px.reshape(-1, 2), 7, axis=0))
+        # the page saw the mesh and the selected point while it was selected
+        assert next(s for s in state["surfaces"] if s["name"] == surface)["mesh"] == [3, 3]
+        assert state["mesh_selection"] == [surface, 1, 2]
+        assert player.live.mesh.selected is None  # selecting a corner took the nudges back
+    finally:
+        player.submit("surface.mesh", 0, 0, path={"surface": surface}, source="test")

@@ -163,6 +163,34 @@ def test_nudging_a_corner_with_the_arrow_key_moves_the_mapping(panel, live):
     )
 
 
+def test_a_mesh_point_chosen_on_the_page_takes_the_arrow_keys(panel, live):
+    page = panel
+    player = live.player
+    player.submit("surface.mesh", 3, 3, path={"surface": "left-wing"}, source="test").wait(5)
+    try:
+        log_in(page, live, "technician")
+        page.select_option("#tech-output", "left")
+        page.select_option("#tech-surface", "left-wing")
+        page.wait_for_selector("#mesh-controls:not([hidden])")
+        page.fill("#mesh-column", "2")
+        page.fill("#mesh-row", "1")
+        page.click("#mesh-select")
+        page.wait_for_function(
+            "() => document.querySelector('#mesh-selected').textContent.includes('2, 1 of 3×3')"
+        )
+        page.keyboard.press("ArrowDown")
+        mesh = None
+        for _ in range(100):
+            mesh = player.live.show.surface("left-wing").mesh
+            if mesh is not None and mesh.offsets_px[1, 2, 1] != 0.0:
+                break
+            time.sleep(0.05)
+        assert mesh is not None
+        np.testing.assert_allclose(mesh.offsets_px[1, 2], [0.0, 1.0])  # row 1, column 2
+    finally:
+        player.submit("surface.mesh", 0, 0, path={"surface": "left-wing"}, source="test").wait(5)
+
+
 class _EvilPage(BaseHTTPRequestHandler):
     """Another site, open in the operator's browser, trying to press GO on the panel."""
 

@@ -206,6 +206,9 @@ def _nudge(live: Any, a: Mapping[str, Any], t: float) -> Any:
 
 def _select(live: Any, a: Mapping[str, Any], t: float) -> None:
     live.corners.select(a["surface"], a["corner"])
+    mesh = getattr(live, "mesh", None)
+    if mesh is not None:
+        mesh.selected = None  # nudges go to the corner now, not to a mesh point
 
 
 def _next_corner(live: Any, a: Mapping[str, Any], t: float) -> None:

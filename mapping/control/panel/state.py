@@ -40,6 +40,8 @@ def _structure(live: Any) -> dict[str, Any]:
                 "name": s.name,
                 "output": s.output,
                 "corners": [[round(float(x), 2), round(float(y), 2)] for x, y in c],
+                # mesh warp points across and down, or None (surface.mesh adds one)
+                "mesh": None if s.mesh is None else list(s.mesh.offsets_px.shape[1::-1]),
             }
             for s in show.surfaces
             for c in [corners_projector_px(s)]
@@ -86,6 +88,9 @@ class StateDiff:
             "render_failures": int(player.render_failures),
             "clock": int(status.show_time_s),
             "selection": None if selected is None else [selected[0], int(selected[1])],
+            "mesh_selection": None
+            if live.mesh.selected is None
+            else [live.mesh.selected[0], *map(int, live.mesh.selected[1:])],
             "can_undo": processor.can_undo,
             "can_redo": processor.can_redo,
             "errors": dict(player.renderer.errors),

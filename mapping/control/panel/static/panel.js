@@ -93,7 +93,7 @@ function render(changed) {
   if ("blackout" in changed) $("blackout").classList.toggle("on", state.blackout);
   if ("cues" in changed || "cue" in changed || "next_cue" in changed) renderCues();
   if ("outputs" in changed) renderOutputs();
-  if ("outputs" in changed || "surfaces" in changed || "selection" in changed || "test_patterns" in changed || "patterns" in changed) renderTechnician();
+  if ("outputs" in changed || "surfaces" in changed || "selection" in changed || "mesh_selection" in changed || "test_patterns" in changed || "patterns" in changed) renderTechnician();
   if ("can_undo" in changed) $("undo").disabled = !state.can_undo;
   if ("can_redo" in changed) $("redo").disabled = !state.can_redo;
   if ("errors" in changed) for (const [layer, text] of Object.entries(state.errors || {})) showError(`${layer}: ${text}`, "warning");
@@ -151,6 +151,15 @@ function renderTechnician() {
     b.addEventListener("click", () => selectCorner(i));
     return b;
   }));
+  const mesh = surface ? surface.mesh : null;
+  $("mesh-controls").hidden = !mesh;
+  if (mesh) {
+    $("mesh-column").max = mesh[0] - 1;
+    $("mesh-row").max = mesh[1] - 1;
+  }
+  const point = state.mesh_selection;
+  $("mesh-selected").textContent = point && surface && point[0] === surface.name
+    ? `selected: point ${point[1]}, ${point[2]} of ${mesh ? mesh.join("×") : "?"}` : "";
   $("corner-table").replaceChildren(...(surface ? surface.corners : []).map(([x, y], i) =>
     el("tr", {class: selection && surface && selection[0] === surface.name && selection[1] === i ? "on" : ""},
       el("td", {}, i), el("td", {id: `corner-${i}-x`}, x.toFixed(2)), el("td", {id: `corner-${i}-y`}, y.toFixed(2)))));
@@ -171,7 +180,17 @@ function selectCorner(i) {
 
 function nudge(dx, dy, fine) {
   const step = fine ? 0.1 : parseFloat($("nudge-step").value);
-  command("calibrate.nudge", [dx * step, dy * step]);
+  // a selected mesh point takes the nudges; selecting a corner deselects it
+  const name = state.mesh_selection ? "calibrate.pointnudge" : "calibrate.nudge";
+  command(name, [dx * step, dy * step]);
+}
+
+function selectMeshPoint() {
+  const surface = $("tech-surface").value;
+  const column = parseInt($("mesh-column").value, 10), row = parseInt($("mesh-row").value, 10);
+  if (surface && Number.isInteger(column) && Number.isInteger(row)) {
+    command("calibrate.point", [surface, column, row]);
+  }
 }
 
 async function loadResiduals() {
@@ -220,6 +239,7 @@ function wire() {
   $("save").addEventListener("click", () => command("calibrate.save"));
   $("tech-output").addEventListener("change", () => { state.selection = null; renderTechnician(); });
   $("tech-surface").addEventListener("change", () => selectCorner(0));
+  $("mesh-select").addEventListener("click", selectMeshPoint);
   $("nudge-up").addEventListener("click", () => nudge(0, -1));
   $("nudge-down").addEventListener("click", () => nudge(0, 1));
   $("nudge-left").addEventListener("click", () => nudge(-1, 0));
