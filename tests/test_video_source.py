@@ -16,6 +16,7 @@ import pytest
 
 from mapping.cues import CueEngine
 from mapping.gl.renderer import Renderer
+from mapping.gl.sources import decoded
 from mapping.gl.sources import video as video_source
 from mapping.gl.sources.base import SourceEnv
 from mapping.media.errors import MediaError
@@ -176,7 +177,7 @@ def test_a_clip_larger_than_the_texture_limit_is_refused_with_the_file_and_sizes
 
 
 def test_the_ring_is_sized_to_about_64_mib_of_frames():
-    assert video_source.ring_size_for((1920, 1080)) == 8
-    assert video_source.ring_size_for((3840, 2160)) == 5
-    assert video_source.ring_size_for((7680, 4320)) == 2
-    assert video_source.ring_size_for((64, 48)) == 8
+    assert decoded.ring_size_for((1920, 1080)) == 8
+    assert decoded.ring_size_for((3840, 2160)) == 5
+    assert decoded.ring_size_for((7680, 4320)) == 2
+    assert decoded.ring_size_for((64, 48)) == 8

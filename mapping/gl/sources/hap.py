@@ -20,7 +20,6 @@ blocks happens on the render thread.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
 from pathlib import Path
 
 from mapping.gl.compressed import CompressedTexture2D, CompressedTextureError, supports
@@ -32,8 +31,8 @@ from mapping.gl.sources.base import (
     ContentSource,
     SourceEnv,
 )
-from mapping.gl.sources.video import VideoSource, ring_size_for
-from mapping.media.decode_ahead import DecodeAhead
+from mapping.gl.sources.decoded import DecodedSource
+from mapping.gl.sources.video import VideoSource
 from mapping.media.errors import MediaError
 from mapping.media.hap import HapClip, HapFrame, is_hap_file
 from mapping.show import Content, Layer
@@ -50,7 +49,7 @@ _MODES = {
 }
 
 
-class HapSource(ContentSource):
+class HapSource(DecodedSource):
     """One HAP clip, looked up by media time (looping or held, by the layer's ``loop``).
 
     Raises:
@@ -66,14 +65,8 @@ class HapSource(ContentSource):
         window = {"in_s": layer.in_s, "out_s": layer.out_s}  # the layer's in and out points
         clip = HapClip(path, **window)
         self.clip_info = clip
-        self.path = path
-        self.frame_index = -1
         self.upload_count = 0
-        self._error: str | None = None
         self._textures: list[CompressedTexture2D] = []
-        self._binding: Binding | None = None
-        self._shown_once = False
-        self._drawn_index: int | None = None
         try:
             self._open_textures()
             # opening read the first frame: keep it to show until the worker delivers
@@ -83,17 +76,9 @@ class HapSource(ContentSource):
             clip.close()
             self.release()
             raise
-        self.fps = clip.fps
-        self.duration_s = clip.duration_s
         # The worker reads packets and undoes Snappy ahead of time; only the upload of the
         # compressed blocks happens on the render thread.
-        self.decoder = DecodeAhead(
-            lambda: HapClip(path, **window),
-            name=str(path),
-            clip=clip,  # handed over: from here on only the worker thread touches it
-            ring_size=ring_size_for(clip.size_px),
-            shown=(first_index, first),
-        )
+        self._start(path, clip, lambda: HapClip(path, **window), (first_index, first))
 
     def _open_textures(self) -> None:
         clip, ctx = self.clip_info, self.env.ctx
@@ -120,37 +105,6 @@ class HapSource(ContentSource):
                 raise MediaError(clip.path, str(exc)) from exc
         self._mode = mode
 
-    @property
-    def error(self) -> str | None:
-        """What is failing now (an upload, or a decoder being restarted), or ``None``."""
-        return self._error or self.decoder.error
-
-    def prepare(self) -> None:
-        frame = self.decoder.prepare(0.0, self.layer.loop)
-        self._shown_once = True
-        if frame is not None:
-            self._upload(frame)
-            self._drawn_index = self.decoder.shown_index
-
-    def binding(self, media_time_s: float, params: Mapping[str, float]) -> Binding | None:
-        wait = self.env.offline or not self._shown_once
-        try:
-            frame = self.decoder.frame_for(media_time_s, self.layer.loop, wait=wait)
-        except MediaError as exc:  # offline: the frame never came; hold the last one
-            log.error("layer '%s': %s — holding the last good frame", self.layer.name, exc)
-            frame = None
-        self._shown_once = True
-        self.late_frames = self.decoder.late_frames
-        if frame is not None:
-            self._upload(frame)
-            self._drawn_index = self.decoder.shown_index
-        return self._binding
-
-    def animating(self, media_time_s: float) -> bool:
-        """Whether the frame due is not the one on the textures (see ``VideoSource``)."""
-        due = self.decoder.due_index(media_time_s, self.layer.loop)
-        return due is None or due != self._drawn_index
-
     def _upload(self, frame: HapFrame) -> None:
         if frame.index == self.frame_index and self._binding is not None:
             return
@@ -159,20 +113,18 @@ class HapSource(ContentSource):
                 texture.upload(picture)
         except CompressedTextureError as exc:
             message = f"{self.path}: frame {frame.index}: {exc}"
-            if self._error != message:
+            if self._upload_error != message:
                 log.error("layer '%s': %s — holding the last good frame", self.layer.name, message)
-            self._error = message
+            self._upload_error = message
             return
-        self._error = None
+        self._upload_error = None
         self.upload_count += 1
         self.frame_index = frame.index
         if self._binding is None:
             self._binding = Binding(self._mode, tuple(t.texture for t in self._textures))
 
     def release(self) -> None:
-        decoder = getattr(self, "decoder", None)
-        if decoder is not None:
-            decoder.close(timeout_s=0.1)  # the worker closes the clip as it stops
+        super().release()
         for texture in self._textures:
             texture.release()
         self._textures = []
