@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -12,30 +11,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.xvfbkit import xvfb
+
 REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
 def xvfb_display() -> Iterator[str]:
     """A private Xvfb server; the test fails when Xvfb is missing."""
-    xvfb = shutil.which("Xvfb")
-    assert xvfb, "Xvfb is required for the window test (Debian package xvfb; scripts/setup.sh)"
-    read_fd, write_fd = os.pipe()
-    proc = subprocess.Popen(
-        [xvfb, "-displayfd", str(write_fd), "-screen", "0", "640x480x24", "-nolisten", "tcp"],
-        pass_fds=(write_fd,),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    os.close(write_fd)
-    with os.fdopen(read_fd) as f:
-        number = f.readline().strip()
-    assert number, "Xvfb did not report a display number"
-    try:
-        yield f":{number}"
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+    with xvfb("640x480x24") as display:
+        yield display
 
 
 @pytest.mark.parametrize(

@@ -5,7 +5,6 @@ and a display that is missing, reported by name while the other outputs keep run
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -16,6 +15,7 @@ import pytest
 
 from mapping.outputs import span_layout
 from mapping.show import Output
+from tests.xvfbkit import xvfb
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -23,24 +23,8 @@ REPO = Path(__file__).resolve().parents[1]
 @pytest.fixture(scope="module")
 def wide_display() -> Iterator[str]:
     """A private Xvfb server with one 320×120 screen: two 160×120 projectors side by side."""
-    xvfb = shutil.which("Xvfb")
-    assert xvfb, "Xvfb is required for the window test (Debian package xvfb; scripts/setup.sh)"
-    read_fd, write_fd = os.pipe()
-    proc = subprocess.Popen(
-        [xvfb, "-displayfd", str(write_fd), "-screen", "0", "320x120x24", "-nolisten", "tcp"],
-        pass_fds=(write_fd,),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    os.close(write_fd)
-    with os.fdopen(read_fd) as f:
-        number = f.readline().strip()
-    assert number, "Xvfb did not report a display number"
-    try:
-        yield f":{number}"
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+    with xvfb("320x120x24") as display:
+        yield display
 
 
 def _probe(display: str, tmp_path: Path, mode: str) -> dict:
