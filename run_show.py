@@ -191,8 +191,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from mapping.outputs import HeadlessOutputs, NoDisplayError, WindowOutputs
     from mapping.player import ShowPlayer
     from mapping.reload import ShowWatcher
-    from mapping.sound import show_can_sound
-    from mapping.sound_output import ShowSound
+    from mapping.sound_output import SoundWhenNeeded
 
     state_dir = args.state_dir or session.default_state_dir()
     if args.supervise:
@@ -282,10 +281,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         player, panel_port, args.panel_bind, args.panel_token, state_dir / "panel-token"
     )
     watcher = ShowWatcher(player).start()  # edits and new calibrations are picked up live
-    sound = None
-    if not args.no_audio and show_can_sound(show):
-        sound = ShowSound(player, device=args.audio_device)
-        sound.start()  # no device: a warning, and the show runs silent
+    # the audio output opens when the show has a layer that can sound (now or after a reload)
+    sound = None if args.no_audio else SoundWhenNeeded(player, device=args.audio_device)
     _, start_at = session.attach(player, state_dir, resume_journal=args.resume)
     log.info("status: %s; log: %s", state_dir / "status.json", evening_log.log_dir)
     try:

@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from mapping.sound import Mixer, sound_frame
+from mapping.sound import Mixer, show_can_sound, sound_frame
 
 log = logging.getLogger(__name__)
 
@@ -330,3 +330,33 @@ class ShowSound:
             self.player.state_listeners.remove(self._on_state)
         self.output.stop()
         self.mixer.close()
+
+
+class SoundWhenNeeded:
+    """Opens a running show's soundtrack (:class:`ShowSound`) once it has a layer that can
+    sound: at start, or after a reload or show change that adds one. A show that never
+    sounds never opens an audio device (nothing is spent on silence). The device stays open
+    once opened; :meth:`close` closes it."""
+
+    def __init__(self, player: Any, *, device: str | int | None = None) -> None:
+        self.player = player
+        self.device = device
+        self.sound: ShowSound | None = None
+        self._generation: int | None = None
+        player.state_listeners.insert(0, self._check)
+
+    def _check(self, player: Any) -> None:
+        generation = player.live.generation
+        if self.sound is not None or generation == self._generation:
+            return
+        self._generation = generation
+        if show_can_sound(player.live.show):
+            log.info("the show has sound: opening the audio output")
+            self.sound = ShowSound(player, device=self.device)
+            self.sound.start()  # no device: a warning, and the show runs silent
+
+    def close(self) -> None:
+        if self._check in self.player.state_listeners:
+            self.player.state_listeners.remove(self._check)
+        if self.sound is not None:
+            self.sound.close()

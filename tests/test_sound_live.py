@@ -87,3 +87,27 @@ def test_go_starts_the_sound_in_its_frame_and_it_stays_in_sync(ctx, tmp_path, ja
     assert max(abs(o) for o in offsets) <= 0.010, offsets
     assert abs(float(np.median(offsets))) <= 0.003, offsets
     assert not sound.mixer.errors
+
+
+def test_a_show_opens_its_audio_output_only_once_it_has_something_to_sound(
+    ctx, tmp_path, jack_server
+):
+    from mapping.sound_output import SoundWhenNeeded
+
+    silent_show = single_surface_show(tmp_path, textured_image(64, 48), np.eye(3), (64, 48))
+    tone = encode(0.2 * np.ones((RATE // 10, 2)), tmp_path / "tone.wav", ["-c:a", "pcm_s16le"])
+    layer = Layer("snd", "audio", tone, 1.0, "normal", (0.0, 0.0, 64.0, 48.0))
+    sounding = dataclasses.replace(silent_show, layers=(*silent_show.layers, layer))
+    player = ShowPlayer(silent_show, HeadlessOutputs(ctx=ctx))
+    lazy = SoundWhenNeeded(player, device="JACK")
+    try:
+        for n in range(3):
+            player.step(n / FPS)
+        assert lazy.sound is None  # an image: no audio device opened for silence
+        player.live.loader = lambda root: sounding
+        player.live.reload(0.1)  # what the folder watcher does when show.toml gains a sound
+        player.step(4 / FPS)
+        assert lazy.sound is not None and lazy.sound.output.running
+        assert player.live.show.layers[-1].kind == "audio"
+    finally:
+        bounded(lazy.close, 10.0, "closing the show's sound")
