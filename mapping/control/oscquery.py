@@ -45,6 +45,7 @@ from urllib.parse import urlsplit
 from aiohttp import WSMsgType, web
 
 from mapping.commands import Command, Result
+from mapping.control.loop_thread import LoopThread
 from mapping.control.namespace import (
     ACCESS_READ,
     build_tree,
@@ -156,11 +157,8 @@ class OscQueryServer:
         :meth:`start`; OSCQuery answers every GET that none of them takes."""
         self.advertiser: Advertiser | None = None
         self._advertising: asyncio.Task[None] | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
+        self._server = LoopThread("oscquery")  # the server's own event loop and thread
         self._runner: web.AppRunner | None = None
-        self._ready = threading.Event()
-        self._start_error: BaseException | None = None
         self._clients: set[_Client] = set()
         self._clients_lock = threading.Lock()
         self._closed = False
@@ -172,18 +170,15 @@ class OscQueryServer:
         self._dirty = False
         self._last_poll = 0.0
 
+    @property
+    def _loop(self) -> asyncio.AbstractEventLoop | None:
+        return self._server.loop
+
     # -- life cycle
 
     def start(self) -> OscQueryServer:
         """Serve on a background thread; returns once the port is bound (raises if not)."""
-        self._thread = threading.Thread(target=self._run, name="oscquery", daemon=True)
-        self._thread.start()
-        if not self._ready.wait(10.0):
-            raise RuntimeError("the OSCQuery server did not start within 10 s")
-        if self._start_error is not None:
-            raise OSError(
-                f"OSCQuery server on {self.host}:{self.requested_port}: {self._start_error}"
-            ) from self._start_error
+        self._server.start(self._startup, f"OSCQuery server on {self.host}:{self.requested_port}")
         self.player.frame_listeners.append(self._on_frame)
         self.player.processor.listeners.append(self._on_command)
         log.info(
@@ -200,15 +195,7 @@ class OscQueryServer:
             self.player.frame_listeners.remove(self._on_frame)
         with contextlib.suppress(ValueError):
             self.player.processor.listeners.remove(self._on_command)
-        loop = self._loop
-        if loop is not None and loop.is_running():
-            try:
-                asyncio.run_coroutine_threadsafe(self._shutdown(), loop).result(10.0)
-            except Exception:
-                log.exception("OSCQuery server shutdown failed")
-            loop.call_soon_threadsafe(loop.stop)
-        if self._thread is not None:
-            self._thread.join(10.0)
+        self._server.stop(self._shutdown, "OSCQuery server")
 
     def __enter__(self) -> OscQueryServer:
         return self.start()
@@ -239,23 +226,6 @@ class OscQueryServer:
         if self.host not in _WILDCARD_HOSTS:
             info["OSC_IP"] = self.host
         return info
-
-    def _run(self) -> None:
-        loop = asyncio.new_event_loop()
-        self._loop = loop
-        asyncio.set_event_loop(loop)
-        try:
-            loop.run_until_complete(self._startup())
-        except BaseException as exc:
-            self._start_error = exc
-            self._ready.set()
-            loop.close()
-            return
-        self._ready.set()
-        try:
-            loop.run_forever()
-        finally:
-            loop.close()
 
     async def _startup(self) -> None:
         self.app.router.add_get("/{tail:.*}", self._handle)  # last: routes added before win

@@ -47,6 +47,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import WSMsgType, web
 
 from mapping.commands import Command, Result
+from mapping.control.loop_thread import LoopThread
 from mapping.control.panel.security import (
     CSRF_HEADER,
     SESSION_COOKIE,
@@ -159,11 +160,8 @@ class PanelServer:
         self.port = 0
         self.app = web.Application(middlewares=[self._headers_middleware])
         self._static = _load_static()
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
+        self._server = LoopThread("panel")  # the server's own event loop and thread
         self._runner: web.AppRunner | None = None
-        self._ready = threading.Event()
-        self._start_error: BaseException | None = None
         self._clients: set[_Client] = set()
         self._clients_lock = threading.Lock()
         self._closed = False
@@ -190,18 +188,15 @@ class PanelServer:
         host = f"[{host}]" if ":" in host else host
         return f"http://{host}:{self.port}/"
 
+    @property
+    def _loop(self) -> asyncio.AbstractEventLoop | None:
+        return self._server.loop
+
     # -- life cycle
 
     def start(self) -> PanelServer:
         """Serve on a background thread; returns once the port is bound (raises if not)."""
-        self._thread = threading.Thread(target=self._run, name="panel", daemon=True)
-        self._thread.start()
-        if not self._ready.wait(10.0):
-            raise RuntimeError("the web panel did not start within 10 s")
-        if self._start_error is not None:
-            raise OSError(
-                f"web panel on {self.host}:{self.requested_port}: {self._start_error}"
-            ) from self._start_error
+        self._server.start(self._startup, f"web panel on {self.host}:{self.requested_port}")
         self.player.frame_listeners.append(self._on_frame)
         self.player.processor.listeners.append(self._on_command)
         logging.getLogger().addHandler(self._log_handler)
@@ -232,38 +227,13 @@ class PanelServer:
             if threading.get_ident() == self._thumb_thread:
                 self._thumbnailer.release()
             self._thumbnailer = None
-        loop = self._loop
-        if loop is not None and loop.is_running():
-            try:
-                asyncio.run_coroutine_threadsafe(self._shutdown(), loop).result(10.0)
-            except Exception:
-                log.exception("web panel shutdown failed")
-            loop.call_soon_threadsafe(loop.stop)
-        if self._thread is not None:
-            self._thread.join(10.0)
+        self._server.stop(self._shutdown, "web panel")
 
     def __enter__(self) -> PanelServer:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-    def _run(self) -> None:
-        loop = asyncio.new_event_loop()
-        self._loop = loop
-        asyncio.set_event_loop(loop)
-        try:
-            loop.run_until_complete(self._startup())
-        except BaseException as exc:
-            self._start_error = exc
-            self._ready.set()
-            loop.close()
-            return
-        self._ready.set()
-        try:
-            loop.run_forever()
-        finally:
-            loop.close()
 
     async def _startup(self) -> None:
         r = self.app.router
