@@ -95,3 +95,26 @@ def test_a_file_that_was_broken_and_comes_back_is_picked_up_without_restart(ctx,
         assert "img" not in renderer.errors
     finally:
         renderer.release()
+
+
+def test_a_generator_is_never_drawn_at_more_pixels_than_the_canvas_has(ctx, tmp_path):
+    from mapping.show import Canvas, Layer, Output, Show, Surface
+    from tests.conftest import REPO
+
+    shader = REPO / "shows" / "demo" / "shaders" / "aurora.glsl"
+    rect = np.array([[0, 0], [32, 0], [32, 24], [0, 24]], float)
+    huge = Layer("sky", "shader", shader, 1.0, "normal", (-100.0, -50.0, 16384.0, 9000.0))
+    show = Show(
+        tmp_path, "t", Canvas((32, 24)), (Output("out", (32, 24)),),
+        (Surface("all", "out", rect, np.eye(3), "homography"),), (huge,), (),
+    )  # fmt: skip
+    renderer = Renderer(ctx, show)
+    try:
+        renderer.render(CueEngine(show).tick(1.0))
+        assert not renderer.errors
+        (key, source) = next(iter(renderer._sources.items()))
+        assert key.size_px == (32, 24)  # not 16384 × 9000 (about 590 MB of texture)
+        assert source._texture.size == (32, 24)
+        assert renderer.read_output("out")[..., :3].any()
+    finally:
+        renderer.release()

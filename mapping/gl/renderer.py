@@ -216,6 +216,7 @@ class Renderer:
                 self._canvas_tex.release()  # type: ignore[union-attr]
             self._release_mix()
             self._canvas_size = show.canvas.size_px
+            self._env.canvas_size_px = show.canvas.size_px
             self._canvas_tex = self.ctx.texture(self._canvas_size, 4)
             self._canvas_fbo = self.ctx.framebuffer([self._canvas_tex])
         old = self._outputs
@@ -562,7 +563,7 @@ class Renderer:
 
     def _source_key(self, layer: Layer, content: Content) -> SourceKey:
         kind = LAYER_KINDS[layer.kind]
-        size = region_size(layer) if kind.region_sized else None
+        size = region_size(layer, self._canvas_size) if kind.region_sized else None
         if isinstance(content, Path):
             file_id = self._ids.get(content)
             if file_id is None:

@@ -62,6 +62,7 @@ class SourceEnv:
     quad_vbo: moderngl.Buffer
     offline: bool = False
     max_texture_size: int = 16384
+    canvas_size_px: tuple[int, int] | None = None  # the show's canvas (the renderer keeps it)
 
     def upload(self, image: np.ndarray) -> moderngl.Texture:
         """A content texture (bilinear, clamped) holding ``image`` (H, W, C uint8)."""
@@ -153,7 +154,12 @@ def content_sampling(texture: moderngl.Texture) -> None:
     texture.repeat_x = texture.repeat_y = False
 
 
-def region_size(layer: Layer) -> tuple[int, int]:
-    """The layer region's size in whole canvas pixels (at least 1×1)."""
+def region_size(layer: Layer, limit_px: tuple[int, int] | None = None) -> tuple[int, int]:
+    """The layer region's size in whole canvas pixels (at least 1×1), each side at most
+    ``limit_px``'s (the canvas: a region larger than the canvas is never seen whole, so a
+    generator is not drawn at more pixels than the canvas has)."""
     _, _, w, h = layer.region_canvas_px
-    return max(1, round(w)), max(1, round(h))
+    w_px, h_px = max(1, round(w)), max(1, round(h))
+    if limit_px is not None:
+        w_px, h_px = min(w_px, max(1, limit_px[0])), min(h_px, max(1, limit_px[1]))
+    return w_px, h_px

@@ -24,7 +24,7 @@ class GeneratorSource(ContentSource):
         super().__init__(env, layer, content)
         ctx = env.ctx
         self.program = load_generator(ctx, Path(str(content)))
-        self._texture = env.texture(region_size(layer), 4)
+        self._texture = env.texture(region_size(layer, env.canvas_size_px), 4)
         self._fbo = ctx.framebuffer([self._texture])
         self._vao = ctx.vertex_array(self.program, [(env.quad_vbo, "2f", "a_unit")])
         if "u_flip_y" in self.program:
