@@ -30,13 +30,13 @@ import math
 from collections.abc import Iterator
 from fractions import Fraction
 from pathlib import Path
-from types import TracebackType
 
 import av
 import av.container
 import numpy as np
 
 from mapping.media.errors import MediaError
+from mapping.media.mediafile import MediaFile
 
 logger = logging.getLogger(__name__)
 
@@ -66,7 +66,7 @@ def layout_for(channels: int) -> str:
     return av.AudioLayout(channels).name
 
 
-class AudioClip:
+class AudioClip(MediaFile):
     """One audio track, read as float32 ``(n, channels)`` blocks for any sample index.
 
     Args:
@@ -95,25 +95,12 @@ class AudioClip:
         self._rate = int(rate)
         self._channels = int(channels)
         self._layout = layout_for(self._channels)
-        if not self._path.exists():
-            raise MediaError(self._path, f"file not found ({EXPECTED_AUDIO})")
-        if not self._path.is_file():
-            raise MediaError(self._path, f"not a file ({EXPECTED_AUDIO})")
-        try:
-            container = av.open(str(self._path), mode="r")
-        except av.FFmpegError as exc:
-            raise MediaError(
-                self._path, f"not a decodable media file ({EXPECTED_AUDIO}): {exc}"
-            ) from exc
-        self._container: av.container.InputContainer = container
-        self._closed = False
-        try:
-            self._init_stream()
-            self._check_window()
-        except BaseException:
-            self._container.close()
-            self._closed = True
-            raise
+        self._open(self._path, EXPECTED_AUDIO)
+        self._start(self._init_and_check)
+
+    def _init_and_check(self) -> None:
+        self._init_stream()
+        self._check_window()
 
     def _check_window(self) -> None:
         for value in (self._in_s, self._out_s):
@@ -420,29 +407,9 @@ class AudioClip:
 
     # ------------------------------------------------------------------ lifetime
 
-    def _check_open(self) -> None:
-        if self._closed:
-            raise ValueError(f"{self._path}: clip is closed")
-
-    def close(self) -> None:
-        """Release the file and decoder. Safe to call more than once."""
-        if self._closed:
-            return
-        self._closed = True
+    def _release(self) -> None:
         self._chunks = []
         self._iter = None
-        self._container.close()
-
-    def __enter__(self) -> AudioClip:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         state = "closed" if self._closed else f"{self.duration_s:.3f} s"

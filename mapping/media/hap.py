@@ -37,7 +37,6 @@ import math
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from types import TracebackType
 
 import av
 import av.container
@@ -46,6 +45,7 @@ import av.video
 import cramjam
 
 from mapping.media.errors import MediaError
+from mapping.media.mediafile import MediaFile
 from mapping.media.video import (
     _SLOT_EPSILON,
     FORWARD_DECODE_LIMIT_S,
@@ -346,7 +346,7 @@ class _Packet:
     data: bytes
 
 
-class HapClip:
+class HapClip(MediaFile):
     """A HAP file whose frames (compressed textures) are looked up by media time.
 
     Same timing API as :class:`~mapping.media.video.VideoClip`: :meth:`index_at`,
@@ -362,27 +362,14 @@ class HapClip:
     def __init__(
         self, path: Path | str, *, in_s: float | None = None, out_s: float | None = None
     ) -> None:
-        self._path = Path(path)
         self._window_request = (in_s, out_s)
         self._window: tuple[float, float] | None = None
-        if not self._path.exists():
-            raise MediaError(self._path, f"file not found ({EXPECTED_HAP})")
-        if not self._path.is_file():
-            raise MediaError(self._path, f"not a file ({EXPECTED_HAP})")
-        try:
-            container = av.open(str(self._path), mode="r")
-        except av.FFmpegError as exc:
-            raise MediaError(
-                self._path, f"not a readable media file ({EXPECTED_HAP}): {exc}"
-            ) from exc
-        self._container: av.container.InputContainer = container
-        self._closed = False
-        try:
-            self._init_stream()
-        except BaseException:
-            self._container.close()
-            self._closed = True
-            raise
+        self._open(
+            path,
+            EXPECTED_HAP,
+            failure=lambda p, exc: f"not a readable media file ({EXPECTED_HAP}): {exc}",
+        )
+        self._start(self._init_stream)
 
     def _init_stream(self) -> None:
         if not self._container.streams.video:
@@ -655,29 +642,9 @@ class HapClip:
 
     # ------------------------------------------------------------------ lifetime
 
-    def _check_open(self) -> None:
-        if self._closed:
-            raise ValueError(f"{self._path}: clip is closed")
-
-    def close(self) -> None:
-        """Release the file. Safe to call more than once."""
-        if self._closed:
-            return
-        self._closed = True
+    def _release(self) -> None:
         self._head = None
         self._current = None
-        self._container.close()
-
-    def __enter__(self) -> HapClip:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         if not hasattr(self, "texture_formats"):  # failed to open

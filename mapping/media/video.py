@@ -64,7 +64,6 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from types import TracebackType
 
 import av
 import av.container
@@ -73,6 +72,7 @@ import numpy as np
 from av.video.reformatter import ColorRange, Colorspace
 
 from mapping.media.errors import MediaError
+from mapping.media.mediafile import MediaFile
 from mapping.ratelimit import RateLimitedLog
 
 logger = logging.getLogger(__name__)
@@ -399,7 +399,7 @@ def _scan_timestamps(path: Path, stream_index: int) -> _Timestamps:
     return _Timestamps(sorted(durations), durations, problem)
 
 
-class VideoClip:
+class VideoClip(MediaFile):
     """A video file whose frames are looked up by media time (see module docstring).
 
     Args:
@@ -422,26 +422,9 @@ class VideoClip:
         in_s: float | None = None,
         out_s: float | None = None,
     ) -> None:
-        self._path = Path(path)
         self._want_planes = yuv_planes
-        if not self._path.exists():
-            raise MediaError(self._path, f"file not found ({EXPECTED_VIDEO})")
-        if not self._path.is_file():
-            raise MediaError(self._path, f"not a file ({EXPECTED_VIDEO})")
-        if self._path.stat().st_size == 0:
-            raise MediaError(self._path, f"the file is empty, 0 bytes ({EXPECTED_VIDEO})")
-        try:
-            container = av.open(str(self._path), mode="r")
-        except av.FFmpegError as exc:
-            raise MediaError(self._path, _open_failure(self._path, exc)) from exc
-        self._container: av.container.InputContainer = container
-        self._closed = False
-        try:
-            self._init_stream(in_s, out_s)
-        except BaseException:
-            self._container.close()
-            self._closed = True
-            raise
+        self._open(path, EXPECTED_VIDEO, refuse_empty=True, failure=_open_failure)
+        self._start(lambda: self._init_stream(in_s, out_s))
 
     def _init_stream(self, in_s: float | None, out_s: float | None) -> None:
         if not self._container.streams.video:
@@ -813,29 +796,9 @@ class VideoClip:
 
     # ------------------------------------------------------------------ lifetime
 
-    def _check_open(self) -> None:
-        if self._closed:
-            raise ValueError(f"{self._path}: clip is closed")
-
-    def close(self) -> None:
-        """Release the file and decoder. Safe to call more than once."""
-        if self._closed:
-            return
-        self._closed = True
+    def _release(self) -> None:
         self._head = None
         self._current = None
-        self._container.close()
-
-    def __enter__(self) -> VideoClip:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         return (
