@@ -25,3 +25,35 @@ def format_table(headers: list[str], rows: list[list[str]]) -> str:
 
     rule = "-" * len(line(headers))
     return "\n".join([line(headers), rule, *(line(r) for r in rows)])
+
+
+TWO_CUE_SHOW = """\
+schema_version = 1
+name = "bench"
+[canvas]
+size = [160, 90]
+[[outputs]]
+name = "out"
+resolution = [160, 90]
+[[surfaces]]
+name = "all"
+output = "out"
+polygon = [[0, 0], [160, 0], [160, 90], [0, 90]]
+corners = [[0, 0], [160, 0], [160, 90], [0, 90]]
+[[layers]]
+name = "wash"
+kind = "solid"
+color = "#ffffff"
+opacity = 0.0
+[[cues]]
+name = "on"
+[cues.layers.wash]
+opacity = 1.0
+[[cues]]
+name = "off"
+next = "1"
+[cues.layers.wash]
+opacity = 0.0
+"""
+"""A tiny show (one 160×90 output, one solid layer) whose two cues GO round forever:
+what the control benchmarks (OSC, web panel) fire GOs at."""

@@ -38,7 +38,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # this checkout's mapping/, not an installed copy
 
-from _common import format_table  # noqa: E402
+from _common import TWO_CUE_SHOW, format_table  # noqa:E402
 from pythonosc.osc_message import OscMessage  # noqa: E402
 
 from mapping.control.osc import OscServer  # noqa: E402
@@ -48,41 +48,13 @@ from mapping.player import ShowPlayer  # noqa: E402
 from mapping.show import load_show  # noqa: E402
 
 FPS = 60.0
-SHOW = """\
-schema_version = 1
-name = "bench"
-[canvas]
-size = [160, 90]
-[[outputs]]
-name = "out"
-resolution = [160, 90]
-[[surfaces]]
-name = "all"
-output = "out"
-polygon = [[0, 0], [160, 0], [160, 90], [0, 90]]
-corners = [[0, 0], [160, 0], [160, 90], [0, 90]]
-[[layers]]
-name = "wash"
-kind = "solid"
-color = "#ffffff"
-opacity = 0.0
-[[cues]]
-name = "on"
-[cues.layers.wash]
-opacity = 1.0
-[[cues]]
-name = "off"
-next = "1"
-[cues.layers.wash]
-opacity = 0.0
-"""
 
 
 class Rig:
     """A player loop at 60 Hz on its own thread (it owns the GL context) and an OSC server."""
 
     def __init__(self, folder: Path, duration_s: float) -> None:
-        (folder / "show.toml").write_text(SHOW)
+        (folder / "show.toml").write_text(TWO_CUE_SHOW)
         self.show = load_show(folder)
         self.ready = threading.Event()
         self.applied = 0

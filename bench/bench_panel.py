@@ -40,42 +40,13 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # this checkout's mapping/, not an installed copy
 
 import aiohttp  # noqa: E402
-from _common import format_table  # noqa: E402
+from _common import TWO_CUE_SHOW, format_table  # noqa:E402
 
 from mapping.control.panel import PanelServer  # noqa: E402
 from mapping.outputs import HeadlessOutputs  # noqa: E402
 from mapping.player import ShowPlayer  # noqa: E402
 from mapping.show import load_show  # noqa: E402
 from tests.panelkit import TOKEN, LiveShowThread, demo_copy  # noqa: E402
-
-SHOW = """\
-schema_version = 1
-name = "bench"
-[canvas]
-size = [160, 90]
-[[outputs]]
-name = "out"
-resolution = [160, 90]
-[[surfaces]]
-name = "all"
-output = "out"
-polygon = [[0, 0], [160, 0], [160, 90], [0, 90]]
-corners = [[0, 0], [160, 0], [160, 90], [0, 90]]
-[[layers]]
-name = "wash"
-kind = "solid"
-color = "#ffffff"
-opacity = 0.0
-[[cues]]
-name = "on"
-[cues.layers.wash]
-opacity = 1.0
-[[cues]]
-name = "off"
-next = "1"
-[cues.layers.wash]
-opacity = 0.0
-"""
 
 
 def _pct(values: list[float], q: float) -> float:
@@ -188,7 +159,7 @@ def go_latency(gos: int) -> list[list[str]]:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "bench"
         folder.mkdir()
-        (folder / "show.toml").write_text(SHOW)
+        (folder / "show.toml").write_text(TWO_CUE_SHOW)
         live = LiveShowThread(folder, size=None, fps=60.0, start_cue="1").start()
         player = live.player
         shown: list[tuple[float, str | None]] = []
