@@ -213,8 +213,39 @@ def test_ptp_slave_reads_grand_master_and_offset(ptp: Ptp) -> None:
     assert "grand master" in master_status.detail
 
 
-def test_ptp_not_running_is_unsynced_with_reason(net: Net) -> None:
-    clock = PtpClock(str(net.tmp / "no-ptp4l.sock"))
+def test_ptp_socket_and_pmc_agree(ptp: Ptp) -> None:
+    """The management protocol spoken directly against linuxptp's own pmc, same ptp4l."""
+    for direct in (ptp.master, ptp.slave):
+        by_pmc = PtpClock(direct.uds, method="pmc", min_interval_s=0.0)
+        try:
+            direct.status()
+            by_pmc.status()
+        finally:
+            by_pmc.close()
+        a, b = direct.state, by_pmc.state
+        assert a is not None and b is not None
+        assert (b.clock_identity, b.gm_identity, b.gm_present, b.ports) == (
+            a.clock_identity,
+            a.gm_identity,
+            a.gm_present,
+            a.ports,
+        )
+        assert abs(b.master_offset_ns - a.master_offset_ns) < SAME_CLOCK_S * 1e9
+
+
+def test_ptp_status_is_rate_limited(ptp: Ptp) -> None:
+    clock = PtpClock(ptp.slave_sock, min_interval_s=30.0)
+    try:
+        for _ in range(20):
+            assert clock.status().offset_s is not None
+    finally:
+        clock.close()
+    assert clock.cached.runs == 1
+
+
+@pytest.mark.parametrize("method", ["uds", "pmc"])
+def test_ptp_not_running_is_unsynced_with_reason(net: Net, method: str) -> None:
+    clock = PtpClock(str(net.tmp / "no-ptp4l.sock"), method=method)
     try:
         status = clock.status()
     finally:

@@ -225,3 +225,67 @@ def test_query_caches_for_its_interval_and_reports_failures() -> None:
     failing = DaemonQuery([sys.executable, "-c", "import sys; sys.exit('no daemon')"])
     result = failing.result()
     assert not result.ok and result.error.endswith("no daemon")
+
+
+# --- ptp4l's management socket, spoken directly -------------------------------------------
+
+
+def test_get_request_layout() -> None:
+    from mapping.cluster.ptpuds import TIME_STATUS_NP, get_request
+
+    msg = get_request(TIME_STATUS_NP, 0x1234, bytes(range(10)), domain=3)
+    assert len(msg) == 54  # 34 header + 10 target + 4 hops/action + 6 TLV
+    assert msg[0] == 0x0D and msg[1] == 2  # management, PTP version 2
+    assert msg[2:4] == b"\x00\x36" and msg[4] == 3  # length 54, domain 3
+    assert msg[20:30] == bytes(range(10)) and msg[30:32] == b"\x12\x34"
+    assert msg[32] == 4 and msg[33] == 0x7F  # control: management; interval 0x7f
+    assert msg[34:44] == b"\xff" * 10 and msg[44:48] == b"\x00\x00\x00\x00"  # GET, 0 hops
+    assert msg[48:54] == bytes.fromhex("0001 0002 c000")  # MANAGEMENT TLV, length 2, id
+
+
+def test_parse_time_status_and_port_data_set() -> None:
+    """Answers assembled byte by byte from IEEE 1588 and linuxptp's tlv.h / ds.h layouts,
+    with the values of the captured ptp_slave_uncalibrated.txt."""
+    from mapping.cluster.ptpuds import parse_management
+
+    source = bytes.fromhex("92e96cfffedb9ff4 0000")
+    header = (
+        bytes.fromhex("0d 02 0068 00 00 0000 0000000000000000 00000000")
+        + source
+        + bytes.fromhex("0000 04 7f")
+    )
+    mgmt = bytes.fromhex("ffffffffffffffffffff 00 00 02 00")  # RESPONSE
+    time_status = (
+        bytes.fromhex("0001 0034 c000")  # MANAGEMENT TLV, length 2 + 50, TIME_STATUS_NP
+        + (-157).to_bytes(8, "big", signed=True)
+        + (1795693176085656832).to_bytes(8, "big")
+        + bytes(4 + 4 + 2 + 12)
+        + (1).to_bytes(4, "big")
+        + bytes.fromhex("16cea4fffef39928")
+    )
+    r = parse_management(header + mgmt + time_status)
+    assert r is not None and r.action == "RESPONSE" and r.management_id == "TIME_STATUS_NP"
+    assert r.source == "92e96c.fffe.db9ff4-0"
+    assert r.fields == {
+        "master_offset": "-157",
+        "ingress_time": "1795693176085656832",
+        "gmPresent": "true",
+        "gmIdentity": "16cea4.fffe.f39928",
+    }
+    port_ds = (
+        bytes.fromhex("0001 001c 2004")  # length 2 + 26, PORT_DATA_SET
+        + bytes.fromhex("92e96cfffedb9ff4 0001")
+        + bytes([8, 0])  # UNCALIBRATED, logMinDelayReqInterval
+        + bytes(8)
+        + bytes([0xFE, 3, 0xFD, 1, 0, 2])
+    )
+    r2 = parse_management(header + mgmt + port_ds)
+    assert r2 is not None
+    assert r2.fields == {"portIdentity": "92e96c.fffe.db9ff4-1", "portState": "UNCALIBRATED"}
+    status = ptp_status(ptp_state([r, r2]))
+    assert not status.synced and status.offset_s == pytest.approx(-157e-9)
+    with pytest.raises(DaemonOutputError, match="too short"):
+        parse_management(header + mgmt + time_status[:20])
+    error = bytes.fromhex("0002 0008 0002 c000 00000000")  # error status: NO_SUCH_ID
+    r3 = parse_management(header + mgmt + error)
+    assert r3 is not None and r3.error and r3.management_id == "TIME_STATUS_NP"

@@ -13,6 +13,9 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
 
 
 class DaemonOutputError(ValueError):
@@ -90,3 +93,33 @@ class DaemonQuery:
 
     def _result(self, ok: bool, stdout: str, error: str, start: float) -> QueryResult:
         return QueryResult(ok, stdout, error, time.perf_counter() - start, self.clock())
+
+
+class Cached(Generic[T]):
+    """``fetch()``'s value, fetched again only when older than ``min_interval_s``."""
+
+    def __init__(
+        self,
+        fetch: Callable[[], T],
+        *,
+        min_interval_s: float = 1.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.fetch = fetch
+        self.min_interval_s = min_interval_s
+        self.clock = clock
+        self._lock = threading.Lock()
+        self._value: tuple[float, T] | None = None
+        self.runs = 0
+        self.last_duration_s = 0.0
+
+    def get(self) -> T:
+        with self._lock:
+            if self._value is not None and self.clock() - self._value[0] < self.min_interval_s:
+                return self._value[1]
+            self.runs += 1
+            start = time.perf_counter()
+            value = self.fetch()
+            self.last_duration_s = time.perf_counter() - start
+            self._value = (self.clock(), value)
+            return value

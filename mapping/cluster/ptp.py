@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mapping.cluster.clock import ClockStatus
-from mapping.cluster.daemonquery import DaemonOutputError, DaemonQuery
+from mapping.cluster.daemonquery import Cached, DaemonOutputError, DaemonQuery
 
 DEFAULT_UDS = "/var/run/ptp4l"
 """ptp4l's default management socket (``uds_address``)."""
@@ -162,23 +162,32 @@ def ptp_status(state: PtpState) -> ClockStatus:
 class PtpClock:
     """The system clock as PTP (ptp4l + phc2sys) disciplines it, and ptp4l's verdict on it.
 
-    ``uds``: ptp4l's management socket (``uds_address``; for a node running as an ordinary
-    user, the read-only ``uds_ro_address``). pmc's own socket goes to a private temporary
-    folder.
+    ``uds``: ptp4l's management socket (``uds_address``; linuxptp 4 also offers a read-only
+    ``uds_ro_address`` for a node running as an ordinary user). ``method``: ``"uds"`` speaks
+    the management protocol on the socket directly (:mod:`mapping.cluster.ptpuds`, about a
+    millisecond), ``"pmc"`` runs linuxptp's pmc and parses its text (about 0.1 s: pmc
+    waits for late answers). Either way ptp4l is asked at most once per ``min_interval_s``.
+    The answer socket lives in a private temporary folder.
     """
 
     def __init__(
         self,
         uds: str = DEFAULT_UDS,
         *,
+        method: str = "uds",
         pmc: str = "pmc",
         domain: int = 0,
         min_interval_s: float = 1.0,
         timeout_s: float = 1.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        if method not in ("uds", "pmc"):
+            raise ValueError(f"PtpClock method: expected uds or pmc, got {method!r}")
         self.uds = uds
-        self._dir = Path(tempfile.mkdtemp(prefix="mapping-pmc-"))
+        self.method = method
+        self.domain = domain
+        self.timeout_s = timeout_s
+        self._dir = Path(tempfile.mkdtemp(prefix="mapping-ptp-"))
         self._finalizer = weakref.finalize(self, shutil.rmtree, self._dir, ignore_errors=True)
         own = self._dir / "pmc.sock"
 
@@ -189,9 +198,9 @@ class PtpClock:
                 "GET TIME_STATUS_NP", "GET PORT_DATA_SET",
             ]  # fmt: skip
 
-        self.query = DaemonQuery(
-            argv, min_interval_s=min_interval_s, timeout_s=timeout_s, clock=clock
-        )
+        self.query = DaemonQuery(argv, min_interval_s=0.0, timeout_s=timeout_s)
+        fetch = self._fetch_pmc if method == "pmc" else self._fetch_uds
+        self.cached = Cached(fetch, min_interval_s=min_interval_s, clock=clock)
         self.state: PtpState | None = None
         """The last state read (None before the first or when ptp4l did not answer)."""
 
@@ -204,21 +213,42 @@ class PtpClock:
         return self.state is not None
 
     def status(self) -> ClockStatus:
+        self.state, status = self.cached.get()
+        return status
+
+    def _verdict(self, responses: list[PmcResponse]) -> tuple[PtpState | None, ClockStatus]:
+        if not responses:
+            return None, ClockStatus("ptp", False, None, f"ptp4l not answering at {self.uds}")
+        try:
+            state = ptp_state(responses)
+        except DaemonOutputError as e:
+            return None, ClockStatus("ptp", False, None, str(e))
+        return state, ptp_status(state)
+
+    def _fetch_pmc(self) -> tuple[PtpState | None, ClockStatus]:
         result = self.query.result()
         if not result.ok:
-            self.state = None
-            return ClockStatus("ptp", False, None, f"ptp4l not answering: {result.error}")
+            return None, ClockStatus("ptp", False, None, f"ptp4l not answering: {result.error}")
         try:
             responses = parse_pmc(result.stdout)
-            if not responses:
-                self.state = None
-                return ClockStatus("ptp", False, None, f"ptp4l not answering at {self.uds}")
-            self.state = ptp_state(responses)
         except DaemonOutputError as e:
-            self.state = None
-            return ClockStatus("ptp", False, None, str(e))
-        return ptp_status(self.state)
+            return None, ClockStatus("ptp", False, None, str(e))
+        return self._verdict(responses)
+
+    def _fetch_uds(self) -> tuple[PtpState | None, ClockStatus]:
+        from mapping.cluster.ptpuds import query_uds
+
+        try:
+            responses = query_uds(self.uds, self._dir, domain=self.domain, timeout_s=self.timeout_s)
+        except OSError as e:
+            why = e.strerror or str(e)
+            return None, ClockStatus(
+                "ptp", False, None, f"ptp4l not answering at {self.uds}: {why}"
+            )
+        except DaemonOutputError as e:
+            return None, ClockStatus("ptp", False, None, str(e))
+        return self._verdict(responses)
 
     def close(self) -> None:
-        """Remove pmc's private folder."""
+        """Remove the private folder of the answer sockets."""
         self._finalizer()
