@@ -152,6 +152,7 @@ def ptp(net: Net) -> Iterator[Ptp]:
                 state is not None
                 and state.gm_present
                 and bool(state.port_states & {"UNCALIBRATED", "SLAVE"})
+                and state.master_offset_ns != 0  # a first offset measured
             )
             return True if ok else None
 
@@ -231,6 +232,7 @@ def test_ptp_socket_and_pmc_agree(ptp: Ptp) -> None:
             a.ports,
         )
         assert abs(b.master_offset_ns - a.master_offset_ns) < SAME_CLOCK_S * 1e9
+    assert ptp.slave.state is not None and ptp.slave.state.master_offset_ns != 0
 
 
 def test_ptp_status_is_rate_limited(ptp: Ptp) -> None:
