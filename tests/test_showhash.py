@@ -6,6 +6,7 @@ folder: an implementation independent of the code under test."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -179,3 +180,23 @@ def test_json_round_trip_and_bad_manifests(show_dir: Path) -> None:
         ShowHash.from_json({"digest": "x"})
     with pytest.raises(ValueError, match="malformed"):
         ShowHash.from_json({"format": FORMAT, "digest": "x", "files": [["a", "b"]]})
+
+
+def test_hash_command_names_differences(
+    show_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from run_show import main
+
+    assert main(["hash", str(show_dir), "--json"]) == 0
+    reference = tmp_path / "controller.json"
+    reference.write_text(capsys.readouterr().out)
+    assert main(["hash", str(show_dir), "--against", str(reference)]) == 0
+    out = capsys.readouterr()
+    assert ShowHash.from_json(json.loads(reference.read_text())).digest in out.out
+    (show_dir / "shaders" / "aurora.glsl").write_text("// another shader\n")
+    assert main(["hash", str(show_dir), "--against", str(reference)]) == 1
+    err = capsys.readouterr().err
+    assert "1 file differs" in err and "shaders/aurora.glsl: differs" in err
+    assert main(["hash", str(tmp_path / "nope")]) == 2
+    assert "not a folder" in capsys.readouterr().err
+    assert main(["hash", str(show_dir), "--against", str(show_dir / "show.toml")]) == 2

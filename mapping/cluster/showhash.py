@@ -27,6 +27,7 @@ import hashlib
 import json
 import logging
 import os
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -266,3 +267,45 @@ def hash_show(root: Path | str, cache: HashCache | None = None) -> ShowHash:
     files = tuple(entries)
     cache.save()
     return ShowHash(digest_of(files), files, tuple(notes))
+
+
+def table(h: ShowHash, root: Path) -> str:
+    """The digest and the manifest as ``run_show.py hash`` prints it."""
+    lines = [f"show folder {root}", f"digest {h.digest}", ""]
+    width = max((len(f"{f.size:,}") for f in h.files), default=1)
+    for f in h.files:
+        lines.append(f"{f.sha256[:16]}  {f.size:>{width},}  {f.name}")
+    lines.append("")
+    lines.append(f"{len(h.files)} files, {h.total_bytes:,} bytes")
+    lines += [f"note: {note}" for note in h.notes]
+    return "\n".join(lines)
+
+
+def run_cli(show: Path, *, as_json: bool, against: Path | None, cache_file: Path | None) -> int:
+    """``run_show.py hash SHOW [--json] [--against MANIFEST.json]``: print the digest and
+    manifest; with ``--against`` (another machine's ``--json`` output) name the files that
+    differ. Exit 0 (same, or no comparison), 1 (different), 2 (no such folder, bad file)."""
+    if not show.is_dir():
+        print(f"{show}: not a folder (expected a show folder)", file=sys.stderr)
+        return 2
+    reference: ShowHash | None = None
+    if against is not None:
+        try:
+            reference = ShowHash.from_json(json.loads(against.read_text()))
+        except (OSError, ValueError) as e:
+            print(f"{against}: expected a show hash from 'run_show.py hash --json' ({e})",
+                  file=sys.stderr)  # fmt: skip
+            return 2
+    h = hash_show(show, HashCache(cache_file))
+    print(json.dumps(h.to_json(), indent=1) if as_json else table(h, show))
+    if reference is None:
+        return 0
+    differences = compare(reference, h)
+    if not differences:
+        print(f"same show as {against}", file=sys.stderr)
+        return 0
+    n = len(differences)
+    print(f"{n} file{'s differ' if n != 1 else ' differs'} from {against}:", file=sys.stderr)
+    for d in differences:
+        print(f"  {d}", file=sys.stderr)
+    return 1
