@@ -22,7 +22,7 @@ import pytest
 
 from mapping.cluster.chrony import ChronyClock
 from mapping.cluster.clock import OffsetClock
-from mapping.cluster.clockalarm import ClockAlarm
+from mapping.cluster.clockalarm import ClockAlarm, ClockWatch
 from mapping.cluster.clockchoice import choose_clock
 from mapping.cluster.ptp import PtpClock
 from tests.clocknetkit import Daemon, NamespacePair, netns_problem, wait_for
@@ -294,3 +294,20 @@ def test_quarter_frame_alarm_on_injected_offset(
     fields = alarm.status_fields()
     assert fields["clock_alarm"] is False and fields["clock_source"] == "chrony"
     assert fields["clock_limit_ms"] == pytest.approx(1000 / 60 / 4)
+
+
+def test_clock_watch_reads_on_its_own_thread(chrony: Chrony) -> None:
+    shifted = OffsetClock(ChronyClock(chrony.client_sock, min_interval_s=0.0), 0.0)
+    watch = ClockWatch(shifted, 1 / 30, interval_s=0.05).start()
+    try:
+        first = wait_for("a first read", lambda: watch.fields() if watch.reads else None, 5.0)
+        assert first["clock_synced"] and not first["clock_alarm"]
+        shifted.offset_s = 0.050  # beyond 1/120 s
+        alarmed = wait_for(
+            "the alarm", lambda: watch.fields() if watch.fields()["clock_alarm"] else None, 5.0
+        )
+        assert alarmed["clock_offset_ms"] == pytest.approx(50.0, abs=SAME_CLOCK_S * 1e3)
+        assert "quarter frame" in alarmed["clock_reason"]
+    finally:
+        watch.stop()
+    assert watch.reads >= 2

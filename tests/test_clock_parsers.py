@@ -12,7 +12,7 @@ import pytest
 
 from mapping.cluster.chrony import ChronyClock, parse_tracking_csv, tracking_status
 from mapping.cluster.clock import ClockStatus, OffsetClock, SystemClock
-from mapping.cluster.clockalarm import ClockAlarm, judge_clock
+from mapping.cluster.clockalarm import ClockAlarm, ClockWatch, judge_clock
 from mapping.cluster.clockchoice import resolve_choice
 from mapping.cluster.daemonquery import DaemonOutputError, DaemonQuery
 from mapping.cluster.ptp import parse_pmc, ptp_state, ptp_status
@@ -196,6 +196,22 @@ class _Fixed:
 
     def status(self) -> ClockStatus:
         return self._status
+
+
+class _Broken:
+    def now(self) -> float:
+        return 0.0
+
+    def status(self) -> ClockStatus:
+        raise RuntimeError("daemon client exploded")
+
+
+def test_clock_watch_survives_a_failing_source() -> None:
+    watch = ClockWatch(_Broken(), 1 / 25)
+    assert watch.fields()["clock_reason"] == "not judged yet"
+    fields = watch.read_once()
+    assert fields["clock_alarm"] and "daemon client exploded" in fields["clock_reason"]
+    assert watch.fields() == fields
 
 
 def test_resolve_choice() -> None:

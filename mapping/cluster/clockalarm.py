@@ -6,18 +6,20 @@ boundaries. :func:`judge_clock` says whether a :class:`ClockStatus` is within a 
 the show's frame period (and synchronised at all); :class:`ClockAlarm` follows a node's
 clock over time, logs a loud warning once per change of state (rate-limited through
 :class:`mapping.ratelimit.RateLimitedLog`, so a flapping clock cannot flood the log) and
-gives the flag and figures for the node's status.
+gives the flag and figures for the node's status. :class:`ClockWatch` does the reading on
+its own thread, once a second.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from mapping.cluster.clock import ClockStatus
+from mapping.cluster.clock import ClockSource, ClockStatus
 from mapping.ratelimit import RateLimitedLog
 
 log = logging.getLogger(__name__)
@@ -131,3 +133,62 @@ class ClockAlarm:
 
 def _ms(offset_s: float | None) -> str:
     return "unknown" if offset_s is None else f"{offset_s * 1e3:+.3f} ms"
+
+
+class ClockWatch:
+    """Reads a clock's status every ``interval_s`` on its own daemon thread and feeds a
+    :class:`ClockAlarm`, so the render loop never waits for a daemon's answer (a chronyc
+    run takes milliseconds); :meth:`fields` gives the latest figures at once."""
+
+    def __init__(
+        self,
+        clock: ClockSource,
+        frame_period_s: float,
+        *,
+        interval_s: float = 1.0,
+        logger: logging.Logger = log,
+    ) -> None:
+        self.clock = clock
+        self.alarm = ClockAlarm(frame_period_s, logger=logger)
+        self.interval_s = interval_s
+        self._lock = threading.Lock()
+        self._fields = self.alarm.status_fields()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.reads = 0
+
+    def start(self) -> ClockWatch:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="clock-watch", daemon=True)
+            self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5.0)
+            self._thread = None
+
+    def read_once(self) -> dict[str, Any]:
+        """Read the clock now (on the caller's thread) and update the figures."""
+        try:
+            status = self.clock.status()
+        except Exception as e:  # a clock source must not end the watch
+            log.exception("clock status failed")
+            status = ClockStatus("unknown", False, None, f"clock status failed: {e}")
+        self.alarm.update(status)
+        fields = self.alarm.status_fields()
+        with self._lock:
+            self._fields = fields
+            self.reads += 1
+        return fields
+
+    def fields(self) -> dict[str, Any]:
+        """The latest figures (:meth:`ClockAlarm.status_fields`), without waiting."""
+        with self._lock:
+            return dict(self._fields)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.read_once()
+            self._stop.wait(self.interval_s)
