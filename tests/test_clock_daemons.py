@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import shutil
+import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -311,3 +312,11 @@ def test_clock_watch_reads_on_its_own_thread(chrony: Chrony) -> None:
     finally:
         watch.stop()
     assert watch.reads >= 2
+
+
+def test_namespaces_are_deleted_after_a_failure(net: Net) -> None:
+    with pytest.raises(RuntimeError, match="inside"), NamespacePair() as pair:
+        names = (pair.a, pair.b)
+        raise RuntimeError("a failure inside")
+    listed = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
+    assert not any(name in listed for name in names)
