@@ -157,7 +157,7 @@ def expected(spec: ParamSpec) -> str:
     if spec.type == "point2D":
         text = "a point [x, y]"
         if spec.min is None and spec.max is None:
-            return text + f" with |x|, |y| ≤ {MAX_NUMBER:g}"
+            return text + " with |x|, |y| ≤ 1e9"
         return text + f" from {_num_text(spec.min)} to {_num_text(spec.max)}"
     return "the name of an image file in the show folder"
 
@@ -324,7 +324,7 @@ def _num_text(value: object) -> str:
 
 def _bounds_text(lo: object, hi: object, kind: type) -> str:
     if lo is None and hi is None:
-        return f"with |value| ≤ {MAX_NUMBER:g}"
+        return "with |value| ≤ 1e9"
     if lo is None:
         return f"≤ {_num_text(hi)}"
     if hi is None:
