@@ -16,6 +16,8 @@ import pytest
 from mapping.commands import CommandProcessor
 from mapping.control.builtin import build_registry
 from mapping.control.namespace import build_tree, find_node, snapshot
+from mapping.control.osc_codec import parse_packet
+from mapping.control.oscquery import osc_message
 from mapping.cues import CueEngine
 from mapping.live import LiveShow
 from mapping.params import ParamSpec
@@ -209,3 +211,13 @@ def test_oscquery_publishes_each_parameter_type_range_and_value(control):
 def test_binary_data_is_refused_when_applied(control):
     result = send(control, "speed", b"\x00")
     assert not result.ok and "expected a number in 0..4" in result.message
+
+
+def test_a_pushed_colour_is_one_osc_message_of_its_components_and_fade(control):
+    _live, registry, _ = control
+    spec = registry.spec("layer.param")
+    data = osc_message("/layer/gen/param/tint", spec, [1.0, 0.5, 0.0, 1.0, 0.0])
+    message = parse_packet(data)
+    assert message.tags == "fffff" and list(message.args) == [1.0, 0.5, 0.0, 1.0, 0.0]
+    data = osc_message("/layer/gen/param/on", spec, [True, 0.0])
+    assert parse_packet(data).tags == "Tf"
