@@ -111,3 +111,32 @@ def test_check_warns_about_uniforms_the_host_never_sets(tmp_path):
     assert warning.file == tmp_path.resolve() / "gen.glsl" and warning.line == 4
     assert "uniform 'photo' (sampler2D) is never set by the host" in warning.message
     assert warning.key_path == "layers[0].shader"
+
+
+def test_an_osc_colour_message_is_drawn_and_answered_with_its_components(ctx, show):
+    from mapping.control.osc import OscDispatcher, Outbox, Peer
+    from mapping.control.osc_codec import encode_message, parse_packet
+    from tests.osc_kit import ManualClock, make_player
+
+    sent: list[bytes] = []
+    manual = ManualClock()
+    player = make_player(ctx, show, manual.show_clock())
+    dispatcher = OscDispatcher(player, outbox=Outbox(threaded=False), clock=lambda: manual.t)
+    peer = Peer("udp", "127.0.0.1", 9, sent.append)
+    try:
+        message = encode_message("/layer/gen/param/tint", 0.2, 0.4, 0.6, 0.8)
+        dispatcher.handle_packet(message, peer)
+        dispatcher.handle_packet(encode_message("/layer/gen/param/on", False), peer)
+        manual.t = 0.1
+        player.step(0.1)
+        picture = player.renderer.read_output("out")[2, 2::4, :3].astype(float)
+        np.testing.assert_allclose(picture[4], [51.0, 102.0, 153.0], atol=1.0)
+        np.testing.assert_allclose(picture[5], [204.0] * 3, atol=1.0)
+        np.testing.assert_allclose(picture[1, 1], 0.0, atol=1.0)  # the bool, now false
+        replies = [(m.address, m.args) for m in map(parse_packet, sent)]
+        address, args = replies[0]  # OSC floats are float32
+        assert address == "/reply/layer/gen/param/tint" and args[0] == "ok"
+        assert args[1:] == pytest.approx((0.2, 0.4, 0.6, 0.8), abs=1e-7)
+        assert replies[1] == ("/reply/layer/gen/param/on", ("ok", False))
+    finally:
+        player.renderer.release()
