@@ -85,6 +85,23 @@ def legacy_spec(name: str, start: float = 0.0) -> ParamSpec:
     return ParamSpec(name, "float", float(start))
 
 
+def infer_spec(name: str, raw: object) -> ParamSpec:
+    """A spec guessed from a value's shape, where the content's declarations cannot be read:
+    true/false a bool, an integer or number a float, 2 numbers a point, 3 or 4 numbers or
+    "#rrggbb" a colour, any other text an image. No range beyond the type's own."""
+    if isinstance(raw, bool):
+        return ParamSpec(name, "bool", False)
+    if isinstance(raw, list | tuple) and len(raw) == 2:
+        return ParamSpec(name, "point2D", (0.0, 0.0))
+    if (isinstance(raw, list | tuple) and len(raw) in (3, 4)) or (
+        isinstance(raw, str) and raw.startswith("#")
+    ):
+        return ParamSpec(name, "color", (0.0, 0.0, 0.0, 1.0))
+    if isinstance(raw, str) and _number(raw) is None:
+        return ParamSpec(name, "image", "")
+    return ParamSpec(name, "float", 0.0)
+
+
 def components(spec: ParamSpec) -> int:
     """How many numbers the value has (a colour 4, a point 2, every other type 1)."""
     return _COMPONENTS.get(spec.type, 1)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +35,7 @@ from mapping.errors import Choices, Problem, ValidationError, did_you_mean, list
 from mapping.kinds import CONTENT_KEYS, KIND_NAMES, LAYER_KINDS, kinds_taking, params_function
 from mapping.media.errors import MediaError
 from mapping.mesh import MeshWarp
-from mapping.params import ParamError, ParamSpec, ParamValue, coerce, legacy_spec
+from mapping.params import ParamError, ParamSpec, ParamValue, coerce, infer_spec, legacy_spec
 from mapping.validate import describe as _describe
 
 SCHEMA_VERSION = 1
@@ -446,6 +446,8 @@ _MAPPING_KEYS = ("corners", "homography", "calibration")
 class _ShowParser:
     def __init__(self, root: Path, show_file: Path, text: str, doc: dict[str, Any]):
         self.root = root
+        self.unread: set[Path] = set()
+        """Content files whose declared parameters could not be read."""
         self.file = show_file
         self.line_index = validate.toml_line_index(text)
         self.doc = doc
@@ -1029,6 +1031,7 @@ class _ShowParser:
         try:
             return tuple(read(content))
         except (MediaError, ValidationError, OSError, ValueError):
+            self.unread.add(content)
             return None
 
     def param_table(self, value: Any, path: str) -> dict[str, Any]:
@@ -1074,6 +1077,22 @@ class _ShowParser:
     ) -> tuple[dict[str, ParamValue], tuple[ParamSpec, ...]]:
         """The layer's start values and specs (see :attr:`Layer.param_specs`)."""
         given = self.param_table(value, path)
+        if declared is None and (content is _BAD or content in self.unread):
+            # the file cannot be read now: each value's own shape types it, so the show
+            # loads (the layer is a placeholder until the file is fixed; check says why)
+            specs = []
+            bad = False
+            for key, raw in given.items():
+                spec = infer_spec(key, raw)
+                try:
+                    specs.append(
+                        replace(spec, default=self.param_value(spec, raw, f"{path}.{key}", None))
+                    )
+                except _InvalidError:
+                    bad = True
+            if bad:
+                raise _InvalidError
+            return {s.name: s.default for s in specs}, tuple(specs)
         if declared is None:
             values: dict[str, ParamValue] = {}
             bad = False

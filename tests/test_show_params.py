@@ -150,6 +150,28 @@ def test_an_unreadable_shader_leaves_no_declared_params_and_the_show_loads(tmp_p
     assert layer.declared_by is None and dict(layer.params) == {"speed": 1.0}
 
 
+def test_an_unreadable_shader_types_start_values_by_their_shape(tmp_path):
+    layers = GEN + 'params = { speed = 2, tint = "#ff0000", centre = [1, 2], on = true }\n'
+    cue = CUE.replace("{params}", "{ tint = [0, 0, 1] }")
+    path = write(tmp_path, layers, cue, shader=None)
+    (tmp_path / "shaders" / "gen.glsl").write_bytes(b"\xff\xfe not UTF-8")
+    show = load_show(path)
+    layer = show.layer("gen")
+    assert [(s.name, s.type) for s in layer.param_specs] == [
+        ("speed", "float"),
+        ("tint", "color"),
+        ("centre", "point2D"),
+        ("on", "bool"),
+    ]
+    assert dict(layer.params) == {
+        "speed": 2.0,
+        "tint": (1.0, 0.0, 0.0, 1.0),
+        "centre": (1.0, 2.0),
+        "on": True,
+    }
+    assert show.cues[0].layers["gen"].params["tint"] == (0.0, 0.0, 1.0, 1.0)
+
+
 def test_filter_parameters_flatten_to_one_dot(tmp_path):
     solid = (
         '[[layers]]\nname = "wash"\nkind = "solid"\ncolor = "#ffffff"\n'
