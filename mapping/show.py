@@ -172,6 +172,13 @@ class Layer:
     """The content file whose declarations :attr:`param_specs` are; ``None`` when the
     show file declared them."""
 
+    def __post_init__(self) -> None:
+        # a layer made in code with params but no specs: each a float, as before specs
+        named = {spec.name for spec in self.param_specs}
+        missing = [_spec_for(k, v) for k, v in self.params.items() if k not in named]
+        if missing:
+            object.__setattr__(self, "param_specs", (*self.param_specs, *missing))
+
     def param_spec(self, name: str) -> ParamSpec:
         """The spec of parameter ``name``; KeyError if the layer has none by that name."""
         for spec in self.param_specs:
@@ -1470,3 +1477,10 @@ def _undeclared(key: str, declared: tuple[ParamSpec, ...], content: Any, root: P
     if not names:
         return f"{file} declares no parameters (no uniforms), so not '{key}'"
     return f"{file} declares no parameter '{key}'{hint}; it declares: {listing(names)}"
+
+
+def _spec_for(name: str, value: Any) -> ParamSpec:
+    """The spec of a value given without one: a float if a number, else by its shape."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return legacy_spec(name, value)
+    return infer_spec(name, value)
