@@ -25,6 +25,7 @@ from mapping.errors import Problem, ValidationError
 from mapping.gl.shaders import ShaderError, load_generator
 from mapping.kinds import LAYER_KINDS, probe_function
 from mapping.media.errors import MediaError
+from mapping.params import ParamSpec
 from mapping.shader_params import scan_uniforms
 from mapping.show import LiveDevice, Show, load_show
 
@@ -74,6 +75,8 @@ class CheckReport:
                 f"    {layer.name:<16} {layer.kind:<7} {content:<24} "
                 f"opacity {layer.opacity:g}, {layer.blend}"
             )
+            if layer.param_specs:
+                lines.append("      params " + ", ".join(map(_param_text, layer.param_specs)))
         lines.append(f"  cues     {len(show.cues)}: " + ", ".join(c.name for c in show.cues))
         return "\n".join(lines)
 
@@ -135,3 +138,13 @@ def _uniform_warnings(file: Path, key_path: str) -> list[Problem]:
     ]
     warnings += [Problem(file, key_path, message, line) for line, message in uniforms.problems]
     return warnings
+
+
+def _param_text(spec: ParamSpec) -> str:
+    """``speed (float 0..4)``: a parameter as the summary lists it."""
+    text = spec.type
+    if spec.values:
+        text += " " + "/".join(map(str, spec.values))
+    elif spec.min is not None and spec.max is not None and not isinstance(spec.min, tuple):
+        text += f" {spec.min:g}..{spec.max:g}"
+    return f"{spec.name} ({text})"

@@ -111,6 +111,8 @@ def test_check_warns_about_uniforms_the_host_never_sets(tmp_path):
     assert warning.file == tmp_path.resolve() / "gen.glsl" and warning.line == 4
     assert "uniform 'photo' (sampler2D) is never set by the host" in warning.message
     assert warning.key_path == "layers[0].shader"
+    summary = report.summary()  # the parameters each layer's content declares
+    assert "params level (float), bands (long 0..8), on (bool), centre (point2D)" in summary
 
 
 def test_an_osc_colour_message_is_drawn_and_answered_with_its_components(ctx, show):
