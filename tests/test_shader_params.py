@@ -9,6 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mapping.kinds import LAYER_KINDS, params_function
 from mapping.media.errors import MediaError
@@ -101,3 +103,48 @@ def test_an_unreadable_shader_is_a_media_error_naming_it(tmp_path):
     assert info.value.path == path and "UTF-8" in info.value.reason
     with pytest.raises(MediaError):
         scan_uniforms(tmp_path / "missing.glsl")
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(
+            [
+                "uniform",
+                " ",
+                "float",
+                "vec4",
+                "int",
+                "x",
+                "y",
+                ",",
+                ";",
+                "[2]",
+                "=",
+                "1.0",
+                "(",
+                ")",
+                "{",
+                "}",
+                "//",
+                "/*",
+                "*/",
+                "\n",
+                "range",
+                "0..4",
+                "default",
+                "highp",
+                "layout(location=0)",
+                "#",
+                "vec3(1,2)",
+                "sampler2D",
+            ]
+        ),
+        max_size=40,
+    ).map("".join)
+)
+def test_the_scanner_never_raises_on_any_text(text):
+    result = scan_uniforms(Path("any.glsl"), text)  # fmt: skip
+    names = [spec.name for spec in result.params]
+    assert all(name.isidentifier() for name in names)
+    assert all(line >= 1 for line, _ in result.problems)
