@@ -239,8 +239,9 @@ def _spec(
     lo = hi = None
     default = None
     problem = None
-    m = _ANNOTATION.match(annotation) if re.match(r"\s*(range|default)\b", annotation) else None
-    if annotation and re.match(r"\s*(range|default)\b", annotation) and m is None:
+    meant = re.match(r"\s*(range|default)\s+[-+.\d]", annotation) is not None  # not prose
+    m = _ANNOTATION.match(annotation) if meant else None
+    if meant and m is None:
         problem = (
             f"cannot read the annotation '{annotation}'; expected "
             "'// range LO..HI default V' (numbers; a default per component, comma-separated)"

@@ -79,6 +79,15 @@ def test_a_bad_annotation_is_a_problem_at_its_line(scanned):
     assert scanned.problems == ((17, "uniform 'bad': range 4..1 is empty"),)
 
 
+def test_prose_in_a_comment_is_no_annotation_and_a_garbled_one_is_reported(tmp_path):
+    path = tmp_path / "s.glsl"
+    path.write_text("uniform float a; // range of the bands\nuniform float b; // range 0..x\n")
+    result = scan_uniforms(path)
+    assert [s.name for s in result.params] == ["a", "b"]
+    ((line, message),) = result.problems
+    assert line == 2 and "cannot read the annotation 'range 0..x'" in message
+
+
 def test_a_default_outside_the_range_is_reported(tmp_path):
     path = tmp_path / "s.glsl"
     path.write_text("uniform float x; // range 0..1 default 3\n")
@@ -144,7 +153,7 @@ def test_an_unreadable_shader_is_a_media_error_naming_it(tmp_path):
     ).map("".join)
 )
 def test_the_scanner_never_raises_on_any_text(text):
-    result = scan_uniforms(Path("any.glsl"), text)  # fmt: skip
+    result = scan_uniforms(Path("any.glsl"), text)
     names = [spec.name for spec in result.params]
     assert all(name.isidentifier() for name in names)
     assert all(line >= 1 for line, _ in result.problems)
