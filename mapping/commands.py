@@ -342,6 +342,8 @@ class Registry:
         for arg in value_args:
             if arg.name in given:
                 args[arg.name] = arg.convert(given[arg.name], name)
+            elif arg.type is tuple and mode == "set":  # typed when applied: an event fires
+                args[arg.name] = ()  # with no value; the other types say what they need
             elif arg.required:
                 raise CommandError(
                     f"{name}: missing argument '{arg.name}' ({arg.expected()}); "

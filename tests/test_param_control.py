@@ -221,3 +221,21 @@ def test_a_pushed_colour_is_one_osc_message_of_its_components_and_fade(control):
     assert message.tags == "fffff" and list(message.args) == [1.0, 0.5, 0.0, 1.0, 0.0]
     data = osc_message("/layer/gen/param/on", spec, [True, 0.0])
     assert parse_packet(data).tags == "Tf"
+
+
+def test_an_event_fires_from_a_message_without_a_value(tmp_path):
+    (tmp_path / "s.glsl").write_text("uniform float x;\n")
+    loaded = load_show(_show_with(tmp_path))
+    layer = loaded.layer("gen")
+    event = ParamSpec("flash", "event", False)
+    show = _with_specs(loaded, (*layer.param_specs, event), {**layer.params, "flash": False})
+    live = LiveShow(show)
+    registry = build_registry()
+    processor = CommandProcessor(registry, live)
+    command = registry.make("layer.param", [], path={"layer": "gen", "param": "flash"})
+    assert processor.apply(command, 0.0).ok
+    assert params_at(live.engine, 0.1)["flash"] is True
+    assert params_at(live.engine, 0.2)["flash"] is False
+    empty = registry.make("layer.param", [], path={"layer": "gen", "param": "x"})
+    result = processor.apply(empty, 0.0)
+    assert not result.ok and "expected a number" in result.message
