@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -32,8 +32,10 @@ from mapping.color import (
     load_cube,
 )
 from mapping.errors import Choices, Problem, ValidationError, did_you_mean, listing
-from mapping.kinds import CONTENT_KEYS, KIND_NAMES, LAYER_KINDS, kinds_taking
+from mapping.kinds import CONTENT_KEYS, KIND_NAMES, LAYER_KINDS, kinds_taking, params_function
+from mapping.media.errors import MediaError
 from mapping.mesh import MeshWarp
+from mapping.params import ParamError, ParamSpec, ParamValue, coerce, infer_spec, legacy_spec
 from mapping.validate import describe as _describe
 
 SCHEMA_VERSION = 1
@@ -60,6 +62,9 @@ MAX_PARAM = 1e9
 """Largest ``|value|`` of a generator parameter (a float32 uniform keeps it)."""
 MAX_TIME_S = 86400.0
 """Longest fade, pre-wait or post-wait: one day."""
+
+_PARAM_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?")
+"""A parameter name: a GLSL identifier, or ``filter.input`` for a filter's input."""
 
 SIZE = validate.Range(1, MAX_RESOLUTION, integer=True)
 OPACITY = validate.Range(0.0, 1.0)
@@ -150,14 +155,36 @@ class Layer:
     blend: str = "normal"
     region_canvas_px: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)
     loop: bool = True
-    params: Mapping[str, float] = field(default_factory=dict)
-    """Named numeric parameters (shader uniforms of a generator), with their start values."""
+    params: Mapping[str, ParamValue] = field(default_factory=dict)
+    """Every parameter's start value: the content's default unless the show gives one."""
     audio: bool = True
     """Whether the content's sound plays (``audio = false`` mutes a video's own track)."""
     in_s: float | None = None
     """In point of a clip (video, audio), seconds of the file: media time 0 shows it."""
     out_s: float | None = None
     """Out point: the clip loops back to the in point here, or holds its last frame."""
+    param_specs: tuple[ParamSpec, ...] = ()
+    """One :class:`~mapping.params.ParamSpec` per parameter, in :attr:`params` order: those
+    the content declares (a generator's uniforms, an ISF file's inputs), or — for content
+    that declares none, or a file that cannot be read — a float per ``params`` key the
+    show gives (``params.legacy_spec``)."""
+    declared_by: Path | None = None
+    """The content file whose declarations :attr:`param_specs` are; ``None`` when the
+    show file declared them."""
+
+    def __post_init__(self) -> None:
+        # a layer made in code with params but no specs: each a float, as before specs
+        named = {spec.name for spec in self.param_specs}
+        missing = [_spec_for(k, v) for k, v in self.params.items() if k not in named]
+        if missing:
+            object.__setattr__(self, "param_specs", (*self.param_specs, *missing))
+
+    def param_spec(self, name: str) -> ParamSpec:
+        """The spec of parameter ``name``; KeyError if the layer has none by that name."""
+        for spec in self.param_specs:
+            if spec.name == name:
+                return spec
+        raise KeyError(f"layer '{self.name}' has no parameter '{name}'")
 
 
 @dataclass(frozen=True)
@@ -169,7 +196,7 @@ class LayerChange:
 
     opacity: float | None = None
     content: Content | None = None
-    params: Mapping[str, float] = field(default_factory=dict)
+    params: Mapping[str, ParamValue] = field(default_factory=dict)
     fade_s: float | None = None
     curve: str | None = None
 
@@ -426,6 +453,8 @@ _MAPPING_KEYS = ("corners", "homography", "calibration")
 class _ShowParser:
     def __init__(self, root: Path, show_file: Path, text: str, doc: dict[str, Any]):
         self.root = root
+        self.unread: set[Path] = set()
+        """Content files whose declared parameters could not be read."""
         self.file = show_file
         self.line_index = validate.toml_line_index(text)
         self.doc = doc
@@ -868,15 +897,32 @@ class _ShowParser:
             if not isinstance(loop, bool):
                 self.problem(f"{p}.loop", f"expected true or false, got {_describe(loop)}")
                 loop = _BAD
-            params = self.attempt(self.params, table.get("params", {}), f"{p}.params")
+            declared = None if content is _BAD else self.content_params(kind, content)
+            params = self.attempt(
+                self.layer_params, table.get("params", {}), f"{p}.params", declared, content
+            )
             audio = table.get("audio", True)
             if not isinstance(audio, bool):
                 self.problem(f"{p}.audio", f"expected true or false, got {_describe(audio)}")
                 audio = _BAD
             window = (None, None) if kind is _BAD else self.attempt(self.in_out, table, kind, p)
             if _all_ok(name, kind, content, opacity, blend, region, loop, params, audio, window):
+                values, specs = params
                 layers.append(
-                    Layer(name, kind, content, opacity, blend, region, loop, params, audio, *window)
+                    Layer(
+                        name,
+                        kind,
+                        content,
+                        opacity,
+                        blend,
+                        region,
+                        loop,
+                        values,
+                        audio,
+                        *window,
+                        param_specs=specs,
+                        declared_by=content if declared is not None else None,  # type: ignore[arg-type]
+                    )
                 )
             if name is not _BAD:
                 seen.add(name)
@@ -982,24 +1028,104 @@ class _ShowParser:
             raise _InvalidError
         return (float(value[0]), float(value[1]), float(value[2]), float(value[3]))
 
-    def params(self, value: Any, path: str) -> dict[str, float]:
+    def content_params(self, kind: str, content: Any) -> tuple[ParamSpec, ...] | None:
+        """The parameters the layer's content declares, or ``None`` when its kind declares
+        none or the file cannot be read (the renderer shows a placeholder, ``check`` says
+        why): the show file's ``params`` are then plain floats, as before."""
+        read = params_function(LAYER_KINDS[kind])
+        if read is None or not isinstance(content, Path):
+            return None
+        try:
+            return tuple(read(content))
+        except (MediaError, ValidationError, OSError, ValueError):
+            self.unread.add(content)
+            return None
+
+    def param_table(self, value: Any, path: str) -> dict[str, Any]:
+        """``params`` flattened: ``{ blur = { amount = 0.5 } }`` → ``{"blur.amount": 0.5}``."""
         if not isinstance(value, dict):
             self.problem(path, f"expected a table like {{ speed = 1.0 }}, got {_describe(value)}")
             raise _InvalidError
-        out: dict[str, float] = {}
+        out: dict[str, Any] = {}
         bad = False
-        for key, number in value.items():
-            if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", key):
-                self.problem(f"{path}.{key}", "expected a parameter name usable in GLSL")
+        for key, item in value.items():
+            inner = item.items() if isinstance(item, dict) else [(None, item)]
+            for sub, raw in inner:
+                name = key if sub is None else f"{key}.{sub}"
+                if not _PARAM_NAME.fullmatch(name) or isinstance(raw, dict):
+                    self.problem(
+                        f"{path}.{name}",
+                        "expected a parameter name usable in GLSL (or filter.input), with a value",
+                    )
+                    bad = True
+                    continue
+                out[name] = raw
+        if bad:
+            raise _InvalidError
+        return out
+
+    def param_value(self, spec: ParamSpec, raw: Any, path: str, declared_by: Any) -> ParamValue:
+        """``raw`` checked against ``spec`` (type and range), or a problem naming them."""
+        if spec.type == "float" and spec.min is None and spec.max is None:
+            return self.ranged(raw, path, PARAM)  # the format's own bound, as before
+        try:
+            return coerce(spec, raw)
+        except ParamError as exc:
+            where = f" (as {_rel(declared_by, self.root)} declares)" if declared_by else ""
+            self.problem(path, f"{exc}{where}")
+            raise _InvalidError from None
+
+    def layer_params(
+        self,
+        value: Any,
+        path: str,
+        declared: tuple[ParamSpec, ...] | None,
+        content: Any,
+    ) -> tuple[dict[str, ParamValue], tuple[ParamSpec, ...]]:
+        """The layer's start values and specs (see :attr:`Layer.param_specs`)."""
+        given = self.param_table(value, path)
+        if declared is None and (content is _BAD or content in self.unread):
+            # the file cannot be read now: each value's own shape types it, so the show
+            # loads (the layer is a placeholder until the file is fixed; check says why)
+            specs = []
+            bad = False
+            for key, raw in given.items():
+                spec = infer_spec(key, raw)
+                try:
+                    specs.append(
+                        replace(spec, default=self.param_value(spec, raw, f"{path}.{key}", None))
+                    )
+                except _InvalidError:
+                    bad = True
+            if bad:
+                raise _InvalidError
+            return {s.name: s.default for s in specs}, tuple(specs)
+        if declared is None:
+            values: dict[str, ParamValue] = {}
+            bad = False
+            for key, raw in given.items():
+                try:
+                    values[key] = self.ranged(raw, f"{path}.{key}", PARAM)
+                except _InvalidError:
+                    bad = True
+            if bad:
+                raise _InvalidError
+            return values, tuple(legacy_spec(k, v) for k, v in values.items())  # type: ignore[arg-type]
+        by_name = {spec.name: spec for spec in declared}
+        values = {spec.name: spec.default for spec in declared}
+        bad = False
+        for key, raw in given.items():
+            if key not in by_name:
+                self.problem(f"{path}.{key}", _undeclared(key, declared, content, self.root))
                 bad = True
                 continue
             try:
-                out[key] = self.ranged(number, f"{path}.{key}", PARAM)
+                values[key] = self.param_value(by_name[key], raw, f"{path}.{key}", content)
             except _InvalidError:
                 bad = True
         if bad:
             raise _InvalidError
-        return out
+        return values, declared
 
     def parse_cues(self, layers: tuple[Layer, ...]) -> tuple[Cue, ...]:
         cues: list[Cue] = []
@@ -1125,17 +1251,7 @@ class _ShowParser:
                 content = None
                 if content_key in state:
                     content = self.content(kind, state[content_key], lp)
-                params = self.params(state.get("params", {}), f"{lp}.params")
-                for key in params:
-                    if key not in by_name[lname].params:
-                        declared_params = list(by_name[lname].params)
-                        self.problem(
-                            f"{lp}.params.{key}",
-                            f"layer '{lname}' declares no parameter '{key}'"
-                            f"{did_you_mean(key, declared_params)}; declare it in the layer's "
-                            "params with its start value",
-                        )
-                        raise _InvalidError
+                params = self.cue_params(state.get("params", {}), f"{lp}.params", by_name[lname])
                 fade = None
                 if "fade" in state:
                     fade = self.ranged(state["fade"], f"{lp}.fade", SECONDS)
@@ -1146,6 +1262,37 @@ class _ShowParser:
             except _InvalidError:
                 continue
         return changes
+
+    def cue_params(self, value: Any, path: str, layer: Layer) -> dict[str, ParamValue]:
+        """A cue's ``params`` for ``layer``: each a parameter the layer has, of its type."""
+        given = self.param_table(value, path)
+        out: dict[str, ParamValue] = {}
+        bad = False
+        for key, raw in given.items():
+            if key not in layer.params:
+                names = [spec.name for spec in layer.param_specs]
+                if layer.declared_by is None:
+                    message = (
+                        f"layer '{layer.name}' declares no parameter '{key}'"
+                        f"{did_you_mean(key, names)}; declare it in the layer's "
+                        "params with its start value"
+                    )
+                else:
+                    message = f"layer '{layer.name}': " + _undeclared(
+                        key, layer.param_specs, layer.declared_by, self.root
+                    )
+                self.problem(f"{path}.{key}", message)
+                bad = True
+                continue
+            try:
+                out[key] = self.param_value(
+                    layer.param_spec(key), raw, f"{path}.{key}", layer.declared_by
+                )
+            except _InvalidError:
+                bad = True
+        if bad:
+            raise _InvalidError
+        return out
 
     def cue_targets(
         self,
@@ -1313,3 +1460,27 @@ class _ShowParser:
         if len(out) != len(value):
             raise _InvalidError
         return tuple(out)
+
+
+def _rel(path: Any, root: Path) -> str:
+    try:
+        return str(Path(path).relative_to(root.resolve()))
+    except ValueError:
+        return str(path)
+
+
+def _undeclared(key: str, declared: tuple[ParamSpec, ...], content: Any, root: Path) -> str:
+    """Why ``key`` is no parameter: what the content file declares instead."""
+    names = [spec.name for spec in declared]
+    hint = did_you_mean(key, names)
+    file = _rel(content, root)
+    if not names:
+        return f"{file} declares no parameters (no uniforms), so not '{key}'"
+    return f"{file} declares no parameter '{key}'{hint}; it declares: {listing(names)}"
+
+
+def _spec_for(name: str, value: Any) -> ParamSpec:
+    """The spec of a value given without one: a float if a number, else by its shape."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return legacy_spec(name, value)
+    return infer_spec(name, value)
