@@ -40,6 +40,7 @@ from mapping.gl.sources.base import (
     content_sampling,
     region_size,
 )
+from mapping.gl.trial import ShaderTrials, TrialResult
 from mapping.kinds import LAYER_KINDS, ContentId, resolve
 from mapping.media.errors import MediaError
 from mapping.media.image import load_image
@@ -160,9 +161,20 @@ class SourceKey(NamedTuple):
 class Renderer:
     """Draws frames of one show into offscreen output framebuffers."""
 
-    def __init__(self, ctx: moderngl.Context, show: Show, *, offline: bool = False):
+    def __init__(
+        self,
+        ctx: moderngl.Context,
+        show: Show,
+        *,
+        offline: bool = False,
+        trials: ShaderTrials | None = None,
+    ):
         self.ctx = ctx
         self.show = show
+        self.trials = trials
+        """Trial frames for compiled kinds (``mapping.gl.trial``): with them, such content
+        is opened only after its trial passed (live: nothing is drawn until then; offline:
+        the trial is waited for). ``ShowPlayer`` always gives them; ``None`` opens directly."""
         self._open_errors: dict[str, str] = {}  # layers showing a placeholder, and why
         self._layer_prog = load_program(ctx, "layer")
         self._warp_prog = load_program(ctx, "warp")
@@ -186,6 +198,7 @@ class Renderer:
             ctx, self._quad_vbo, offline, int(ctx.info.get("GL_MAX_TEXTURE_SIZE", 16384))
         )
         self._sources: dict[SourceKey, ContentSource] = {}
+        self._slow_logged: set[object] = set()  # trials reported too slow, once each
         self._ids: dict[Path, ContentId] = {}  # file identities, refreshed on set_show
         self.quarantined: frozenset[Path] = frozenset()
         """Content files never opened (they crashed the show before: a placeholder)."""
@@ -557,7 +570,9 @@ class Renderer:
         for layer, content in frame.preload:
             key = self._source_key(layer, content)
             if key not in self._sources:
-                self._source(layer, content, key).prepare()
+                source = self._source(layer, content, key)
+                if source is not None:  # None: its trial frame is still being drawn
+                    source.prepare()
 
     # -- layer content
 
@@ -600,10 +615,13 @@ class Renderer:
             source = None
         if source is None:
             source = self._source(layer, content, key)
+            if source is None:
+                return None  # a compiled content whose trial frame is not back yet
         return source.binding(media_time_s, params)
 
-    def _source(self, layer: Layer, content: Content, key: SourceKey) -> ContentSource:
-        """Open the source for ``key`` (a placeholder when the content fails) and cache it."""
+    def _source(self, layer: Layer, content: Content, key: SourceKey) -> ContentSource | None:
+        """Open the source for ``key`` (a placeholder when the content fails) and cache it;
+        ``None`` while a compiled content's trial frame is still running (live)."""
         source = self._sources.get(key)
         if source is not None:
             return source
@@ -614,6 +632,14 @@ class Renderer:
             source = self._placeholder(layer, content, key, reason)
             self._sources[key] = source
             return source
+        if kind.compiled and isinstance(key.content, ContentId) and self.trials is not None:
+            trial = self._trial(layer, key, kind.region_sized)
+            if trial is None:
+                return None
+            if not trial.admitted:
+                source = self._placeholder(layer, content, key, trial.message)
+                self._sources[key] = source
+                return source
         if path is not None and self.opening_hook is not None:
             self.opening_hook(path)
         try:
@@ -630,6 +656,22 @@ class Renderer:
                 self.opening_hook(None)
         self._sources[key] = source
         return source
+
+    def _trial(self, layer: Layer, key: SourceKey, region_sized: bool) -> TrialResult | None:
+        """The trial frame's result for a compiled content: live, ``None`` until it is back
+        (asked for, never waited on); offline (``render``), waited for."""
+        assert self.trials is not None and isinstance(key.content, ContentId)
+        size = key.size_px if region_sized and key.size_px else region_size(layer)
+        trial_key = self.trials.key(layer.kind, key.content, size)
+        if self._env.offline:
+            result = self.trials.run(trial_key, layer.params)
+        else:
+            result = self.trials.request(trial_key, layer.params)
+        slow = result is not None and result.slow and not self._env.offline
+        if slow and trial_key not in self._slow_logged:  # live: it will drop frames
+            self._slow_logged.add(trial_key)
+            log.warning("layer '%s': %s", layer.name, result.slow_message())  # type: ignore[union-attr]
+        return result
 
     def _placeholder(
         self, layer: Layer, content: Content, key: SourceKey, reason: str
