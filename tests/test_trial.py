@@ -239,3 +239,52 @@ def test_a_good_shader_is_tried_once_and_a_broken_one_names_its_line(
         assert out[:, 80:, 2].min() > 50  # the shader's blue 0.25, not black
     finally:
         renderer.release()
+
+
+def _render_until(renderer: Renderer, frame, done, timeout_s: float = 20.0):
+    """Render live frames until ``done()``; return the frames' durations."""
+    steps = []
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        started = time.monotonic()
+        renderer.render(frame)
+        steps.append(time.monotonic() - started)
+        if done():
+            return steps
+        time.sleep(0.02)
+    raise AssertionError("timed out")
+
+
+def test_an_edit_that_breaks_a_live_shader_keeps_the_last_good_picture(
+    ctx: moderngl.Context, tmp_path: Path, trials: ShaderTrials
+):
+    from mapping.cues import CueEngine
+
+    folder = write_show(tmp_path / "show", GOOD)
+    shader = folder / "gen.glsl"
+    show = load_show(folder)
+    frame = CueEngine(show).tick(0.0)
+    renderer = Renderer(ctx, show, trials=trials)  # live: never waits for a trial
+    try:
+        _render_until(renderer, frame, lambda: renderer.read_output("out")[:, 80:, 2].min() > 50)
+        good = renderer.read_output("out").copy()
+
+        def edit(text: str) -> None:
+            before = shader.stat().st_mtime_ns
+            shader.write_text(text)
+            os.utime(shader, ns=(before + 10**9, before + 10**9))  # a new file identity
+            renderer.set_show(load_show(folder))  # what a reload does
+
+        edit("void mainImage(out vec4 c, in vec2 p) {\n    c = vec4(nope);\n}\n")
+        renderer.render(frame)  # the new file's trial is running: the old picture stays
+        assert (renderer.read_output("out") == good).all()
+        _render_until(renderer, frame, lambda: "gen" in renderer.errors)
+        assert renderer.errors["gen"].startswith(f"{shader}:2: ")
+        renderer.render(frame)
+        assert (renderer.read_output("out") == good).all(), "the last good shader is kept"
+
+        edit(GOOD.replace("0.25", "0.75"))  # fixed: tried, then drawn
+        _render_until(renderer, frame, lambda: renderer.read_output("out")[:, 80:, 2].min() > 150)
+        assert "gen" not in renderer.errors
+    finally:
+        renderer.release()

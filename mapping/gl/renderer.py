@@ -199,6 +199,10 @@ class Renderer:
         )
         self._sources: dict[SourceKey, ContentSource] = {}
         self._slow_logged: set[object] = set()  # trials reported too slow, once each
+        self._last_good: dict[str, ContentSource] = {}
+        """Per compiled layer, the source it showed before its file changed: drawn while
+        the new content's trial runs, and kept if the new content fails (an edit that
+        breaks a shader keeps the last good picture, and the error says why)."""
         self._ids: dict[Path, ContentId] = {}  # file identities, refreshed on set_show
         self.quarantined: frozenset[Path] = frozenset()
         """Content files never opened (they crashed the show before: a placeholder)."""
@@ -255,8 +259,15 @@ class Renderer:
             for name, change in cue.layers.items():
                 if change.content is not None:
                     wanted.add(self._source_key(show.layer(name), change.content))
+        compiled_layers = {la.name for la in show.layers if LAYER_KINDS[la.kind].compiled}
         for key in [k for k in self._sources if k not in wanted]:
-            self._sources.pop(key).release()
+            source = self._sources.pop(key)
+            if self.trials is not None and key.layer in compiled_layers and not source.failed:
+                self._keep_last_good(key.layer, source)  # until its replacement is tried
+            else:
+                source.release()
+        for name in [n for n in self._last_good if n not in compiled_layers]:
+            self._last_good.pop(name).release()
         for key in list(self._sources):
             layer = show.layer(key.layer)
             source = self._sources[key]
@@ -599,6 +610,9 @@ class Renderer:
                 source = self._sources.get(self._source_key(lf.layer, content))
                 if source is None or source.animating(media_time_s):
                     return True
+                last_good = self._last_good.get(lf.layer.name) if source.failed else None
+                if last_good is not None and last_good.animating(media_time_s):
+                    return True  # drawn in place of content that failed
         return False
 
     def _binding(
@@ -615,9 +629,19 @@ class Renderer:
             source = None
         if source is None:
             source = self._source(layer, content, key)
+        if source is None or source.failed:
+            last_good = self._last_good.get(layer.name)
+            if last_good is not None:  # the new content is being tried, or failed
+                return last_good.binding(media_time_s, params)
             if source is None:
                 return None  # a compiled content whose trial frame is not back yet
         return source.binding(media_time_s, params)
+
+    def _keep_last_good(self, layer_name: str, source: ContentSource) -> None:
+        old = self._last_good.pop(layer_name, None)
+        if old is not None:
+            old.release()
+        self._last_good[layer_name] = source
 
     def _source(self, layer: Layer, content: Content, key: SourceKey) -> ContentSource | None:
         """Open the source for ``key`` (a placeholder when the content fails) and cache it;
@@ -651,6 +675,9 @@ class Renderer:
             source = self._placeholder(layer, content, key, f"{content}: {exc}")
         else:
             self._open_errors.pop(layer.name, None)
+            last_good = self._last_good.pop(layer.name, None)
+            if last_good is not None:  # replaced by content that opened
+                last_good.release()
         finally:
             if path is not None and self.opening_hook is not None:
                 self.opening_hook(None)
@@ -731,9 +758,10 @@ class Renderer:
     def release(self) -> None:
         """Free every GPU resource this renderer made."""
         self._default_fbo.use()
-        for source in self._sources.values():
+        for source in [*self._sources.values(), *self._last_good.values()]:
             source.release()
         self._sources.clear()
+        self._last_good.clear()
         for target in self._outputs.values():
             self._release_output(target)
         self._outputs.clear()
