@@ -288,3 +288,29 @@ def test_an_edit_that_breaks_a_live_shader_keeps_the_last_good_picture(
         assert "gen" not in renderer.errors
     finally:
         renderer.release()
+
+
+def test_a_trial_process_that_dies_refuses_the_shader_and_is_replaced(tmp_path: Path):
+    """What a driver crash on a shader looks like: the worker dies mid-trial."""
+    trials = ShaderTrials(TrialBudget(timeout_s=60.0))
+    try:
+        endless = tmp_path / "endless.glsl"
+        endless.write_text(ENDLESS)
+        key = trials.key("shader", endless, (320, 240))
+        assert trials.request(key) is None
+        deadline = time.monotonic() + 30
+        while trials.worker.jobs == 0 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        pid = trials.worker.pid
+        assert pid is not None
+        time.sleep(0.2)
+        os.kill(pid, signal.SIGKILL)
+        result = trials.run(key)
+        assert result.outcome == FAILED
+        assert result.message == f"{endless}: the trial process crashed drawing it (exit status -9)"
+        good = tmp_path / "good.glsl"
+        good.write_text(GOOD)
+        assert trials.run(trials.key("shader", good, (64, 48))).admitted
+        assert trials.worker.spawns == 2
+    finally:
+        trials.close()

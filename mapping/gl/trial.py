@@ -199,6 +199,11 @@ class TrialWorker:
         self.renderer = ""
 
     @property
+    def pid(self) -> int | None:
+        proc = self._proc
+        return proc.pid if proc is not None else None
+
+    @property
     def alive(self) -> bool:
         return self._proc is not None and self._proc.poll() is None
 
@@ -210,14 +215,17 @@ class TrialWorker:
         root = str(Path(__file__).resolve().parents[2])
         env = dict(os.environ)
         env["PYTHONPATH"] = root + os.pathsep + env.get("PYTHONPATH", "")
-        self._proc = subprocess.Popen(
-            [sys.executable, "-m", "mapping.gl.trial"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            cwd=root,
-            env=env,
-            start_new_session=True,
-        )
+        try:
+            self._proc = subprocess.Popen(
+                [sys.executable, "-m", "mapping.gl.trial"],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                cwd=root,
+                env=env,
+                start_new_session=True,
+            )
+        except OSError as exc:
+            raise TrialWorkerError(f"the trial process did not start ({exc})") from None
         self._buf = b""
         self.spawns += 1
         try:
@@ -252,7 +260,10 @@ class TrialWorker:
             raise TrialWorkerError(f"the trial process is gone ({exc})") from None
         try:
             reply = self._read(time.monotonic() + timeout_s)
-        except BaseException:  # Ctrl-C while waiting, or it died: never leave it drawing
+        except TrialWorkerError as exc:
+            self.kill()
+            raise TrialWorkerError(f"the trial process crashed drawing it ({exc})") from None
+        except BaseException:  # Ctrl-C while waiting: never leave it drawing
             self.kill()
             raise
         if reply is None or reply.get("id") != job["id"]:
@@ -406,7 +417,7 @@ class ShaderTrials:
         try:
             reply = self.worker.run(job, budget.timeout_s)
         except TrialWorkerError as exc:
-            reason = f"the trial process crashed drawing it ({exc})"
+            reason = str(exc)
             return TrialResult(key, FAILED, reason, trial_size_px=size, slow_s=budget.slow_s)
         wall = time.monotonic() - t0
         if reply is None:
