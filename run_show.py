@@ -4,7 +4,7 @@
 python run_show.py SHOW_DIR [--headless | --windowed] [--cue CUE] [--fps F] [--duration S]
                              [--osc-port N] [--osc-bind ADDR] [--oscquery-port N]
 python run_show.py render SHOW_DIR --out DIR [--frames N] [--fps F] [--cue CUE] [--video]
-python run_show.py check SHOW_DIR
+python run_show.py check SHOW_DIR [--fps F] [--trial-timeout S]   (docs/shaders.md)
 python run_show.py media SHOW_DIR [--json]          (docs/media.md; exit 1: a file has problems)
 python run_show.py schedule FILE [--date YYYY-MM-DD] [--at "YYYY-MM-DD HH:MM"]
 python run_show.py schedule FILE --run [--headless | --windowed] [--fps F] [--duration S]
@@ -179,7 +179,7 @@ def _trial_option(parser: argparse.ArgumentParser) -> None:
 def _set_trial_budget(args: argparse.Namespace, fps: float | None) -> None:
     from mapping.gl.trial import TrialBudget, set_default_budget
 
-    set_default_budget(TrialBudget.for_fps(fps, args.trial_timeout))
+    set_default_budget(TrialBudget.for_fps(fps, getattr(args, "trial_timeout", None)))
 
 
 def _load(show_dir: Path):  # -> Show | None
@@ -577,7 +577,9 @@ def _run_schedule(args: argparse.Namespace, schedule) -> int:  # schedule: Sched
         sound = ShowSound(player, device=args.audio_device)
         sound.start()
     try:
-        player.run(fps=_frame_rate(args, outputs), duration_s=args.duration)
+        fps = _frame_rate(args, outputs)
+        _set_trial_budget(args, fps)
+        player.run(fps=fps, duration_s=args.duration)
     finally:
         if sound is not None:
             sound.close()
