@@ -268,6 +268,8 @@ class Renderer:
                 source.release()
         for name in [n for n in self._last_good if n not in compiled_layers]:
             self._last_good.pop(name).release()
+        if compiled_layers and self.trials is not None:
+            self.trials.warm()  # the trial worker starts while the rest opens
         for key in list(self._sources):
             layer = show.layer(key.layer)
             source = self._sources[key]

@@ -330,6 +330,7 @@ class ShaderTrials:
         self._pending: dict[TrialKey, _Pending] = {}
         self._thread: threading.Thread | None = None
         self._closed = False
+        self._warm = False
 
     @staticmethod
     def key(kind: str, content: ContentId | Path, size_px: tuple[int, int]) -> TrialKey:
@@ -352,12 +353,23 @@ class ShaderTrials:
                 self._pending[key] = _Pending(_job_params(params or {}))
                 self._queue.append(key)
                 self._cond.notify_all()
-                if self._thread is None or not self._thread.is_alive():
-                    self._thread = threading.Thread(
-                        target=self._loop, name="shader-trials", daemon=True
-                    )
-                    self._thread.start()
+                self._ensure_thread()
             return None
+
+    def warm(self) -> None:
+        """Start the worker now, in the background (a show with shaders is opening), so
+        the first trial does not wait for the worker's start."""
+        with self._cond:
+            if self._closed or self.worker.spawns:
+                return
+            self._warm = True
+            self._cond.notify_all()
+            self._ensure_thread()
+
+    def _ensure_thread(self) -> None:
+        if self._thread is None or not self._thread.is_alive():
+            self._thread = threading.Thread(target=self._loop, name="shader-trials", daemon=True)
+            self._thread.start()
 
     def run(self, key: TrialKey, params: Mapping[str, Any] | None = None) -> TrialResult:
         """The result, waiting for the trial if needed (Ctrl-C interrupts the wait)."""
@@ -389,12 +401,22 @@ class ShaderTrials:
     def _loop(self) -> None:
         while True:
             with self._cond:
-                while not self._queue and not self._closed:
+                while not self._queue and not self._closed and not self._warm:
                     self._cond.wait()
                 if self._closed:
                     break
-                key = self._queue.popleft()
-                pending = self._pending[key]
+                warm, self._warm = self._warm, False
+                if warm and not self._queue:
+                    key = None
+                else:
+                    key = self._queue.popleft()
+                    pending = self._pending[key]
+            if key is None:
+                try:
+                    self.worker.start()
+                except TrialWorkerError as exc:  # the first trial will say so
+                    log.debug("%s", exc)
+                continue
             try:
                 result = self._trial(key, pending.params)
             except Exception as exc:  # never let the service thread die silently
