@@ -267,7 +267,7 @@ class Renderer:
             else:
                 source.release()
         for name in [n for n in self._last_good if n not in compiled_layers]:
-            self._last_good.pop(name).release()
+            self._last_good.pop(name).release()  # no longer a shader layer
         if compiled_layers and self.trials is not None:
             self.trials.warm()  # the trial worker starts while the rest opens
         for key in list(self._sources):
