@@ -210,6 +210,7 @@ def test_a_good_shader_is_tried_once_and_a_broken_one_names_its_line(
     assert result.estimate_s == pytest.approx(result.frame_s * 36.0)  # 1920·1080 / 320·180
     assert (trials.worker.spawns, trials.worker.jobs) == (1, 1)
     assert trials.run(trials.key("shader", good, (1920, 1080))) is result
+    assert trials.request(key) is result and trials.request(key) is result  # never queued
     assert (trials.worker.spawns, trials.worker.jobs) == (1, 1)  # cached: no work
 
     broken = tmp_path / "broken.glsl"
