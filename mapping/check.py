@@ -102,9 +102,9 @@ def check_show(
 ) -> CheckReport:
     """Validate the show at ``path``.
 
-    Compiled content (shaders) is tried when GL is available: ``ctx_factory`` given (kept
-    for callers; the trial process makes its own context) or ``trials`` given (a service
-    to reuse, else one is made with ``budget`` and closed).
+    Compiled content (shaders) is tried when any of ``ctx_factory`` (kept for callers: the
+    trial process makes its own GL context), ``trials`` (a service to reuse) or ``budget``
+    (for a service made here, and closed) is given.
     """
     try:
         show = load_show(path)
@@ -123,7 +123,7 @@ def check_show(
         except MediaError as exc:
             report.problems.append(Problem(show.file, key_path, f"{exc.path}: {exc.reason}"))
     compiled = compiled_layers(show)
-    if compiled and (ctx_factory is not None or trials is not None):
+    if compiled and (ctx_factory, trials, budget) != (None, None, None):
         service = trials if trials is not None else ShaderTrials(budget)
         try:
             for key_path, file, layer in compiled:

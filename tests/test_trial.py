@@ -183,7 +183,7 @@ def test_render_leaves_on_ctrl_c_while_a_trial_hangs(tmp_path: Path):
 
 def test_a_slow_shader_is_reported_with_its_frame_time(tmp_path: Path):
     show = write_show(tmp_path / "show", SLOW)
-    report = check_show(show, budget=TrialBudget(timeout_s=30.0, slow_s=0.002), ctx_factory=object)
+    report = check_show(show, budget=TrialBudget(timeout_s=30.0, slow_s=0.002))
     assert report.ok, report.problems  # slow is worth knowing, not wrong
     (warning,) = report.warnings
     assert warning.file == show / "gen.glsl" and warning.key_path == "layers[0].shader"
