@@ -4,7 +4,7 @@
 python run_show.py SHOW_DIR [--headless | --windowed] [--cue CUE] [--fps F] [--duration S]
                              [--osc-port N] [--osc-bind ADDR] [--oscquery-port N]
 python run_show.py render SHOW_DIR --out DIR [--frames N] [--fps F] [--cue CUE] [--video]
-python run_show.py check SHOW_DIR
+python run_show.py check SHOW_DIR [--fps F] [--trial-timeout S]   (docs/shaders.md)
 python run_show.py media SHOW_DIR [--json]          (docs/media.md; exit 1: a file has problems)
 python run_show.py schedule FILE [--date YYYY-MM-DD] [--at "YYYY-MM-DD HH:MM"]
 python run_show.py schedule FILE --run [--headless | --windowed] [--fps F] [--duration S]
@@ -59,6 +59,7 @@ def _parser() -> argparse.ArgumentParser:
         type=argtypes.positive_seconds,
         help="stop after this many seconds of show time",
     )
+    _trial_option(run)
     run.add_argument(
         "--osc-port",
         type=argtypes.port,
@@ -135,9 +136,17 @@ def _parser() -> argparse.ArgumentParser:
     render.add_argument(
         "--no-audio", action="store_true", help="with --video: leave the soundtrack out"
     )
+    _trial_option(render)
 
     check = sub.add_parser("check", help="validate a show folder and print a summary")
     check.add_argument("show", type=Path)
+    check.add_argument(
+        "--fps",
+        type=argtypes.fps,
+        default=60.0,
+        help="the show's frame rate: a shader slower than one frame is reported (default 60)",
+    )
+    _trial_option(check)
 
     media = sub.add_parser(
         "media",
@@ -158,6 +167,23 @@ def _parser() -> argparse.ArgumentParser:
 
     add_calibrate_parser(sub)
     return parser
+
+
+def _trial_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--trial-timeout",
+        type=argtypes.float_in(0.1, 600.0),
+        default=5.0,
+        metavar="S",
+        help="a shader's trial frame (drawn in a separate process before the shader is "
+        "admitted) must finish within S seconds, else it is refused (default 5)",
+    )
+
+
+def _set_trial_budget(args: argparse.Namespace, fps: float | None) -> None:
+    from mapping.gl.trial import TrialBudget, set_default_budget
+
+    set_default_budget(TrialBudget.for_fps(fps, getattr(args, "trial_timeout", None)))
 
 
 def _load(show_dir: Path):  # -> Show | None
@@ -291,6 +317,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     log.info("status: %s; log: %s", state_dir / "status.json", evening_log.log_dir)
     try:
         fps = _frame_rate(args, outputs)
+        _set_trial_budget(args, fps)
         player.run(fps=fps, duration_s=args.duration, start_at_s=start_at)
     finally:
         if sound is not None:
@@ -355,6 +382,7 @@ def cmd_render(args: argparse.Namespace) -> int:
     if args.frames < 1 or args.fps <= 0:
         log.error("--frames must be ≥ 1 and --fps > 0")
         return 2
+    _set_trial_budget(args, args.fps)
     ctx = create_headless_context()
     try:
         result = render_show(
@@ -382,10 +410,15 @@ def cmd_render(args: argparse.Namespace) -> int:
 def cmd_check(args: argparse.Namespace) -> int:
     from mapping.check import check_show
     from mapping.gl.context import create_headless_context
+    from mapping.gl.trial import TrialBudget
 
-    report = check_show(args.show, ctx_factory=create_headless_context)
+    budget = TrialBudget.for_fps(args.fps, args.trial_timeout)
+    report = check_show(args.show, ctx_factory=create_headless_context, budget=budget)
     if report.show is not None:
         print(report.summary())
+    for trial in report.trials:
+        if trial.admitted:
+            print(f"  trial    {trial.file.name}: {trial.timing()}")
     if report.warnings:
         print(f"\n{len(report.warnings)} warning(s):", file=sys.stderr)
         for warning in report.warnings:
@@ -556,7 +589,9 @@ def _run_schedule(args: argparse.Namespace, schedule) -> int:  # schedule: Sched
         sound = ShowSound(player, device=args.audio_device)
         sound.start()
     try:
-        player.run(fps=_frame_rate(args, outputs), duration_s=args.duration)
+        fps = _frame_rate(args, outputs)
+        _set_trial_budget(args, fps)
+        player.run(fps=fps, duration_s=args.duration)
     finally:
         if sound is not None:
             sound.close()
@@ -601,6 +636,9 @@ def main(argv: list[str] | None = None) -> int:
         commands["calibrate"] = cmd_calibrate
     try:
         return commands[args.command](args)
+    except KeyboardInterrupt:  # Ctrl-C outside the live loop (render, check, a trial frame)
+        log.error("interrupted (Ctrl-C): stopped")
+        return 130
     except (OSError, RuntimeError) as exc:  # no GL context, unwritable folder, …: say so plainly
         log.debug("details", exc_info=True)
         log.error("%s", exc)

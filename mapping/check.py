@@ -3,13 +3,16 @@
 Beyond what :func:`mapping.show.load_show` validates (syntax, keys, types, geometry, files
 present), the check probes every image and video the show uses with its kind's probe from
 :data:`mapping.kinds.LAYER_KINDS` (:func:`mapping.media.probe.probe`, the same inspection
-as ``run_show.py media``) and compiles every generator shader in a headless GL context, so
-broken media and shader errors (with the shader's own file and line) are found before the
-show, not during it.
+as ``run_show.py media``) and draws a trial frame of every compiled content (generator
+shaders, and any kind with ``compiled = True``) in a separate process
+(:mod:`mapping.gl.trial`, the same trial the live show admits content with), so broken
+media, shader errors (with the shader's own file and line), shaders that never finish
+(killed after the budget's ``timeout_s``) are found before the show, not during it.
 
-Warnings do not fail the check: a generator's uniform the host never sets (a sampler, a
-matrix, an array, ``iMouse`` …: it silently reads 0 or black) and a range annotation that
-cannot be read (:mod:`mapping.shader_params`), each with the shader's file and line.
+Warnings do not fail the check: a shader that finishes but is estimated slower than one
+frame at the show's rate (with its frame time), a generator's uniform the host never sets
+(a sampler, a matrix, an array, ``iMouse`` …: it silently reads 0 or black) and a range
+annotation that cannot be read (:mod:`mapping.shader_params`), each with the file and line.
 """
 
 from __future__ import annotations
@@ -22,12 +25,13 @@ from pathlib import Path
 import moderngl
 
 from mapping.errors import Problem, ValidationError
-from mapping.gl.shaders import ShaderError, load_generator
+from mapping.gl.sources.base import region_size
+from mapping.gl.trial import ShaderTrials, TrialBudget, TrialResult
 from mapping.kinds import LAYER_KINDS, probe_function
 from mapping.media.errors import MediaError
 from mapping.params import ParamSpec
 from mapping.shader_params import scan_uniforms
-from mapping.show import LiveDevice, Show, load_show
+from mapping.show import Layer, LiveDevice, Show, load_show
 
 SHADER_PARAMS = "mapping.shader_params:shader_param_specs"
 
@@ -37,7 +41,10 @@ class CheckReport:
     show: Show | None
     problems: list[Problem] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)
-    """What the show survives but the artist should know (uniforms the host never sets)."""
+    """Worth knowing, not wrong: a shader too slow for the show's frame rate, uniforms the
+    host never sets."""
+    trials: list[TrialResult] = field(default_factory=list)
+    """The trial frame of each compiled content, in show order."""
 
     @property
     def ok(self) -> bool:
@@ -81,20 +88,42 @@ class CheckReport:
         return "\n".join(lines)
 
 
+def compiled_layers(show: Show) -> list[tuple[str, Path, Layer]]:
+    """Every (key path, file, layer) of a compiled kind: the layers' own and the cues'."""
+    layers = {layer.name: layer for layer in show.layers}
+    found = []
+    for key_path, file, kind_name in show.content_files():
+        if not LAYER_KINDS[kind_name].compiled:
+            continue
+        if key_path.startswith("layers["):
+            layer = show.layers[int(key_path[len("layers[") : key_path.index("]")])]
+        else:  # cues[i].layers.NAME.key
+            layer = layers[key_path.split(".layers.", 1)[1].rsplit(".", 1)[0]]
+        found.append((key_path, file, layer))
+    return found
+
+
 def check_show(
-    path: Path, ctx_factory: Callable[[], moderngl.Context] | None = None
+    path: Path,
+    ctx_factory: Callable[[], moderngl.Context] | None = None,
+    *,
+    trials: ShaderTrials | None = None,
+    budget: TrialBudget | None = None,
 ) -> CheckReport:
-    """Validate the show at ``path``; ``ctx_factory`` gives a GL context to compile shaders."""
+    """Validate the show at ``path``.
+
+    Compiled content (shaders) is tried when any of ``ctx_factory`` (kept for callers: the
+    trial process makes its own GL context), ``trials`` (a service to reuse) or ``budget``
+    (for a service made here, and closed) is given.
+    """
     try:
         show = load_show(path)
     except ValidationError as exc:
         return CheckReport(None, exc.problems)
     report = CheckReport(show)
-    shaders: list[tuple[str, Path]] = []
     for key_path, file, kind_name in show.content_files():
         kind = LAYER_KINDS[kind_name]
-        if kind.compiled:  # checking needs GL: generator shaders are compiled below
-            shaders.append((key_path, file))
+        if kind.compiled:  # tried below, in a separate process
             if kind.params == SHADER_PARAMS:  # Shadertoy-style: its uniforms
                 report.warnings.extend(_uniform_warnings(file, key_path))
             continue
@@ -105,18 +134,18 @@ def check_show(
             probe(file)
         except MediaError as exc:
             report.problems.append(Problem(show.file, key_path, f"{exc.path}: {exc.reason}"))
-    if shaders and ctx_factory is not None:
-        ctx = ctx_factory()
+    compiled = compiled_layers(show)
+    if compiled and (ctx_factory, trials, budget) != (None, None, None):
+        service = trials if trials is not None else ShaderTrials(budget)
         try:
-            for key_path, file in shaders:
-                try:
-                    load_generator(ctx, file).release()
-                except ShaderError as exc:
-                    for d in exc.diagnostics:
-                        message = d.message + (f"  [{d.source_line}]" if d.source_line else "")
-                        report.problems.append(Problem(d.file, key_path, message, d.line))
+            for key_path, file, layer in compiled:
+                size = region_size(layer, show.canvas.size_px)
+                result = service.run(service.key(layer.kind, file, size), layer.params)
+                report.trials.append(result)
+                _report_trial(report, key_path, result)
         finally:
-            ctx.release()
+            if trials is None:
+                service.close()
     return report
 
 
@@ -148,3 +177,14 @@ def _param_text(spec: ParamSpec) -> str:
     elif spec.min is not None and spec.max is not None and not isinstance(spec.min, tuple):
         text += f" {spec.min:g}..{spec.max:g}"
     return f"{spec.name} ({text})"
+
+
+def _report_trial(report: CheckReport, key_path: str, result: TrialResult) -> None:
+    if result.diagnostics and not result.admitted:
+        for d in result.errors:
+            message = d.message + (f"  [{d.source_line}]" if d.source_line else "")
+            report.problems.append(Problem(d.file, key_path, message, d.line))
+    elif not result.admitted:
+        report.problems.append(Problem(result.file, key_path, result.reason))
+    elif result.slow:
+        report.warnings.append(Problem(result.file, key_path, result.slow_reason()))

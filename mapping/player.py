@@ -26,6 +26,7 @@ from mapping.commands import Command, CommandProcessor, CommandQueue, Registry, 
 from mapping.control.builtin import build_registry
 from mapping.cues import CueEngine, FrameState
 from mapping.gl.renderer import Renderer
+from mapping.gl.trial import ShaderTrials, default_trials
 from mapping.live import LiveShow, ShowLibrary
 from mapping.ratelimit import RateLimitedLog
 from mapping.show import Show
@@ -128,6 +129,7 @@ class ShowPlayer:
         library: ShowLibrary | None = None,
         clock: ShowClock | None = None,
         offline: bool = False,
+        trials: ShaderTrials | None = None,
     ) -> None:
         self.outputs = outputs
         self.registry = registry or build_registry()
@@ -137,7 +139,9 @@ class ShowPlayer:
         self.processor = CommandProcessor(self.registry, self.live)
         self.commands = CommandQueue()
         outputs.make_current()
-        self.renderer = Renderer(outputs.ctx, show, offline=offline)
+        # compiled content (shaders) is admitted only after a trial frame in another process
+        trials = trials if trials is not None else default_trials()
+        self.renderer = Renderer(outputs.ctx, show, offline=offline, trials=trials)
         self._generation = self.live.generation
         self.clock = clock or ShowClock()
         self.frames = 0  # frame periods run (commands applied, listeners told)

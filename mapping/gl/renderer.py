@@ -40,6 +40,7 @@ from mapping.gl.sources.base import (
     content_sampling,
     region_size,
 )
+from mapping.gl.trial import ShaderTrials, TrialResult
 from mapping.kinds import LAYER_KINDS, ContentId, resolve
 from mapping.media.errors import MediaError
 from mapping.media.image import load_image
@@ -160,9 +161,20 @@ class SourceKey(NamedTuple):
 class Renderer:
     """Draws frames of one show into offscreen output framebuffers."""
 
-    def __init__(self, ctx: moderngl.Context, show: Show, *, offline: bool = False):
+    def __init__(
+        self,
+        ctx: moderngl.Context,
+        show: Show,
+        *,
+        offline: bool = False,
+        trials: ShaderTrials | None = None,
+    ):
         self.ctx = ctx
         self.show = show
+        self.trials = trials
+        """Trial frames for compiled kinds (``mapping.gl.trial``): with them, such content
+        is opened only after its trial passed (live: nothing is drawn until then; offline:
+        the trial is waited for). ``ShowPlayer`` always gives them; ``None`` opens directly."""
         self._open_errors: dict[str, str] = {}  # layers showing a placeholder, and why
         self._layer_prog = load_program(ctx, "layer")
         self._warp_prog = load_program(ctx, "warp")
@@ -186,6 +198,11 @@ class Renderer:
             ctx, self._quad_vbo, offline, int(ctx.info.get("GL_MAX_TEXTURE_SIZE", 16384))
         )
         self._sources: dict[SourceKey, ContentSource] = {}
+        self._slow_logged: set[object] = set()  # trials reported too slow, once each
+        self._last_good: dict[str, ContentSource] = {}
+        """Per compiled layer, the source it showed before its file changed: drawn while
+        the new content's trial runs, and kept if the new content fails (an edit that
+        breaks a shader keeps the last good picture, and the error says why)."""
         self._ids: dict[Path, ContentId] = {}  # file identities, refreshed on set_show
         self.quarantined: frozenset[Path] = frozenset()
         """Content files never opened (they crashed the show before: a placeholder)."""
@@ -242,8 +259,17 @@ class Renderer:
             for name, change in cue.layers.items():
                 if change.content is not None:
                     wanted.add(self._source_key(show.layer(name), change.content))
+        compiled_layers = {la.name for la in show.layers if LAYER_KINDS[la.kind].compiled}
         for key in [k for k in self._sources if k not in wanted]:
-            self._sources.pop(key).release()
+            source = self._sources.pop(key)
+            if self.trials is not None and key.layer in compiled_layers and not source.failed:
+                self._keep_last_good(key.layer, source)  # until its replacement is tried
+            else:
+                source.release()
+        for name in [n for n in self._last_good if n not in compiled_layers]:
+            self._last_good.pop(name).release()  # no longer a shader layer
+        if compiled_layers and self.trials is not None:
+            self.trials.warm()  # the trial worker starts while the rest opens
         for key in list(self._sources):
             layer = show.layer(key.layer)
             source = self._sources[key]
@@ -557,7 +583,9 @@ class Renderer:
         for layer, content in frame.preload:
             key = self._source_key(layer, content)
             if key not in self._sources:
-                self._source(layer, content, key).prepare()
+                source = self._source(layer, content, key)
+                if source is not None:  # None: its trial frame is still being drawn
+                    source.prepare()
 
     # -- layer content
 
@@ -584,6 +612,9 @@ class Renderer:
                 source = self._sources.get(self._source_key(lf.layer, content))
                 if source is None or source.animating(media_time_s):
                     return True
+                last_good = self._last_good.get(lf.layer.name) if source.failed else None
+                if last_good is not None and last_good.animating(media_time_s):
+                    return True  # drawn in place of content that failed
         return False
 
     def _binding(
@@ -600,10 +631,23 @@ class Renderer:
             source = None
         if source is None:
             source = self._source(layer, content, key)
+        if source is None or source.failed:
+            last_good = self._last_good.get(layer.name)
+            if last_good is not None:  # the new content is being tried, or failed
+                return last_good.binding(media_time_s, params)
+            if source is None:
+                return None  # a compiled content whose trial frame is not back yet
         return source.binding(media_time_s, params)
 
-    def _source(self, layer: Layer, content: Content, key: SourceKey) -> ContentSource:
-        """Open the source for ``key`` (a placeholder when the content fails) and cache it."""
+    def _keep_last_good(self, layer_name: str, source: ContentSource) -> None:
+        old = self._last_good.pop(layer_name, None)
+        if old is not None:
+            old.release()
+        self._last_good[layer_name] = source
+
+    def _source(self, layer: Layer, content: Content, key: SourceKey) -> ContentSource | None:
+        """Open the source for ``key`` (a placeholder when the content fails) and cache it;
+        ``None`` while a compiled content's trial frame is still running (live)."""
         source = self._sources.get(key)
         if source is not None:
             return source
@@ -614,6 +658,14 @@ class Renderer:
             source = self._placeholder(layer, content, key, reason)
             self._sources[key] = source
             return source
+        if kind.compiled and isinstance(key.content, ContentId) and self.trials is not None:
+            trial = self._trial(layer, key, kind.region_sized)
+            if trial is None:
+                return None
+            if not trial.admitted:
+                source = self._placeholder(layer, content, key, trial.message)
+                self._sources[key] = source
+                return source
         if path is not None and self.opening_hook is not None:
             self.opening_hook(path)
         try:
@@ -625,11 +677,30 @@ class Renderer:
             source = self._placeholder(layer, content, key, f"{content}: {exc}")
         else:
             self._open_errors.pop(layer.name, None)
+            last_good = self._last_good.pop(layer.name, None)
+            if last_good is not None:  # replaced by content that opened
+                last_good.release()
         finally:
             if path is not None and self.opening_hook is not None:
                 self.opening_hook(None)
         self._sources[key] = source
         return source
+
+    def _trial(self, layer: Layer, key: SourceKey, region_sized: bool) -> TrialResult | None:
+        """The trial frame's result for a compiled content: live, ``None`` until it is back
+        (asked for, never waited on); offline (``render``), waited for."""
+        assert self.trials is not None and isinstance(key.content, ContentId)
+        size = key.size_px if region_sized and key.size_px else region_size(layer)
+        trial_key = self.trials.key(layer.kind, key.content, size)
+        if self._env.offline:
+            result = self.trials.run(trial_key, layer.params)
+        else:
+            result = self.trials.request(trial_key, layer.params)
+        slow = result is not None and result.slow and not self._env.offline
+        if slow and trial_key not in self._slow_logged:  # live: it will drop frames
+            self._slow_logged.add(trial_key)
+            log.warning("layer '%s': %s", layer.name, result.slow_message())  # type: ignore[union-attr]
+        return result
 
     def _placeholder(
         self, layer: Layer, content: Content, key: SourceKey, reason: str
@@ -689,9 +760,10 @@ class Renderer:
     def release(self) -> None:
         """Free every GPU resource this renderer made."""
         self._default_fbo.use()
-        for source in self._sources.values():
+        for source in [*self._sources.values(), *self._last_good.values()]:
             source.release()
         self._sources.clear()
+        self._last_good.clear()
         for target in self._outputs.values():
             self._release_output(target)
         self._outputs.clear()
