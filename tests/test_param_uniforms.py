@@ -122,7 +122,8 @@ def test_an_osc_colour_message_is_drawn_and_answered_with_its_components(ctx, sh
 
     sent: list[bytes] = []
     manual = ManualClock()
-    player = make_player(ctx, show, manual.show_clock())
+    # offline: the shader's trial frame (another process) is waited for, not raced
+    player = make_player(ctx, show, manual.show_clock(), offline=True)
     dispatcher = OscDispatcher(player, outbox=Outbox(threaded=False), clock=lambda: manual.t)
     peer = Peer("udp", "127.0.0.1", 9, sent.append)
     try:
