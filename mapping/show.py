@@ -38,6 +38,8 @@ from mapping.validate import describe as _describe
 
 SCHEMA_VERSION = 1
 SHOW_FILE = "show.toml"
+ISF_KIND = "isf"
+"""The layer kind of ISF files: filters and transitions are listed under it."""
 BLEND_MODES = ("normal", "add", "multiply", "screen")
 
 # --- the range of every number in the format (docs/show-format.md, "Ranges") --------------
@@ -140,6 +142,31 @@ Content = Path | RGBA | LiveDevice
 
 
 @dataclass(frozen=True)
+class Filter:
+    """An ISF filter on a layer (``filters = [{ shader = "shaders/blur.fs" }]``): the layer's
+    picture is its ``inputImage``; filters run in list order, each on the one before.
+
+    Its inputs are parameters of the layer named ``<name>.<input>`` (``blur.amount``): the
+    numeric ones are in :attr:`Layer.params` (cues and OSC set and fade them); ``params``
+    holds every value the show file gives (colours and points too), the file's defaults
+    apply to the rest.
+    """
+
+    name: str
+    file: Path
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Transition:
+    """An ISF transition (``startImage``, ``endImage``, ``progress``) a cue uses instead of
+    the plain crossfade when it changes a layer's content, with its other inputs' values."""
+
+    file: Path
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Layer:
     """A layer composited on the canvas, in show-file order (first is at the bottom)."""
 
@@ -158,6 +185,8 @@ class Layer:
     """In point of a clip (video, audio), seconds of the file: media time 0 shows it."""
     out_s: float | None = None
     """Out point: the clip loops back to the in point here, or holds its last frame."""
+    filters: tuple[Filter, ...] = ()
+    """ISF filters run on the layer's picture, in order, before it is composited."""
 
 
 @dataclass(frozen=True)
@@ -172,6 +201,8 @@ class LayerChange:
     params: Mapping[str, float] = field(default_factory=dict)
     fade_s: float | None = None
     curve: str | None = None
+    transition: Transition | None = None
+    """How a content change crossfades on this layer (``None``: the cue's)."""
 
 
 @dataclass(frozen=True)
@@ -211,6 +242,8 @@ class Cue:
     next: str | None = None
     surfaces: Mapping[str, SurfaceChange] = field(default_factory=dict)
     outputs: Mapping[str, OutputChange] = field(default_factory=dict)
+    transition: Transition | None = None
+    """The ISF transition of the cue's content changes (``None``: the plain crossfade)."""
 
     @property
     def label(self) -> str:
@@ -322,6 +355,22 @@ class Show:
                     kind = kinds[lname]
                     key = LAYER_KINDS[kind].content_key
                     files.append((f"cues[{i}].layers.{lname}.{key}", change.content, kind))
+        files.extend(self.isf_files())
+        return files
+
+    def isf_files(self) -> list[tuple[str, Path, str]]:
+        """Every (key path, file, ``"isf"``) of the layers' filters and the cues' transitions."""
+        files: list[tuple[str, Path, str]] = []
+        for i, layer in enumerate(self.layers):
+            for j, f in enumerate(layer.filters):
+                files.append((f"layers[{i}].filters[{j}].shader", f.file, ISF_KIND))
+        for i, cue in enumerate(self.cues):
+            if cue.transition is not None:
+                files.append((f"cues[{i}].transition", cue.transition.file, ISF_KIND))
+            for lname, change in cue.layers.items():
+                if change.transition is not None:
+                    path = f"cues[{i}].layers.{lname}.transition"
+                    files.append((path, change.transition.file, ISF_KIND))
         return files
 
     def media_files(self) -> list[tuple[str, Path]]:
@@ -394,7 +443,13 @@ _LAYER_KEYS = (
     "audio",
     "in",
     "out",
+    "filters",
 )
+_FILTER_KEYS = ("shader", "name", "params")
+_TRANSITION_KEYS = ("transition", "transition_params")
+_ISF_IMAGE_INPUTS = ("inputImage", "startImage", "endImage", "progress")
+"""ISF inputs the host sets itself (the filter's picture, the transition's two and its
+progress): never parameters."""
 _CUE_KEYS = (
     "number",
     "name",
@@ -408,6 +463,8 @@ _CUE_KEYS = (
     "layers",
     "surfaces",
     "outputs",
+    "transition",
+    "transition_params",
 )
 _CONTROL_KEYS = (
     "osc_port",
@@ -432,6 +489,7 @@ class _ShowParser:
         self.problems: list[Problem] = []
         self.calibrations: dict[Path, CalibrationFile | None] = {}
         self._choices: dict[str, Choices] = {}
+        self._isf: dict[Path, Any] = {}  # parsed ISF files (None: invalid, reported)
 
     # -- reporting
 
@@ -874,13 +932,162 @@ class _ShowParser:
                 self.problem(f"{p}.audio", f"expected true or false, got {_describe(audio)}")
                 audio = _BAD
             window = (None, None) if kind is _BAD else self.attempt(self.in_out, table, kind, p)
-            if _all_ok(name, kind, content, opacity, blend, region, loop, params, audio, window):
+            filters = ()
+            if "filters" in table:
+                filters = self.attempt(self.filters, table["filters"], f"{p}.filters")
+            fields = (name, kind, content, opacity, blend, region, loop, params, audio, window)
+            if _all_ok(*fields, filters):
+                params = {**self.filter_params(filters), **params}  # filter inputs: params too
                 layers.append(
-                    Layer(name, kind, content, opacity, blend, region, loop, params, audio, *window)
+                    Layer(
+                        name,
+                        kind,
+                        content,
+                        opacity,
+                        blend,
+                        region,
+                        loop,
+                        params,
+                        audio,
+                        *window,
+                        filters,
+                    )
                 )
             if name is not _BAD:
                 seen.add(name)
         return tuple(layers)
+
+    # -- ISF filters and transitions
+
+    def isf_file(self, table: Mapping[str, Any], key: str, path: str, kind: str) -> Any:
+        """The ISF document at ``table[key]`` (a file in the show folder), which must be an
+        ISF ``kind`` (``"filter"`` or ``"transition"``)."""
+        from mapping.isf import parse_isf  # pure; imported here to keep loading light
+
+        where = f"{path}.{key}"
+        file = self.file_ref(self.require(table, key, path), where)
+        if file not in self._isf:
+            try:
+                self._isf[file] = parse_isf(file)
+            except ValidationError as exc:
+                self.problems.extend(exc.problems)
+                self._isf[file] = None
+        doc = self._isf[file]
+        if doc is None:
+            raise _InvalidError
+        if doc.kind != kind:
+            needs = (
+                "a filter has an image input named inputImage"
+                if kind == "filter"
+                else "a transition has the inputs startImage, endImage and progress"
+            )
+            self.problem(where, f"{table[key]}: an ISF {doc.kind}, not a {kind} ({needs})")
+            raise _InvalidError
+        return doc
+
+    def filters(self, value: Any, path: str) -> tuple[Filter, ...]:
+        """``filters = [{ shader = "shaders/blur.fs", name = "blur", params = {...} }, …]``."""
+        if not isinstance(value, list):
+            self.problem(
+                path,
+                'expected an array of filters like [{ shader = "shaders/blur.fs" }], '
+                f"got {_describe(value)}",
+            )
+            raise _InvalidError
+        out: list[Filter] = []
+        names: set[str] = set()
+        bad = False
+        for j, item in enumerate(value):
+            fp = f"{path}[{j}]"
+            if not isinstance(item, dict):
+                self.problem(
+                    fp,
+                    'expected a table like { shader = "shaders/blur.fs" }, '
+                    f"got {_describe(item)}",
+                )
+                bad = True
+                continue
+            self.unknown_keys(item, _FILTER_KEYS, fp)
+            try:
+                doc = self.isf_file(item, "shader", fp, "filter")
+                name = self.string(item.get("name", doc.file.stem), f"{fp}.name")
+                if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_-]*", name):
+                    self.problem(
+                        f"{fp}.name",
+                        f"expected a name of letters, digits, '_' or '-' for the filter, got "
+                        f"{name!r}"
+                        + ("" if "name" in item else " (from the file name: give a name)"),
+                    )
+                    raise _InvalidError
+                if name in names:
+                    self.problem(
+                        f"{fp}.name", f"two filters named '{name}' on this layer: give each a name"
+                    )
+                    raise _InvalidError
+                names.add(name)
+                params = self.isf_params(item.get("params", {}), f"{fp}.params", doc)
+                out.append(Filter(name, doc.file, params))
+            except _InvalidError:
+                bad = True
+        if bad:
+            raise _InvalidError
+        return tuple(out)
+
+    def filter_params(self, filters: tuple[Filter, ...]) -> dict[str, float]:
+        """The filters' numeric inputs as layer parameters ``<filter>.<input>``, at the value
+        the show file gives or the file's default."""
+        out: dict[str, float] = {}
+        for f in filters:
+            for spec in isf_settable(self._isf[f.file]):
+                if spec.type in ("float", "long", "bool", "event"):
+                    value = f.params.get(spec.name, spec.default)
+                    out[f"{f.name}.{spec.name}"] = float(value)  # type: ignore[arg-type]
+        return out
+
+    def isf_params(self, value: Any, path: str, doc: Any) -> dict[str, Any]:
+        """Values for an ISF file's inputs, each checked against the input's type and range."""
+        if not isinstance(value, dict):
+            self.problem(path, f"expected a table like {{ amount = 0.5 }}, got {_describe(value)}")
+            raise _InvalidError
+        specs = {spec.name: spec for spec in isf_settable(doc)}
+        out: dict[str, Any] = {}
+        bad = False
+        for key, given in value.items():
+            spec = specs.get(key)
+            if spec is None:
+                inputs = ", ".join(specs) or "none"
+                self.problem(
+                    f"{path}.{key}",
+                    f"{doc.file.name} has no input '{key}'{did_you_mean(key, list(specs))}; "
+                    f"its inputs: {inputs}",
+                )
+                bad = True
+                continue
+            checked, message = isf_value(spec, given)
+            if message is not None:
+                self.problem(f"{path}.{key}", message)
+                bad = True
+                continue
+            out[key] = checked
+        if bad:
+            raise _InvalidError
+        return out
+
+    def transition(self, table: Mapping[str, Any], path: str) -> Transition | None:
+        """A cue's (or a cue layer's) ``transition`` and ``transition_params``."""
+        if "transition" not in table:
+            if "transition_params" in table:
+                self.problem(
+                    f"{path}.transition_params",
+                    "transition_params without a transition: name the transition's file",
+                )
+                raise _InvalidError
+            return None
+        doc = self.isf_file(table, "transition", path, "transition")
+        params = self.isf_params(
+            table.get("transition_params", {}), f"{path}.transition_params", doc
+        )
+        return Transition(doc.file, params)
 
     def in_out(self, table: dict[str, Any], kind: str, p: str) -> tuple[float | None, float | None]:
         """A clip layer's ``in`` and ``out`` points (seconds of the file, out after in)."""
@@ -988,9 +1195,12 @@ class _ShowParser:
             raise _InvalidError
         out: dict[str, float] = {}
         bad = False
-        for key, number in value.items():
-            if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", key):
-                self.problem(f"{path}.{key}", "expected a parameter name usable in GLSL")
+        for key, number in _flatten_params(value):
+            if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_-]*)?", key):
+                self.problem(
+                    f"{path}.{key}",
+                    "expected a parameter name usable in GLSL, or <filter>.<input>",
+                )
                 bad = True
                 continue
             try:
@@ -1032,6 +1242,7 @@ class _ShowParser:
                 if "next" in table:
                     nxt = self.cue_number(table["next"], f"{p}.next")
                     targets.append((f"{p}.next", nxt))
+                transition = self.transition(table, p)
                 changes = self.cue_layers(table, p, by_name, declared)
                 surface_changes = self.cue_targets(
                     table, "surfaces", p, surfaces, ("visible",), self.visible_change
@@ -1053,6 +1264,7 @@ class _ShowParser:
                         nxt,
                         surface_changes,
                         output_changes,
+                        transition,
                     )
                 )
             except _InvalidError:
@@ -1117,7 +1329,8 @@ class _ShowParser:
             content_key = LAYER_KINDS[kind].content_key
             self.wrong_content_keys(state, kind, lp, lname)
             others = {k: v for k, v in state.items() if k not in CONTENT_KEYS}
-            self.unknown_keys(others, ("opacity", content_key, "params", "fade", "curve"), lp)
+            allowed = ("opacity", content_key, "params", "fade", "curve", *_TRANSITION_KEYS)
+            self.unknown_keys(others, allowed, lp)
             try:
                 opacity = None
                 if "opacity" in state:
@@ -1142,7 +1355,8 @@ class _ShowParser:
                 curve = None
                 if "curve" in state:
                     curve = self.option(state["curve"], f"{lp}.curve", CURVES)
-                changes[lname] = LayerChange(opacity, content, params, fade, curve)
+                transition = self.transition(state, lp)
+                changes[lname] = LayerChange(opacity, content, params, fade, curve, transition)
             except _InvalidError:
                 continue
         return changes
@@ -1313,3 +1527,74 @@ class _ShowParser:
         if len(out) != len(value):
             raise _InvalidError
         return tuple(out)
+
+
+# --- ISF inputs in the show file ----------------------------------------------------------
+
+
+def _flatten_params(value: Mapping[str, Any]) -> list[tuple[str, Any]]:
+    """``{ speed = 1, blur = { amount = 0.5 } }`` → ``speed``, ``blur.amount``: a filter's
+    inputs are written as a sub-table named after the filter (TOML ``params.blur.amount``)."""
+    items: list[tuple[str, Any]] = []
+    for key, item in value.items():
+        if isinstance(item, dict):
+            items.extend((f"{key}.{sub}", v) for sub, v in item.items())
+        else:
+            items.append((key, item))
+    return items
+
+
+def isf_settable(doc: Any) -> tuple[Any, ...]:
+    """The inputs of an ISF document a show may set: its params, less the images and the
+    progress the host feeds (``inputImage``, ``startImage``, ``endImage``, ``progress``)."""
+    return tuple(spec for spec in doc.params if spec.name not in _ISF_IMAGE_INPUTS)
+
+
+def isf_value(spec: Any, value: Any) -> tuple[Any, str | None]:
+    """``value`` as the type of the ISF input ``spec`` (a ``ParamSpec``), and ``None``; or
+    ``None`` and a message saying what was expected."""
+    kind = spec.type
+    lo, hi = spec.min, spec.max
+    if kind in ("bool", "event"):
+        if isinstance(value, bool):
+            return value, None
+        return (
+            None,
+            f"expected true or false for the {kind} input '{spec.name}', got {_describe(value)}",
+        )
+    if kind in ("float", "long"):
+        integer = kind == "long"
+        rng = validate.Range(
+            lo if isinstance(lo, int | float) else -MAX_PARAM,
+            hi if isinstance(hi, int | float) else MAX_PARAM,
+            integer=integer,
+        )
+        if message := rng.problem(value):
+            return None, message
+        if integer and spec.values and value not in spec.values:
+            names = ", ".join(
+                f"{v} ({label})" if label else str(v)
+                for v, label in zip(
+                    spec.values, spec.labels or ("",) * len(spec.values), strict=False
+                )
+            )
+            return None, f"expected one of: {names}, got {_describe(value)}"
+        return (int(value) if integer else float(value)), None
+    if kind in ("color", "point2D"):
+        n = (3, 4) if kind == "color" else (2,)
+        ok = (
+            isinstance(value, list)
+            and len(value) in n
+            and all(validate.is_finite_number(v) and not isinstance(v, bool) for v in value)
+        )
+        if kind == "color" and ok:
+            ok = all(0.0 <= v <= 1.0 for v in value)
+        if not ok:
+            what = "[r, g, b] or [r, g, b, a] with values 0..1" if kind == "color" else "[x, y]"
+            return (
+                None,
+                f"expected {what} for the {kind} input '{spec.name}', got {_describe(value)}",
+            )
+        floats = tuple(float(v) for v in value)
+        return ((*floats, 1.0) if len(floats) == 3 else floats), None
+    return None, f"a show cannot set {kind} inputs ('{spec.name}') yet"

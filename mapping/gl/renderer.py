@@ -30,9 +30,11 @@ from mapping import geometry
 from mapping.blend import show_blend_masks
 from mapping.color import OutputColor
 from mapping.cues import FrameState, LayerFrame
+from mapping.gl.effects import LayerEffects
 from mapping.gl.shaders import ShaderError, load_program
 from mapping.gl.sources.base import (
     SOURCE_PREMULTIPLIED,
+    SOURCE_RGBA,
     Binding,
     ContentSource,
     PlaceholderSource,
@@ -199,6 +201,7 @@ class Renderer:
         self._mix_tex: moderngl.Texture | None = None  # crossfades are mixed here
         self._mix_fbo: moderngl.Framebuffer | None = None
         self._blend_hidden: frozenset[str] = frozenset()
+        self._effects = LayerEffects(ctx, self._layer_prog, self._draw_layer)
         self.set_show(show)
 
     # -- show changes (load, hot reload, calibration updates)
@@ -253,6 +256,7 @@ class Renderer:
             source.layer = layer
         names = {la.name for la in show.layers}
         self._open_errors = {k: v for k, v in self._open_errors.items() if k in names}
+        self._effects.set_show(show)
 
     def _set_color(self, target: _OutputTarget, color: OutputColor) -> None:
         """Adopt an output's colour correction; its LUT becomes a float 3D texture."""
@@ -491,6 +495,9 @@ class Renderer:
         for lf in frame.layers:
             if lf.opacity <= 0.0:
                 continue
+            if self._effects.uses_effects(lf):
+                self._draw_effects(lf)
+                continue
             if lf.previous is not None:
                 self._draw_crossfade(lf)
                 continue
@@ -507,12 +514,15 @@ class Renderer:
         binding: Binding,
         opacity: float,
         blend: str,
+        straight: bool = False,
     ) -> None:
-        """One layer quad into the bound framebuffer (blend function already set)."""
+        """One layer quad into the bound framebuffer (blend function already set);
+        ``straight``: straight-alpha out, for a picture ISF effects take."""
         prog = self._layer_prog
         prog["u_rect_canvas_px"].value = rect_canvas_px
         prog["u_opacity"].value = opacity
         prog["u_blend"].value = _BLEND_INDEX[blend]
+        prog["u_straight"].value = straight
         prog["u_source"].value = binding.mode
         prog["u_color"].value = binding.color
         for name, data in binding.uniforms.items():
@@ -552,6 +562,24 @@ class Renderer:
             (0.0, 0.0, *map(float, self._canvas_size)), mix, lf.opacity, lf.layer.blend
         )
 
+    def _draw_effects(self, lf: LayerFrame) -> None:
+        """A layer with filters, or crossfading through an ISF transition: its picture at
+        the region's size (``mapping.gl.effects``), composited as straight RGBA."""
+        layer = lf.layer
+
+        def binding_of(content: Content, media_time_s: float) -> Binding | None:
+            return self._binding(layer, content, media_time_s, lf.params)
+
+        picture = self._effects.picture(lf, self._canvas_size, binding_of)
+        assert self._canvas_fbo is not None
+        self._canvas_fbo.use()
+        self._layer_prog["u_canvas_size_px"].value = self._canvas_size
+        if picture is None:
+            return
+        self.ctx.blend_func = _BLEND[layer.blend]
+        binding = Binding(SOURCE_RGBA, (picture,))
+        self._draw_layer(layer.region_canvas_px, binding, lf.opacity, layer.blend)
+
     def _preroll(self, frame: FrameState) -> None:
         """Open the standby cue's content and have its first frame ready before GO."""
         for layer, content in frame.preload:
@@ -584,6 +612,8 @@ class Renderer:
                 source = self._sources.get(self._source_key(lf.layer, content))
                 if source is None or source.animating(media_time_s):
                     return True
+            if lf.layer.filters and self._effects.animating(lf):
+                return True
         return False
 
     def _binding(
@@ -652,6 +682,8 @@ class Renderer:
             for key, source in self._sources.items()
             if (error := getattr(source, "error", None))
         }
+        for layer, error in self._effects.errors.items():
+            errors.setdefault(layer, error)
         errors.update(self._open_errors)
         return errors
 
@@ -700,6 +732,7 @@ class Renderer:
             self._canvas_tex.release()  # type: ignore[union-attr]
             self._canvas_fbo = self._canvas_tex = None
         self._release_mix()
+        self._effects.release()
         for obj in (
             self._layer_vao,
             self._blit_vao,

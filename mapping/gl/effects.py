@@ -1,0 +1,282 @@
+"""Layer effects: ISF filter chains on a layer's picture, ISF transitions between contents.
+
+A layer with ``filters`` (or crossfading through a cue's ``transition``) is not drawn
+straight onto the canvas. Its content's binding — whatever its mode: RGBA, YUV planes,
+HAP YCoCg, a colour — is first drawn by ``shaders/layer.glsl`` into an RGBA texture of the
+layer region's size (straight alpha, row 0 at the top, as ISF programs take and give
+images); a transition draws the outgoing and incoming contents that way and mixes them
+with its ``progress``; then each filter runs with the previous picture as its
+``inputImage``. The renderer composites the result like any RGBA layer. Layers without
+either take the renderer's usual path: this module costs them nothing.
+
+:class:`LayerEffects` owns the GPU side: the region-sized scratch targets and one
+:class:`~mapping.gl.isf.IsfProgram` per (layer, filter or transition, file identity). A
+filter or transition that cannot be used (the file no longer parses, the shader does not
+compile) is logged once with its file and line, reported in :attr:`LayerEffects.errors`
+by layer, and skipped: the layer still shows, unfiltered (or plainly crossfaded). A file
+that changes gets a new identity (:class:`mapping.kinds.ContentId`) and is tried again.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import moderngl
+
+from mapping.cues import LayerFrame
+from mapping.errors import ValidationError
+from mapping.gl.shaders import ShaderError
+from mapping.gl.sources.base import (
+    SOURCE_PREMULTIPLIED,
+    SOURCE_RGBA,
+    Binding,
+    content_sampling,
+    region_size,
+)
+from mapping.kinds import ContentId
+from mapping.show import Show
+
+log = logging.getLogger(__name__)
+
+DrawLayer = Callable[..., None]
+"""The renderer's layer draw: ``(rect, binding, opacity, blend, straight=…)`` into the bound
+framebuffer with ``shaders/layer.glsl``."""
+
+_MOVING = re.compile(r"\b(TIME|TIMEDELTA|FRAMEINDEX|DATE)\b")
+
+
+class EffectKey(NamedTuple):
+    """One ISF program of one layer: a filter (``role`` ``"filter:<name>"``) or a
+    transition (``"transition"``), for one identity of its file."""
+
+    layer: str
+    role: str
+    file: ContentId
+
+
+class _Slot:
+    """A compiled program, or why there is none."""
+
+    def __init__(self, program: Any = None, error: str = "", moving: bool = False):
+        self.program = program
+        self.error = error
+        self.moving = moving
+
+
+def filter_values(name: str, start: Mapping[str, Any], params: Mapping[str, Any]) -> dict[str, Any]:
+    """A filter's input values this frame: the show file's start values, overridden by the
+    layer parameters ``<name>.<input>`` (set and faded by cues and OSC)."""
+    prefix = name + "."
+    values = dict(start)
+    values.update({k[len(prefix) :]: v for k, v in params.items() if k.startswith(prefix)})
+    return values
+
+
+class LayerEffects:
+    """The filter chains and transitions of one renderer's layers (see module docstring)."""
+
+    def __init__(self, ctx: moderngl.Context, layer_prog: moderngl.Program, draw: DrawLayer):
+        self.ctx = ctx
+        self._layer_prog = layer_prog
+        self._draw = draw
+        self._targets: dict[tuple[tuple[int, int], int], moderngl.Framebuffer] = {}
+        self._slots: dict[EffectKey, _Slot] = {}
+        self._ids: dict[Path, ContentId] = {}
+
+    # -- show changes
+
+    def set_show(self, show: Show) -> None:
+        """Keep the programs the new show still uses (same layer, role and file identity)."""
+        self._ids = {path: ContentId.of(path) for _, path, _ in show.isf_files()}
+        wanted: set[EffectKey] = set()
+        transitions = {path for key, path, _ in show.isf_files() if key.endswith("transition")}
+        for layer in show.layers:
+            for f in layer.filters:
+                wanted.add(EffectKey(layer.name, f"filter:{f.name}", self._id(f.file)))
+            for path in transitions:
+                wanted.add(EffectKey(layer.name, "transition", self._id(path)))
+        for key in [k for k in self._slots if k not in wanted]:
+            slot = self._slots.pop(key)
+            if slot.program is not None:
+                slot.program.release()
+        self._release_targets()
+
+    def _id(self, path: Path) -> ContentId:
+        file_id = self._ids.get(path)
+        if file_id is None:
+            file_id = self._ids[path] = ContentId.of(path)
+        return file_id
+
+    # -- programs
+
+    def _slot(self, layer: str, role: str, path: Path) -> _Slot:
+        key = EffectKey(layer, role, self._id(path))
+        slot = self._slots.get(key)
+        if slot is None:
+            slot = self._slots[key] = self._compile(layer, role, path)
+        return slot
+
+    def _compile(self, layer: str, role: str, path: Path) -> _Slot:
+        from mapping.gl.isf import IsfProgram
+        from mapping.isf import parse_isf
+
+        what = "filter" if role.startswith("filter") else "transition"
+        try:
+            doc = parse_isf(path)
+            program = IsfProgram(self.ctx, doc)
+        except (ShaderError, ValidationError) as exc:
+            error = f"{what} {path.name}: {exc}"
+        except Exception as exc:  # the show goes on: a broken effect is skipped
+            log.exception("unexpected error compiling %s %s for layer '%s'", what, path, layer)
+            error = f"{what} {path.name}: {exc}"
+        else:
+            sources = " ".join(str(getattr(p, "source", "")) for p in _sources(doc))
+            moving = bool(_MOVING.search(sources)) or any(
+                getattr(p, "persistent", False) for p in getattr(doc, "passes", ())
+            )
+            return _Slot(program, moving=moving)
+        log.error("layer '%s': %s — skipped", layer, error)
+        return _Slot(error=error)
+
+    @property
+    def errors(self) -> dict[str, str]:
+        """Filters and transitions that could not be used, by layer name."""
+        out: dict[str, str] = {}
+        for key, slot in self._slots.items():
+            if slot.error:
+                out.setdefault(key.layer, slot.error)
+        return out
+
+    def uses_effects(self, lf: LayerFrame) -> bool:
+        """Whether the layer is drawn through this module this frame."""
+        return bool(lf.layer.filters) or (
+            lf.previous is not None and lf.previous.transition is not None
+        )
+
+    def animating(self, lf: LayerFrame) -> bool:
+        """Whether one of the layer's filters moves by itself (reads TIME, FRAMEINDEX, …)."""
+        for f in lf.layer.filters:
+            slot = self._slots.get(EffectKey(lf.layer.name, f"filter:{f.name}", self._id(f.file)))
+            if slot is None or slot.moving:
+                return True
+        return False
+
+    # -- drawing
+
+    def picture(
+        self,
+        lf: LayerFrame,
+        canvas_size_px: tuple[int, int],
+        binding_of: Callable[[Any, float], Binding | None],
+    ) -> moderngl.Texture | None:
+        """The layer's picture after its transition and filters: a straight-alpha RGBA
+        texture of the region's size (``None``: nothing to draw). ``binding_of(content,
+        media_time_s)`` is the renderer's binding of one of the layer's contents."""
+        size = region_size(lf.layer, canvas_size_px)
+        picture = self._content_picture(lf, size, binding_of)
+        for f in lf.layer.filters:
+            if picture is None:
+                break
+            slot = self._slot(lf.layer.name, f"filter:{f.name}", f.file)
+            if slot.program is None:
+                continue
+            values = filter_values(f.name, f.params, lf.params)
+            picture = slot.program.render(size, lf.media_time_s, values, {"inputImage": picture})
+        if picture is not None:
+            content_sampling(picture)
+        self.ctx.enable(moderngl.BLEND)
+        return picture
+
+    def _content_picture(
+        self,
+        lf: LayerFrame,
+        size: tuple[int, int],
+        binding_of: Callable[[Any, float], Binding | None],
+    ) -> moderngl.Texture | None:
+        new = binding_of(lf.content, lf.media_time_s)
+        prev = lf.previous
+        if prev is None:
+            return None if new is None else self._straight(new, size, 0)
+        old = binding_of(prev.content, prev.media_time_s)
+        if prev.transition is not None:
+            slot = self._slot(lf.layer.name, "transition", prev.transition.file)
+            if slot.program is not None:
+                start = self._straight(old, size, 0)
+                end = self._straight(new, size, 1)
+                values = {**prev.transition.params, "progress": 1.0 - prev.weight}
+                return slot.program.render(
+                    size, lf.media_time_s, values, {"startImage": start, "endImage": end}
+                )
+        # the plain crossfade, at the region's size: old·w + new·(1 − w), premultiplied
+        mix = self._target(size, 2)
+        mix.use()
+        self.ctx.clear(0.0, 0.0, 0.0, 0.0)
+        self.ctx.enable(moderngl.BLEND)
+        self.ctx.blend_func = (moderngl.ONE, moderngl.ONE)
+        self._layer_prog["u_canvas_size_px"].value = size
+        rect = (0.0, 0.0, float(size[0]), float(size[1]))
+        for binding, weight in ((old, prev.weight), (new, 1.0 - prev.weight)):
+            if binding is not None:
+                self._draw(rect, binding, weight, "normal")
+        mixed = Binding(SOURCE_PREMULTIPLIED, (mix.color_attachments[0],))
+        return self._straight(mixed, size, 0)
+
+    def _straight(
+        self, binding: Binding | None, size: tuple[int, int], slot: int
+    ) -> moderngl.Texture:
+        """``binding`` drawn at full opacity into scratch target ``slot`` of ``size``, as
+        straight-alpha RGBA (transparent where ``binding`` is ``None``)."""
+        fbo = self._target(size, slot)
+        fbo.use()
+        ctx = self.ctx
+        ctx.disable(moderngl.BLEND)
+        ctx.clear(0.0, 0.0, 0.0, 0.0)
+        if binding is not None:
+            self._layer_prog["u_canvas_size_px"].value = size
+            rect = (0.0, 0.0, float(size[0]), float(size[1]))
+            self._draw(rect, binding, 1.0, "normal", straight=True)
+        ctx.enable(moderngl.BLEND)
+        return fbo.color_attachments[0]
+
+    def _target(self, size: tuple[int, int], slot: int) -> moderngl.Framebuffer:
+        fbo = self._targets.get((size, slot))
+        if fbo is None:
+            tex = self.ctx.texture(size, 4)
+            content_sampling(tex)
+            fbo = self._targets[(size, slot)] = self.ctx.framebuffer([tex])
+        return fbo
+
+    def _release_targets(self) -> None:
+        if not self._targets:
+            return
+        self.ctx.detect_framebuffer(0).use()  # never release the bound framebuffer
+        for fbo in self._targets.values():
+            tex = fbo.color_attachments[0]
+            fbo.release()
+            tex.release()
+        self._targets.clear()
+
+    def release(self) -> None:
+        for slot in self._slots.values():
+            if slot.program is not None:
+                slot.program.release()
+        self._slots.clear()
+        self._release_targets()
+
+
+def _sources(doc: Any) -> tuple[Any, ...]:
+    """The document's shader sources, as objects with ``source`` (fragment and vertex)."""
+
+    class _Src(NamedTuple):
+        source: str
+
+    texts = [getattr(doc, name, "") for name in ("fragment", "vertex", "fragment_source")]
+    return tuple(_Src(str(t)) for t in texts if t)
+
+
+SOURCE_MODE_OF_PICTURE = SOURCE_RGBA
+"""How the renderer composites a picture from :meth:`LayerEffects.picture`."""
