@@ -1054,6 +1054,14 @@ class _ShowParser:
         bad = False
         for key, given in value.items():
             spec = specs.get(key)
+            if spec is None and key in _ISF_IMAGE_INPUTS:
+                self.problem(
+                    f"{path}.{key}",
+                    f"{doc.file.name}'s input '{key}' is set by the show itself "
+                    "(the layer's picture, or the fade's progress)",
+                )
+                bad = True
+                continue
             if spec is None:
                 inputs = ", ".join(specs) or "none"
                 self.problem(

@@ -20,7 +20,6 @@ that changes gets a new identity (:class:`mapping.kinds.ContentId`) and is tried
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -32,12 +31,12 @@ from mapping.errors import ValidationError
 from mapping.gl.shaders import ShaderError
 from mapping.gl.sources.base import (
     SOURCE_PREMULTIPLIED,
-    SOURCE_RGBA,
     Binding,
     content_sampling,
     region_size,
 )
 from mapping.kinds import ContentId
+from mapping.media.errors import MediaError
 from mapping.show import Show
 
 log = logging.getLogger(__name__)
@@ -46,7 +45,8 @@ DrawLayer = Callable[..., None]
 """The renderer's layer draw: ``(rect, binding, opacity, blend, straight=…)`` into the bound
 framebuffer with ``shaders/layer.glsl``."""
 
-_MOVING = re.compile(r"\b(TIME|TIMEDELTA|FRAMEINDEX|DATE)\b")
+_MOVING = ("TIME", "TIMEDELTA", "FRAMEINDEX", "DATE")
+"""ISF built-ins that make a program's picture change by itself."""
 
 
 class EffectKey(NamedTuple):
@@ -128,16 +128,13 @@ class LayerEffects:
         try:
             doc = parse_isf(path)
             program = IsfProgram(self.ctx, doc)
-        except (ShaderError, ValidationError) as exc:
+        except (ShaderError, ValidationError, MediaError) as exc:
             error = f"{what} {path.name}: {exc}"
         except Exception as exc:  # the show goes on: a broken effect is skipped
             log.exception("unexpected error compiling %s %s for layer '%s'", what, path, layer)
             error = f"{what} {path.name}: {exc}"
         else:
-            sources = " ".join(str(getattr(p, "source", "")) for p in _sources(doc))
-            moving = bool(_MOVING.search(sources)) or any(
-                getattr(p, "persistent", False) for p in getattr(doc, "passes", ())
-            )
+            moving = program.persistent or any(map(program.uses, _MOVING))
             return _Slot(program, moving=moving)
         log.error("layer '%s': %s — skipped", layer, error)
         return _Slot(error=error)
@@ -266,17 +263,3 @@ class LayerEffects:
                 slot.program.release()
         self._slots.clear()
         self._release_targets()
-
-
-def _sources(doc: Any) -> tuple[Any, ...]:
-    """The document's shader sources, as objects with ``source`` (fragment and vertex)."""
-
-    class _Src(NamedTuple):
-        source: str
-
-    texts = [getattr(doc, name, "") for name in ("fragment", "vertex", "fragment_source")]
-    return tuple(_Src(str(t)) for t in texts if t)
-
-
-SOURCE_MODE_OF_PICTURE = SOURCE_RGBA
-"""How the renderer composites a picture from :meth:`LayerEffects.picture`."""
