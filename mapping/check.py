@@ -18,6 +18,7 @@ from pathlib import Path
 import moderngl
 
 from mapping.errors import Problem, ValidationError
+from mapping.gl.isf import load_isf_program
 from mapping.gl.shaders import ShaderError, load_generator
 from mapping.kinds import LAYER_KINDS, probe_function
 from mapping.media.errors import MediaError
@@ -69,6 +70,13 @@ class CheckReport:
         return "\n".join(lines)
 
 
+_COMPILERS: dict[str, Callable[[moderngl.Context, Path], object]] = {
+    "shader": load_generator,
+    "isf": load_isf_program,
+}
+"""How ``check`` compiles each ``compiled`` kind's content (GL programs, released at once)."""
+
+
 def check_show(
     path: Path, ctx_factory: Callable[[], moderngl.Context] | None = None
 ) -> CheckReport:
@@ -78,11 +86,11 @@ def check_show(
     except ValidationError as exc:
         return CheckReport(None, exc.problems)
     report = CheckReport(show)
-    shaders: list[tuple[str, Path]] = []
+    shaders: list[tuple[str, Path, str]] = []
     for key_path, file, kind_name in show.content_files():
         kind = LAYER_KINDS[kind_name]
         if kind.compiled:  # checking needs GL: generator shaders are compiled below
-            shaders.append((key_path, file))
+            shaders.append((key_path, file, kind_name))
             continue
         probe = probe_function(kind)
         if probe is None:
@@ -94,9 +102,12 @@ def check_show(
     if shaders and ctx_factory is not None:
         ctx = ctx_factory()
         try:
-            for key_path, file in shaders:
+            for key_path, file, kind_name in shaders:
                 try:
-                    load_generator(ctx, file).release()
+                    _COMPILERS[kind_name](ctx, file).release()
+                except MediaError as exc:  # an ISF file's IMPORTED image
+                    problem = Problem(show.file, key_path, f"{exc.path}: {exc.reason}")
+                    report.problems.append(problem)
                 except ShaderError as exc:
                     for d in exc.diagnostics:
                         message = d.message + (f"  [{d.source_line}]" if d.source_line else "")

@@ -45,6 +45,8 @@ class LayerKind:
             content is sound (a file without sound is a warning).
         timeline: the content is a clip with its own timeline, so the layer may cut a
             window out of it (``in`` / ``out`` points, seconds of the file).
+        params: ``"module:function"`` taking the content file's ``Path`` and returning the
+            parameters it declares (``tuple[ParamSpec, ...]``); ``None``: none.
     """
 
     name: str
@@ -58,6 +60,7 @@ class LayerKind:
     region_sized: bool = False
     sound: str = ""
     timeline: bool = False
+    params: str | None = None
 
     @property
     def takes_file(self) -> bool:
@@ -67,6 +70,7 @@ class LayerKind:
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp", ".bmp", ".exr")
 VIDEO_EXTENSIONS = (".mp4", ".mov", ".mkv", ".avi", ".webm", ".m4v", ".mxf")
 SHADER_EXTENSIONS = (".glsl", ".frag", ".fs")
+ISF_EXTENSIONS = (".fs", ".isf")
 AUDIO_EXTENSIONS = (".wav", ".flac", ".mp3", ".m4a", ".aac", ".ogg", ".oga", ".opus", ".aiff")
 
 LAYER_KINDS: dict[str, LayerKind] = {
@@ -109,6 +113,17 @@ LAYER_KINDS: dict[str, LayerKind] = {
             gpu_source="mapping.gl.sources.generator:GeneratorSource",
             compiled=True,
             region_sized=True,
+        ),
+        LayerKind(
+            "isf",
+            "shader",
+            "file",
+            "an ISF shader (a .fs file with its JSON header: generator, filter or transition)",
+            ISF_EXTENSIONS,
+            gpu_source="mapping.gl.sources.isf:IsfSource",
+            compiled=True,
+            region_sized=True,
+            params="mapping.isf:param_specs",
         ),
         LayerKind(
             "live",
