@@ -499,3 +499,46 @@ transition = "shaders/wipe.fs"
     engine.go(0.0)
     frame = engine.tick(0.5)
     assert all(lf.previous.transition.file == wipe for lf in frame.layers)
+
+
+def test_check_compiles_filters_and_names_the_file_line_and_key_path(ctx, tmp_path):
+    from mapping.check import check_show
+    from mapping.gl.context import create_headless_context
+
+    write_show(
+        tmp_path,
+        LAYER + 'filters = [{ shader = "shaders/invert.fs" }, { shader = "shaders/broken.fs" }]\n',
+    )
+    report = check_show(tmp_path, create_headless_context)
+    broken = (tmp_path / "shaders" / "broken.fs").resolve()
+    assert {(p.file.resolve(), p.key_path, p.line) for p in report.problems} == {
+        (broken, "layers[0].filters[1].shader", BROKEN_LINE)
+    }
+
+
+MOVING = """/*{ "ISFVSN": "2", "INPUTS": [ { "NAME": "inputImage", "TYPE": "image" } ] }*/
+void main() { gl_FragColor = IMG_THIS_PIXEL(inputImage) * (0.5 + 0.5 * sin(TIME)); }
+"""
+
+
+def test_a_layer_is_redrawn_by_itself_only_when_a_filter_reads_time(ctx, tmp_path):
+    (tmp_path / "shaders").mkdir()
+    (tmp_path / "shaders" / "moving.fs").write_text(MOVING)
+    show = load_show(
+        write_show(
+            tmp_path,
+            LAYER
+            + 'filters = [{ shader = "shaders/invert.fs" }]\n'
+            + '[[layers]]\nname = "pulse"\nkind = "solid"\ncolor = "#ffffff"\n'
+            + 'filters = [{ shader = "shaders/moving.fs" }]\n',
+        )
+    )
+    frame = CueEngine(show).tick(0.0)
+    renderer = Renderer(ctx, show)
+    try:
+        renderer.render(frame)
+        still = dataclasses.replace(frame, layers=frame.layers[:1])
+        assert not renderer.animating(still)  # a still colour through invert: drawn once
+        assert renderer.animating(frame)  # the pulse reads TIME
+    finally:
+        renderer.release()
