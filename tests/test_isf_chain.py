@@ -353,6 +353,7 @@ def test_a_filter_that_does_not_compile_is_reported_and_skipped(ctx, tmp_path):
     )
     renderer = Renderer(ctx, show)
     try:
+        assert "broken.fs" in renderer.errors["wash"]  # compiled with the show, not at a cue
         renderer.render(CueEngine(show).tick(0.0))
         picture = renderer.read_canvas()[..., :3].astype(float)
         error = renderer.errors["wash"]

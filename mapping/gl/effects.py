@@ -90,20 +90,31 @@ class LayerEffects:
     # -- show changes
 
     def set_show(self, show: Show) -> None:
-        """Keep the programs the new show still uses (same layer, role and file identity)."""
+        """Keep the programs the new show still uses (same layer, role and file identity)
+        and compile the ones it needs now, so that no cue waits for a compile: every
+        filter, and each transition for the layers whose content its cue changes."""
         self._ids = {path: ContentId.of(path) for _, path, _ in show.isf_files()}
         wanted: set[EffectKey] = set()
         transitions = {path for key, path, _ in show.isf_files() if key.endswith("transition")}
+        needed: list[tuple[str, str, Path]] = []
         for layer in show.layers:
             for f in layer.filters:
                 wanted.add(EffectKey(layer.name, f"filter:{f.name}", self._id(f.file)))
-            for path in transitions:
+                needed.append((layer.name, f"filter:{f.name}", f.file))
+            for path in transitions:  # GOTO and BACK may take any layer through any
                 wanted.add(EffectKey(layer.name, "transition", self._id(path)))
+        for cue in show.cues:
+            for name, change in cue.layers.items():
+                transition = change.transition or cue.transition
+                if change.content is not None and transition is not None:
+                    needed.append((name, "transition", transition.file))
         for key in [k for k in self._slots if k not in wanted]:
             slot = self._slots.pop(key)
             if slot.program is not None:
                 slot.program.release()
         self._release_targets()
+        for layer_name, role, path in needed:
+            self._slot(layer_name, role, path)
 
     def _id(self, path: Path) -> ContentId:
         file_id = self._ids.get(path)
