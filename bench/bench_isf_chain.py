@@ -27,7 +27,7 @@ How to read the table
     The header names the GL renderer: ``llvmpipe`` is Mesa's software rasteriser, where
     every pixel of every pass is CPU work; a GPU is far faster.
 
-Run ``python bench/bench_isf.py --help`` for the options.
+Run ``python bench/bench_isf_chain.py --help`` for the options.
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ from mapping.gl.shaders import load_generator
 from mapping.isf import parse_isf
 from mapping.show import load_show
 
-log = logging.getLogger("bench_isf")
+log = logging.getLogger("bench_isf_chain")
 
 MULTIPASS = """/*{
     "ISFVSN": "2",
