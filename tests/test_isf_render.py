@@ -307,7 +307,8 @@ def test_imported_images_are_read_with_their_top_row_at_the_top(ctx, tmp_path):
         {"ISFVSN": "2", "IMPORTED": {"grid": {"PATH": "pics/grid.png"}}},
         """
         void main() {
-            gl_FragColor = IMG_PIXEL(grid, gl_FragCoord.xy) + vec4(0.0, 0.0, IMG_SIZE(grid).x / 8.0, 0.0);
+            vec4 size = vec4(0.0, 0.0, IMG_SIZE(grid).x / 8.0, 0.0);
+            gl_FragColor = IMG_PIXEL(grid, gl_FragCoord.xy) + size;
         }
         """,
     )
