@@ -482,3 +482,90 @@ def test_a_header_problem_is_a_shader_error_with_its_key_path(ctx, tmp_path):
         load_isf_program(ctx, path)
     assert "INPUTS[0].TYPE" in str(caught.value)
     assert "did you mean 'float'" in str(caught.value)
+
+
+def test_a_transition_mixes_its_start_and_end_images_by_progress(ctx, tmp_path):
+    path = write_isf(
+        tmp_path,
+        "fade",
+        {
+            "ISFVSN": "2",
+            "INPUTS": [
+                {"NAME": "startImage", "TYPE": "image"},
+                {"NAME": "endImage", "TYPE": "image"},
+                {"NAME": "progress", "TYPE": "float"},
+            ],
+        },
+        """
+        void main() {
+            gl_FragColor = mix(IMG_THIS_NORM_PIXEL(startImage), IMG_THIS_NORM_PIXEL(endImage),
+                               progress);
+        }
+        """,
+    )
+    start = np.zeros((2, 2, 4), np.uint8)
+    start[0] = (200, 0, 0, 255)  # top row red, bottom row blue
+    start[1] = (0, 0, 200, 255)
+    end = np.full((2, 2, 4), (0, 100, 0, 255), np.uint8)
+    textures = {"startImage": upload(ctx, start), "endImage": upload(ctx, end)}
+    prog = program(ctx, path)
+    try:
+        assert prog.doc.kind == "transition"
+        out = read_rgba(prog.render((2, 2), 0.0, {"progress": 0.25}, textures))
+        close(out[0], [150, 25, 0, 255])
+        close(out[1], [0, 25, 150, 255])
+    finally:
+        prog.release()
+        for tex in textures.values():
+            tex.release()
+
+
+def _source(ctx, tmp_path: Path, body: str, header: dict | None = None):
+    import dataclasses
+
+    from mapping.gl.sources.base import SourceEnv
+    from mapping.gl.sources.isf import IsfSource
+    from mapping.show import Layer
+
+    path = write_isf(tmp_path, "gen", header or {"ISFVSN": "2"}, body)
+    quad = ctx.buffer(np.array([0, 0, 1, 0, 0, 1, 1, 1], dtype="f4").tobytes())
+    layer = Layer("gen", "isf", path, region_canvas_px=(0.0, 0.0, 3.0, 2.0))
+    env = SourceEnv(ctx, quad, canvas_size_px=(3, 2))
+    return IsfSource(env, dataclasses.replace(layer), path), quad
+
+
+def test_a_source_animates_only_when_the_file_reads_time_or_keeps_buffers(ctx, tmp_path):
+    still, q1 = _source(ctx, tmp_path / "a", "void main() { gl_FragColor = vec4(0.5); }\n")
+    moving, q2 = _source(ctx, tmp_path / "b", "void main() { gl_FragColor = vec4(fract(TIME)); }\n")
+    try:
+        assert not still.animating(0.0) and moving.animating(0.0)
+        binding = moving.binding(0.25, {})
+        assert binding is not None and binding.textures[0].size == (3, 2)
+        close(read_rgba(binding.textures[0]), [level(0.25)] * 4)
+        assert still.binding(0.0, {}) is still.binding(1.0, {})  # drawn once
+    finally:
+        for source in (still, moving):
+            source.release()
+        q1.release()
+        q2.release()
+
+
+def test_a_source_draws_again_the_frame_after_an_event(ctx, tmp_path):
+    source, quad = _source(
+        ctx,
+        tmp_path,
+        "void main() { gl_FragColor = vec4(bang ? 1.0 : 0.0, 0.0, 0.0, 1.0); }\n",
+        {"ISFVSN": "2", "INPUTS": [{"NAME": "bang", "TYPE": "event"}]},
+    )
+    try:
+        assert not source.animating(0.0)
+        red = [
+            int(read_rgba(source.binding(0.0, {"bang": b}).textures[0])[0, 0, 0])
+            for b in (False, True)
+        ]
+        assert red == [0, 255] and source.animating(0.0)
+        assert int(read_rgba(source.binding(0.0, {"bang": True}).textures[0])[0, 0, 0]) == 0
+        assert not source.animating(0.0)
+    finally:
+        source.release()
+        quad.release()
