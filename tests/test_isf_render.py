@@ -569,3 +569,22 @@ def test_a_source_draws_again_the_frame_after_an_event(ctx, tmp_path):
     finally:
         source.release()
         quad.release()
+
+
+def test_the_isf_benchmark_times_every_row(ctx, capsys):
+    import importlib.util
+    import sys
+
+    bench = Path(__file__).resolve().parents[1] / "bench"
+    sys.path.insert(0, str(bench))
+    try:
+        spec = importlib.util.spec_from_file_location("bench_isf", bench / "bench_isf.py")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        assert module.main(["--size", "32", "18", "--frames", "2", "--repeat", "1"], ctx) == 0
+    finally:
+        sys.path.remove(str(bench))
+    out = capsys.readouterr().out
+    for row in ("shader generator (baseline)", "ISF, 1 pass", "ISF, 3 passes"):
+        line = next(line for line in out.splitlines() if line.startswith(row))
+        assert float(line.split()[-2]) > 0  # a frame time was measured
