@@ -187,7 +187,9 @@ class IsfProgram:
         self._flip_prog["u_flip_y"].value = True
         self._quad = ctx.buffer(np.array([0, 0, 1, 0, 0, 1, 1, 1], dtype="f4").tobytes())
         self._flip_vao = ctx.vertex_array(self._flip_prog, [(self._quad, "2f", "a_unit")])
-        self._objects += [self._flip_vao, self._quad, self._flip_prog]
+        # the copy is pixel for pixel: nearest sampling, whatever the buffer's own filter
+        self._flip_sampler = ctx.sampler(filter=(moderngl.NEAREST, moderngl.NEAREST))
+        self._objects += [self._flip_vao, self._quad, self._flip_prog, self._flip_sampler]
         self._out: moderngl.Texture | None = None
         self._out_fbo: moderngl.Framebuffer | None = None
         self._last_time: float | None = None
@@ -290,7 +292,9 @@ class IsfProgram:
         assert self._out_fbo is not None
         self._out_fbo.use()
         target.front.use(location=0)
+        self._flip_sampler.use(location=0)
         self._flip_vao.render(moderngl.TRIANGLE_STRIP)
+        self._flip_sampler.clear(location=0)
         ctx.enable(moderngl.BLEND)
         return self._out
 

@@ -206,6 +206,13 @@ class Renderer:
 
     # -- show changes (load, hot reload, calibration updates)
 
+    def set_soundtrack(self, tap: Callable[[int], np.ndarray | None] | None, rate: int) -> None:
+        """What sources that listen (ISF audio inputs) hear: ``tap(n)`` gives the last ``n``
+        samples of the show's soundtrack before the frame being drawn
+        (:class:`mapping.sound.SoundTap`)."""
+        self._env.soundtrack = tap
+        self._env.sound_rate = rate
+
     def set_show(self, show: Show) -> None:
         """Adopt a new version of the show: rebuild geometry, keep content still in use."""
         if self._reference_tex is not None and show.canvas.reference != self.show.canvas.reference:

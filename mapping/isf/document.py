@@ -59,6 +59,22 @@ GLSL_TYPES = {
     "audioFFT": "sampler2D",
 }
 
+_GLSL_WORDS = frozenset(
+    """attribute const uniform varying layout centroid flat smooth noperspective break
+    continue do for while switch case default if else in out inout float int void bool true
+    false invariant discard return mat2 mat3 mat4 mat2x2 mat2x3 mat2x4 mat3x2 mat3x3 mat3x4
+    mat4x2 mat4x3 mat4x4 vec2 vec3 vec4 ivec2 ivec3 ivec4 bvec2 bvec3 bvec4 uint uvec2 uvec3
+    uvec4 lowp mediump highp precision sampler1D sampler2D sampler3D samplerCube
+    sampler2DRect sampler2DArray sampler2DShadow isampler2D usampler2D samplerBuffer struct
+    common partition active asm class union enum typedef template this packed goto inline
+    noinline volatile public static extern external interface long short double half fixed
+    unsigned superp input output hvec2 hvec3 hvec4 dvec2 dvec3 dvec4 fvec2 fvec3 fvec4
+    sampler3DRect filter image1D image2D image3D imageCube iimage1D iimage2D uimage1D
+    uimage2D image1DArray image2DArray sizeof cast namespace using row_major patch sample
+    subroutine texture""".split()
+)
+"""GLSL 3.30 keywords, reserved words and built-in function names an input may not take."""
+
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _RESERVED = frozenset(
     (
@@ -428,8 +444,9 @@ def _parse_inputs(raw: Any, problems: _Problems) -> tuple[IsfInput, ...]:
                 line,
             )
             continue
-        if name in _RESERVED:
-            problems.add(f"{key}.NAME", f"'{name}' is an ISF built-in; choose another name", line)
+        if name in _RESERVED or name in _GLSL_WORDS:
+            what = "an ISF built-in" if name in _RESERVED else "a GLSL word"
+            problems.add(f"{key}.NAME", f"'{name}' is {what}; choose another name", line)
             continue
         kind = entry.get("TYPE")
         if kind not in INPUT_TYPES:
@@ -683,6 +700,13 @@ def _parse_passes(raw: Any, v1: dict[str, IsfPass], problems: _Problems) -> tupl
         target = entry.get("TARGET")
         if target is None or target == "":
             passes.append(IsfPass())
+            continue
+        if isinstance(target, str) and (target in _GLSL_WORDS or target in _RESERVED):
+            problems.add(
+                f"{key}.TARGET",
+                f"'{target}' is a GLSL word or ISF built-in; choose another buffer name",
+                problems.line_of(f'"{target}"'),
+            )
             continue
         if not isinstance(target, str) or not _IDENT.match(target):
             problems.add(
