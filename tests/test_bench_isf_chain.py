@@ -12,7 +12,9 @@ REPO = Path(__file__).resolve().parents[1]
 def test_the_isf_benchmark_prints_compile_and_chain_tables(capsys):
     sys.path.insert(0, str(REPO / "bench"))  # the script imports its sibling _common
     try:
-        spec = importlib.util.spec_from_file_location("bench_isf_chain", REPO / "bench" / "bench_isf_chain.py")
+        spec = importlib.util.spec_from_file_location(
+            "bench_isf_chain", REPO / "bench" / "bench_isf_chain.py"
+        )
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
         args = ["--width", "64", "--height", "32", "--compiles", "1", "--frames", "2"]
