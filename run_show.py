@@ -382,6 +382,10 @@ def cmd_check(args: argparse.Namespace) -> int:
     report = check_show(args.show, ctx_factory=create_headless_context)
     if report.show is not None:
         print(report.summary())
+    if report.warnings:
+        print(f"\n{len(report.warnings)} warning(s):", file=sys.stderr)
+        for warning in report.warnings:
+            print(warning, file=sys.stderr)
     if report.problems:
         print(f"\n{len(report.problems)} problem(s):", file=sys.stderr)
         for problem in report.problems:

@@ -6,6 +6,10 @@ present), the check probes every image and video the show uses with its kind's p
 as ``run_show.py media``) and compiles every generator shader in a headless GL context, so
 broken media and shader errors (with the shader's own file and line) are found before the
 show, not during it.
+
+Warnings do not fail the check: a generator's uniform the host never sets (a sampler, a
+matrix, an array, ``iMouse`` …: it silently reads 0 or black) and a range annotation that
+cannot be read (:mod:`mapping.shader_params`), each with the shader's file and line.
 """
 
 from __future__ import annotations
@@ -22,13 +26,19 @@ from mapping.gl.isf import load_isf_program
 from mapping.gl.shaders import ShaderError, load_generator
 from mapping.kinds import LAYER_KINDS, probe_function
 from mapping.media.errors import MediaError
+from mapping.params import ParamSpec
+from mapping.shader_params import scan_uniforms
 from mapping.show import LiveDevice, Show, load_show
+
+SHADER_PARAMS = "mapping.shader_params:shader_param_specs"
 
 
 @dataclass
 class CheckReport:
     show: Show | None
     problems: list[Problem] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)
+    """What the show survives but the artist should know (uniforms the host never sets)."""
 
     @property
     def ok(self) -> bool:
@@ -66,6 +76,8 @@ class CheckReport:
                 f"    {layer.name:<16} {layer.kind:<7} {content:<24} "
                 f"opacity {layer.opacity:g}, {layer.blend}"
             )
+            if layer.param_specs:
+                lines.append("      params " + ", ".join(map(_param_text, layer.param_specs)))
         lines.append(f"  cues     {len(show.cues)}: " + ", ".join(c.name for c in show.cues))
         return "\n".join(lines)
 
@@ -91,6 +103,8 @@ def check_show(
         kind = LAYER_KINDS[kind_name]
         if kind.compiled:  # checking needs GL: generator shaders are compiled below
             shaders.append((key_path, file, kind_name))
+            if kind.params == SHADER_PARAMS:  # Shadertoy-style: its uniforms
+                report.warnings.extend(_uniform_warnings(file, key_path))
             continue
         probe = probe_function(kind)
         if probe is None:
@@ -115,3 +129,33 @@ def check_show(
         finally:
             ctx.release()
     return report
+
+
+def _uniform_warnings(file: Path, key_path: str) -> list[Problem]:
+    """The uniforms of a generator the host never sets, and unreadable annotations."""
+    try:
+        uniforms = scan_uniforms(file)
+    except MediaError:
+        return []  # the compile below reports a file it cannot read
+    warnings = [
+        Problem(
+            file,
+            key_path,
+            f"uniform '{u.name}' ({u.glsl_type}) is never set by the host: {u.reason}; "
+            "the shader reads 0 (black) there",
+            u.line,
+        )
+        for u in uniforms.unset
+    ]
+    warnings += [Problem(file, key_path, message, line) for line, message in uniforms.problems]
+    return warnings
+
+
+def _param_text(spec: ParamSpec) -> str:
+    """``speed (float 0..4)``: a parameter as the summary lists it."""
+    text = spec.type
+    if spec.values:
+        text += " " + "/".join(map(str, spec.values))
+    elif spec.min is not None and spec.max is not None and not isinstance(spec.min, tuple):
+        text += f" {spec.min:g}..{spec.max:g}"
+    return f"{spec.name} ({text})"

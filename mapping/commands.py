@@ -40,7 +40,13 @@ Undo = Callable[[], None]
 """An edit's effect returns one of these: calling it restores the state before the edit."""
 
 _REQUIRED: Any = object()
-_TYPE_NAMES = {float: "a number", int: "an integer", bool: "0 or 1 (true/false)", str: "a text"}
+_TYPE_NAMES = {
+    float: "a number",
+    int: "an integer",
+    bool: "0 or 1 (true/false)",
+    str: "a text",
+    tuple: "a value of the parameter's type",
+}
 
 
 class CommandError(ValueError):
@@ -56,6 +62,11 @@ class Arg:
     ``names(target, path_values)`` returns, for a live show, the values a path argument can
     take (layer names, cue numbers, the parameters of the layer named before it, …): the
     processor checks them and OSC expands address patterns against them.
+
+    An argument of type ``tuple`` is typed by the live show (a layer parameter: a number,
+    a colour of 3–4 numbers, a point of 2): given positionally it takes *every* remaining
+    value, as a tuple, and the spec's ``resolve`` splits and types them when the command
+    is applied; by name it takes one value or a list.
     """
 
     name: str
@@ -86,6 +97,10 @@ class Arg:
         """``raw`` (a string, OSC value, JSON value) as this argument's type, or CommandError."""
         where = f"{command}: argument '{self.name}'"
         value: Any
+        if self.type is tuple:
+            if isinstance(raw, bytes | bytearray):
+                raise CommandError(f"{where}: expected {self.expected()}, got binary data")
+            return tuple(raw) if isinstance(raw, list | tuple) else (raw,)
         if self.type is bool:
             if isinstance(raw, bool):
                 value = raw
@@ -154,6 +169,13 @@ class CommandSpec:
     locked_in_show: bool = False
     keys: tuple[str, ...] = ()
     group: str = "show"
+    resolve: Callable[[Any, dict[str, Any], bool], dict[str, Any]] | None = None
+    """``resolve(target, args, relative)``: the arguments typed by the live show (a layer
+    parameter's value by its spec), called when the command is applied, before the
+    effect; raises CommandError. ``relative``: a ``+``/``-`` result, to clamp in range."""
+    value_type: Callable[[Any, Mapping[str, Any]], tuple[str, list[dict[str, Any]]]] | None = None
+    """``value_type(target, path_values)``: the OSC type tags and OSCQuery RANGE of the value
+    at one concrete address, when they depend on the live show (a parameter's spec)."""
 
     # cached: make() and the processor read them for every command (OSC floods included)
     @functools.cached_property
@@ -168,7 +190,7 @@ class CommandSpec:
     def relative_arg(self) -> Arg | None:
         """The numeric value argument that ``+``/``-`` change (the first), if there is a query."""
         values = self.value_args
-        if self.query is not None and values and values[0].type in (int, float):
+        if self.query is not None and values and values[0].type in (int, float, tuple):
             return values[0]
         return None
 
@@ -177,7 +199,11 @@ class CommandSpec:
 
     def signature(self) -> str:
         """``/layer/{layer}/opacity f`` — the OSC type tags of the value arguments."""
-        tags = "".join({float: "f", int: "i", bool: "i", str: "s"}[a.type] for a in self.value_args)
+        # a live-typed value (tuple) is written "f", its usual type; OSCQuery publishes the
+        # type of each concrete address (value_type)
+        tags = "".join(
+            {float: "f", int: "i", bool: "i", str: "s", tuple: "f"}[a.type] for a in self.value_args
+        )
         return f"{self.address} {tags}".rstrip()
 
 
@@ -304,6 +330,9 @@ class Registry:
                 raise CommandError(f"{name}: unknown argument '{unknown[0]}'{hint}")
             given = dict(values)
         else:
+            rest = next((i for i, a in enumerate(value_args) if a.type is tuple), None)
+            if rest is not None and len(values) > rest:  # the live-typed value takes the rest
+                values = [*values[:rest], tuple(values[rest:])]
             if len(values) > len(value_args):
                 raise CommandError(
                     f"{name}: expected at most {len(value_args)} argument(s) "
@@ -313,6 +342,8 @@ class Registry:
         for arg in value_args:
             if arg.name in given:
                 args[arg.name] = arg.convert(given[arg.name], name)
+            elif arg.type is tuple and mode == "set":  # typed when applied: an event fires
+                args[arg.name] = ()  # with no value; the other types say what they need
             elif arg.required:
                 raise CommandError(
                     f"{name}: missing argument '{arg.name}' ({arg.expected()}); "
@@ -378,13 +409,24 @@ class CommandProcessor:
             rel = spec.relative_arg
             assert rel is not None and spec.query is not None
             current = spec.query(self.target, args)
-            delta = args[rel.name] if command.mode == "add" else -args[rel.name]
+            delta = args[rel.name]
+            if rel.type is tuple:  # a live-typed value: one number, added to a number
+                if (
+                    len(delta) != 1
+                    or isinstance(current, bool)
+                    or not isinstance(current, int | float)
+                ):
+                    raise CommandError(f"{command.name}: +/- take a number, for a number")
+                delta = Arg("delta", float).convert(delta[0], command.name)
+            delta = delta if command.mode == "add" else -delta
             value = current + delta
             if rel.minimum is not None:
                 value = max(rel.minimum, value)
             if rel.maximum is not None:
                 value = min(rel.maximum, value)
-            args[rel.name] = rel.type(value)
+            args[rel.name] = (value,) if rel.type is tuple else rel.type(value)
+        if spec.resolve is not None:
+            args = spec.resolve(self.target, args, command.mode in ("add", "sub"))
         undo = spec.effect(self.target, args, show_time_s)
         if spec.edit and undo is not None:
             self._undo.append((Command(command.name, args, "set", None, command.source), undo))

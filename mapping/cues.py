@@ -24,6 +24,9 @@ Operators' vocabulary, as in QLab and on lighting desks:
   content into the new over the fade, it never cuts (unless the fade is 0).
 
 Fades follow a curve (:data:`mapping.show.CURVES`): monotonic, exact at both ends.
+Layer parameters are typed (:mod:`mapping.params`): floats, colours and points fade per
+component; long, bool and image values switch at the start of the fade; an ``event`` is
+true for exactly one frame (the next :meth:`CueEngine.tick`) each time it is set.
 Internally every time is *engine time*: show time minus the time spent paused.
 """
 
@@ -34,9 +37,11 @@ import itertools
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
+from mapping.params import INTERPOLATED, ParamValue, interpolate
 from mapping.show import Content, Cue, Layer, Show, Transition
 
 log = logging.getLogger(__name__)
@@ -79,7 +84,7 @@ class LayerFrame:
     content: Content
     opacity: float
     media_time_s: float
-    params: Mapping[str, float] = field(default_factory=dict)
+    params: Mapping[str, ParamValue] = field(default_factory=dict)
     previous: PreviousContent | None = None
 
 
@@ -104,24 +109,33 @@ class FrameState:
 
 @dataclass
 class Fade:
-    """One number moving from ``start`` to ``end`` over ``[t0, t0 + duration]`` (engine time)."""
+    """One value moving from ``start`` to ``end`` over ``[t0, t0 + duration]`` (engine time).
 
-    start: float
-    end: float
+    ``kind`` is the value's parameter type (:data:`mapping.params.PARAM_TYPES`; opacity and
+    levels are ``float``): floats and tuples of floats (colours, points) move per component
+    through the curve; the other types switch to ``end`` at ``t0``, the start of the fade.
+    """
+
+    start: Any
+    end: Any
     t0: float = 0.0
     duration: float = 0.0
     curve: str = "linear"
+    kind: str = "float"
 
-    def at(self, t: float) -> float:
+    def at(self, t: float) -> Any:
         if self.duration <= 0.0 or t >= self.t0 + self.duration:
             return self.end
+        if self.kind not in INTERPOLATED:
+            return self.end if t >= self.t0 else self.start
         if t <= self.t0:
             return self.start
-        return self.start + (self.end - self.start) * ease(
-            self.curve, (t - self.t0) / self.duration
-        )
+        u = ease(self.curve, (t - self.t0) / self.duration)
+        if self.kind == "float":  # opacity and levels, every frame: the plain formula
+            return self.start + (self.end - self.start) * u
+        return interpolate(self.kind, self.start, self.end, u)
 
-    def to(self, value: float, t: float, duration: float, curve: str) -> None:
+    def to(self, value: Any, t: float, duration: float, curve: str) -> None:
         """Start a new fade from wherever this one is at ``t``."""
         self.start, self.end = self.at(t), value
         self.t0, self.duration, self.curve = t, duration, curve
@@ -139,6 +153,8 @@ class _LayerTrack:
     content_since: float
     opacity: Fade
     params: dict[str, Fade]
+    events: set[str] = field(default_factory=set)
+    """Event parameters set since the last frame: true in the next frame only."""
     previous: Content | None = None
     previous_since: float = 0.0
     mix: Fade = field(default_factory=lambda: Fade(1.0, 1.0))  # share of the new content
@@ -174,7 +190,7 @@ class _Look:
 
     opacity: dict[str, float]
     content: dict[str, Content]
-    params: dict[str, dict[str, float]]
+    params: dict[str, dict[str, ParamValue]]
     visible: dict[str, bool]
     level: dict[str, float]
 
@@ -189,7 +205,13 @@ class CueEngine:
                 layer.content,
                 0.0,
                 Fade(layer.opacity, layer.opacity),
-                {k: Fade(v, v) for k, v in layer.params.items()},
+                {
+                    spec.name: Fade(
+                        layer.params[spec.name], layer.params[spec.name], kind=spec.type
+                    )
+                    for spec in layer.param_specs
+                    if spec.name in layer.params and spec.type != "event"
+                },
             )
             for layer in show.layers
         }
@@ -360,23 +382,43 @@ class CueEngine:
         """The opacity a layer has or is fading to."""
         return self._tracks[layer].opacity.end
 
-    def param_target(self, layer: str, param: str) -> float:
-        return self._tracks[layer].params[param].end
+    def param_target(self, layer: str, param: str) -> ParamValue:
+        """The value a parameter has or is fading to (an event: whether it is pending)."""
+        track = self._tracks[layer]
+        if param not in track.params and param in self._event_names(layer):
+            return param in track.events
+        return track.params[param].end
 
     def level_target(self, output: str) -> float:
         return self._levels[output].end
 
     def set_param(
-        self, layer: str, param: str, value: float, show_time_s: float, fade_s: float = 0.0
-    ) -> float:
+        self, layer: str, param: str, value: ParamValue, show_time_s: float, fade_s: float = 0.0
+    ) -> ParamValue:
+        """Set (or fade) a parameter to a value of its type; returns the value before.
+
+        An event fires when set true (true in the next frame); setting it false does nothing.
+        """
+        track = self._tracks[layer]
+        if param not in track.params and param in self._event_names(layer):
+            before = param in track.events
+            if value:
+                track.events.add(param)
+            return before
         t = self.engine_time(show_time_s)
-        fade = self._tracks[layer].params[param]
+        fade = track.params[param]
         before = fade.at(t)
         fade.to(value, t, fade_s, "linear")
         return before
 
-    def param(self, layer: str, param: str, show_time_s: float) -> float:
-        return self._tracks[layer].params[param].at(self.engine_time(show_time_s))
+    def param(self, layer: str, param: str, show_time_s: float) -> ParamValue:
+        track = self._tracks[layer]
+        if param not in track.params and param in self._event_names(layer):
+            return param in track.events
+        return track.params[param].at(self.engine_time(show_time_s))
+
+    def _event_names(self, layer: str) -> set[str]:
+        return {s.name for s in self.show.layer(layer).param_specs if s.type == "event"}
 
     def set_content(
         self, layer: str, content: Content, show_time_s: float, fade_s: float = 0.0
@@ -460,7 +502,7 @@ class CueEngine:
                     track.content,
                     track.opacity.at(t),
                     t - track.content_since,
-                    {k: f.at(t) for k, f in track.params.items()},
+                    self._frame_params(layer, track, t),
                     previous,
                 )
             )
@@ -485,6 +527,16 @@ class CueEngine:
         )
 
     # -- internals
+
+    @staticmethod
+    def _frame_params(layer: Layer, track: _LayerTrack, t: float) -> dict[str, ParamValue]:
+        values: dict[str, ParamValue] = {k: f.at(t) for k, f in track.params.items()}
+        if len(values) < len(layer.param_specs):  # event parameters: true for one frame
+            for spec in layer.param_specs:
+                if spec.type == "event":
+                    values[spec.name] = spec.name in track.events
+            track.events.clear()
+        return values
 
     def _set_current(self, index: int) -> None:
         name = self.show.cues[index].cue_list
@@ -515,7 +567,10 @@ class CueEngine:
             if change.opacity is not None:
                 track.opacity.to(change.opacity, t, fade, curve)
             for key, value in change.params.items():
-                track.params[key].to(value, t, fade, curve)
+                if key in track.params:
+                    track.params[key].to(value, t, fade, curve)
+                elif value:  # an event the cue fires
+                    track.events.add(key)
         for name, surface in cue.surfaces.items():
             if surface.visible is not None:
                 self._visible[name] = surface.visible
@@ -550,7 +605,10 @@ class CueEngine:
         look = _Look(
             {la.name: la.opacity for la in self.show.layers},
             {la.name: la.content for la in self.show.layers},
-            {la.name: dict(la.params) for la in self.show.layers},
+            {  # events are moments, not state: a tracked look holds none
+                la.name: {s.name: la.params[s.name] for s in la.param_specs if s.type != "event"}
+                for la in self.show.layers
+            },
             {s.name: True for s in self.show.surfaces},
             {o.name: 1.0 for o in self.show.outputs},
         )
@@ -564,7 +622,9 @@ class CueEngine:
                     look.opacity[name] = change.opacity
                 if change.content is not None:
                     look.content[name] = change.content
-                look.params[name].update(change.params)
+                look.params[name].update(
+                    (k, v) for k, v in change.params.items() if k in look.params[name]
+                )
             for name, surface in cue.surfaces.items():
                 if surface.visible is not None:
                     look.visible[name] = surface.visible

@@ -45,8 +45,10 @@ class LayerKind:
             content is sound (a file without sound is a warning).
         timeline: the content is a clip with its own timeline, so the layer may cut a
             window out of it (``in`` / ``out`` points, seconds of the file).
-        params: ``"module:function"`` taking the content file's ``Path`` and returning the
-            parameters it declares (``tuple[ParamSpec, ...]``); ``None``: none.
+        params: ``"module:function"`` that reads the parameters a content file declares
+            (file ``Path`` → ``tuple[ParamSpec, ...]``, pure, raising ``MediaError`` or
+            ``ValidationError`` for a file it cannot read); ``None`` when the content
+            declares none (the show file then declares float parameters itself).
     """
 
     name: str
@@ -113,6 +115,7 @@ LAYER_KINDS: dict[str, LayerKind] = {
             gpu_source="mapping.gl.sources.generator:GeneratorSource",
             compiled=True,
             region_sized=True,
+            params="mapping.shader_params:shader_param_specs",
         ),
         LayerKind(
             "isf",
@@ -169,6 +172,11 @@ def resolve(dotted: str) -> Any:
 def probe_function(kind: LayerKind) -> Callable[[Path], object] | None:
     """The function that checks one content file of this kind, or ``None``."""
     return resolve(kind.probe) if kind.probe else None
+
+
+def params_function(kind: LayerKind) -> Callable[[Path], tuple[Any, ...]] | None:
+    """The function that reads the parameters a content file of this kind declares."""
+    return resolve(kind.params) if kind.params else None
 
 
 @dataclass(frozen=True)

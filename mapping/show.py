@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -32,8 +32,10 @@ from mapping.color import (
     load_cube,
 )
 from mapping.errors import Choices, Problem, ValidationError, did_you_mean, listing
-from mapping.kinds import CONTENT_KEYS, KIND_NAMES, LAYER_KINDS, kinds_taking
+from mapping.kinds import CONTENT_KEYS, KIND_NAMES, LAYER_KINDS, kinds_taking, params_function
+from mapping.media.errors import MediaError
 from mapping.mesh import MeshWarp
+from mapping.params import ParamError, ParamSpec, ParamValue, coerce, infer_spec, legacy_spec
 from mapping.validate import describe as _describe
 
 SCHEMA_VERSION = 1
@@ -62,6 +64,9 @@ MAX_PARAM = 1e9
 """Largest ``|value|`` of a generator parameter (a float32 uniform keeps it)."""
 MAX_TIME_S = 86400.0
 """Longest fade, pre-wait or post-wait: one day."""
+
+_PARAM_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?")
+"""A parameter name: a GLSL identifier, or ``filter.input`` for a filter's input."""
 
 SIZE = validate.Range(1, MAX_RESOLUTION, integer=True)
 OPACITY = validate.Range(0.0, 1.0)
@@ -177,16 +182,41 @@ class Layer:
     blend: str = "normal"
     region_canvas_px: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)
     loop: bool = True
-    params: Mapping[str, float] = field(default_factory=dict)
-    """Named numeric parameters (shader uniforms of a generator), with their start values."""
+    params: Mapping[str, ParamValue] = field(default_factory=dict)
+    """Every parameter's start value: the content's default unless the show gives one."""
     audio: bool = True
     """Whether the content's sound plays (``audio = false`` mutes a video's own track)."""
     in_s: float | None = None
     """In point of a clip (video, audio), seconds of the file: media time 0 shows it."""
     out_s: float | None = None
     """Out point: the clip loops back to the in point here, or holds its last frame."""
+    param_specs: tuple[ParamSpec, ...] = ()
+    """One :class:`~mapping.params.ParamSpec` per parameter, in :attr:`params` order: those
+    the content declares (a generator's uniforms, an ISF file's inputs), or — for content
+    that declares none, or a file that cannot be read — a float per ``params`` key the
+    show gives (``params.legacy_spec``)."""
+    declared_by: Path | None = None
+    """The content file whose declarations :attr:`param_specs` are; ``None`` when the
+    show file declared them."""
+
     filters: tuple[Filter, ...] = ()
-    """ISF filters run on the layer's picture, in order, before it is composited."""
+    """ISF filters run on the layer's picture, in order, before it is composited. Their
+    inputs are parameters of the layer too (``<filter>.<input>``, in :attr:`params` and
+    :attr:`param_specs`)."""
+
+    def __post_init__(self) -> None:
+        # a layer made in code with params but no specs: each a float, as before specs
+        named = {spec.name for spec in self.param_specs}
+        missing = [_spec_for(k, v) for k, v in self.params.items() if k not in named]
+        if missing:
+            object.__setattr__(self, "param_specs", (*self.param_specs, *missing))
+
+    def param_spec(self, name: str) -> ParamSpec:
+        """The spec of parameter ``name``; KeyError if the layer has none by that name."""
+        for spec in self.param_specs:
+            if spec.name == name:
+                return spec
+        raise KeyError(f"layer '{self.name}' has no parameter '{name}'")
 
 
 @dataclass(frozen=True)
@@ -198,7 +228,7 @@ class LayerChange:
 
     opacity: float | None = None
     content: Content | None = None
-    params: Mapping[str, float] = field(default_factory=dict)
+    params: Mapping[str, ParamValue] = field(default_factory=dict)
     fade_s: float | None = None
     curve: str | None = None
     transition: Transition | None = None
@@ -483,6 +513,8 @@ _MAPPING_KEYS = ("corners", "homography", "calibration")
 class _ShowParser:
     def __init__(self, root: Path, show_file: Path, text: str, doc: dict[str, Any]):
         self.root = root
+        self.unread: set[Path] = set()
+        """Content files whose declared parameters could not be read."""
         self.file = show_file
         self.line_index = validate.toml_line_index(text)
         self.doc = doc
@@ -926,18 +958,26 @@ class _ShowParser:
             if not isinstance(loop, bool):
                 self.problem(f"{p}.loop", f"expected true or false, got {_describe(loop)}")
                 loop = _BAD
-            params = self.attempt(self.params, table.get("params", {}), f"{p}.params")
+            filters = ()
+            if "filters" in table:
+                filters = self.attempt(self.filters, table["filters"], f"{p}.filters")
+            declared = None if content is _BAD else self.content_params(kind, content)
+            own, of_filters = _split_filter_params(table.get("params", {}), filters)
+            params = self.attempt(self.layer_params, own, f"{p}.params", declared, content)
+            if params is not _BAD and filters is not _BAD and filters:
+                extra = self.attempt(self.filter_params, filters, of_filters, f"{p}.params")
+                if extra is _BAD:
+                    params = _BAD
+                else:  # the filters' inputs are parameters of the layer too
+                    params = ({**params[0], **extra[0]}, (*params[1], *extra[1]))
             audio = table.get("audio", True)
             if not isinstance(audio, bool):
                 self.problem(f"{p}.audio", f"expected true or false, got {_describe(audio)}")
                 audio = _BAD
             window = (None, None) if kind is _BAD else self.attempt(self.in_out, table, kind, p)
-            filters = ()
-            if "filters" in table:
-                filters = self.attempt(self.filters, table["filters"], f"{p}.filters")
             fields = (name, kind, content, opacity, blend, region, loop, params, audio, window)
             if _all_ok(*fields, filters):
-                params = {**self.filter_params(filters), **params}  # filter inputs: params too
+                values, specs = params
                 layers.append(
                     Layer(
                         name,
@@ -947,10 +987,12 @@ class _ShowParser:
                         blend,
                         region,
                         loop,
-                        params,
+                        values,
                         audio,
                         *window,
-                        filters,
+                        param_specs=specs,
+                        declared_by=content if declared is not None else None,  # type: ignore[arg-type]
+                        filters=filters,
                     )
                 )
             if name is not _BAD:
@@ -1033,16 +1075,41 @@ class _ShowParser:
             raise _InvalidError
         return tuple(out)
 
-    def filter_params(self, filters: tuple[Filter, ...]) -> dict[str, float]:
-        """The filters' numeric inputs as layer parameters ``<filter>.<input>``, at the value
-        the show file gives or the file's default."""
-        out: dict[str, float] = {}
+    def filter_params(
+        self, filters: tuple[Filter, ...], given: Mapping[str, Any], path: str
+    ) -> tuple[dict[str, ParamValue], tuple[ParamSpec, ...]]:
+        """The filters' inputs as layer parameters ``<filter>.<input>``: their specs (the
+        ISF file's), start values (the layer's ``params.<filter>.<input>``, else the
+        filter's own ``params``, else the file's default)."""
+        values: dict[str, ParamValue] = {}
+        specs: list[ParamSpec] = []
+        bad = False
         for f in filters:
-            for spec in isf_settable(self._isf[f.file]):
-                if spec.type in ("float", "long", "bool", "event"):
-                    value = f.params.get(spec.name, spec.default)
-                    out[f"{f.name}.{spec.name}"] = float(value)  # type: ignore[arg-type]
-        return out
+            settable = {spec.name: spec for spec in isf_settable(self._isf[f.file])}
+            for key in given.get(f.name, {}):
+                if key not in settable:
+                    self.problem(
+                        f"{path}.{f.name}.{key}",
+                        f"{f.file.name} has no input '{key}'"
+                        f"{did_you_mean(key, list(settable))}; its inputs: "
+                        f"{', '.join(settable) or 'none'}",
+                    )
+                    bad = True
+            for spec in settable.values():
+                value = f.params.get(spec.name, spec.default)
+                if spec.name in given.get(f.name, {}):
+                    where = f"{path}.{f.name}.{spec.name}"
+                    try:
+                        value = self.param_value(spec, given[f.name][spec.name], where, f.file)
+                    except _InvalidError:
+                        bad = True
+                        continue
+                name = f"{f.name}.{spec.name}"
+                values[name] = value
+                specs.append(replace(spec, name=name, default=value))
+        if bad:
+            raise _InvalidError
+        return values, tuple(specs)
 
     def isf_params(self, value: Any, path: str, doc: Any) -> dict[str, Any]:
         """Values for an ISF file's inputs, each checked against the input's type and range."""
@@ -1071,12 +1138,10 @@ class _ShowParser:
                 )
                 bad = True
                 continue
-            checked, message = isf_value(spec, given)
-            if message is not None:
-                self.problem(f"{path}.{key}", message)
+            try:
+                out[key] = self.param_value(spec, given, f"{path}.{key}", doc.file)
+            except _InvalidError:
                 bad = True
-                continue
-            out[key] = checked
         if bad:
             raise _InvalidError
         return out
@@ -1197,27 +1262,104 @@ class _ShowParser:
             raise _InvalidError
         return (float(value[0]), float(value[1]), float(value[2]), float(value[3]))
 
-    def params(self, value: Any, path: str) -> dict[str, float]:
+    def content_params(self, kind: str, content: Any) -> tuple[ParamSpec, ...] | None:
+        """The parameters the layer's content declares, or ``None`` when its kind declares
+        none or the file cannot be read (the renderer shows a placeholder, ``check`` says
+        why): the show file's ``params`` are then plain floats, as before."""
+        read = params_function(LAYER_KINDS[kind])
+        if read is None or not isinstance(content, Path):
+            return None
+        try:
+            return tuple(read(content))
+        except (MediaError, ValidationError, OSError, ValueError):
+            self.unread.add(content)
+            return None
+
+    def param_table(self, value: Any, path: str) -> dict[str, Any]:
+        """``params`` flattened: ``{ blur = { amount = 0.5 } }`` → ``{"blur.amount": 0.5}``."""
         if not isinstance(value, dict):
             self.problem(path, f"expected a table like {{ speed = 1.0 }}, got {_describe(value)}")
             raise _InvalidError
-        out: dict[str, float] = {}
+        out: dict[str, Any] = {}
         bad = False
-        for key, number in _flatten_params(value):
-            if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_-]*)?", key):
-                self.problem(
-                    f"{path}.{key}",
-                    "expected a parameter name usable in GLSL, or <filter>.<input>",
-                )
+        for key, item in value.items():
+            inner = item.items() if isinstance(item, dict) else [(None, item)]
+            for sub, raw in inner:
+                name = key if sub is None else f"{key}.{sub}"
+                if not _PARAM_NAME.fullmatch(name) or isinstance(raw, dict):
+                    self.problem(
+                        f"{path}.{name}",
+                        "expected a parameter name usable in GLSL (or filter.input), with a value",
+                    )
+                    bad = True
+                    continue
+                out[name] = raw
+        if bad:
+            raise _InvalidError
+        return out
+
+    def param_value(self, spec: ParamSpec, raw: Any, path: str, declared_by: Any) -> ParamValue:
+        """``raw`` checked against ``spec`` (type and range), or a problem naming them."""
+        if spec.type == "float" and spec.min is None and spec.max is None:
+            return self.ranged(raw, path, PARAM)  # the format's own bound, as before
+        try:
+            return coerce(spec, raw)
+        except ParamError as exc:
+            where = f" (as {_rel(declared_by, self.root)} declares)" if declared_by else ""
+            self.problem(path, f"{exc}{where}")
+            raise _InvalidError from None
+
+    def layer_params(
+        self,
+        value: Any,
+        path: str,
+        declared: tuple[ParamSpec, ...] | None,
+        content: Any,
+    ) -> tuple[dict[str, ParamValue], tuple[ParamSpec, ...]]:
+        """The layer's start values and specs (see :attr:`Layer.param_specs`)."""
+        given = self.param_table(value, path)
+        if declared is None and (content is _BAD or content in self.unread):
+            # the file cannot be read now: each value's own shape types it, so the show
+            # loads (the layer is a placeholder until the file is fixed; check says why)
+            specs = []
+            bad = False
+            for key, raw in given.items():
+                spec = infer_spec(key, raw)
+                try:
+                    specs.append(
+                        replace(spec, default=self.param_value(spec, raw, f"{path}.{key}", None))
+                    )
+                except _InvalidError:
+                    bad = True
+            if bad:
+                raise _InvalidError
+            return {s.name: s.default for s in specs}, tuple(specs)
+        if declared is None:
+            values: dict[str, ParamValue] = {}
+            bad = False
+            for key, raw in given.items():
+                try:
+                    values[key] = self.ranged(raw, f"{path}.{key}", PARAM)
+                except _InvalidError:
+                    bad = True
+            if bad:
+                raise _InvalidError
+            return values, tuple(legacy_spec(k, v) for k, v in values.items())  # type: ignore[arg-type]
+        by_name = {spec.name: spec for spec in declared}
+        values = {spec.name: spec.default for spec in declared}
+        bad = False
+        for key, raw in given.items():
+            if key not in by_name:
+                self.problem(f"{path}.{key}", _undeclared(key, declared, content, self.root))
                 bad = True
                 continue
             try:
-                out[key] = self.ranged(number, f"{path}.{key}", PARAM)
+                values[key] = self.param_value(by_name[key], raw, f"{path}.{key}", content)
             except _InvalidError:
                 bad = True
         if bad:
             raise _InvalidError
-        return out
+        return values, declared
 
     def parse_cues(self, layers: tuple[Layer, ...]) -> tuple[Cue, ...]:
         cues: list[Cue] = []
@@ -1346,17 +1488,7 @@ class _ShowParser:
                 content = None
                 if content_key in state:
                     content = self.content(kind, state[content_key], lp)
-                params = self.params(state.get("params", {}), f"{lp}.params")
-                for key in params:
-                    if key not in by_name[lname].params:
-                        declared_params = list(by_name[lname].params)
-                        self.problem(
-                            f"{lp}.params.{key}",
-                            f"layer '{lname}' declares no parameter '{key}'"
-                            f"{did_you_mean(key, declared_params)}; declare it in the layer's "
-                            "params with its start value",
-                        )
-                        raise _InvalidError
+                params = self.cue_params(state.get("params", {}), f"{lp}.params", by_name[lname])
                 fade = None
                 if "fade" in state:
                     fade = self.ranged(state["fade"], f"{lp}.fade", SECONDS)
@@ -1368,6 +1500,37 @@ class _ShowParser:
             except _InvalidError:
                 continue
         return changes
+
+    def cue_params(self, value: Any, path: str, layer: Layer) -> dict[str, ParamValue]:
+        """A cue's ``params`` for ``layer``: each a parameter the layer has, of its type."""
+        given = self.param_table(value, path)
+        out: dict[str, ParamValue] = {}
+        bad = False
+        for key, raw in given.items():
+            if key not in layer.params:
+                names = [spec.name for spec in layer.param_specs]
+                if layer.declared_by is None:
+                    message = (
+                        f"layer '{layer.name}' declares no parameter '{key}'"
+                        f"{did_you_mean(key, names)}; declare it in the layer's "
+                        "params with its start value"
+                    )
+                else:
+                    message = f"layer '{layer.name}': " + _undeclared(
+                        key, layer.param_specs, layer.declared_by, self.root
+                    )
+                self.problem(f"{path}.{key}", message)
+                bad = True
+                continue
+            try:
+                out[key] = self.param_value(
+                    layer.param_spec(key), raw, f"{path}.{key}", layer.declared_by
+                )
+            except _InvalidError:
+                bad = True
+        if bad:
+            raise _InvalidError
+        return out
 
     def cue_targets(
         self,
@@ -1537,72 +1700,53 @@ class _ShowParser:
         return tuple(out)
 
 
+def _rel(path: Any, root: Path) -> str:
+    try:
+        return str(Path(path).relative_to(root.resolve()))
+    except ValueError:
+        return str(path)
+
+
+def _undeclared(key: str, declared: tuple[ParamSpec, ...], content: Any, root: Path) -> str:
+    """Why ``key`` is no parameter: what the content file declares instead."""
+    names = [spec.name for spec in declared]
+    hint = did_you_mean(key, names)
+    file = _rel(content, root)
+    if not names:
+        return f"{file} declares no parameters (no uniforms), so not '{key}'"
+    return f"{file} declares no parameter '{key}'{hint}; it declares: {listing(names)}"
+
+
+def _spec_for(name: str, value: Any) -> ParamSpec:
+    """The spec of a value given without one: a float if a number, else by its shape."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return legacy_spec(name, value)
+    return infer_spec(name, value)
+
+
 # --- ISF inputs in the show file ----------------------------------------------------------
 
 
-def _flatten_params(value: Mapping[str, Any]) -> list[tuple[str, Any]]:
-    """``{ speed = 1, blur = { amount = 0.5 } }`` → ``speed``, ``blur.amount``: a filter's
-    inputs are written as a sub-table named after the filter (TOML ``params.blur.amount``)."""
-    items: list[tuple[str, Any]] = []
-    for key, item in value.items():
-        if isinstance(item, dict):
-            items.extend((f"{key}.{sub}", v) for sub, v in item.items())
-        else:
-            items.append((key, item))
-    return items
-
-
-def isf_settable(doc: Any) -> tuple[Any, ...]:
+def isf_settable(doc: Any) -> tuple[ParamSpec, ...]:
     """The inputs of an ISF document a show may set: its params, less the images and the
     progress the host feeds (``inputImage``, ``startImage``, ``endImage``, ``progress``)."""
     return tuple(spec for spec in doc.params if spec.name not in _ISF_IMAGE_INPUTS)
 
 
-def isf_value(spec: Any, value: Any) -> tuple[Any, str | None]:
-    """``value`` as the type of the ISF input ``spec`` (a ``ParamSpec``), and ``None``; or
-    ``None`` and a message saying what was expected."""
-    kind = spec.type
-    lo, hi = spec.min, spec.max
-    if kind in ("bool", "event"):
-        if isinstance(value, bool):
-            return value, None
-        return (
-            None,
-            f"expected true or false for the {kind} input '{spec.name}', got {_describe(value)}",
-        )
-    if kind in ("float", "long"):
-        integer = kind == "long"
-        rng = validate.Range(
-            lo if isinstance(lo, int | float) else -MAX_PARAM,
-            hi if isinstance(hi, int | float) else MAX_PARAM,
-            integer=integer,
-        )
-        if message := rng.problem(value):
-            return None, message
-        if integer and spec.values and value not in spec.values:
-            names = ", ".join(
-                f"{v} ({label})" if label else str(v)
-                for v, label in zip(
-                    spec.values, spec.labels or ("",) * len(spec.values), strict=False
-                )
-            )
-            return None, f"expected one of: {names}, got {_describe(value)}"
-        return (int(value) if integer else float(value)), None
-    if kind in ("color", "point2D"):
-        n = (3, 4) if kind == "color" else (2,)
-        ok = (
-            isinstance(value, list)
-            and len(value) in n
-            and all(validate.is_finite_number(v) and not isinstance(v, bool) for v in value)
-        )
-        if kind == "color" and ok:
-            ok = all(0.0 <= v <= 1.0 for v in value)
-        if not ok:
-            what = "[r, g, b] or [r, g, b, a] with values 0..1" if kind == "color" else "[x, y]"
-            return (
-                None,
-                f"expected {what} for the {kind} input '{spec.name}', got {_describe(value)}",
-            )
-        floats = tuple(float(v) for v in value)
-        return ((*floats, 1.0) if len(floats) == 3 else floats), None
-    return None, f"a show cannot set {kind} inputs ('{spec.name}') yet"
+def _split_filter_params(table: Any, filters: Any) -> tuple[Any, dict[str, dict[str, Any]]]:
+    """A layer's ``params`` split into its content's and its filters' (``blur = { amount =
+    0.5 }`` or ``"blur.amount" = 0.5`` for a filter named ``blur``), by filter name."""
+    names = {f.name for f in filters} if isinstance(filters, tuple) else set()
+    if not isinstance(table, dict) or not names:
+        return table, {}
+    own: dict[str, Any] = {}
+    of_filters: dict[str, dict[str, Any]] = {}
+    for key, item in table.items():
+        head, dot, rest = key.partition(".")
+        if key in names and isinstance(item, dict):
+            of_filters.setdefault(key, {}).update(item)
+        elif dot and head in names:
+            of_filters.setdefault(head, {})[rest] = item
+        else:
+            own[key] = item
+    return own, of_filters

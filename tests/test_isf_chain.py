@@ -404,11 +404,12 @@ color = "#336699"
         ),
         (
             '[{ shader = "shaders/invert.fs", params = { amount = 2.0 } }]',
-            "layers[0].filters[0].params.amount: expected a number between 0.0 and 1.0, got 2.0",
+            "layers[0].filters[0].params.amount: expected a number in 0..1, got 2 "
+            "(as shaders/invert.fs declares)",
         ),
         (
             '[{ shader = "shaders/tint.fs", params = { color = 3 } }]',
-            "layers[0].filters[0].params.color: expected [r, g, b] or [r, g, b, a]",
+            "layers[0].filters[0].params.color: expected a colour",
         ),
         (
             '[{ shader = "shaders/invert.fs" }, { shader = "shaders/invert.fs" }]',
@@ -543,3 +544,20 @@ def test_a_layer_is_redrawn_by_itself_only_when_a_filter_reads_time(ctx, tmp_pat
         assert renderer.animating(frame)  # the pulse reads TIME
     finally:
         renderer.release()
+
+
+def test_a_colour_input_of_a_filter_fades_in_a_cue(ctx, tmp_path):
+    show = load_show(
+        write_show(
+            tmp_path,
+            LAYER.replace("#336699", "#ffffff")
+            + 'filters = [{ shader = "shaders/tint.fs" }]\n'
+            + '[[cues]]\nname = "green"\nfade = 2.0\n[cues.layers.wash]\n'
+            + "params.tint.color = [0.0, 1.0, 0.0]\n",
+        )
+    )
+    assert show.layer("wash").param_spec("tint.color").type == "color"
+    engine = CueEngine(show)
+    engine.go(0.0)  # (1, 0.5, 0.25) → (0, 1, 0) over 2 s: halfway at 1 s
+    picture = canvas(ctx, show, engine.tick(1.0))
+    np.testing.assert_allclose(picture[8, 8], [127.5, 191.25, 31.875], atol=0.5)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from mapping import params
 from mapping.commands import Arg, CommandError, CommandSpec, Registry
 from mapping.live import LiveShow
 
@@ -66,6 +67,61 @@ def _set_opacity(live: LiveShow, a: Mapping[str, Any], t: float) -> Any:
 def _set_param(live: LiveShow, a: Mapping[str, Any], t: float) -> Any:
     before = live.engine.set_param(a["layer"], a["param"], a["value"], t, a["fade"])
     return lambda: live.engine.set_param(a["layer"], a["param"], before, t)
+
+
+def _param_spec(live: LiveShow, a: Mapping[str, Any]) -> params.ParamSpec:
+    return _lookup(lambda: live.show.layer(a["layer"]).param_spec(a["param"]), "layer.param")
+
+
+def _resolve_param(live: LiveShow, a: dict[str, Any], relative: bool) -> dict[str, Any]:
+    """``value`` (every value the sender gave, then maybe the fade) typed by the spec.
+
+    A colour takes 4 numbers when given 4 or more (RGBA), else 3 (RGB, alpha 1), or one
+    "#rrggbb" text; a point 2; every other type 1. One value left over is the fade.
+    """
+    spec = _param_spec(live, a)
+    raw = list(a["value"]) if isinstance(a["value"], tuple | list) else [a["value"]]
+    n = params.components(spec)
+    if spec.type == "color" and raw and isinstance(raw[0], str):
+        n = 1
+    elif spec.type == "color" and len(raw) < 4:
+        n = 3
+    elif spec.type == "event" and not raw:
+        raw = [True]
+    given, extra = raw[:n], raw[n:]
+    where = f"layer.param: '{a['layer']}' parameter '{a['param']}'"
+    if len(given) < n:
+        raise CommandError(f"{where}: expected {params.expected(spec)}, got {len(given)} value(s)")
+    if relative and spec.type in ("float", "long"):  # +/-: clamped into the range
+        number = float(given[0])
+        if spec.min is not None:
+            number = max(float(spec.min), number)  # type: ignore[arg-type]
+        if spec.max is not None:
+            number = min(float(spec.max), number)  # type: ignore[arg-type]
+        given = [round(number) if spec.type == "long" else number]
+    try:
+        value = params.coerce(spec, given[0] if n == 1 else given)
+    except params.ParamError as exc:
+        raise CommandError(f"{where}: {exc}") from None
+    out = dict(a)
+    out["value"] = value
+    if len(extra) > 1:
+        raise CommandError(
+            f"{where}: expected {params.expected(spec)} then an optional fade, "
+            f"got {len(raw)} values"
+        )
+    if extra:
+        out["fade"] = _FADE.convert(extra[0], "layer.param")
+    return out
+
+
+def _param_value(live: LiveShow, a: Mapping[str, Any]) -> Any:
+    return live.engine.param_target(a["layer"], a["param"])
+
+
+def _param_type(live: LiveShow, path: Mapping[str, Any]) -> tuple[str, list[dict[str, Any]]]:
+    spec = live.show.layer(path["layer"]).param_spec(path["param"])
+    return params.osc_tags(spec), params.osc_range(spec)
 
 
 def _set_visible(live: LiveShow, a: Mapping[str, Any], t: float) -> Any:
@@ -235,12 +291,16 @@ SPECS: tuple[CommandSpec, ...] = (
     CommandSpec(
         "layer.param",
         "/layer/{layer}/param/{param}",
-        "A layer's shader parameter",
+        "A layer's parameter, of the type its content declares: a number, an integer, "
+        "0/1, a colour (3 or 4 numbers 0..1, or #rrggbb), a point (2 numbers); "
+        "numbers, colours and points fade",
         _set_param,
-        (_LAYER, _PARAM, Arg("value", float, "the parameter's value"), _FADE),
-        query=lambda live, a: live.engine.param_target(a["layer"], a["param"]),
+        (_LAYER, _PARAM, Arg("value", tuple, "the parameter's value (then the fade)"), _FADE),
+        query=_param_value,
         edit=True,
         group="layers",
+        resolve=_resolve_param,
+        value_type=_param_type,
     ),
     CommandSpec(
         "surface.visible",

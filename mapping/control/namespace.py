@@ -23,6 +23,10 @@ How a command maps onto a node:
   back as a message reproduces the current state (``/master 0.5 0.0``). Commands whose
   arguments are all optional (``/go [cue_list]``) are write-only: their query describes
   show state, not an argument.
+* A layer parameter (``/layer/{layer}/param/{param}``) is typed by its content: its TYPE,
+  RANGE and VALUE come from its :class:`~mapping.params.ParamSpec` alone
+  (``CommandSpec.value_type``: ``f`` with MIN/MAX, ``i`` with VALS for a menu, ``T`` for a
+  bool, ``N`` for an event, ``ffff`` for a colour, ``ff`` for a point), then the fade ``f``.
 * ACCESS is 3 for readable commands, 2 for other commands with value arguments, 0 for
   triggers without arguments (``/go`` is 2, ``/stop`` is 0).
 """
@@ -48,6 +52,8 @@ class Method:
     address: str
     spec: CommandSpec
     path_values: Mapping[str, str]
+    typed: tuple[str, list[dict[str, Any]]] | None = None
+    """TYPE tags and RANGE of the first value argument where the live show types it."""
 
 
 @dataclass(frozen=True)
@@ -98,8 +104,9 @@ def arg_range(arg: Arg) -> dict[str, Any]:
 def value_array(spec: CommandSpec, current: Any) -> list[Any]:
     """VALUE of a readable command: the queried value, then the other arguments' defaults."""
     first, *rest = spec.value_args
+    head = list(current) if first.type is tuple and isinstance(current, tuple) else [current]
     return [
-        _as_json(first, current),
+        *(_as_json(first, v) for v in head),
         *(None if a.required else _as_json(a, a.default) for a in rest),
     ]
 
@@ -121,7 +128,7 @@ def snapshot(registry: Registry, target: Any, *, values: bool = True, under: str
     Only the values at or below the path ``under`` are read (the node a client asked for):
     queries cost render-thread time, address names do not.
     """
-    methods = tuple(Method(a, s, v) for a, s, v in registry.addresses(target))
+    methods = tuple(Method(a, s, v, _typed(s, target, v)) for a, s, v in registry.addresses(target))
     prefix = under.rstrip("/") + "/"
     read: dict[str, list[Any]] = {}
     if values:
@@ -138,7 +145,11 @@ def method_node(method: Method, value: list[Any] | None) -> dict[str, Any]:
     spec = method.spec
     node: dict[str, Any] = {"FULL_PATH": method.address, "DESCRIPTION": spec.description}
     tags = type_tags(spec)
-    if tags:
+    if method.typed is not None:
+        first_tags, first_range = method.typed
+        node["TYPE"] = first_tags + "".join(_TAGS[a.type] for a in spec.value_args[1:])
+        node["RANGE"] = [*first_range, *(arg_range(a) for a in spec.value_args[1:])]
+    elif tags:
         node["TYPE"] = tags
         node["RANGE"] = [arg_range(a) for a in spec.value_args]
     node["ACCESS"] = access(spec)
@@ -206,9 +217,26 @@ def common_path(paths: Iterable[str]) -> str:
     return "/" + "/".join(prefix)
 
 
+_TAGS = {float: "f", int: "i", bool: "i", str: "s", tuple: "f"}
+
+
+def _typed(
+    spec: CommandSpec, target: Any, path_values: Mapping[str, str]
+) -> tuple[str, list[dict[str, Any]]] | None:
+    if spec.value_type is None:
+        return None
+    try:
+        return spec.value_type(target, path_values)
+    except Exception:  # no spec for this address: the registry's generic type stands
+        log.debug("type of %s failed", spec.address_for(path_values), exc_info=True)
+        return None
+
+
 def _as_json(arg: Arg, value: Any) -> Any:
     if value is None:
         return None
+    if arg.type is tuple:  # a typed parameter value: bool, int, float or text as it is
+        return value if isinstance(value, bool | int | float | str) else str(value)
     if arg.type is float:
         return float(value)
     if arg.type in (int, bool):

@@ -584,7 +584,9 @@ class OscDispatcher:
     def _reply(self, peer: Peer, address: str, result: Result) -> None:
         if result.ok:
             args: tuple[Any, ...] = ("ok",)
-            if result.value is not None:
+            if isinstance(result.value, tuple):  # a colour or a point: its components
+                args += tuple(osc_value(v) for v in result.value)
+            elif result.value is not None:
                 args += (osc_value(result.value),)
         else:
             args = ("error", result.message)

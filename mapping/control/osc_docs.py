@@ -13,9 +13,14 @@ from mapping.commands import Arg, CommandSpec, Registry
 from mapping.control import osc
 from mapping.control.builtin import build_registry
 
-_TAGS = {float: "f", int: "i", bool: "i", str: "s"}
+_TAGS = {float: "f", int: "i", bool: "i", str: "s", tuple: "f"}
 _TYPES = {float: "float (`f`; `i` accepted)", int: "int (`i`)", bool: "0/1 (`i`, or `T`/`F`)"}
 _TYPES[str] = "string (`s`)"
+_TYPES[tuple] = (
+    "the parameter's type: float `f`; long `i`; bool `T`/`F` or 0/1; event any value or "
+    'none; colour `fff` or `ffff` (0..1) or `s` "#rrggbb"; point `ff`; image `s` '
+    "(OSCQuery publishes each parameter's TYPE and RANGE)"
+)
 _GROUPS = ("playback", "levels", "layers", "surfaces", "outputs", "show")
 
 HEADER = """\

@@ -468,9 +468,14 @@ class OscQueryServer:
 def osc_message(address: str, spec: Any, value: list[Any]) -> bytes:
     """The binary OSC message carrying a VALUE array (type tags from the command's args)."""
     args: list[Any] = []
-    for arg, item in zip(spec.value_args, value, strict=False):
+    arg_of = list(spec.value_args)
+    if arg_of and arg_of[0].type is tuple:  # a typed parameter: its components come first
+        arg_of = [arg_of[0]] * max(1, len(value) - len(arg_of) + 1) + arg_of[1:]
+    for arg, item in zip(arg_of, value, strict=False):
         if item is None:
             args.append(None)
+        elif arg.type is tuple:  # bool (T/F), int, float as they are; anything else a text
+            args.append(item if isinstance(item, bool | int | float) else str(item))
         elif arg.type is float:
             args.append(float(item))
         elif arg.type in (int, bool):
