@@ -151,10 +151,10 @@ class Filter:
     """An ISF filter on a layer (``filters = [{ shader = "shaders/blur.fs" }]``): the layer's
     picture is its ``inputImage``; filters run in list order, each on the one before.
 
-    Its inputs are parameters of the layer named ``<name>.<input>`` (``blur.amount``): the
-    numeric ones are in :attr:`Layer.params` (cues and OSC set and fade them); ``params``
-    holds every value the show file gives (colours and points too), the file's defaults
-    apply to the rest.
+    Its inputs are parameters of the layer named ``<name>.<input>`` (``blur.amount``), in
+    :attr:`Layer.params` and :attr:`Layer.param_specs` (cues and OSC set and fade them);
+    ``params`` holds the values the filter's own table gives, the file's defaults apply to
+    the rest.
     """
 
     name: str
