@@ -227,6 +227,35 @@ def test_a_filter_on_a_video_layer_takes_its_yuv_picture(ctx, tmp_path):
     np.testing.assert_allclose(inverted, 255.0 - plain, atol=1.0)
 
 
+def test_a_filter_on_a_hap_q_layer_takes_its_ycocg_picture(ctx, tmp_path):
+    from tests.hapkit import encode_hap
+
+    encode_hap(tmp_path / "clip.mov", "hap_q", size=(64, 32), frames=1)
+    show = load_show(
+        write_show(
+            tmp_path,
+            """
+            [[layers]]
+            name = "plain"
+            kind = "video"
+            file = "clip.mov"
+            region = [0, 0, 64, 32]
+            [[layers]]
+            name = "inverted"
+            kind = "video"
+            file = "clip.mov"
+            region = [64, 0, 64, 32]
+            filters = [{ shader = "shaders/invert.fs" }]
+            """,
+            size=(128, 32),
+        )
+    )
+    picture = canvas(ctx, show, CueEngine(show).tick(0.0), offline=True)
+    plain, inverted = picture[:, :64], picture[:, 64:]
+    assert plain.std() > 30  # testsrc2's bars and text are there
+    np.testing.assert_allclose(inverted, 255.0 - plain, atol=1.0)
+
+
 def test_a_filter_on_an_image_layer(ctx, tmp_path):
     from tests.showkit import write_png
 
