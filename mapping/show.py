@@ -1052,13 +1052,12 @@ class _ShowParser:
             self.unknown_keys(item, _FILTER_KEYS, fp)
             try:
                 doc = self.isf_file(item, "shader", fp, "filter")
-                name = self.string(item.get("name", doc.file.stem), f"{fp}.name")
-                if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_-]*", name):
+                name = self.string(item.get("name", _filter_name(doc.file)), f"{fp}.name")
+                if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
                     self.problem(
                         f"{fp}.name",
-                        f"expected a name of letters, digits, '_' or '-' for the filter, got "
-                        f"{name!r}"
-                        + ("" if "name" in item else " (from the file name: give a name)"),
+                        f"expected a filter name of letters, digits and '_' (not first), "
+                        f"got {name!r}",
                     )
                     raise _InvalidError
                 if name in names:
@@ -1725,6 +1724,13 @@ def _spec_for(name: str, value: Any) -> ParamSpec:
 
 
 # --- ISF inputs in the show file ----------------------------------------------------------
+
+
+def _filter_name(file: Path) -> str:
+    """A filter's default name: its file's name without the suffix, made a parameter name
+    (``Bad TV.fs`` → ``Bad_TV``)."""
+    name = re.sub(r"\W", "_", file.stem, flags=re.ASCII)
+    return name if re.match(r"[A-Za-z_]", name) else f"_{name}"
 
 
 def isf_settable(doc: Any) -> tuple[ParamSpec, ...]:

@@ -178,6 +178,21 @@ def test_a_chain_runs_in_order_invert_then_tint_is_not_tint_then_invert(ctx, tmp
     assert (picture[:, :16] == picture[8, 4]).all() and (picture[:, 16:] == picture[8, 20]).all()
 
 
+def test_a_filter_is_named_after_its_file_made_a_parameter_name(tmp_path):
+    write_show(tmp_path, "")
+    (tmp_path / "shaders" / "Bad TV-2.fs").write_text(INVERT)
+    (tmp_path / "shaders" / "3d.fs").write_text(INVERT)
+    toml = tmp_path / "show.toml"
+    toml.write_text(
+        toml.read_text()
+        + LAYER
+        + 'filters = [{ shader = "shaders/Bad TV-2.fs" }, { shader = "shaders/3d.fs" }]\n'
+    )
+    layer = load_show(tmp_path).layer("wash")
+    assert [f.name for f in layer.filters] == ["Bad_TV_2", "_3d"]
+    assert set(layer.params) == {"Bad_TV_2.amount", "_3d.amount"}
+
+
 def test_a_colour_input_set_in_the_show_file_reaches_the_filter(ctx, tmp_path):
     show = load_show(
         write_show(
@@ -445,6 +460,10 @@ color = "#336699"
             "layers[0].filters[1].name: two filters named 'invert' on this layer",
         ),
         ('"shaders/invert.fs"', "layers[0].filters: expected an array of filters"),
+        (
+            '[{ shader = "shaders/invert.fs", name = "my blur" }]',
+            "layers[0].filters[0].name: expected a filter name of letters, digits and '_'",
+        ),
     ],
 )
 def test_bad_filters_name_the_file_and_the_key_path(tmp_path, filters, expected):
