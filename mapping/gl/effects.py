@@ -14,7 +14,13 @@ either take the renderer's usual path: this module costs them nothing.
 filter or transition that cannot be used (the file no longer parses, the shader does not
 compile) is logged once with its file and line, reported in :attr:`LayerEffects.errors`
 by layer, and skipped: the layer still shows, unfiltered (or plainly crossfaded). A file
-that changes gets a new identity (:class:`mapping.kinds.ContentId`) and is tried again.
+that changes gets a new identity (:class:`mapping.kinds.ContentId`): when the show reloads
+(:meth:`LayerEffects.set_show`) it is compiled again. Every filter, and each transition a
+cue uses to change a layer's content, is compiled with the show, never in the middle of a
+cue.
+
+Filters and transitions see the layer's media time as ``TIME`` (a transition: the time
+since the change), so a paused show pauses them and an offline render is frame-exact.
 """
 
 from __future__ import annotations
