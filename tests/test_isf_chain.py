@@ -591,3 +591,16 @@ def test_a_layer_is_redrawn_by_itself_only_when_a_filter_reads_time(ctx, tmp_pat
         assert renderer.animating(frame)  # the pulse reads TIME
     finally:
         renderer.release()
+
+
+def test_the_layers_params_table_may_start_a_filter_input(ctx, tmp_path):
+    show = load_show(
+        write_show(
+            tmp_path,
+            LAYER
+            + 'filters = [{ shader = "shaders/invert.fs", params = { amount = 1.0 } }]\n'
+            + "params.invert.amount = 0.0\n",  # the layer's table wins over the filter's
+        )
+    )
+    assert show.layer("wash").params["invert.amount"] == 0.0
+    np.testing.assert_array_equal(canvas(ctx, show, CueEngine(show).tick(0.0))[8, 8], BASE)
