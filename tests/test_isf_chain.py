@@ -609,3 +609,16 @@ def test_a_colour_input_of_a_filter_fades_in_a_cue(ctx, tmp_path):
     engine.go(0.0)  # (1, 0.5, 0.25) → (0, 1, 0) over 2 s: halfway at 1 s
     picture = canvas(ctx, show, engine.tick(1.0))
     np.testing.assert_allclose(picture[8, 8], [127.5, 191.25, 31.875], atol=0.5)
+
+
+def test_the_layers_params_table_may_start_a_filter_input(ctx, tmp_path):
+    show = load_show(
+        write_show(
+            tmp_path,
+            LAYER
+            + 'filters = [{ shader = "shaders/invert.fs", params = { amount = 1.0 } }]\n'
+            + "params.invert.amount = 0.0\n",  # the layer's table wins over the filter's
+        )
+    )
+    assert show.layer("wash").params["invert.amount"] == 0.0
+    np.testing.assert_array_equal(canvas(ctx, show, CueEngine(show).tick(0.0))[8, 8], BASE)
