@@ -2,9 +2,10 @@
 
 What it measures
     The time to draw one complete frame of a show (default: ``shows/demo`` — 1600×900
-    canvas, two 1280×720 outputs, four layers: a GLSL generator, a video, an image and a
-    solid) at full output resolution, in the cue state of ``--cue`` (default ``emblem``,
-    reached by tracking through every earlier cue with no fades, so every layer is visible).
+    canvas, two 1280×720 outputs, five layers: a GLSL generator, a video through an ISF
+    filter, an image, a solid and an ISF generator) at full output resolution, in the cue
+    state of ``--cue`` (default ``emblem``, reached by tracking through every earlier cue
+    with no fades, so every layer is visible).
     Show time advances ``1/--fps`` s per frame (default 1/30 s), so the video decodes new
     frames and the generator animates as in a live show. Soft-edge blending is turned off
     (the CPU baseline does not blend); ``bench/bench_blend.py`` measures its cost.
@@ -22,8 +23,10 @@ How
       canvas with numpy, with the shader's blend maths (normal / add / screen / multiply,
       with opacity), each layer's content resized into its region with ``cv2.resize``
       (bilinear); the video frame is decoded for the frame's media time as in the GL path;
-      generator layers use an image rendered once beforehand (so the baseline does *not*
-      pay for running the generator: this favours the CPU). The canvas is then quantised
+      generator layers (GLSL and ISF) use an image rendered once beforehand (so the
+      baseline does *not* pay for running the generator: this favours the CPU). ISF
+      filters are not applied: at the default cue the demo's one filter (the clip's
+      ripple) is at strength 0, where it changes nothing. The canvas is then quantised
       to uint8 and every surface warped into its output with
       ``geometry.warp_image_reference`` (``cv2.warpPerspective``, bilinear) and masked to
       its polygon (``cv2.fillPoly``). By default each surface is warped only over its
@@ -36,8 +39,8 @@ How
     8-bit levels, and the share of pixels more than 8 levels apart) to show the baseline
     draws the same picture. If it does not (mean difference above ``--max-mean-diff``,
     default 0.5 levels, or more than ``--max-share-over-8`` percent of pixels, default 0.5 %,
-    on any output; the demo measures 0.36 levels and 0.27 %), the table is still printed,
-    but the run ends with "FAIL: ... not the same picture" and exit status 1.
+    on any output; the demo measures 0.43 levels and 0.31 % on the left output), the table
+    is still printed, but the run ends with "FAIL: ... not the same picture" and exit status 1.
 
 How to read the table
     ``mean``, ``median`` and ``p95`` are milliseconds per frame; ``fps`` is ``1000 / mean``;
@@ -134,21 +137,30 @@ def _as_rgba01(image: np.ndarray) -> np.ndarray:
     return img
 
 
-def generator_images(ctx, show: Show, time_s: float) -> dict[str, np.ndarray]:
-    """Each shader layer's picture at ``time_s`` (uint8 RGBA of its region), rendered once.
+GENERATOR_KINDS = ("shader", "isf")
+"""Layer kinds whose picture is a shader's (Shadertoy-style or ISF): the GL renderer draws
+them once for the CPU baseline."""
 
-    Drawn by the GL renderer on a show holding only that layer at full opacity, then cropped
-    from the canvas: the CPU baseline is handed generator output for free.
+
+def generator_images(ctx, show: Show, frame: FrameState) -> dict[str, np.ndarray]:
+    """Each generator layer's picture in ``frame`` (uint8 RGBA of its region), rendered once.
+
+    Drawn by the GL renderer on a show holding only that layer — with the frame's content
+    and parameters (a cue may have changed them) — at full opacity, then cropped from the
+    canvas: the CPU baseline is handed generator output for free.
     """
     images = {}
-    for layer in show.layers:
-        if layer.kind != "shader":
+    for lf in frame.layers:
+        layer = lf.layer
+        if layer.kind not in GENERATOR_KINDS:
             continue
-        solo_layer = dataclasses.replace(layer, opacity=1.0, blend="normal")
+        solo_layer = dataclasses.replace(
+            layer, content=lf.content, params=dict(lf.params), opacity=1.0, blend="normal"
+        )
         solo = dataclasses.replace(show, outputs=(), surfaces=(), layers=(solo_layer,), cues=())
         renderer = Renderer(ctx, solo)
         try:
-            renderer.render(CueEngine(solo).tick(time_s))
+            renderer.render(CueEngine(solo).tick(lf.media_time_s))
             canvas = renderer.read_canvas()
         finally:
             renderer.release()
@@ -198,7 +210,7 @@ class CpuRenderer:
 
     def _content_rgba(self, lf) -> np.ndarray | None:
         layer = lf.layer
-        if layer.kind == "shader":
+        if layer.kind in GENERATOR_KINDS:
             return self.generator_rgba.get(layer.name)
         path = Path(str(lf.content))
         if layer.kind == "image":
@@ -356,7 +368,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.skip_cpu:
         t_check = times_s[args.warmup]
         log.info("rendering generator layers once for the CPU baseline (t = %.3f s)", t_check)
-        gen = generator_images(ctx, show, t_check)
+        gen = generator_images(ctx, show, engine.tick(t_check))
         cpu = CpuRenderer(show, gen, args.cpu_warp)
         # Same picture? Draw the first timed frame both ways and compare.
         renderer.render(engine.tick(t_check))

@@ -88,18 +88,37 @@ class CheckReport:
         return "\n".join(lines)
 
 
-def compiled_layers(show: Show) -> list[tuple[str, Path, Layer]]:
-    """Every (key path, file, layer) of a compiled kind: the layers' own and the cues'."""
+@dataclass(frozen=True)
+class CompiledContent:
+    """One compiled file a show uses, and where: a layer's (or a cue's) generator, a
+    layer's filter or a cue's transition."""
+
+    key_path: str
+    file: Path
+    kind: str
+    layer: Layer | None
+    """The layer it is drawn for (its region's size); ``None`` for a cue's transition
+    that names no layer (any layer may take it: the canvas's size)."""
+    own: bool
+    """The layer's content itself (its parameters are the layer's), not a filter or a
+    transition."""
+
+
+def compiled_contents(show: Show) -> list[CompiledContent]:
+    """Every compiled file of the show: the layers' own and the cues', their filters and
+    the cues' transitions, in show order."""
     layers = {layer.name: layer for layer in show.layers}
     found = []
     for key_path, file, kind_name in show.content_files():
         if not LAYER_KINDS[kind_name].compiled:
             continue
+        own = not key_path.endswith("transition") and ".filters[" not in key_path
+        layer: Layer | None = None
         if key_path.startswith("layers["):
             layer = show.layers[int(key_path[len("layers[") : key_path.index("]")])]
-        else:  # cues[i].layers.NAME.key
-            layer = layers[key_path.split(".layers.", 1)[1].rsplit(".", 1)[0]]
-        found.append((key_path, file, layer))
+        elif ".layers." in key_path:  # cues[i].layers.NAME.key
+            layer = layers.get(key_path.split(".layers.", 1)[1].rsplit(".", 1)[0])
+        found.append(CompiledContent(key_path, file, kind_name, layer, own))
     return found
 
 
@@ -134,15 +153,20 @@ def check_show(
             probe(file)
         except MediaError as exc:
             report.problems.append(Problem(show.file, key_path, f"{exc.path}: {exc.reason}"))
-    compiled = compiled_layers(show)
+    compiled = compiled_contents(show)
     if compiled and (ctx_factory, trials, budget) != (None, None, None):
         service = trials if trials is not None else ShaderTrials(budget)
         try:
-            for key_path, file, layer in compiled:
-                size = region_size(layer, show.canvas.size_px)
-                result = service.run(service.key(layer.kind, file, size), layer.params)
+            for c in compiled:
+                size = (
+                    region_size(c.layer, show.canvas.size_px)
+                    if c.layer is not None
+                    else show.canvas.size_px
+                )
+                params = c.layer.params if c.own and c.layer is not None else None
+                result = service.run(service.key(c.kind, c.file, size), params)
                 report.trials.append(result)
-                _report_trial(report, key_path, result)
+                _report_trial(report, c.key_path, result)
         finally:
             if trials is None:
                 service.close()

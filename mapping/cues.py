@@ -42,7 +42,7 @@ from typing import Any
 import numpy as np
 
 from mapping.params import INTERPOLATED, ParamValue, interpolate
-from mapping.show import Content, Cue, Layer, Show
+from mapping.show import Content, Cue, Layer, Show, Transition
 
 log = logging.getLogger(__name__)
 
@@ -64,11 +64,16 @@ def ease(curve: str, a: float) -> float:
 
 @dataclass(frozen=True)
 class PreviousContent:
-    """During a crossfade: the content fading out, and its share of the layer (1 → 0)."""
+    """During a crossfade: the content fading out, and its share of the layer (1 → 0).
+
+    ``transition`` is the ISF transition drawing it (``None``: the plain crossfade), with
+    ``progress`` = the new content's share, ``1 − weight``.
+    """
 
     content: Content
     media_time_s: float
     weight: float
+    transition: Transition | None = None
 
 
 @dataclass(frozen=True)
@@ -153,16 +158,26 @@ class _LayerTrack:
     previous: Content | None = None
     previous_since: float = 0.0
     mix: Fade = field(default_factory=lambda: Fade(1.0, 1.0))  # share of the new content
+    transition: Transition | None = None  # how the change crossfades (None: plain)
 
-    def set_content(self, content: Content, t: float, fade: float, curve: str) -> None:
+    def set_content(
+        self,
+        content: Content,
+        t: float,
+        fade: float,
+        curve: str,
+        transition: Transition | None = None,
+    ) -> None:
         if content == self.content:
             return
         if fade > 0.0:
             self.previous, self.previous_since = self.content, self.content_since
             self.mix = Fade(0.0, 1.0, t, fade, curve)
+            self.transition = transition
         else:
             self.previous = None
             self.mix = Fade(1.0, 1.0)
+            self.transition = None
         self.content, self.content_since = content, t
 
     def fades(self) -> list[Fade]:
@@ -476,7 +491,9 @@ class CueEngine:
             previous = None
             mix = track.mix.at(t)
             if track.previous is not None and mix < 1.0:
-                previous = PreviousContent(track.previous, t - track.previous_since, 1.0 - mix)
+                previous = PreviousContent(
+                    track.previous, t - track.previous_since, 1.0 - mix, track.transition
+                )
             elif track.previous is not None:
                 track.previous = None
             frames.append(
@@ -545,7 +562,8 @@ class CueEngine:
             fade = cue.fade_s if change.fade_s is None else change.fade_s
             curve = change.curve or cue.curve
             if change.content is not None:
-                track.set_content(change.content, t, fade, curve)
+                transition = change.transition or cue.transition
+                track.set_content(change.content, t, fade, curve, transition)
             if change.opacity is not None:
                 track.opacity.to(change.opacity, t, fade, curve)
             for key, value in change.params.items():
@@ -619,7 +637,9 @@ class CueEngine:
         t = self.engine_time(show_time_s)
         fade = cue.fade_s if fade_s is None else fade_s
         for name, track in self._tracks.items():
-            track.set_content(look.content[name], t, fade, cue.curve)
+            change = cue.layers.get(name)
+            transition = (change.transition if change else None) or cue.transition
+            track.set_content(look.content[name], t, fade, cue.curve, transition)
             if track.opacity.at(t) != look.opacity[name] or track.opacity.running(t):
                 track.opacity.to(look.opacity[name], t, fade, cue.curve)
             for key, value in look.params[name].items():

@@ -72,6 +72,7 @@ class LayerKind:
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp", ".bmp", ".exr")
 VIDEO_EXTENSIONS = (".mp4", ".mov", ".mkv", ".avi", ".webm", ".m4v", ".mxf")
 SHADER_EXTENSIONS = (".glsl", ".frag", ".fs")
+ISF_EXTENSIONS = (".fs", ".isf")
 AUDIO_EXTENSIONS = (".wav", ".flac", ".mp3", ".m4a", ".aac", ".ogg", ".oga", ".opus", ".aiff")
 
 LAYER_KINDS: dict[str, LayerKind] = {
@@ -115,6 +116,17 @@ LAYER_KINDS: dict[str, LayerKind] = {
             compiled=True,
             region_sized=True,
             params="mapping.shader_params:shader_param_specs",
+        ),
+        LayerKind(
+            "isf",
+            "shader",
+            "file",
+            "an ISF shader (a .fs file with its JSON header: generator, filter or transition)",
+            ISF_EXTENSIONS,
+            gpu_source="mapping.gl.sources.isf:IsfSource",
+            compiled=True,
+            region_sized=True,
+            params="mapping.isf:param_specs",
         ),
         LayerKind(
             "live",

@@ -30,6 +30,7 @@ from mapping.gl.trial import ShaderTrials, default_trials
 from mapping.live import LiveShow, ShowLibrary
 from mapping.ratelimit import RateLimitedLog
 from mapping.show import Show
+from mapping.sound import SoundTap
 
 log = logging.getLogger(__name__)
 
@@ -142,6 +143,8 @@ class ShowPlayer:
         # compiled content (shaders) is admitted only after a trial frame in another process
         trials = trials if trials is not None else default_trials()
         self.renderer = Renderer(outputs.ctx, show, offline=offline, trials=trials)
+        self.sound_tap = SoundTap(live=not offline)  # what ISF audio inputs hear
+        self.renderer.set_soundtrack(self.sound_tap, self.sound_tap.rate)
         self._generation = self.live.generation
         self.clock = clock or ShowClock()
         self.frames = 0  # frame periods run (commands applied, listeners told)
@@ -264,6 +267,7 @@ class ShowPlayer:
                 self._drawn_state = None
             frame = self.live.frame(show_time_s)
             self.frame_state = frame
+            self.sound_tap.update(frame, paused=self.live.engine.paused)
             for listener in self.state_listeners:  # before rendering: sound does not wait
                 try:
                     listener(self)
@@ -390,4 +394,5 @@ class ShowPlayer:
     def close(self) -> None:
         """Release the renderer and the outputs (after :meth:`run`, or a caller's own loop)."""
         self.renderer.release()
+        self.sound_tap.close()
         self.outputs.close()

@@ -40,6 +40,8 @@ from mapping.validate import describe as _describe
 
 SCHEMA_VERSION = 1
 SHOW_FILE = "show.toml"
+ISF_KIND = "isf"
+"""The layer kind of ISF files: filters and transitions are listed under it."""
 BLEND_MODES = ("normal", "add", "multiply", "screen")
 
 # --- the range of every number in the format (docs/show-format.md, "Ranges") --------------
@@ -145,6 +147,31 @@ Content = Path | RGBA | LiveDevice
 
 
 @dataclass(frozen=True)
+class Filter:
+    """An ISF filter on a layer (``filters = [{ shader = "shaders/blur.fs" }]``): the layer's
+    picture is its ``inputImage``; filters run in list order, each on the one before.
+
+    Its inputs are parameters of the layer named ``<name>.<input>`` (``blur.amount``), in
+    :attr:`Layer.params` and :attr:`Layer.param_specs` (cues and OSC set and fade them);
+    ``params`` holds the values the filter's own table gives, the file's defaults apply to
+    the rest.
+    """
+
+    name: str
+    file: Path
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Transition:
+    """An ISF transition (``startImage``, ``endImage``, ``progress``) a cue uses instead of
+    the plain crossfade when it changes a layer's content, with its other inputs' values."""
+
+    file: Path
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Layer:
     """A layer composited on the canvas, in show-file order (first is at the bottom)."""
 
@@ -171,6 +198,11 @@ class Layer:
     declared_by: Path | None = None
     """The content file whose declarations :attr:`param_specs` are; ``None`` when the
     show file declared them."""
+
+    filters: tuple[Filter, ...] = ()
+    """ISF filters run on the layer's picture, in order, before it is composited. Their
+    inputs are parameters of the layer too (``<filter>.<input>``, in :attr:`params` and
+    :attr:`param_specs`)."""
 
     def __post_init__(self) -> None:
         # a layer made in code with params but no specs: each a float, as before specs
@@ -199,6 +231,8 @@ class LayerChange:
     params: Mapping[str, ParamValue] = field(default_factory=dict)
     fade_s: float | None = None
     curve: str | None = None
+    transition: Transition | None = None
+    """How a content change crossfades on this layer (``None``: the cue's)."""
 
 
 @dataclass(frozen=True)
@@ -238,6 +272,8 @@ class Cue:
     next: str | None = None
     surfaces: Mapping[str, SurfaceChange] = field(default_factory=dict)
     outputs: Mapping[str, OutputChange] = field(default_factory=dict)
+    transition: Transition | None = None
+    """The ISF transition of the cue's content changes (``None``: the plain crossfade)."""
 
     @property
     def label(self) -> str:
@@ -349,6 +385,22 @@ class Show:
                     kind = kinds[lname]
                     key = LAYER_KINDS[kind].content_key
                     files.append((f"cues[{i}].layers.{lname}.{key}", change.content, kind))
+        files.extend(self.isf_files())
+        return files
+
+    def isf_files(self) -> list[tuple[str, Path, str]]:
+        """Every (key path, file, ``"isf"``) of the layers' filters and the cues' transitions."""
+        files: list[tuple[str, Path, str]] = []
+        for i, layer in enumerate(self.layers):
+            for j, f in enumerate(layer.filters):
+                files.append((f"layers[{i}].filters[{j}].shader", f.file, ISF_KIND))
+        for i, cue in enumerate(self.cues):
+            if cue.transition is not None:
+                files.append((f"cues[{i}].transition", cue.transition.file, ISF_KIND))
+            for lname, change in cue.layers.items():
+                if change.transition is not None:
+                    path = f"cues[{i}].layers.{lname}.transition"
+                    files.append((path, change.transition.file, ISF_KIND))
         return files
 
     def media_files(self) -> list[tuple[str, Path]]:
@@ -421,7 +473,13 @@ _LAYER_KEYS = (
     "audio",
     "in",
     "out",
+    "filters",
 )
+_FILTER_KEYS = ("shader", "name", "params")
+_TRANSITION_KEYS = ("transition", "transition_params")
+_ISF_IMAGE_INPUTS = ("inputImage", "startImage", "endImage", "progress")
+"""ISF inputs the host sets itself (the filter's picture, the transition's two and its
+progress): never parameters."""
 _CUE_KEYS = (
     "number",
     "name",
@@ -435,6 +493,8 @@ _CUE_KEYS = (
     "layers",
     "surfaces",
     "outputs",
+    "transition",
+    "transition_params",
 )
 _CONTROL_KEYS = (
     "osc_port",
@@ -461,6 +521,7 @@ class _ShowParser:
         self.problems: list[Problem] = []
         self.calibrations: dict[Path, CalibrationFile | None] = {}
         self._choices: dict[str, Choices] = {}
+        self._isf: dict[Path, Any] = {}  # parsed ISF files (None: invalid, reported)
 
     # -- reporting
 
@@ -897,16 +958,25 @@ class _ShowParser:
             if not isinstance(loop, bool):
                 self.problem(f"{p}.loop", f"expected true or false, got {_describe(loop)}")
                 loop = _BAD
+            filters = ()
+            if "filters" in table:
+                filters = self.attempt(self.filters, table["filters"], f"{p}.filters")
             declared = None if content is _BAD else self.content_params(kind, content)
-            params = self.attempt(
-                self.layer_params, table.get("params", {}), f"{p}.params", declared, content
-            )
+            own, of_filters = _split_filter_params(table.get("params", {}), filters)
+            params = self.attempt(self.layer_params, own, f"{p}.params", declared, content)
+            if params is not _BAD and filters is not _BAD and filters:
+                extra = self.attempt(self.filter_params, filters, of_filters, f"{p}.params")
+                if extra is _BAD:
+                    params = _BAD
+                else:  # the filters' inputs are parameters of the layer too
+                    params = ({**params[0], **extra[0]}, (*params[1], *extra[1]))
             audio = table.get("audio", True)
             if not isinstance(audio, bool):
                 self.problem(f"{p}.audio", f"expected true or false, got {_describe(audio)}")
                 audio = _BAD
             window = (None, None) if kind is _BAD else self.attempt(self.in_out, table, kind, p)
-            if _all_ok(name, kind, content, opacity, blend, region, loop, params, audio, window):
+            fields = (name, kind, content, opacity, blend, region, loop, params, audio, window)
+            if _all_ok(*fields, filters):
                 values, specs = params
                 layers.append(
                     Layer(
@@ -922,11 +992,174 @@ class _ShowParser:
                         *window,
                         param_specs=specs,
                         declared_by=content if declared is not None else None,  # type: ignore[arg-type]
+                        filters=filters,
                     )
                 )
             if name is not _BAD:
                 seen.add(name)
         return tuple(layers)
+
+    # -- ISF filters and transitions
+
+    def isf_file(self, table: Mapping[str, Any], key: str, path: str, kind: str) -> Any:
+        """The ISF document at ``table[key]`` (a file in the show folder), which must be an
+        ISF ``kind`` (``"filter"`` or ``"transition"``)."""
+        from mapping.isf import parse_isf  # pure; imported here to keep loading light
+
+        where = f"{path}.{key}"
+        file = self.file_ref(self.require(table, key, path), where)
+        if file not in self._isf:
+            try:
+                self._isf[file] = parse_isf(file)
+            except ValidationError as exc:
+                self.problems.extend(exc.problems)
+                self._isf[file] = None
+        doc = self._isf[file]
+        if doc is None:
+            raise _InvalidError
+        if doc.kind != kind:
+            needs = (
+                "a filter has an image input named inputImage"
+                if kind == "filter"
+                else "a transition has the inputs startImage, endImage and progress"
+            )
+            self.problem(where, f"{table[key]}: an ISF {doc.kind}, not a {kind} ({needs})")
+            raise _InvalidError
+        return doc
+
+    def filters(self, value: Any, path: str) -> tuple[Filter, ...]:
+        """``filters = [{ shader = "shaders/blur.fs", name = "blur", params = {...} }, …]``."""
+        if not isinstance(value, list):
+            self.problem(
+                path,
+                'expected an array of filters like [{ shader = "shaders/blur.fs" }], '
+                f"got {_describe(value)}",
+            )
+            raise _InvalidError
+        out: list[Filter] = []
+        names: set[str] = set()
+        bad = False
+        for j, item in enumerate(value):
+            fp = f"{path}[{j}]"
+            if not isinstance(item, dict):
+                self.problem(
+                    fp,
+                    'expected a table like { shader = "shaders/blur.fs" }, '
+                    f"got {_describe(item)}",
+                )
+                bad = True
+                continue
+            self.unknown_keys(item, _FILTER_KEYS, fp)
+            try:
+                doc = self.isf_file(item, "shader", fp, "filter")
+                name = self.string(item.get("name", _filter_name(doc.file)), f"{fp}.name")
+                if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+                    self.problem(
+                        f"{fp}.name",
+                        f"expected a filter name of letters, digits and '_' (not first), "
+                        f"got {name!r}",
+                    )
+                    raise _InvalidError
+                if name in names:
+                    self.problem(
+                        f"{fp}.name", f"two filters named '{name}' on this layer: give each a name"
+                    )
+                    raise _InvalidError
+                names.add(name)
+                params = self.isf_params(item.get("params", {}), f"{fp}.params", doc)
+                out.append(Filter(name, doc.file, params))
+            except _InvalidError:
+                bad = True
+        if bad:
+            raise _InvalidError
+        return tuple(out)
+
+    def filter_params(
+        self, filters: tuple[Filter, ...], given: Mapping[str, Any], path: str
+    ) -> tuple[dict[str, ParamValue], tuple[ParamSpec, ...]]:
+        """The filters' inputs as layer parameters ``<filter>.<input>``: their specs (the
+        ISF file's), start values (the layer's ``params.<filter>.<input>``, else the
+        filter's own ``params``, else the file's default)."""
+        values: dict[str, ParamValue] = {}
+        specs: list[ParamSpec] = []
+        bad = False
+        for f in filters:
+            settable = {spec.name: spec for spec in isf_settable(self._isf[f.file])}
+            for key in given.get(f.name, {}):
+                if key not in settable:
+                    self.problem(
+                        f"{path}.{f.name}.{key}",
+                        f"{f.file.name} has no input '{key}'"
+                        f"{did_you_mean(key, list(settable))}; its inputs: "
+                        f"{', '.join(settable) or 'none'}",
+                    )
+                    bad = True
+            for spec in settable.values():
+                value = f.params.get(spec.name, spec.default)
+                if spec.name in given.get(f.name, {}):
+                    where = f"{path}.{f.name}.{spec.name}"
+                    try:
+                        value = self.param_value(spec, given[f.name][spec.name], where, f.file)
+                    except _InvalidError:
+                        bad = True
+                        continue
+                name = f"{f.name}.{spec.name}"
+                values[name] = value
+                specs.append(replace(spec, name=name, default=value))
+        if bad:
+            raise _InvalidError
+        return values, tuple(specs)
+
+    def isf_params(self, value: Any, path: str, doc: Any) -> dict[str, Any]:
+        """Values for an ISF file's inputs, each checked against the input's type and range."""
+        if not isinstance(value, dict):
+            self.problem(path, f"expected a table like {{ amount = 0.5 }}, got {_describe(value)}")
+            raise _InvalidError
+        specs = {spec.name: spec for spec in isf_settable(doc)}
+        out: dict[str, Any] = {}
+        bad = False
+        for key, given in value.items():
+            spec = specs.get(key)
+            if spec is None and key in _ISF_IMAGE_INPUTS:
+                self.problem(
+                    f"{path}.{key}",
+                    f"{doc.file.name}'s input '{key}' is set by the show itself "
+                    "(the layer's picture, or the fade's progress)",
+                )
+                bad = True
+                continue
+            if spec is None:
+                inputs = ", ".join(specs) or "none"
+                self.problem(
+                    f"{path}.{key}",
+                    f"{doc.file.name} has no input '{key}'{did_you_mean(key, list(specs))}; "
+                    f"its inputs: {inputs}",
+                )
+                bad = True
+                continue
+            try:
+                out[key] = self.param_value(spec, given, f"{path}.{key}", doc.file)
+            except _InvalidError:
+                bad = True
+        if bad:
+            raise _InvalidError
+        return out
+
+    def transition(self, table: Mapping[str, Any], path: str) -> Transition | None:
+        """A cue's (or a cue layer's) ``transition`` and ``transition_params``."""
+        if "transition" not in table:
+            if "transition_params" in table:
+                self.problem(
+                    f"{path}.transition_params",
+                    "transition_params without a transition: name the transition's file",
+                )
+                raise _InvalidError
+            return None
+        doc = self.isf_file(table, "transition", path, "transition")
+        params = self.isf_params(
+            table.get("transition_params", {}), f"{path}.transition_params", doc
+        )
+        return Transition(doc.file, params)
 
     def in_out(self, table: dict[str, Any], kind: str, p: str) -> tuple[float | None, float | None]:
         """A clip layer's ``in`` and ``out`` points (seconds of the file, out after in)."""
@@ -1158,6 +1391,7 @@ class _ShowParser:
                 if "next" in table:
                     nxt = self.cue_number(table["next"], f"{p}.next")
                     targets.append((f"{p}.next", nxt))
+                transition = self.transition(table, p)
                 changes = self.cue_layers(table, p, by_name, declared)
                 surface_changes = self.cue_targets(
                     table, "surfaces", p, surfaces, ("visible",), self.visible_change
@@ -1179,6 +1413,7 @@ class _ShowParser:
                         nxt,
                         surface_changes,
                         output_changes,
+                        transition,
                     )
                 )
             except _InvalidError:
@@ -1243,7 +1478,8 @@ class _ShowParser:
             content_key = LAYER_KINDS[kind].content_key
             self.wrong_content_keys(state, kind, lp, lname)
             others = {k: v for k, v in state.items() if k not in CONTENT_KEYS}
-            self.unknown_keys(others, ("opacity", content_key, "params", "fade", "curve"), lp)
+            allowed = ("opacity", content_key, "params", "fade", "curve", *_TRANSITION_KEYS)
+            self.unknown_keys(others, allowed, lp)
             try:
                 opacity = None
                 if "opacity" in state:
@@ -1258,7 +1494,8 @@ class _ShowParser:
                 curve = None
                 if "curve" in state:
                     curve = self.option(state["curve"], f"{lp}.curve", CURVES)
-                changes[lname] = LayerChange(opacity, content, params, fade, curve)
+                transition = self.transition(state, lp)
+                changes[lname] = LayerChange(opacity, content, params, fade, curve, transition)
             except _InvalidError:
                 continue
         return changes
@@ -1484,3 +1721,38 @@ def _spec_for(name: str, value: Any) -> ParamSpec:
     if isinstance(value, int | float) and not isinstance(value, bool):
         return legacy_spec(name, value)
     return infer_spec(name, value)
+
+
+# --- ISF inputs in the show file ----------------------------------------------------------
+
+
+def _filter_name(file: Path) -> str:
+    """A filter's default name: its file's name without the suffix, made a parameter name
+    (``Bad TV.fs`` → ``Bad_TV``)."""
+    name = re.sub(r"\W", "_", file.stem, flags=re.ASCII)
+    return name if re.match(r"[A-Za-z_]", name) else f"_{name}"
+
+
+def isf_settable(doc: Any) -> tuple[ParamSpec, ...]:
+    """The inputs of an ISF document a show may set: its params, less the images and the
+    progress the host feeds (``inputImage``, ``startImage``, ``endImage``, ``progress``)."""
+    return tuple(spec for spec in doc.params if spec.name not in _ISF_IMAGE_INPUTS)
+
+
+def _split_filter_params(table: Any, filters: Any) -> tuple[Any, dict[str, dict[str, Any]]]:
+    """A layer's ``params`` split into its content's and its filters' (``blur = { amount =
+    0.5 }`` or ``"blur.amount" = 0.5`` for a filter named ``blur``), by filter name."""
+    names = {f.name for f in filters} if isinstance(filters, tuple) else set()
+    if not isinstance(table, dict) or not names:
+        return table, {}
+    own: dict[str, Any] = {}
+    of_filters: dict[str, dict[str, Any]] = {}
+    for key, item in table.items():
+        head, dot, rest = key.partition(".")
+        if key in names and isinstance(item, dict):
+            of_filters.setdefault(key, {}).update(item)
+        elif dot and head in names:
+            of_filters.setdefault(head, {})[rest] = item
+        else:
+            own[key] = item
+    return own, of_filters

@@ -565,6 +565,48 @@ class Mixer:
         self._playing.clear()
 
 
+class SoundTap:
+    """The soundtrack as the picture hears it: the ``n`` samples just before the show time
+    of the frame being drawn (for ISF ``audio`` / ``audioFFT`` inputs,
+    ``SourceEnv.soundtrack``).
+
+    It mixes with its own :class:`Mixer` (the output's is the audio thread's alone): live,
+    decoded by its own feeder and never waiting; offline, exact. The mixer is made on the
+    first request, so a show whose pictures never listen decodes nothing more. A voice the
+    tap meets already playing ramps in over that first block.
+    """
+
+    def __init__(self, rate: int = DEFAULT_RATE, channels: int = 2, *, live: bool = False):
+        self.rate = int(rate)
+        self.channels = int(channels)
+        self.live = live
+        self._mixer: Mixer | None = None
+        self._frame: FrameState | None = None
+        self._paused = False
+
+    def update(self, frame: FrameState, *, paused: bool = False) -> None:
+        """The frame about to be drawn (cheap until someone listens)."""
+        self._frame, self._paused = frame, paused
+        if self._mixer is not None:
+            self._mixer.update(sound_frame(frame, paused=paused))
+
+    def __call__(self, n: int) -> np.ndarray | None:
+        """float32 ``(n, channels)``: show samples ``T·rate − n .. T·rate`` of the frame at
+        show time ``T``; ``None`` before the first frame."""
+        if self._frame is None:
+            return None
+        if self._mixer is None:
+            self._mixer = Mixer(self.rate, self.channels, live=self.live)
+            self._mixer.update(sound_frame(self._frame, paused=self._paused))
+        end = math.floor(self._frame.show_time_s * self.rate + 0.5)
+        return self._mixer.render(end - n, n)
+
+    def close(self) -> None:
+        if self._mixer is not None:
+            self._mixer.close()
+            self._mixer = None
+
+
 def render_span(mixer: Mixer, start_sample: int, end_sample: int) -> np.ndarray:
     """Offline helper: the samples of show samples ``[start_sample, end_sample)``."""
     return mixer.render(start_sample, max(0, end_sample - start_sample))

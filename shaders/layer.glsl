@@ -30,6 +30,7 @@ uniform vec3 u_yuv_offset;
 uniform vec4 u_color;
 uniform float u_opacity;
 uniform int u_blend;            // 0 normal, 1 add, 2 multiply, 3 screen
+uniform bool u_straight;        // straight alpha out (a layer's picture for its ISF effects)
 out vec4 f_color;
 
 void main() {
@@ -54,7 +55,9 @@ void main() {
         c *= vec4(clamp(vec3(t.a + co - cg, t.a + cg, t.a - co - cg), 0.0, 1.0), alpha);
     }
     float a = c.a * u_opacity;
-    if (u_blend == 2) {
+    if (u_straight) {
+        f_color = vec4(c.rgb, a);
+    } else if (u_blend == 2) {
         f_color = vec4(mix(vec3(1.0), c.rgb, a), 1.0);
     } else {
         f_color = vec4(c.rgb * a, a);

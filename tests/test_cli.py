@@ -34,7 +34,7 @@ def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 120)
 def test_check_summarises_a_valid_show_and_exits_0():
     result = run_cli("check", "shows/demo")
     assert result.returncode == 0, result.stderr
-    for expected in ("outputs  2", "left", "right", "surfaces 6", "layers   4", "cues     4", "OK"):
+    for expected in ("outputs  2", "left", "right", "surfaces 6", "layers   5", "cues     4", "OK"):
         assert expected in result.stdout
 
 

@@ -37,12 +37,16 @@ def test_the_demo_show_lists_every_file_and_exits_0():
         "media/clip.mp4",
         "media/logo.png",
         "shaders/aurora.glsl",
+        "shaders/tide.fs",
+        "shaders/embers.fs",
+        "shaders/ripple.fs",
+        "shaders/sweep.fs",
     }
     assert rows["media/clip.mp4"].split()[1:4] == ["video", "H.264", "(BT.601?)"]
     assert "480×270" in rows["media/clip.mp4"] and "4.00 s" in rows["media/clip.mp4"]
     assert "yes" in rows["media/logo.png"]  # the logo has alpha
     assert "untagged: assuming BT.601" in result.stdout  # a note, not a problem
-    assert lines[-1] == "4 file(s), 4 used by the show, no problems"
+    assert lines[-1] == "8 file(s), 8 used by the show, no problems"
 
 
 def test_unused_and_broken_files_are_listed_with_their_reasons_and_exit_1(
@@ -68,7 +72,7 @@ def test_unused_and_broken_files_are_listed_with_their_reasons_and_exit_1(
     assert rows["media/clip.mp4"].endswith("1 problem")
     assert "✗ empty file (0 bytes): expected a video file" in out
     assert "✗ a text file, not media: expected a video file" in out
-    assert out.splitlines()[-1] == "6 file(s), 4 used by the show, 2 with problems (2 in all)"
+    assert out.splitlines()[-1] == "10 file(s), 8 used by the show, 2 with problems (2 in all)"
 
 
 def test_json_output(show_dir: Path, capsys: pytest.CaptureFixture[str]):

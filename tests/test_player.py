@@ -24,7 +24,7 @@ def player(ctx):
 
 def test_starting_in_a_cue_tracks_every_cue_before_it(player):
     state = {lf.layer.name: lf.opacity for lf in player.engine.tick(0.0).layers}
-    assert state == {"sky": 1.0, "clip": 1.0, "logo": 0.0, "warm-wash": 0.0}
+    assert state == {"sky": 1.0, "clip": 1.0, "logo": 0.0, "warm-wash": 0.0, "tide": 0.5}
     assert player.engine.tick(0.0).cue == "2 clip"
 
 

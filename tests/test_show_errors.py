@@ -212,7 +212,11 @@ def test_missing_key_points_at_its_own_table(show_dir: Path, show_file: Path) ->
             'kind = "video"',
             'kind = "vdeo"',
             "layers[1].kind",
-            ("unknown kind 'vdeo'", "did you mean 'video'?", "solid, image, video, shader, live"),
+            (
+                "unknown kind 'vdeo'",
+                "did you mean 'video'?",
+                "solid, image, video, shader, isf, live",
+            ),
         ),
         (
             "region = [130, 240, 640, 360]",

@@ -218,8 +218,13 @@ def test_surface_arrays_are_read_only(demo: Show) -> None:
 
 
 def test_layers_bottom_to_top_with_kinds_content_and_defaults(demo: Show, show_dir: Path) -> None:
-    sky, clip, logo, wash = demo.layers
-    assert [la.name for la in demo.layers] == ["sky", "clip", "logo", "warm-wash"]
+    sky, clip, logo, wash, tide = demo.layers
+    assert [la.name for la in demo.layers] == ["sky", "clip", "logo", "warm-wash", "tide"]
+    assert (tide.kind, tide.content) == ("isf", (show_dir / "shaders" / "tide.fs").resolve())
+    assert [(f.name, f.file.name, dict(f.params)) for f in clip.filters] == [
+        ("ripple", "ripple.fs", {"strength": 0.6})
+    ]
+    assert clip.params["ripple.strength"] == 0.6  # the filter's inputs are layer parameters
     assert (sky.kind, sky.content) == ("shader", (show_dir / "shaders" / "aurora.glsl").resolve())
     assert (clip.kind, clip.content) == ("video", (show_dir / "media" / "clip.mp4").resolve())
     assert (logo.kind, logo.content) == ("image", (show_dir / "media" / "logo.png").resolve())
@@ -274,9 +279,24 @@ def test_cues_are_parsed_with_fades_and_layer_changes(demo: Show) -> None:
         c.name: {n: (ch.opacity, ch.content) for n, ch in c.layers.items()} for c in demo.cues
     }
     assert changes["preshow"] == {"sky": (0.4, None)}
-    assert changes["clip"] == {"sky": (1.0, None), "clip": (1.0, None)}
-    assert changes["emblem"] == {"logo": (1.0, None), "warm-wash": (0.6, None)}
-    assert changes["out"] == {n: (0.0, None) for n in ("sky", "clip", "logo", "warm-wash")}
+    assert changes["clip"] == {"sky": (1.0, None), "clip": (1.0, None), "tide": (0.5, None)}
+    embers = demo.root / "shaders" / "embers.fs"
+    assert changes["emblem"] == {
+        "logo": (1.0, None),
+        "warm-wash": (0.6, None),
+        "clip": (None, None),
+        "tide": (None, embers.resolve()),
+    }
+    emblem = demo.cues[2]
+    assert emblem.layers["clip"].params == {"ripple.strength": 0.0}
+    tide = emblem.layers["tide"]
+    assert (tide.fade_s, tide.transition.file.name, dict(tide.transition.params)) == (
+        4.0,
+        "sweep.fs",
+        {"softness": 0.2},
+    )
+    layers = ("sky", "clip", "logo", "warm-wash", "tide")
+    assert changes["out"] == {n: (0.0, None) for n in layers}
     assert demo.cue_index("emblem") == 2
 
 
@@ -309,6 +329,10 @@ def test_every_file_the_show_needs_is_listed_with_its_key_path(demo: Show, show_
         ("layers[0].shader", (show_dir / "shaders" / "aurora.glsl").resolve()),
         ("layers[1].file", (show_dir / "media" / "clip.mp4").resolve()),
         ("layers[2].file", (show_dir / "media" / "logo.png").resolve()),
+        ("layers[4].shader", (show_dir / "shaders" / "tide.fs").resolve()),
+        ("cues[2].layers.tide.shader", (show_dir / "shaders" / "embers.fs").resolve()),
+        ("layers[1].filters[0].shader", (show_dir / "shaders" / "ripple.fs").resolve()),
+        ("cues[2].layers.tide.transition", (show_dir / "shaders" / "sweep.fs").resolve()),
     ]
 
 
@@ -316,17 +340,23 @@ def test_before_any_cue_layers_show_their_file_opacity(demo: Show) -> None:
     engine = CueEngine(demo)
     frame = engine.tick(5.0)
     assert frame.cue is None
-    assert opacities(engine, 5.0) == {"sky": 1.0, "clip": 0.0, "logo": 0.0, "warm-wash": 0.0}
+    assert opacities(engine, 5.0) == {
+        "sky": 1.0,
+        "clip": 0.0,
+        "logo": 0.0,
+        "warm-wash": 0.0,
+        "tide": 0.0,
+    }
 
 
 @pytest.mark.parametrize(
     ("cue", "expected"),
     [
-        ("preshow", {"sky": 0.4, "clip": 0.0, "logo": 0.0, "warm-wash": 0.0}),
-        ("clip", {"sky": 1.0, "clip": 1.0, "logo": 0.0, "warm-wash": 0.0}),
-        # emblem names only logo and warm-wash: sky and clip track from "clip"
-        ("emblem", {"sky": 1.0, "clip": 1.0, "logo": 1.0, "warm-wash": 0.6}),
-        ("out", {"sky": 0.0, "clip": 0.0, "logo": 0.0, "warm-wash": 0.0}),
+        ("preshow", {"sky": 0.4, "clip": 0.0, "logo": 0.0, "warm-wash": 0.0, "tide": 0.0}),
+        ("clip", {"sky": 1.0, "clip": 1.0, "logo": 0.0, "warm-wash": 0.0, "tide": 0.5}),
+        # emblem sets no opacity of sky, clip and tide: they track from "clip"
+        ("emblem", {"sky": 1.0, "clip": 1.0, "logo": 1.0, "warm-wash": 0.6, "tide": 0.5}),
+        ("out", {"sky": 0.0, "clip": 0.0, "logo": 0.0, "warm-wash": 0.0, "tide": 0.0}),
     ],
 )
 def test_cues_track_like_a_lighting_desk(demo: Show, cue: str, expected: dict) -> None:
@@ -339,14 +369,14 @@ def test_a_fade_is_linear_in_show_time_and_then_holds(demo: Show) -> None:
     engine = CueEngine.at_cue(demo, "preshow")
     engine.start("clip", 10.0)  # fade = 2.0: sky 0.4 → 1.0, clip 0.0 → 1.0
     assert opacities(engine, 10.0) == pytest.approx(
-        {"sky": 0.4, "clip": 0.0, "logo": 0, "warm-wash": 0}
+        {"sky": 0.4, "clip": 0.0, "logo": 0, "warm-wash": 0, "tide": 0}
     )
     assert opacities(engine, 11.0)["sky"] == pytest.approx(0.7)
     assert opacities(engine, 11.0)["clip"] == pytest.approx(0.5)
     assert opacities(engine, 11.5)["clip"] == pytest.approx(0.75)
     assert opacities(engine, 12.0)["sky"] == pytest.approx(1.0)
     assert opacities(engine, 500.0) == pytest.approx(
-        {"sky": 1.0, "clip": 1.0, "logo": 0, "warm-wash": 0}
+        {"sky": 1.0, "clip": 1.0, "logo": 0, "warm-wash": 0, "tide": 0.5}
     )
     assert engine.tick(11.0).cue == "2 clip"
 
@@ -359,26 +389,28 @@ def test_a_cue_fired_mid_fade_fades_from_where_the_layer_is(demo: Show) -> None:
     assert opacities(engine, 12.5)["sky"] == pytest.approx(0.35)
     assert opacities(engine, 12.5)["clip"] == pytest.approx(0.25)
     assert opacities(engine, 14.0) == pytest.approx(
-        {"sky": 0, "clip": 0, "logo": 0, "warm-wash": 0}
+        {"sky": 0, "clip": 0, "logo": 0, "warm-wash": 0, "tide": 0}
     )
 
 
 def test_layers_a_cue_does_not_name_finish_their_running_fade(demo: Show) -> None:
     engine = CueEngine.at_cue(demo, "preshow")
     engine.start("clip", 10.0)  # sky fades 0.4 → 1.0 over 2 s
-    engine.start("emblem", 11.0)  # names only logo and warm-wash (1 s fade)
+    engine.start("emblem", 11.0)  # sets the opacity of logo and warm-wash only (1 s fade)
     assert opacities(engine, 11.5)["sky"] == pytest.approx(0.85)
     assert opacities(engine, 11.5)["logo"] == pytest.approx(0.5)
     assert opacities(engine, 11.5)["warm-wash"] == pytest.approx(0.3)
     assert opacities(engine, 12.0) == pytest.approx(
-        {"sky": 1, "clip": 1, "logo": 1, "warm-wash": 0.6}
+        {"sky": 1, "clip": 1, "logo": 1, "warm-wash": 0.6, "tide": 0.5}
     )
 
 
 def test_go_can_override_the_fade_time(demo: Show) -> None:
     engine = CueEngine.at_cue(demo, "emblem")
     engine.goto("out", 20.0, fade_s=0.0)
-    assert opacities(engine, 20.0) == {"sky": 0.0, "clip": 0.0, "logo": 0.0, "warm-wash": 0.0}
+    assert opacities(engine, 20.0) == dict.fromkeys(
+        ("sky", "clip", "logo", "warm-wash", "tide"), 0.0
+    )
 
 
 def test_new_content_restarts_the_layers_media_time(show_dir: Path) -> None:

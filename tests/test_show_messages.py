@@ -407,8 +407,8 @@ def test_layer_problems(tmp_path, line, expected):
     ("kind", "expected"),
     [
         ('"slid"', "unknown kind 'slid' (did you mean 'solid'?); expected one of: "
-                   "solid, image, video, shader, live, audio"),
-        ("3", "unknown kind 3; expected one of: solid, image, video, shader, live, audio"),
+                   "solid, image, video, shader, isf, live, audio"),
+        ("3", "unknown kind 3; expected one of: solid, image, video, shader, isf, live, audio"),
     ],
 )  # fmt: skip
 def test_unknown_layer_kinds(tmp_path, kind, expected):
@@ -445,7 +445,8 @@ def test_a_duplicate_layer_name(tmp_path):
          ("cues[0].layers.bg.opacity", 35, "expected a number between 0.0 and 1.0, got 2")),
         ("opacity = 0.5", "opacty = 0.5",
          ("cues[0].layers.bg.opacty", 35, "unknown key (did you mean 'opacity'?); "
-                                          "expected one of: opacity, color, params, fade, curve")),
+                                          "expected one of: opacity, color, params, fade, curve, "
+                                          "transition, transition_params")),
         ("opacity = 0.5", 'color = "red"',
          ("cues[0].layers.bg.color", 35, 'expected a colour "#rrggbb" or [r, g, b] with values '
                                          "0..1, got string 'red'")),

@@ -315,3 +315,89 @@ def test_a_trial_process_that_dies_refuses_the_shader_and_is_replaced(tmp_path: 
         assert trials.worker.spawns == 2
     finally:
         trials.close()
+
+
+ENDLESS_FILTER = """/*{
+    "ISFVSN": "2",
+    "INPUTS": [ { "NAME": "inputImage", "TYPE": "image" } ]
+}*/
+// never finishes, like ENDLESS above
+void main() {
+    float x = TIME + gl_FragCoord.x;
+    for (;;) {
+        x = sin(x) * 1.5 + cos(x * 1.3);
+        if (x > 1000.0) break;
+    }
+    gl_FragColor = IMG_THIS_PIXEL(inputImage) * x;
+}
+"""
+
+ENDLESS_TRANSITION = ENDLESS_FILTER.replace(
+    '{ "NAME": "inputImage", "TYPE": "image" }',
+    '{ "NAME": "startImage", "TYPE": "image" }, { "NAME": "endImage", "TYPE": "image" }, '
+    '{ "NAME": "progress", "TYPE": "float" }',
+).replace("IMG_THIS_PIXEL(inputImage)", "IMG_THIS_PIXEL(endImage)")
+
+INVERT_FILTER = """/*{
+    "ISFVSN": "2",
+    "INPUTS": [ { "NAME": "inputImage", "TYPE": "image" } ]
+}*/
+void main() {
+    vec4 c = IMG_THIS_PIXEL(inputImage);
+    gl_FragColor = vec4(1.0 - c.rgb, c.a);
+}
+"""
+
+FILTERED_SHOW = (
+    SHOW.split("[[layers]]")[0]
+    + """\
+[[layers]]
+name = "wash"
+kind = "solid"
+color = [0.0, 1.0, 0.0, 1.0]
+region = [0, 0, 160, 240]
+filters = [ { shader = "invert.fs" }, { shader = "endless.fs" } ]
+
+[[cues]]
+name = "a"
+transition = "endless-wipe.fs"
+"""
+)
+
+
+def test_filters_and_transitions_are_tried_too(
+    ctx: moderngl.Context, tmp_path: Path, trials: ShaderTrials
+):
+    folder = tmp_path / "show"
+    folder.mkdir()
+    (folder / "show.toml").write_text(FILTERED_SHOW)
+    (folder / "invert.fs").write_text(INVERT_FILTER)
+    (folder / "endless.fs").write_text(ENDLESS_FILTER)
+    (folder / "endless-wipe.fs").write_text(ENDLESS_TRANSITION)
+    # check: the endless filter and the cue's transition both named, each with its key path
+    report = check_show(folder, trials=trials)
+    where = sorted((p.file.name, p.key_path) for p in report.problems)
+    assert where == [
+        ("endless-wipe.fs", "cues[0].transition"),
+        ("endless.fs", "layers[0].filters[1].shader"),
+    ], report.problems
+    assert all("did not finish within 1 s" in p.message for p in report.problems)
+    # live: the layer waits for its filters' trials, then shows inverted (the endless
+    # filter refused and skipped): green (0, 255, 0) inverted is magenta
+    fresh = ShaderTrials(TrialBudget(timeout_s=1.0))  # nothing cached from the check
+    player = ShowPlayer(load_show(folder), HeadlessOutputs(ctx), trials=fresh)
+    try:
+        player.step(0.0)
+        assert (player.renderer.read_output("out")[:, :80, :3] == 0).all()  # not drawn yet
+        deadline, t = time.monotonic() + 30, 0.0
+        while time.monotonic() < deadline:
+            t += 1 / 30
+            player.step(t)
+            if (player.renderer.read_output("out")[:, :80, :3] == (255, 0, 255)).all():
+                break
+            time.sleep(0.02)
+        assert (player.renderer.read_output("out")[:, :80, :3] == (255, 0, 255)).all()
+        assert "endless.fs" in player.renderer.errors.get("wash", "")
+    finally:
+        player.close()
+        fresh.close()

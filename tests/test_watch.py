@@ -123,6 +123,15 @@ def test_a_show_names_every_file_whose_change_should_reload_it(show_dir: Path) -
     calibration = (show_dir.parent / "calibrations" / "demo-venue.toml").resolve()
     expected = {show_dir / "show.toml", calibration} | {
         (show_dir / rel).resolve()
-        for rel in ("media/facade.png", "media/clip.mp4", "media/logo.png", "shaders/aurora.glsl")
+        for rel in (
+            "media/facade.png",
+            "media/clip.mp4",
+            "media/logo.png",
+            "shaders/aurora.glsl",
+            "shaders/tide.fs",
+            "shaders/embers.fs",
+            "shaders/ripple.fs",
+            "shaders/sweep.fs",
+        )
     }
     assert show.watched_files() == expected

@@ -30,9 +30,11 @@ from mapping import geometry
 from mapping.blend import show_blend_masks
 from mapping.color import OutputColor
 from mapping.cues import FrameState, LayerFrame
+from mapping.gl.effects import LayerEffects
 from mapping.gl.shaders import ShaderError, load_program
 from mapping.gl.sources.base import (
     SOURCE_PREMULTIPLIED,
+    SOURCE_RGBA,
     Binding,
     ContentSource,
     PlaceholderSource,
@@ -216,9 +218,19 @@ class Renderer:
         self._mix_tex: moderngl.Texture | None = None  # crossfades are mixed here
         self._mix_fbo: moderngl.Framebuffer | None = None
         self._blend_hidden: frozenset[str] = frozenset()
+        self._effects = LayerEffects(
+            ctx, self._layer_prog, self._draw_layer, trials=trials, offline=offline
+        )
         self.set_show(show)
 
     # -- show changes (load, hot reload, calibration updates)
+
+    def set_soundtrack(self, tap: Callable[[int], np.ndarray | None] | None, rate: int) -> None:
+        """What sources that listen (ISF audio inputs) hear: ``tap(n)`` gives the last ``n``
+        samples of the show's soundtrack before the frame being drawn
+        (:class:`mapping.sound.SoundTap`)."""
+        self._env.soundtrack = tap
+        self._env.sound_rate = rate
 
     def set_show(self, show: Show) -> None:
         """Adopt a new version of the show: rebuild geometry, keep content still in use."""
@@ -279,6 +291,7 @@ class Renderer:
             source.layer = layer
         names = {la.name for la in show.layers}
         self._open_errors = {k: v for k, v in self._open_errors.items() if k in names}
+        self._effects.set_show(show)
 
     def _set_color(self, target: _OutputTarget, color: OutputColor) -> None:
         """Adopt an output's colour correction; its LUT becomes a float 3D texture."""
@@ -517,6 +530,9 @@ class Renderer:
         for lf in frame.layers:
             if lf.opacity <= 0.0:
                 continue
+            if self._effects.uses_effects(lf):
+                self._draw_effects(lf)
+                continue
             if lf.previous is not None:
                 self._draw_crossfade(lf)
                 continue
@@ -533,12 +549,15 @@ class Renderer:
         binding: Binding,
         opacity: float,
         blend: str,
+        straight: bool = False,
     ) -> None:
-        """One layer quad into the bound framebuffer (blend function already set)."""
+        """One layer quad into the bound framebuffer (blend function already set);
+        ``straight``: straight-alpha out, for a picture ISF effects take."""
         prog = self._layer_prog
         prog["u_rect_canvas_px"].value = rect_canvas_px
         prog["u_opacity"].value = opacity
         prog["u_blend"].value = _BLEND_INDEX[blend]
+        prog["u_straight"].value = straight
         prog["u_source"].value = binding.mode
         prog["u_color"].value = binding.color
         for name, data in binding.uniforms.items():
@@ -578,6 +597,24 @@ class Renderer:
             (0.0, 0.0, *map(float, self._canvas_size)), mix, lf.opacity, lf.layer.blend
         )
 
+    def _draw_effects(self, lf: LayerFrame) -> None:
+        """A layer with filters, or crossfading through an ISF transition: its picture at
+        the region's size (``mapping.gl.effects``), composited as straight RGBA."""
+        layer = lf.layer
+
+        def binding_of(content: Content, media_time_s: float) -> Binding | None:
+            return self._binding(layer, content, media_time_s, lf.params)
+
+        picture = self._effects.picture(lf, self._canvas_size, binding_of)
+        assert self._canvas_fbo is not None
+        self._canvas_fbo.use()
+        self._layer_prog["u_canvas_size_px"].value = self._canvas_size
+        if picture is None:
+            return
+        self.ctx.blend_func = _BLEND[layer.blend]
+        binding = Binding(SOURCE_RGBA, (picture,))
+        self._draw_layer(layer.region_canvas_px, binding, lf.opacity, layer.blend)
+
     def _preroll(self, frame: FrameState) -> None:
         """Open the standby cue's content and have its first frame ready before GO."""
         for layer, content in frame.preload:
@@ -615,6 +652,8 @@ class Renderer:
                 last_good = self._last_good.get(lf.layer.name) if source.failed else None
                 if last_good is not None and last_good.animating(media_time_s):
                     return True  # drawn in place of content that failed
+            if lf.layer.filters and self._effects.animating(lf):
+                return True
         return False
 
     def _binding(
@@ -723,6 +762,8 @@ class Renderer:
             for key, source in self._sources.items()
             if (error := getattr(source, "error", None))
         }
+        for layer, error in self._effects.errors.items():
+            errors.setdefault(layer, error)
         errors.update(self._open_errors)
         return errors
 
@@ -772,6 +813,7 @@ class Renderer:
             self._canvas_tex.release()  # type: ignore[union-attr]
             self._canvas_fbo = self._canvas_tex = None
         self._release_mix()
+        self._effects.release()
         for obj in (
             self._layer_vao,
             self._blit_vao,

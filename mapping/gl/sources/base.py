@@ -17,7 +17,7 @@ the content any more.
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import moderngl
@@ -63,6 +63,10 @@ class SourceEnv:
     offline: bool = False
     max_texture_size: int = 16384
     canvas_size_px: tuple[int, int] | None = None  # the show's canvas (the renderer keeps it)
+    soundtrack: Callable[[int], np.ndarray | None] | None = None
+    """The last ``n`` samples of the show's soundtrack before the frame being drawn,
+    float32 ``(n, channels)`` (:class:`mapping.sound.SoundTap`; ``None``: no sound)."""
+    sound_rate: int = 48000
 
     def upload(self, image: np.ndarray) -> moderngl.Texture:
         """A content texture (bilinear, clamped) holding ``image`` (H, W, C uint8)."""

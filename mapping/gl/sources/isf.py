@@ -1,0 +1,173 @@
+"""An ISF generator layer: an ISF file's passes drawn at the layer region's size each frame.
+
+``TIME`` is the layer's media time (frame-exact, as for every generator); the layer's
+parameters set the file's inputs (:class:`mapping.params.ParamSpec` from
+:func:`mapping.isf.param_specs`); an ``image`` parameter names an image file (absolute, or
+relative to the shader's folder or the show folder above it), loaded once per name; ``audio``
+and ``audioFFT`` inputs read the show's soundtrack through ``SourceEnv.soundtrack`` (silence
+when there is none): the waveform as a float texture ``samples × channels`` (0.5 = silence,
+as ISF hosts store it) and the magnitude spectrum (numpy ``rfft`` of a Hann-windowed block,
+scaled so a full-scale sine reads 1.0 in its bin) as ``bins × channels``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from pathlib import Path
+
+import moderngl
+import numpy as np
+
+from mapping.gl.isf import load_isf_program
+from mapping.gl.sources.base import SOURCE_RGBA, Binding, ContentSource, SourceEnv, region_size
+from mapping.media.errors import MediaError
+from mapping.media.image import load_image
+from mapping.params import ParamValue
+from mapping.show import Content, Layer
+
+log = logging.getLogger(__name__)
+
+AUDIO_SAMPLES = 1024
+"""Samples an ``audio`` input gets when its file gives no ``MAX`` (bins of ``audioFFT``:
+half of this plus one, before ``MAX``)."""
+
+_TIME_UNIFORMS = ("TIME", "TIMEDELTA", "FRAMEINDEX", "DATE")
+
+
+def waveform_texture_data(block: np.ndarray) -> np.ndarray:
+    """``(channels, samples, 4)`` float32: each channel's samples as 0.5 + 0.5 × sample in
+    RGB, alpha 1 (row = channel, column = sample, oldest first)."""
+    wave = 0.5 + 0.5 * np.clip(block.T.astype(np.float32), -1.0, 1.0)
+    out = np.ones((*wave.shape, 4), np.float32)
+    out[..., 0] = out[..., 1] = out[..., 2] = wave
+    return out
+
+
+def spectrum_texture_data(block: np.ndarray, bins: int | None = None) -> np.ndarray:
+    """``(channels, bins, 4)`` float32: the magnitude spectrum of each channel (Hann window,
+    ``|rfft| × 2 / sum(window)``: a full-scale sine reads 1.0 in its bin) in RGB, alpha 1."""
+    n = block.shape[0]
+    window = np.hanning(n).astype(np.float64)
+    spectrum = np.abs(np.fft.rfft(block.T.astype(np.float64) * window, axis=1))
+    spectrum *= 2.0 / max(window.sum(), 1e-12)
+    if bins is not None:
+        spectrum = spectrum[:, :bins]
+    out = np.ones((*spectrum.shape, 4), np.float32)
+    out[..., 0] = out[..., 1] = out[..., 2] = spectrum
+    return out
+
+
+class IsfSource(ContentSource):
+    """The ISF file's picture, drawn into a texture of the layer region's size."""
+
+    def __init__(self, env: SourceEnv, layer: Layer, content: Content) -> None:
+        super().__init__(env, layer, content)
+        self.file = Path(str(content))
+        self.program = load_isf_program(env.ctx, self.file)
+        doc = self.program.doc
+        self._size = region_size(layer, env.canvas_size_px)
+        self._audio = [i for i in doc.inputs if i.type in ("audio", "audioFFT")]
+        self._events = [p.name for p in doc.params if p.type == "event"]
+        self._uses_time = (
+            any(self.program.uses(n) for n in _TIME_UNIFORMS)
+            or self.program.persistent
+            or bool(self._audio)
+        )
+        self._images: dict[str, tuple[str, moderngl.Texture | None]] = {}
+        self._audio_tex: dict[str, moderngl.Texture] = {}
+        self._drawn_params: dict[str, ParamValue] | None = None
+        self._binding: Binding | None = None
+        self._redraw = False  # an event fired last render: draw again to end it
+
+    def animating(self, media_time_s: float) -> bool:
+        """True for a file reading TIME, TIMEDELTA, FRAMEINDEX or DATE, with persistent
+        buffers or audio inputs, and for the frame after an event."""
+        return self._uses_time or self._redraw
+
+    def binding(self, media_time_s: float, params: Mapping[str, ParamValue]) -> Binding | None:
+        if (
+            self._binding is not None
+            and not self._uses_time
+            and not self._redraw
+            and self._drawn_params == params
+        ):
+            return self._binding  # a still picture: drawn once per parameter set
+        previous = self._drawn_params or {}
+        self._redraw = any(params.get(n) and params.get(n) != previous.get(n) for n in self._events)
+        self._drawn_params = dict(params)
+        images = self._image_textures(params)
+        images.update(self._audio_textures())
+        texture = self.program.render(self._size, media_time_s, params, images)
+        self._binding = Binding(SOURCE_RGBA, (texture,))
+        return self._binding
+
+    def _resolve(self, name: str) -> Path:
+        path = Path(name)
+        if path.is_absolute():
+            return path
+        for folder in (self.file.parent, self.file.parent.parent):
+            if (folder / path).exists():
+                return folder / path
+        return self.file.parent / path
+
+    def _image_textures(self, params: Mapping[str, ParamValue]) -> dict[str, moderngl.Texture]:
+        out: dict[str, moderngl.Texture] = {}
+        for spec in self.program.doc.params:
+            if spec.type != "image":
+                continue
+            value = params.get(spec.name, spec.default)
+            if not isinstance(value, str) or not value:
+                continue
+            cached = self._images.get(spec.name)
+            if cached is None or cached[0] != value:
+                if cached is not None and cached[1] is not None:
+                    cached[1].release()
+                try:
+                    image = load_image(self._resolve(value), self.env.max_texture_size)
+                    tex: moderngl.Texture | None = self.env.upload(image)
+                except MediaError as exc:
+                    log.error("layer '%s': image input %s: %s", self.layer.name, spec.name, exc)
+                    tex = None
+                cached = self._images[spec.name] = (value, tex)
+            if cached[1] is not None:
+                out[spec.name] = cached[1]
+        return out
+
+    def _audio_textures(self) -> dict[str, moderngl.Texture]:
+        out: dict[str, moderngl.Texture] = {}
+        if not self._audio:
+            return out
+        tap = self.env.soundtrack
+        for inp in self._audio:
+            samples = AUDIO_SAMPLES
+            if inp.type == "audio" and isinstance(inp.max, int):
+                samples = inp.max
+            block = tap(samples) if tap is not None else None
+            if block is None or block.size == 0:
+                block = np.zeros((samples, 2), np.float32)
+            if inp.type == "audio":
+                data = waveform_texture_data(block)
+            else:
+                data = spectrum_texture_data(block, inp.max if isinstance(inp.max, int) else None)
+            h, w = data.shape[:2]
+            tex = self._audio_tex.get(inp.name)
+            if tex is None or tex.size != (w, h):
+                if tex is not None:
+                    tex.release()
+                tex = self.env.ctx.texture((w, h), 4, dtype="f4")
+                tex.filter = (moderngl.LINEAR, moderngl.LINEAR)
+                tex.repeat_x = tex.repeat_y = False
+                self._audio_tex[inp.name] = tex
+            tex.write(np.ascontiguousarray(data).tobytes())
+            out[inp.name] = tex
+        return out
+
+    def release(self) -> None:
+        for _, tex in self._images.values():
+            if tex is not None:
+                tex.release()
+        for tex in self._audio_tex.values():
+            tex.release()
+        self._images, self._audio_tex = {}, {}
+        self.program.release()
