@@ -226,7 +226,7 @@ class ClusterController:
                 try:
                     for packet in protocol.decode(data):
                         self._receive(packet)
-                except protocol.ProtocolError as exc:
+                except Exception as exc:  # a bad or unexpected packet must not stop the thread
                     self._warn.warning(
                         f"bad:{addr}", "cluster: ignored a packet from %s: %s", addr, exc
                     )
@@ -280,7 +280,7 @@ class ClusterController:
                             packet.clock_source,
                         )
                 if self.show_hash and packet.show_hash and packet.show_hash != self.show_hash:
-                    self._warn.error(
+                    self._warn.warning(
                         f"hash:{name}",
                         "node %s has a different show folder (hash %s, here %s)",
                         name,

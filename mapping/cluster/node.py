@@ -36,6 +36,11 @@ STATUS_PERIOD_S = 0.2
 """The node's heartbeat period."""
 CONTROLLER_LOST_S = 2.0
 """No controller heartbeat for this long: said loudly (the node keeps playing)."""
+EXIT_REJOIN = 75
+"""The exit status of a node that stopped because the controller restarted (its service
+manager starts it again and it joins the new show epoch)."""
+CATCH_UP_S = 10.0
+"""A joining node waits at most this long for the show's commands before it draws."""
 CLOCK_STATUS_PERIOD_S = 1.0
 """The clock source's status (which may ask a daemon) is read at most this often."""
 
@@ -86,6 +91,7 @@ class RenderNode:
         self._clock_alarm = False
         self._gpu: str | None = None
         self.late_commands = 0
+        self.controller_restarted = False
 
     @property
     def port(self) -> int:
@@ -111,6 +117,18 @@ class RenderNode:
         """The controller's first heartbeat (what the player needs to start), or None."""
         self._hello_event.wait(timeout)
         return self.hello
+
+    def wait_caught_up(self, timeout: float | None = None) -> bool:
+        """Wait until every command the controller had sent when it last said hello has
+        arrived (a node joining a running show starts at the right state); False on timeout."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            hello = self.hello
+            if hello is not None and self.received >= hello.last_seq:
+                return True
+            if deadline is not None and time.monotonic() >= deadline:
+                return False
+            time.sleep(0.01)
 
     # -- the player
 
@@ -178,13 +196,16 @@ class RenderNode:
                     )
                     packets = []
                 for packet in packets:
-                    self._receive(packet, addr)
+                    try:
+                        self._receive(packet, addr)
+                    except Exception:  # the node goes on: one bad packet is logged
+                        log.exception("cluster: handling a packet from %s failed", addr)
             now = time.monotonic()
             if self.controller is not None and now >= next_status:
                 next_status = now + STATUS_PERIOD_S
                 self._send(protocol.encode_status(self.health()))
-                if now - self._last_hello > CONTROLLER_LOST_S:
-                    self._warn.error(
+                if self.hello is not None and now - self._last_hello > CONTROLLER_LOST_S:
+                    self._warn.warning(
                         "lost",
                         "no heartbeat from the controller for %.1f s",
                         now - self._last_hello,
@@ -201,13 +222,17 @@ class RenderNode:
     def _receive(self, packet: protocol.Packet, addr: tuple[str, int]) -> None:
         if isinstance(packet, protocol.Hello):
             if self.hello is not None and packet.instance != self.hello.instance:
-                self._warn.error(
-                    "restarted", "the controller restarted (a new show epoch): restart this node"
-                )
+                if not self.controller_restarted:  # a new show epoch: start again, joining it
+                    log.error("the controller restarted: this node stops to rejoin (exit 75)")
+                    self.controller_restarted = True
+                    if self.player is not None:
+                        self.player.running = False
                 return
             self.controller = addr
             self._last_hello = time.monotonic()
-            if self.hello is None:
+            if self.hello is not None:
+                self.hello = packet  # the latest: its last_seq says what to catch up to
+            else:
                 log.info(
                     "joined show '%s' at %.3f s show time (%d commands so far)",
                     packet.show,
@@ -336,6 +361,14 @@ def run_node(
             log.error("node %s: no controller heartbeat within %.0f s", name, wait_s or 0)
             outputs.close()
             return 1
+        if not node.wait_caught_up(CATCH_UP_S):
+            log.warning(
+                "node %s: %d of %d commands after %.0f s; starting, the rest follows",
+                name,
+                node.received,
+                node.hello.last_seq if node.hello else 0,
+                CATCH_UP_S,
+            )
         player = ShowPlayer(
             show,
             outputs,
@@ -346,4 +379,4 @@ def run_node(
         player.run(fps=hello.fps, duration_s=duration_s)
     finally:
         node.close()
-    return 0
+    return EXIT_REJOIN if node.controller_restarted else 0

@@ -1,0 +1,238 @@
+"""Several machines, one show (issue 11), in one process: the show file's nodes, commands
+applied as of their tag, the wire format, and a controller with render nodes over
+loopback UDP through a lossy relay (the network test in namespaces is
+``test_cluster_netns.py``)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import moderngl
+import pytest
+
+from mapping.cluster import protocol
+from mapping.cluster.clock import SystemClock
+from mapping.cluster.controller import ClusterController
+from mapping.cluster.lock import TagTimeProcessor, first_slot_at, slot_time
+from mapping.cluster.node import RenderNode
+from mapping.control import osc_codec
+from mapping.errors import ValidationError
+from mapping.outputs import HeadlessOutputs
+from mapping.player import ShowPlayer
+from mapping.show import load_show
+from tests.clusterkit import Impairment, UdpRelay, write_cluster_show
+
+FPS = 30.0
+
+
+def opacity(player: ShowPlayer, layer: str) -> float:
+    assert player.frame_state is not None
+    for lf in player.frame_state.layers:
+        if lf.layer.name == layer:
+            return lf.opacity
+    return 0.0
+
+
+# -- the show file
+
+
+def test_nodes_and_output_nodes_load(tmp_path: Path) -> None:
+    root = write_cluster_show(tmp_path / "s", {"left": "10.0.0.2:9100", "right": "render-2:9101"})
+    show = load_show(root)
+    assert [(n.name, n.host, n.port) for n in show.nodes] == [
+        ("left", "10.0.0.2", 9100),
+        ("right", "render-2", 9101),
+    ]
+    assert [(o.name, o.node) for o in show.outputs] == [
+        ("out-left", "left"),
+        ("out-right", "right"),
+    ]
+
+
+def test_a_show_without_nodes_is_unchanged(show_dir: Path) -> None:
+    show = load_show(show_dir)
+    assert show.nodes == ()
+    assert all(o.node is None for o in show.outputs)
+
+
+def _problems(root: Path, old: str, new: str) -> list:
+    text = (root / "show.toml").read_text()
+    assert old in text
+    (root / "show.toml").write_text(text.replace(old, new, 1))
+    with pytest.raises(ValidationError) as info:
+        load_show(root)
+    return info.value.problems
+
+
+def test_an_unknown_node_name_is_named_with_a_hint(tmp_path: Path) -> None:
+    root = write_cluster_show(tmp_path / "s", {"left": "10.0.0.2:9100"})
+    problems = _problems(root, 'node = "left"', 'node = "lfet"')
+    assert [p.key_path for p in problems] == ["outputs[0].node"]
+    assert "unknown node 'lfet' (did you mean 'left'?)" in problems[0].message
+    assert problems[0].line is not None and problems[0].file == root / "show.toml"
+
+
+def test_bad_node_addresses_and_duplicates(tmp_path: Path) -> None:
+    root = write_cluster_show(tmp_path / "s", {"a": "10.0.0.2:9100", "b": "10.0.0.3:9100"})
+    problems = _problems(root, 'address = "10.0.0.2:9100"', 'address = "10.0.0.2:99999"')
+    assert [p.key_path for p in problems] == ["nodes[0].address"]
+    assert '"host:port"' in problems[0].message and "99999" in problems[0].message
+    root = write_cluster_show(tmp_path / "t", {"a": "10.0.0.2:9100", "b": "10.0.0.3:9100"})
+    problems = _problems(root, 'name = "b"\naddress', 'name = "a"\naddress')
+    assert any(p.key_path == "nodes[1].name" and "duplicate" in p.message for p in problems)
+
+
+# -- time tags
+
+
+def test_slots_are_the_players_frame_times() -> None:
+    for fps in (24.0, 29.97, 30.0, 60.0):
+        for t in (0.0, 0.1, 1.0 / 3.0, 12.345, 3600.0):
+            slot = first_slot_at(t, fps)
+            assert slot_time(slot, fps) >= t > slot_time(slot - 1, fps)
+            assert slot_time(slot, fps) == slot * (1.0 / fps)  # bit for bit, as ShowPlayer.run
+
+
+def test_a_command_on_the_wire_keeps_its_slot_tag_and_arguments() -> None:
+    tagged = protocol.TaggedCommand(
+        7, 123456, "layer.opacity", {"layer": "red", "value": 0.1}, "set", "osc"
+    )
+    data = protocol.encode_command(tagged, 1_700_000_000.25, FPS)
+    packet = osc_codec.parse_packet(data)
+    assert isinstance(packet, osc_codec.Bundle)  # an OSC bundle, time-tagged at its frame
+    tag_unix = osc_codec.ntp_to_unix(packet.timetag)
+    assert tag_unix == pytest.approx(1_700_000_000.25 + 123456 / FPS, abs=1e-6)
+    assert protocol.decode(data) == [tagged]
+    command = tagged.command(FPS)
+    assert command.at_show_time_s == 123456 * (1.0 / FPS) and command.args["value"] == 0.1
+    with pytest.raises(protocol.ProtocolError):
+        protocol.decode(osc_codec.encode_message("/cluster/cmd", 1))
+
+
+def test_a_command_received_after_its_tag_applies_as_of_the_tag(
+    tmp_path: Path, ctx: moderngl.Context
+) -> None:
+    """GO tagged at 1.0 s (fade 0.5 s): the node that got it in time and the node that got
+    it at 1.2 s show the same fade at 1.25 s (half way), not a fade started at 1.2 s."""
+    show = load_show(write_cluster_show(tmp_path / "s", {"a": "127.0.0.1:9"}, fade_s=0.5))
+    on_time = ShowPlayer(show, HeadlessOutputs(ctx), start_cue="1")
+    late = ShowPlayer(show, HeadlessOutputs(ctx), start_cue="1")
+    plain = ShowPlayer(show, HeadlessOutputs(ctx), start_cue="1")  # without the tag rule
+    for p in (on_time, late):
+        p.processor = TagTimeProcessor(p.registry, p.live)
+    on_time.submit("go", at_show_time_s=1.0)
+    for t in (0.9, 1.0, 1.1):
+        for p in (on_time, late, plain):
+            p.step(t)
+    late.submit("go", at_show_time_s=1.0)  # arrives at 1.2 s, after its frame
+    plain.submit("go", at_show_time_s=1.0)
+    for t in (1.2, 1.25):
+        for p in (on_time, late, plain):
+            p.step(t)
+    assert opacity(on_time, "green") == pytest.approx(0.5)  # (1.25 − 1.0) / 0.5
+    assert opacity(late, "green") == pytest.approx(0.5)
+    assert opacity(late, "red") == pytest.approx(0.5)
+    assert opacity(plain, "green") == pytest.approx(0.1)  # played late: (1.25 − 1.2) / 0.5
+    assert late.status.cue == on_time.status.cue == "2 green"
+    for p in (on_time, late, plain):
+        p.close()
+
+
+# -- controller and nodes over loopback UDP, through a lossy relay
+
+
+def test_controller_and_nodes_frame_locked_through_loss_and_a_late_join(
+    tmp_path: Path, ctx: moderngl.Context
+) -> None:
+    relay = UdpRelay(Impairment(delay_s=0.01, jitter_s=0.005, loss=0.3), seed=3)
+    fronts = {}
+    nodes_listen = {}
+    for name in ("a", "b", "c"):
+        probe = RenderNodePort()
+        nodes_listen[name] = probe.address
+        fronts[name] = relay.add(("127.0.0.1", 0), "127.0.0.1", probe.address)
+        probe.close()
+    relay.start()
+    root = write_cluster_show(
+        tmp_path / "s", {n: f"{h}:{p}" for n, (h, p) in fronts.items()}, controller_outputs=1
+    )
+    show = load_show(root)
+    clock = SystemClock()
+    controller = ClusterController(
+        show, FPS, clock=clock, start_cue="1", lead_frames=6, bind=("127.0.0.1", 0)
+    )
+    main = ShowPlayer(show, HeadlessOutputs(ctx), start_cue="1")
+    controller.attach(main)
+    controller.start(0.0)
+    assert main.renderer.output_names() == ["own-0"]
+    players: dict[str, ShowPlayer] = {}
+    nodes: dict[str, RenderNode] = {}
+
+    def join(name: str) -> None:
+        node = RenderNode(show, name, nodes_listen[name], clock=clock).start()
+        hello = node.wait_hello(5.0)
+        assert hello is not None and hello.fps == FPS
+        assert node.wait_caught_up(5.0)  # a node joining a running show: the log first
+        player = ShowPlayer(show, HeadlessOutputs(ctx), start_cue=hello.start_cue)
+        node.attach(player)
+        assert player.renderer.output_names() == [f"out-{name}"]
+        nodes[name], players[name] = node, player
+
+    cues: dict[str, dict[int, str | None]] = {}
+
+    def run_until(show_time: float) -> None:
+        slot = first_slot_at(main.clock(), FPS)
+        while slot_time(slot, FPS) < show_time:
+            t = slot_time(slot, FPS)
+            time.sleep(max(0.0, t - main.clock()))
+            for name, p in {"main": main, **players}.items():
+                p.step(t)
+                cues.setdefault(name, {})[slot] = p.status.cue
+            slot += 1
+
+    try:
+        join("a")
+        join("b")
+        run_until(0.3)
+        for _ in range(3):
+            main.submit("go", source="test")
+            run_until(main.clock() + 0.5)
+        main.submit("layer.opacity", 0.25, path={"layer": "white"}, source="test")
+        join("c")  # joins late: gets the whole log, replayed as of each tag
+        run_until(main.clock() + 0.6)
+        assert main.status.cue == "4 white"
+        for name, p in players.items():
+            assert p.status.cue == "4 white", name
+            assert opacity(p, "white") == pytest.approx(opacity(main, "white")), name
+        # every frame that two machines drew shows the same cue
+        for slot, cue in cues["main"].items():
+            for name in ("a", "b", "c"):
+                if slot in cues.get(name, {}):
+                    assert cues[name][slot] == cue, (name, slot)
+        assert relay.stats.dropped > 0 and controller.resent > 0  # the repeats did the work
+        health = {h["name"]: h for h in controller.health()}
+        assert set(health) == {"a", "b", "c"}
+        assert all(h["state"] == "ok" and h["behind"] == 0 for h in health.values()), health
+        assert health["a"]["gpu"] and health["a"]["clock_source"] == "system"
+    finally:
+        controller.close()
+        for node in nodes.values():
+            node.close()
+        relay.close()
+        for p in (main, *players.values()):
+            p.close()
+
+
+class RenderNodePort:
+    """A free loopback UDP port for a node to listen on."""
+
+    def __init__(self) -> None:
+        import socket
+
+        self._sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self._sock.bind(("127.0.0.1", 0))
+        self.address = self._sock.getsockname()
+
+    def close(self) -> None:
+        self._sock.close()
