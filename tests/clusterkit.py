@@ -193,6 +193,8 @@ class Frame:
     t: float
     frame: int
     cue: str | None
+    after_s: float = 0.0
+    """How long after its slot's time the frame was presented (over a period: late)."""
 
 
 def read_records(path: Path) -> list[Frame]:
@@ -205,7 +207,7 @@ def read_records(path: Path) -> list[Frame]:
             d = json.loads(line)
         except json.JSONDecodeError:
             continue
-        frames.append(Frame(d["clock"], d["t"], d["frame"], d["cue"]))
+        frames.append(Frame(d["clock"], d["t"], d["frame"], d["cue"], d.get("after_s", 0.0)))
     return frames
 
 
@@ -235,9 +237,12 @@ def disagreements(records: dict[str, Sequence[Frame]]) -> list[str]:
 def index_spread_at_same_instant(records: dict[str, Sequence[Frame]], fps: float) -> int:
     """The largest difference of frame index between two nodes at the same clock time
     (each node's index at an instant = the index of its latest frame drawn by then), over
-    the instants where both have drawn; a frame boundary can make it 1."""
+    the instants where both have drawn; a frame boundary can make it 1. Frames presented
+    over a period after their slot (late: dropped frames, counted by :func:`late_frames`)
+    are left out."""
     import bisect
 
+    records = {n: [f for f in fs if f.after_s <= 1.0 / fps] for n, fs in records.items()}
     nodes = list(records)
     worst = 0
     for a in nodes:
@@ -250,7 +255,12 @@ def index_spread_at_same_instant(records: dict[str, Sequence[Frame]], fps: float
                 if i < 0:
                     continue
                 nb = records[b][i]
-                if f.clock - nb.clock > 2.0 / fps:
-                    continue  # b was not drawing then (killed, not yet started)
+                if f.clock - nb.clock > 1.5 / fps:
+                    continue  # b was not drawing then (killed, not yet started, a late frame)
                 worst = max(worst, abs(f.frame - nb.frame))
     return worst
+
+
+def late_frames(frames: Sequence[Frame], fps: float) -> int:
+    """Frames presented more than a period after their slot's time."""
+    return sum(1 for f in frames if f.after_s > 1.0 / fps)

@@ -164,9 +164,14 @@ class RenderNode:
     def _on_frame(self, player: Any) -> None:
         status = player.status
         if self._record is not None:
+            now = self.source.now()
+            epoch = self.hello.epoch_s if self.hello else now
             line = {
-                "clock": self.source.now(),
+                "clock": now,
                 "t": status.show_time_s,
+                "after_s": round(
+                    now - epoch - status.show_time_s, 6
+                ),  # drawn this long after its slot
                 "frame": frame_index(status.show_time_s, self.hello.fps if self.hello else 30.0),
                 "cue": status.cue,
                 "late": status.late_frames,
