@@ -24,7 +24,17 @@ from mapping import argtypes
 
 log = logging.getLogger("run_show")
 
-SUBCOMMANDS = ("run", "node", "render", "check", "media", "displays", "schedule", "calibrate")
+SUBCOMMANDS = (
+    "run",
+    "node",
+    "render",
+    "check",
+    "media",
+    "displays",
+    "schedule",
+    "calibrate",
+    "hash",
+)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -167,6 +177,10 @@ def _parser() -> argparse.ArgumentParser:
     media.add_argument("--json", action="store_true", help="machine-readable output")
 
     sub.add_parser("displays", help="list the displays outputs can name (display = N)")
+    hashp = sub.add_parser("hash", help="a show folder's content hash and manifest (cluster)")
+    hashp.add_argument("show", type=Path)
+    hashp.add_argument("--json", action="store_true", help="machine-readable output")
+    hashp.add_argument("--against", type=Path, help="another machine's --json output")
     _schedule_parser(sub)
 
     from calibration.cli import add_calibrate_parser
@@ -520,6 +534,14 @@ def cmd_media(args: argparse.Namespace) -> int:
     return report.exit_status()
 
 
+def cmd_hash(args: argparse.Namespace) -> int:
+    from mapping.cluster.showhash import run_cli
+    from mapping.operations.session import default_state_dir
+
+    cache = default_state_dir() / "showhash-cache.json"
+    return run_cli(args.show, as_json=args.json, against=args.against, cache_file=cache)
+
+
 def cmd_displays(args: argparse.Namespace) -> int:
     from mapping.outputs import NoDisplayError, list_displays
 
@@ -694,6 +716,7 @@ def main(argv: list[str] | None = None) -> int:
         "media": cmd_media,
         "displays": cmd_displays,
         "schedule": cmd_schedule,
+        "hash": cmd_hash,
     }
     if args.command == "calibrate":
         from calibration.cli import run as cmd_calibrate

@@ -15,9 +15,12 @@ need_apt=()
 # and decodes them as the reference), chromium (the web panel's tests drive Debian's
 # headless browser with Playwright), libportaudio2 (sound output through `sounddevice`) and
 # jackd2 (the tests play through a real JACK server with its dummy driver, no sound card;
-# jack_lsp reads its latencies).
+# jack_lsp reads its latencies), chrony and linuxptp (the cluster's clock sources read
+# chronyd and ptp4l; the tests run them in network namespaces, in modes that never set the
+# clock; note that installing Debian's chrony also enables its service, which replaces
+# systemd-timesyncd) and iproute2 (ip netns).
 for pkg in libegl1 libegl-mesa0 libgl1 libgl1-mesa-dri libgles2 xvfb xauth liblo-tools ffmpeg \
-  chromium libportaudio2 jackd2; do
+  chromium libportaudio2 jackd2 chrony linuxptp iproute2; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
 done
 if ! "$PYTHON" -c "import ensurepip, venv" >/dev/null 2>&1; then
@@ -30,7 +33,7 @@ if [ ${#need_apt[@]} -gt 0 ]; then
     $SUDO apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_apt[@]}" >/dev/null
   else
-    echo "setup: please install the Mesa EGL/GL libraries, Xvfb, liblo-tools, ffmpeg, chromium, libportaudio2, jackd2 and python3-venv: ${need_apt[*]}" >&2
+    echo "setup: please install the Mesa EGL/GL libraries, Xvfb, liblo-tools, ffmpeg, chromium, libportaudio2, jackd2, chrony, linuxptp, iproute2 and python3-venv: ${need_apt[*]}" >&2
   fi
 fi
 
