@@ -142,6 +142,15 @@ def _parser() -> argparse.ArgumentParser:
         default="0.0.0.0",
         help="interface the controller talks to the nodes from (default: all)",
     )
+    cluster.add_argument(
+        "--show-mismatch",
+        choices=("refuse", "warn"),
+        default="refuse",
+        help="a node whose show folder differs (content hash): refuse it (default) or warn",
+    )
+    from mapping.cluster.clockchoice import add_clock_arguments
+
+    add_clock_arguments(cluster)  # the shared time, when the show names [[nodes]]
     _node_parser(sub)
 
     render = sub.add_parser("render", help="render frames to PNG files (and MP4) headless")
@@ -218,6 +227,9 @@ def _node_parser(sub) -> None:  # sub: argparse._SubParsersAction
         metavar="S",
         help="add S seconds to this node's clock (tests of clock errors; never in a show)",
     )
+    from mapping.cluster.clockchoice import add_clock_arguments
+
+    add_clock_arguments(node)
     node.add_argument(
         "--wait",
         type=argtypes.positive_seconds,
@@ -227,8 +239,9 @@ def _node_parser(sub) -> None:  # sub: argparse._SubParsersAction
 
 
 def cmd_node(args: argparse.Namespace) -> int:
-    from mapping.cluster.clock import OffsetClock, SystemClock
+    from mapping.cluster.clock import OffsetClock
     from mapping.cluster.node import run_node
+    from mapping.operations.session import default_state_dir
     from mapping.outputs import HeadlessOutputs, NoDisplayError, WindowOutputs
 
     show = _load(args.show)
@@ -246,9 +259,9 @@ def cmd_node(args: argparse.Namespace) -> int:
             ", ".join(names) or "none (add [[nodes]])",
         )
         return 2
-    clock = (
-        SystemClock() if not args.clock_offset else OffsetClock(SystemClock(), args.clock_offset)
-    )
+    clock = _cluster_clock(args)
+    if args.clock_offset:
+        clock = OffsetClock(clock, args.clock_offset)
     if args.headless:
         outputs = HeadlessOutputs()
     else:
@@ -267,7 +280,17 @@ def cmd_node(args: argparse.Namespace) -> int:
         record=args.record,
         duration_s=args.duration,
         wait_s=args.wait,
+        hash_cache=default_state_dir() / "showhash-cache.json",
     )
+
+
+def _cluster_clock(args: argparse.Namespace):  # -> ClockSource
+    """The shared time ``--clock`` asks for (``auto``: PTP, else chrony, else the system)."""
+    from mapping.cluster.clockchoice import choose_clock, resolve_choice
+
+    return choose_clock(
+        resolve_choice(args.clock), ptp_socket=args.ptp_socket, chrony_socket=args.chrony_socket
+    ).clock
 
 
 def _load(show_dir: Path):  # -> Show | None
@@ -389,9 +412,12 @@ def cmd_run(args: argparse.Namespace) -> int:
         cluster = ClusterController(
             show,
             fps,
+            clock=_cluster_clock(args),
             start_cue=start_cue,
             lead_frames=args.lead_frames,
             bind=(args.cluster_bind, 0),
+            mismatch=args.show_mismatch,
+            hash_cache=state_dir / "showhash-cache.json",
         )
         cluster.attach(player)
     try:

@@ -91,16 +91,17 @@ class Cluster:
         run = [sys.executable, str(REPO / "run_show.py"), "--log-level", "WARNING"]
         self.procs = [
             subprocess.Popen(
-                [*run, "run", str(root), "--headless", "--no-audio", "--fps", str(fps),
-                 "--lead-frames", str(lead), "--state-dir", str(folder / "state")],
+                [*run, "run", str(root), "--headless", "--clock", "system", "--no-audio",
+                 "--fps", str(fps), "--lead-frames", str(lead),
+                 "--state-dir", str(folder / "state")],
                 stdout=subprocess.DEVNULL, stderr=open(folder / "controller.log", "wb"),
             )
         ]  # fmt: skip
         for name, port in listens.items():
             self.procs.append(
                 subprocess.Popen(
-                    [*run, "node", str(root), "--name", name, "--headless", "--listen",
-                     f"127.0.0.1:{port}", "--record", str(self.records[name])],
+                    [*run, "node", str(root), "--name", name, "--headless", "--clock", "system",
+                     "--listen", f"127.0.0.1:{port}", "--record", str(self.records[name])],
                     stdout=subprocess.DEVNULL, stderr=open(folder / f"{name}.log", "wb"),
                 )
             )  # fmt: skip

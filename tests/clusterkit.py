@@ -16,7 +16,21 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from mapping.cluster.clock import ClockStatus
+
 CUES = ("red", "green", "blue", "white")
+
+
+class ReferenceClock:
+    """This machine's clock as the venue's reference (what a chronyd serving ``local
+    stratum`` or a PTP grand master reports: synchronised, offset 0). All the machines of
+    a one-machine test share it."""
+
+    def now(self) -> float:
+        return time.time()
+
+    def status(self) -> ClockStatus:
+        return ClockStatus("reference", synced=True, offset_s=0.0, detail="this machine")
 
 
 def write_cluster_show(

@@ -12,7 +12,7 @@ import moderngl
 import pytest
 
 from mapping.cluster import protocol
-from mapping.cluster.clock import SystemClock
+from mapping.cluster.clock import OffsetClock
 from mapping.cluster.controller import ClusterController
 from mapping.cluster.lock import TagTimeProcessor, first_slot_at, slot_time
 from mapping.cluster.node import RenderNode
@@ -21,7 +21,7 @@ from mapping.errors import ValidationError
 from mapping.outputs import HeadlessOutputs
 from mapping.player import ShowPlayer
 from mapping.show import load_show
-from tests.clusterkit import Impairment, UdpRelay, write_cluster_show
+from tests.clusterkit import Impairment, ReferenceClock, UdpRelay, write_cluster_show
 
 FPS = 30.0
 
@@ -158,9 +158,15 @@ def test_controller_and_nodes_frame_locked_through_loss_and_a_late_join(
         tmp_path / "s", {n: f"{h}:{p}" for n, (h, p) in fronts.items()}, controller_outputs=1
     )
     show = load_show(root)
-    clock = SystemClock()
+    clock = ReferenceClock()
     controller = ClusterController(
-        show, FPS, clock=clock, start_cue="1", lead_frames=6, bind=("127.0.0.1", 0)
+        show,
+        FPS,
+        clock=clock,
+        start_cue="1",
+        lead_frames=6,
+        bind=("127.0.0.1", 0),
+        hash_cache=tmp_path / "hashes.json",
     )
     main = ShowPlayer(show, HeadlessOutputs(ctx), start_cue="1")
     controller.attach(main)
@@ -214,7 +220,8 @@ def test_controller_and_nodes_frame_locked_through_loss_and_a_late_join(
         health = {h["name"]: h for h in controller.health()}
         assert set(health) == {"a", "b", "c"}
         assert all(h["state"] == "ok" and h["behind"] == 0 for h in health.values()), health
-        assert health["a"]["gpu"] and health["a"]["clock_source"] == "system"
+        assert health["a"]["gpu"] and health["a"]["clock_source"] == "reference"
+        assert health["a"]["show_hash_same"] is True  # the same folder: the same hash
     finally:
         controller.close()
         for node in nodes.values():
@@ -236,3 +243,45 @@ class RenderNodePort:
 
     def close(self) -> None:
         self._sock.close()
+
+
+def test_an_offset_clock_raises_the_alarm_and_another_show_folder_is_refused(
+    tmp_path: Path,
+) -> None:
+    ports = [RenderNodePort() for _ in range(3)]
+    addresses = {n: p.address for n, p in zip("abc", ports, strict=True)}
+    for p in ports:
+        p.close()
+    root = write_cluster_show(tmp_path / "s", {n: f"{h}:{p}" for n, (h, p) in addresses.items()})
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "show.toml").write_text((root / "show.toml").read_text() + "# edited on b\n")
+    show = load_show(root)
+    controller = ClusterController(show, FPS, clock=ReferenceClock(), bind=("127.0.0.1", 0))
+    nodes = [
+        RenderNode(show, "a", addresses["a"], clock=OffsetClock(ReferenceClock(), 0.020)),
+        RenderNode(load_show(other), "b", addresses["b"], clock=ReferenceClock()),
+        RenderNode(show, "c", addresses["c"], clock=ReferenceClock()),
+    ]
+    try:
+        controller.start(0.0)
+        for node in nodes:
+            node.start()
+        deadline = time.monotonic() + 5.0
+        health: dict = {}
+        while time.monotonic() < deadline:
+            health = {h["name"]: h for h in controller.health()}
+            if [health[n]["state"] for n in "abc"] == ["warning", "refused", "ok"]:
+                break
+            time.sleep(0.05)
+        assert [health[n]["state"] for n in "abc"] == ["warning", "refused", "ok"], health
+        # +20 ms is over a quarter of a 30 fps frame (8.3 ms): said, and shown in the status
+        assert health["a"]["clock_alarm"] and health["a"]["clock_offset_s"] == pytest.approx(0.02)
+        assert "quarter frame" in health["a"]["clock_reason"]
+        assert not health["c"]["clock_alarm"] and health["c"]["show_hash_same"]
+        assert health["b"]["show_hash_same"] is False and "differs" in health["b"]["refused"]
+        assert nodes[1].refused is not None and nodes[0].refused is None  # b was told
+    finally:
+        controller.close()
+        for node in nodes:
+            node.close()

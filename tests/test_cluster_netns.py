@@ -161,7 +161,7 @@ def test_three_nodes_frame_locked_through_delay_loss_and_a_killed_node(
         name = f"n{k}"
         procs[name] = _spawn(
             netns.names[k],
-            ["node", str(root), "--name", name, "--headless",
+            ["node", str(root), "--name", name, "--headless", "--clock", "system",
              "--listen", f"{netns.inside(k)}:{NODE_PORT}", "--record", str(records[name]),
              "--duration", "120", "--wait", "60"],
             tmp_path / f"{name}.log",
@@ -178,7 +178,7 @@ def test_three_nodes_frame_locked_through_delay_loss_and_a_killed_node(
     try:
         procs["controller"] = _spawn(
             netns.names[0],
-            ["run", str(root), "--headless", "--no-audio", "--fps", str(FPS),
+            ["run", str(root), "--headless", "--clock", "system", "--no-audio", "--fps", str(FPS),
              "--lead-frames", str(LEAD_FRAMES), "--duration", "120",
              "--state-dir", str(tmp_path / "state")],
             tmp_path / "controller.log",

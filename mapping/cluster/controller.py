@@ -23,11 +23,13 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 from mapping.cluster import protocol
 from mapping.cluster.clock import ClockSource, SystemClock
 from mapping.cluster.lock import ClusterClock, TagTimeProcessor, first_slot_at, slot_time
+from mapping.cluster.showhash import HashCache, hash_show
 from mapping.commands import Command, CommandQueue, Result, Ticket
 from mapping.ratelimit import RateLimitedLog
 from mapping.show import Show
@@ -42,6 +44,7 @@ RESEND_BATCH = 64
 """At most this many commands per node per resend round (bounds a rejoin's traffic)."""
 LOST_AFTER_S = 1.0
 """A node silent this long is reported lost."""
+MISMATCH_CHOICES = ("refuse", "warn")
 MAX_LOG = 200_000
 """Commands kept for nodes that rejoin (a show that exceeds it warns once)."""
 
@@ -58,6 +61,7 @@ class NodeLink:
     health: protocol.NodeHealth | None = None
     last_seen: float | None = None  # monotonic
     rejoins: int = 0
+    refused: str | None = None
 
 
 class ClusterCommandQueue(CommandQueue):
@@ -87,7 +91,14 @@ class ClusterController:
         lead_frames: int = 4,
         bind: tuple[str, int] = ("0.0.0.0", 0),
         show_hash: str | None = None,
+        mismatch: str = "refuse",
+        hash_cache: Path | None = None,
     ) -> None:
+        """``show_hash``: this show folder's digest (None: computed on a thread at
+        :meth:`start`, cached in ``hash_cache``); ``mismatch``: what to do with a node whose
+        show folder differs — ``refuse`` it (named, not driven, told to stop) or ``warn``."""
+        if mismatch not in MISMATCH_CHOICES:
+            raise ValueError(f"mismatch: expected one of {', '.join(MISMATCH_CHOICES)}")
         if lead_frames < 1:
             raise ValueError(f"lead_frames: expected at least 1, got {lead_frames}")
         self.show = show
@@ -98,6 +109,8 @@ class ClusterController:
         self.start_cue = start_cue
         self.lead_frames = lead_frames
         self.show_hash = show_hash
+        self.mismatch = mismatch
+        self._hash_cache = hash_cache
         self.instance = random.randrange(1, 2**31)
         self.nodes = {n.name: NodeLink(n.name, _resolve(n.host, n.port)) for n in show.nodes}
         self.log: list[protocol.TaggedCommand] = []
@@ -139,6 +152,8 @@ class ClusterController:
             with self._lock:
                 self.epoch_s = self.source.now() - start_at_s
                 self.clock.epoch_s = self.epoch_s
+        if self.show_hash is None:
+            threading.Thread(target=self._hash_show, name="show-hash", daemon=True).start()
         self._thread = threading.Thread(target=self._loop, name="cluster-controller", daemon=True)
         self._thread.start()
         log.info(
@@ -156,6 +171,13 @@ class ClusterController:
         if self._thread is not None:
             self._thread.join(timeout=2)
         self._sock.close()
+
+    def _hash_show(self) -> None:
+        try:
+            self.show_hash = hash_show(self.show.root, HashCache(self._hash_cache)).digest
+            log.info("show folder hash %s", self.show_hash[:16])
+        except Exception:  # no hash: nodes are not compared, the show goes on
+            log.exception("hashing the show folder failed")
 
     # -- commands
 
@@ -184,8 +206,9 @@ class ClusterController:
             data = protocol.encode_command(tagged, self.epoch_s, self.fps)
             now = time.monotonic()
             for link in self.nodes.values():
-                link.sent_at[tagged.seq] = now
-                self._send(data, link.address)
+                if link.refused is None:
+                    link.sent_at[tagged.seq] = now
+                    self._send(data, link.address)
         return replace(command, at_show_time_s=slot_time(slot, self.fps))
 
     # -- the network thread
@@ -279,21 +302,34 @@ class ClusterController:
                             _ms(packet.clock_offset_s),
                             packet.clock_source,
                         )
-                if self.show_hash and packet.show_hash and packet.show_hash != self.show_hash:
-                    self._warn.warning(
-                        f"hash:{name}",
-                        "node %s has a different show folder (hash %s, here %s)",
-                        name,
-                        packet.show_hash[:12],
-                        self.show_hash[:12],
-                    )
+                self._judge_hash(link, packet)
                 link.health = packet
+
+    def _judge_hash(self, link: NodeLink, health: protocol.NodeHealth) -> None:
+        """A node whose show folder differs is named, and refused unless set to warn."""
+        mine, theirs = self.show_hash, health.show_hash
+        if mine is None or theirs is None or mine == theirs:
+            if link.refused is not None and mine == theirs:
+                log.warning("node %s now has the same show folder: driven again", link.name)
+                link.refused = None
+                link.instance = None  # it restarts: the next report makes it rejoin
+            return
+        why = f"its show folder differs (hash {theirs[:12]}, the controller's {mine[:12]})"
+        if self.mismatch == "warn":
+            self._warn.warning(f"hash:{link.name}", "node %s: %s", link.name, why)
+            return
+        if link.refused is None:
+            log.error(
+                "node %s refused: %s (run_show.py hash --against names the files)", link.name, why
+            )
+            link.refused = why
+        self._send(protocol.encode_refuse(protocol.Refuse(why)), link.address)
 
     def _resend(self, now: float) -> None:
         with self._lock:
             last = len(self.log)
             for link in self.nodes.values():
-                if link.instance is None or link.acked >= last:
+                if link.instance is None or link.acked >= last or link.refused is not None:
                     continue  # never heard of (it gets the log when it joins), or up to date
                 count = 0
                 for seq in range(link.acked + 1, last + 1):
@@ -324,6 +360,8 @@ class ClusterController:
                     state = "waiting"
                 elif now - link.last_seen > LOST_AFTER_S:
                     state = "lost"
+                elif link.refused is not None:
+                    state = "refused"
                 elif h is not None and (
                     h.clock_alarm or (self.show_hash and h.show_hash not in (None, self.show_hash))
                 ):
@@ -339,6 +377,10 @@ class ClusterController:
                     else round(now - link.last_seen, 3),
                     "behind": last - link.acked,
                     "rejoins": link.rejoins,
+                    "refused": link.refused,
+                    "show_hash_same": None
+                    if h is None or h.show_hash is None or self.show_hash is None
+                    else h.show_hash == self.show_hash,
                 }
                 if h is not None:
                     d = asdict(h)

@@ -26,7 +26,9 @@ from typing import IO, Any
 
 from mapping.cluster import protocol
 from mapping.cluster.clock import ClockSource, SystemClock
+from mapping.cluster.clockalarm import ClockWatch
 from mapping.cluster.lock import ClusterClock, TagTimeProcessor, frame_index
+from mapping.cluster.showhash import HashCache, hash_show
 from mapping.ratelimit import RateLimitedLog
 from mapping.show import Show
 
@@ -41,8 +43,8 @@ EXIT_REJOIN = 75
 manager starts it again and it joins the new show epoch)."""
 CATCH_UP_S = 10.0
 """A joining node waits at most this long for the show's commands before it draws."""
-CLOCK_STATUS_PERIOD_S = 1.0
-"""The clock source's status (which may ask a daemon) is read at most this often."""
+EXIT_REFUSED = 3
+"""The exit status of a node the controller refused (a different show folder)."""
 
 
 class RenderNode:
@@ -56,6 +58,7 @@ class RenderNode:
         *,
         clock: ClockSource | None = None,
         record: Path | None = None,
+        hash_cache: Path | None = None,
     ) -> None:
         names = [n.name for n in show.nodes]
         if name not in names:
@@ -86,9 +89,12 @@ class RenderNode:
         self._thread: threading.Thread | None = None
         self._warn = RateLimitedLog(log)
         self._record: IO[str] | None = open(record, "a", encoding="utf-8") if record else None
-        self._clock_status = self.source.status()
-        self._clock_read = time.monotonic()
-        self._clock_alarm = False
+        self.watch: ClockWatch | None = None  # the quarter-frame alarm, once fps is known
+        self.show_hash: str | None = None
+        self.refused: str | None = None
+        threading.Thread(
+            target=self._hash_show, args=(hash_cache,), name="show-hash", daemon=True
+        ).start()
         self._gpu: str | None = None
         self.late_commands = 0
         self.controller_restarted = False
@@ -108,6 +114,8 @@ class RenderNode:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=2)
+        if self.watch is not None:
+            self.watch.stop()
         self._sock.close()
         if self._record is not None:
             self._record.close()
@@ -126,6 +134,8 @@ class RenderNode:
             hello = self.hello
             if hello is not None and self.received >= hello.last_seq:
                 return True
+            if self.refused is not None:
+                return False
             if deadline is not None and time.monotonic() >= deadline:
                 return False
             time.sleep(0.01)
@@ -251,7 +261,15 @@ class RenderNode:
                         self.show.name,
                     )
                 self.hello = packet
+                self.watch = ClockWatch(self.source, 1.0 / packet.fps).start()
                 self._hello_event.set()
+        elif isinstance(packet, protocol.Refuse):
+            if self.refused is None:
+                log.error("the controller refused this node: %s", packet.reason)
+                self.refused = packet.reason
+                if self.player is not None:
+                    self.player.running = False
+                self._hello_event.set()  # a node still waiting stops waiting
         elif isinstance(packet, protocol.TaggedCommand):
             self.controller = self.controller or addr
             with self._lock:
@@ -270,28 +288,10 @@ class RenderNode:
     # -- health
 
     def health(self) -> protocol.NodeHealth:
-        now = time.monotonic()
-        if now - self._clock_read >= CLOCK_STATUS_PERIOD_S:
-            self._clock_read = now
-            try:
-                self._clock_status = self.source.status()
-            except Exception as exc:  # a daemon that does not answer: unknown, said once
-                self._warn.warning("clock", "clock status unavailable: %s", exc)
-        cs = self._clock_status
         fps = self.hello.fps if self.hello else 30.0
-        alarm = cs.offset_s is not None and abs(cs.offset_s) > 0.25 / fps
-        if alarm != self._clock_alarm:
-            self._clock_alarm = alarm
-            if alarm:
-                log.error(
-                    "CLOCK: offset %.3f ms exceeds a quarter of a frame (%.3f ms) — this node "
-                    "is out of step (%s)",
-                    cs.offset_s * 1000,
-                    250 / fps,
-                    cs.detail,
-                )
-            else:
-                log.warning("clock back within a quarter of a frame")
+        watch = self.watch
+        clock = watch.fields() if watch is not None else {}
+        offset_ms = clock.get("clock_offset_ms")
         player = self.player
         status = player.status if player is not None else None
         return protocol.NodeHealth(
@@ -304,16 +304,24 @@ class RenderNode:
             late_frames=0 if status is None else status.late_frames,
             fps=0.0 if status is None else round(status.fps, 2),
             show=self.show.name,
-            show_hash=None,
-            clock_source=cs.source,
-            clock_synced=cs.synced,
-            clock_offset_s=cs.offset_s,
-            clock_alarm=alarm,
+            show_hash=self.show_hash,
+            clock_source=clock.get("clock_source") or "",
+            clock_synced=bool(clock.get("clock_synced")),
+            clock_offset_s=None if offset_ms is None else offset_ms / 1000.0,
+            clock_alarm=bool(clock.get("clock_alarm")),
+            clock_reason=clock.get("clock_reason") or "",
             cpu_load=_cpu_load(),
             gpu=self._gpu,
             gpu_load=_gpu_load(),
             extra={"late_commands": self.late_commands},
         )
+
+    def _hash_show(self, cache: Path | None) -> None:
+        try:
+            self.show_hash = hash_show(self.show.root, HashCache(cache)).digest
+            log.info("show folder hash %s", self.show_hash[:16])
+        except Exception:  # the node plays on; the controller sees no hash
+            log.exception("hashing the show folder failed")
 
 
 def _cpu_load() -> float | None:
@@ -343,6 +351,7 @@ def run_node(
     record: Path | None = None,
     duration_s: float | None = None,
     wait_s: float | None = None,
+    hash_cache: Path | None = None,
 ) -> int:
     """Run a render node until the show ends (``duration_s`` of show time), a window closes
     or Ctrl-C: wait for the controller, start the player at the cluster's show time."""
@@ -352,7 +361,8 @@ def run_node(
     if listen is None:
         port = next(n.port for n in show.nodes if n.name == name)
         listen = ("0.0.0.0", port)
-    node = RenderNode(show, name, listen, clock=clock, record=record).start()
+    node = RenderNode(show, name, listen, clock=clock, record=record, hash_cache=hash_cache)
+    node.start()
     try:
         log.info(
             "node %s: outputs %s; listening on UDP %s:%d, waiting for the controller",
@@ -362,6 +372,8 @@ def run_node(
             node.port,
         )
         hello = node.wait_hello(wait_s)
+        if node.refused is not None:
+            return EXIT_REFUSED
         if hello is None:
             log.error("node %s: no controller heartbeat within %.0f s", name, wait_s or 0)
             outputs.close()
@@ -384,4 +396,6 @@ def run_node(
         player.run(fps=hello.fps, duration_s=duration_s)
     finally:
         node.close()
+    if node.refused is not None:
+        return EXIT_REFUSED
     return EXIT_REJOIN if node.controller_restarted else 0

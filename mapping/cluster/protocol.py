@@ -7,6 +7,7 @@ is 32-bit).
 controller → node
     ``/cluster/hello s`` (JSON: epoch, fps, show, start cue, last sequence number, lead,
     controller instance, show hash): the controller's heartbeat, several times a second.
+    ``/cluster/refuse s`` (why): the node has another show folder and is not driven.
     A bundle time-tagged at the command's frame (epoch + slot / fps) holding
     ``/cluster/cmd i i s`` (sequence number, frame slot, JSON: name, args, mode, source):
     one registry command that changes the show state.
@@ -30,6 +31,7 @@ HELLO = "/cluster/hello"
 CMD = "/cluster/cmd"
 ACK = "/cluster/ack"
 STATUS = "/cluster/status"
+REFUSE = "/cluster/refuse"
 
 
 class ProtocolError(ValueError):
@@ -92,11 +94,24 @@ class NodeHealth:
     clock_synced: bool = False
     clock_offset_s: float | None = None
     clock_alarm: bool = False
-    """The clock's offset exceeds a quarter of a frame (or the clock is not synchronised)."""
+    """The clock's offset exceeds a quarter of a frame, is unknown, or the clock is not
+    synchronised (``mapping.cluster.clockalarm``)."""
+    clock_reason: str = ""
     cpu_load: float | None = None
     gpu: str | None = None
     gpu_load: float | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Refuse:
+    """The controller will not drive this node (a different show folder)."""
+
+    reason: str
+
+
+def encode_refuse(refuse: Refuse) -> bytes:
+    return osc_codec.encode_message(REFUSE, refuse.reason)
 
 
 def encode_hello(hello: Hello) -> bytes:
@@ -118,7 +133,7 @@ def encode_status(health: NodeHealth) -> bytes:
     return osc_codec.encode_message(STATUS, json.dumps(asdict(health)))
 
 
-Packet = Hello | TaggedCommand | Ack | NodeHealth
+Packet = Hello | TaggedCommand | Ack | NodeHealth | Refuse
 
 
 def decode(data: bytes) -> list[Packet]:
@@ -154,4 +169,6 @@ def _decode_message(msg: osc_codec.Message) -> Packet:
         return Hello(**json.loads(a[0]))
     if msg.address == STATUS:
         return NodeHealth(**json.loads(a[0]))
+    if msg.address == REFUSE:
+        return Refuse(str(a[0]))
     raise ValueError("not a cluster message")
