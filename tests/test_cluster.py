@@ -17,6 +17,7 @@ from mapping.cluster.controller import ClusterController
 from mapping.cluster.lock import TagTimeProcessor, first_slot_at, slot_time
 from mapping.cluster.node import RenderNode
 from mapping.control import osc_codec
+from mapping.control.panel.state import StateDiff
 from mapping.errors import ValidationError
 from mapping.outputs import HeadlessOutputs
 from mapping.player import ShowPlayer
@@ -145,7 +146,9 @@ def test_a_command_received_after_its_tag_applies_as_of_the_tag(
 def test_controller_and_nodes_frame_locked_through_loss_and_a_late_join(
     tmp_path: Path, ctx: moderngl.Context
 ) -> None:
-    relay = UdpRelay(Impairment(delay_s=0.01, jitter_s=0.005, loss=0.3), seed=3)
+    """20 % of datagrams lost each way: repeats every 100 ms within a lead of 15 frames
+    (0.5 s) make a command later than its frame improbable (0.2⁵ per node and command)."""
+    relay = UdpRelay(Impairment(delay_s=0.01, jitter_s=0.005, loss=0.2), seed=3)
     fronts = {}
     nodes_listen = {}
     for name in ("a", "b", "c"):
@@ -164,7 +167,7 @@ def test_controller_and_nodes_frame_locked_through_loss_and_a_late_join(
         FPS,
         clock=clock,
         start_cue="1",
-        lead_frames=6,
+        lead_frames=15,
         bind=("127.0.0.1", 0),
         hash_cache=tmp_path / "hashes.json",
     )
@@ -203,10 +206,10 @@ def test_controller_and_nodes_frame_locked_through_loss_and_a_late_join(
         run_until(0.3)
         for _ in range(3):
             main.submit("go", source="test")
-            run_until(main.clock() + 0.5)
+            run_until(main.clock() + 0.8)
         main.submit("layer.opacity", 0.25, path={"layer": "white"}, source="test")
         join("c")  # joins late: gets the whole log, replayed as of each tag
-        run_until(main.clock() + 0.6)
+        run_until(main.clock() + 0.9)
         assert main.status.cue == "4 white"
         for name, p in players.items():
             assert p.status.cue == "4 white", name
@@ -222,6 +225,14 @@ def test_controller_and_nodes_frame_locked_through_loss_and_a_late_join(
         assert all(h["state"] == "ok" and h["behind"] == 0 for h in health.values()), health
         assert health["a"]["gpu"] and health["a"]["clock_source"] == "reference"
         assert health["a"]["show_hash_same"] is True  # the same folder: the same hash
+        # the operator page's view of them (the panel's state, pushed as differences)
+        panel = StateDiff().state(main, 0.0)["nodes"]
+        assert [(n["name"], n["state"], n["cue"]) for n in panel] == [
+            ("a", "ok", "4 white"),
+            ("b", "ok", "4 white"),
+            ("c", "ok", "4 white"),
+        ]
+        assert StateDiff().state(players["a"], 0.0)["nodes"] is None  # not a controller
     finally:
         controller.close()
         for node in nodes.values():
