@@ -436,11 +436,17 @@ def cmd_run(args: argparse.Namespace) -> int:
     watcher = ShowWatcher(player).start()  # edits and new calibrations are picked up live
     # the audio output opens when the show has a layer that can sound (now or after a reload)
     sound = None if args.no_audio else SoundWhenNeeded(player, device=args.audio_device)
-    _, start_at = session.attach(player, state_dir, resume_journal=args.resume)
+    monitor, start_at = session.attach(player, state_dir, resume_journal=args.resume)
     log.info("status: %s; log: %s", state_dir / "status.json", evening_log.log_dir)
     try:
         if cluster is not None:
-            cluster.start(start_at)
+            snapshot = None
+            if monitor.resumed:  # the nodes start from the journal's state too
+                from mapping.operations.journal import journal_of
+
+                origin = monitor.origin_wall_s or 0.0
+                snapshot = journal_of(player.live, show.root, origin, origin + start_at).to_json()
+            cluster.start(start_at, snapshot)
         player.run(fps=fps, duration_s=args.duration, start_at_s=start_at)
     finally:
         if cluster is not None:

@@ -296,3 +296,44 @@ def test_an_offset_clock_raises_the_alarm_and_another_show_folder_is_refused(
         controller.close()
         for node in nodes:
             node.close()
+
+
+def test_a_resumed_controller_gives_joining_nodes_its_state(
+    tmp_path: Path, ctx: moderngl.Context
+) -> None:
+    """After a crash the supervisor resumes the controller from its journal (not from
+    commands): nodes that join start from the same state, then follow the commands."""
+    from mapping.operations.journal import journal_of
+
+    port = RenderNodePort()
+    address = port.address
+    port.close()
+    root = write_cluster_show(tmp_path / "s", {"a": f"{address[0]}:{address[1]}"})
+    show = load_show(root)
+    main = ShowPlayer(show, HeadlessOutputs(ctx), start_cue="1")
+    main.live.engine.start("3", 0.0)  # what resuming the journal did: cue 3 fired at 0 s
+    snapshot = journal_of(main.live, root, 0.0, 0.0).to_json()
+    controller = ClusterController(show, FPS, clock=ReferenceClock(), start_cue="1")
+    controller.attach(main)
+    controller.start(0.0, snapshot)
+    node = RenderNode(show, "a", address, clock=ReferenceClock()).start()
+    try:
+        hello = node.wait_hello(5.0)
+        assert hello is not None and hello.snapshot == snapshot
+        player = ShowPlayer(show, HeadlessOutputs(ctx), start_cue=hello.start_cue)
+        node.attach(player)
+        main.submit("go", source="test")  # then the commands, on top of that state
+        deadline = time.monotonic() + 5.0
+        while node.received < len(controller.log) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert node.received == len(controller.log) == 1
+        t = slot_time(first_slot_at(main.clock() + 1.0, FPS), FPS)  # past the 0.5 s fade
+        for p in (main, player):
+            p.step(t)
+        assert main.status.cue == player.status.cue == "4 white"
+        assert opacity(player, "white") == opacity(main, "white") == pytest.approx(1.0)
+    finally:
+        controller.close()
+        node.close()
+        main.close()
+        player.close()

@@ -107,6 +107,7 @@ class ClusterController:
         self.epoch_s = self.source.now() - start_at_s
         self.clock = ClusterClock(self.source, self.epoch_s)
         self.start_cue = start_cue
+        self.snapshot: str | None = None
         self.lead_frames = lead_frames
         self.show_hash = show_hash
         self.mismatch = mismatch
@@ -146,8 +147,12 @@ class ClusterController:
         player.outputs.make_current()
         player.renderer.set_show(player.live.show)
 
-    def start(self, start_at_s: float | None = None) -> ClusterController:
-        """Start talking to the nodes; ``start_at_s``: the show time now (a resumed show)."""
+    def start(
+        self, start_at_s: float | None = None, snapshot: str | None = None
+    ) -> ClusterController:
+        """Start talking to the nodes; ``start_at_s``: the show time now (a resumed show);
+        ``snapshot``: a resumed show's state journal (JSON), which joining nodes resume."""
+        self.snapshot = snapshot
         if start_at_s is not None:
             with self._lock:
                 self.epoch_s = self.source.now() - start_at_s
@@ -232,6 +237,7 @@ class ClusterController:
             self.lead_s,
             self.instance,
             self.show_hash,
+            self.snapshot,
         )
 
     def _loop(self) -> None:
@@ -297,11 +303,12 @@ class ClusterController:
                 if link.health is None or packet.clock_alarm != link.health.clock_alarm:
                     if packet.clock_alarm:
                         log.error(
-                            "node %s: clock offset %s exceeds a quarter of a frame (%s)",
+                            "node %s: CLOCK ALARM: %s",
                             name,
-                            _ms(packet.clock_offset_s),
-                            packet.clock_source,
+                            packet.clock_reason or f"offset {_ms(packet.clock_offset_s)}",
                         )
+                    elif link.health is not None:
+                        log.warning("node %s: clock back within a quarter frame", name)
                 self._judge_hash(link, packet)
                 link.health = packet
 

@@ -148,6 +148,13 @@ class RenderNode:
         hello = self.hello
         if hello is None:
             raise RuntimeError("attach: no heartbeat from the controller yet")
+        if hello.snapshot is not None:  # a resumed controller: its state at its start
+            from mapping.operations.journal import parse_journal, resume
+
+            try:
+                resume(player.live, parse_journal(hello.snapshot), self.source.now())
+            except ValueError as exc:
+                log.error("the controller's resumed state is unreadable (%s): starting afresh", exc)
         player.clock = ClusterClock(self.source, hello.epoch_s)
         player.processor = TagTimeProcessor(player.registry, player.live)
         player.renderer.drives = frozenset(o.name for o in self.outputs)

@@ -50,6 +50,9 @@ class Hello:
     lead_s: float
     instance: int
     show_hash: str | None = None
+    snapshot: str | None = None
+    """A resumed controller's state at its start (the state journal's JSON: cue lists'
+    cues with their fire times, master, blackout); the command log applies on top."""
 
 
 @dataclass(frozen=True)
