@@ -15,9 +15,10 @@ What it measures
     the frame cycle. Each node records every frame (machine clock, show time, frame index,
     cue). Per GO and node: the time from ``sendto`` to the presentation of the first frame
     showing the new cue, in frames (the lead time is the floor: ``--lead-frames``); per GO:
-    the spread of that frame's index across nodes (0 = frame-locked). Over the phase:
-    at every frame of every node, the other nodes' frame index at that instant — the same,
-    one apart (a frame boundary between the two presentations), or more — and the frames
+    the spread of that frame's index across nodes (0 = frame-locked). Over the phase, at
+    every millisecond, each pair of nodes' frame on screen (the latest each presented) —
+    the same index, one apart (a frame boundary fell between their presentations), or
+    more — and the frames
     whose index shows different cues on two nodes (must be 0); and the skew: for each frame
     index all nodes drew, how far apart (machine clock) they presented it.
 
@@ -162,11 +163,12 @@ def phase(cluster: Cluster, imp: Impairment, gos: int, fps: float, rng: random.R
             frames_of_go.append(change.frame)
         if frames_of_go:
             spreads.append(max(frames_of_go) - min(frames_of_go))
-    same, boundary, more, compared = _agreement(records, fps)
+    same, boundary, more, compared = _agreement(records, fps, start, end)
     presented: dict[int, list[float]] = {}
     for fs in records.values():
         for f in fs:
-            presented.setdefault(f.frame, []).append(f.clock)
+            if f.after_s <= 1.0 / fps:  # late frames are counted apart
+                presented.setdefault(f.frame, []).append(f.clock)
     skews = [(max(c) - min(c)) * 1000 for c in presented.values() if len(c) == len(records)] or [
         float("nan")
     ]
@@ -186,24 +188,32 @@ def phase(cluster: Cluster, imp: Impairment, gos: int, fps: float, rng: random.R
     }
 
 
-def _agreement(records: dict[str, list[Frame]], fps: float) -> tuple[int, int, int, int]:
-    """Late frames (presented over a period after their slot: counted apart) left out."""
+def _agreement(
+    records: dict[str, list[Frame]], fps: float, start: float, end: float
+) -> tuple[int, int, int, int]:
+    """At every millisecond of the phase, each pair of nodes' frame on screen (the latest
+    frame each presented by then): the same index, one apart (a frame boundary fell
+    between their presentations), or more. Instants where a node was not drawing, and
+    late frames (presented over a period after their slot: counted apart), are left out."""
     records = {n: [f for f in fs if f.after_s <= 1.0 / fps] for n, fs in records.items()}
+    clocks = {n: [f.clock for f in fs] for n, fs in records.items()}
+    names = sorted(records)
     same = boundary = more = compared = 0
-    for a, fa in records.items():
-        for b, fb in records.items():
-            if a == b or not fb:
-                continue
-            clocks = [f.clock for f in fb]
-            for f in fa:
-                i = bisect.bisect_right(clocks, f.clock) - 1
-                if i < 0 or f.clock - fb[i].clock > 1.5 / fps:
-                    continue
-                compared += 1
-                d = abs(f.frame - fb[i].frame)
-                same += d == 0
-                boundary += d == 1
-                more += d > 1
+    for step in range(int((end - start) * 1000)):
+        instant = start + step / 1000
+        shown = {}
+        for n in names:
+            i = bisect.bisect_right(clocks[n], instant) - 1
+            if i >= 0 and instant - clocks[n][i] <= 1.5 / fps:
+                shown[n] = records[n][i].frame
+        for x, a in enumerate(names):
+            for b in names[x + 1 :]:
+                if a in shown and b in shown:
+                    compared += 1
+                    d = abs(shown[a] - shown[b])
+                    same += d == 0
+                    boundary += d == 1
+                    more += d > 1
     return same, boundary, more, compared
 
 
@@ -256,7 +266,7 @@ def main(argv: list[str] | None = None) -> int:
             ["network", "p50", "p99", "max", "max spread", "GOs missed", "datagrams lost"], rows
         )
     )
-    print("\n(2) frame-index agreement between nodes at the same instant (all node pairs)")
+    print("\n(2) frame index on screen, each pair of nodes, every millisecond of the run")
     rows = []
     for name, r in results:
         n = max(r["compared"], 1)

@@ -23,7 +23,7 @@ def test_the_cluster_benchmark_prints_both_tables_with_the_baseline(capsys) -> N
         sys.path.remove(str(REPO / "bench"))
     out = capsys.readouterr().out
     assert code == 0, out
-    for table in ("(1) GO → first frame", "(2) frame-index agreement"):
+    for table in ("(1) GO → first frame", "(2) frame index on screen"):
         assert table in out
     for phase in ("baseline: no delay, no loss", "20 ms ± 10 ms, 1 % loss"):
         rows = [line for line in out.splitlines() if line.startswith(phase)]
@@ -32,3 +32,8 @@ def test_the_cluster_benchmark_prints_both_tables_with_the_baseline(capsys) -> N
         assert go_row[-3] == "0"  # max spread across nodes, in frames
         p50 = float(go_row[-6])
         assert 6.0 <= p50 <= 12.0, rows[0]  # at least the lead (6 frames), not much more
+        agreement = rows[1].split()
+        assert agreement[-8] == "0"  # never more than a frame boundary apart
+        # the same index most of the time (one apart only within the presentation skew
+        # after each frame boundary: well over 90 % on a quiet machine, less when it is busy)
+        assert float(agreement[-12]) > 75.0, rows[1]

@@ -337,3 +337,12 @@ def test_a_resumed_controller_gives_joining_nodes_its_state(
         node.close()
         main.close()
         player.close()
+
+
+def test_node_command_line_names_an_unknown_node(tmp_path: Path, caplog) -> None:
+    import run_show
+
+    root = write_cluster_show(tmp_path / "s", {"left": "127.0.0.1:9", "right": "127.0.0.1:10"})
+    assert run_show.main(["node", str(root), "--name", "lfet", "--headless"]) == 2
+    assert "no node named 'lfet' (did you mean 'left'?)" in caplog.text
+    assert "left, right" in caplog.text

@@ -118,7 +118,13 @@ class ClusterController:
         self._last_slot = -(2**62)
         self._lock = threading.Lock()
         self._sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self._sock.bind(bind)
+        try:
+            self._sock.bind(bind)
+        except OSError as exc:
+            self._sock.close()
+            raise OSError(
+                f"cluster controller: cannot bind UDP {bind[0]}:{bind[1]}: {exc}"
+            ) from exc
         self._sock.settimeout(0.02)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -338,6 +344,8 @@ class ClusterController:
             for link in self.nodes.values():
                 if link.instance is None or link.acked >= last or link.refused is not None:
                     continue  # never heard of (it gets the log when it joins), or up to date
+                if link.last_seen is None or now - link.last_seen > LOST_AFTER_S:
+                    continue  # silent: repeats wait until it is heard from again
                 count = 0
                 for seq in range(link.acked + 1, last + 1):
                     sent = link.sent_at.get(seq)

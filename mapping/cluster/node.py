@@ -74,7 +74,13 @@ class RenderNode:
         self.instance = random.randrange(1, 2**31)
         self.outputs = tuple(o for o in show.outputs if o.node == name)
         self._sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self._sock.bind(listen)
+        try:
+            self._sock.bind(listen)
+        except OSError as exc:
+            self._sock.close()
+            raise OSError(
+                f"node {name}: cannot listen on UDP {listen[0]}:{listen[1]}: {exc}"
+            ) from exc
         self._sock.settimeout(0.02)
         self._lock = threading.Lock()
         self._hello_event = threading.Event()
