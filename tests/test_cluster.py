@@ -292,6 +292,11 @@ def test_an_offset_clock_raises_the_alarm_and_another_show_folder_is_refused(
         assert not health["c"]["clock_alarm"] and health["c"]["show_hash_same"]
         assert health["b"]["show_hash_same"] is False and "differs" in health["b"]["refused"]
         assert nodes[1].refused is not None and nodes[0].refused is None  # b was told
+        # b sent its manifest: the controller names the file that differs
+        while health["b"]["files_differ"] is None and time.monotonic() < deadline + 5.0:
+            time.sleep(0.05)
+            health = {h["name"]: h for h in controller.health()}
+        assert health["b"]["files_differ"].startswith("show.toml: differs"), health["b"]
     finally:
         controller.close()
         for node in nodes:

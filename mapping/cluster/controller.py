@@ -29,7 +29,7 @@ from typing import Any
 from mapping.cluster import protocol
 from mapping.cluster.clock import ClockSource, SystemClock
 from mapping.cluster.lock import ClusterClock, TagTimeProcessor, first_slot_at, slot_time
-from mapping.cluster.showhash import HashCache, hash_show
+from mapping.cluster.showhash import FileEntry, HashCache, ShowHash, compare, describe, hash_show
 from mapping.commands import Command, CommandQueue, Result, Ticket
 from mapping.ratelimit import RateLimitedLog
 from mapping.show import Show
@@ -62,6 +62,11 @@ class NodeLink:
     last_seen: float | None = None  # monotonic
     rejoins: int = 0
     refused: str | None = None
+    manifest: dict[int, tuple[tuple[str, int, str], ...]] = field(default_factory=dict)
+    manifest_key: tuple[int, int] | None = None
+    differences: str | None = None
+    """The files whose content differs from the controller's show folder (from the node's
+    manifest), once known."""
 
 
 class ClusterCommandQueue(CommandQueue):
@@ -111,6 +116,7 @@ class ClusterController:
         self.lead_frames = lead_frames
         self.show_hash = show_hash
         self.mismatch = mismatch
+        self._my_hash: ShowHash | None = None
         self._hash_cache = hash_cache
         self.instance = random.randrange(1, 2**31)
         self.nodes = {n.name: NodeLink(n.name, _resolve(n.host, n.port)) for n in show.nodes}
@@ -185,7 +191,8 @@ class ClusterController:
 
     def _hash_show(self) -> None:
         try:
-            self.show_hash = hash_show(self.show.root, HashCache(self._hash_cache)).digest
+            self._my_hash = hash_show(self.show.root, HashCache(self._hash_cache))
+            self.show_hash = self._my_hash.digest
             log.info("show folder hash %s", self.show_hash[:16])
         except Exception:  # no hash: nodes are not compared, the show goes on
             log.exception("hashing the show folder failed")
@@ -274,6 +281,9 @@ class ClusterController:
             self._resend(now)
 
     def _receive(self, packet: protocol.Packet) -> None:
+        if isinstance(packet, protocol.ManifestPart):
+            self._manifest_part(packet)
+            return
         if isinstance(packet, protocol.Ack):
             name, instance, acked = packet.node, packet.instance, packet.seq
         elif isinstance(packet, protocol.NodeHealth):
@@ -300,6 +310,8 @@ class ClusterController:
                 link.instance = instance
                 link.acked = acked
                 link.sent_at.clear()
+                link.differences = None
+                link.manifest = {}
             elif acked > link.acked:
                 link.acked = acked
             for seq in [s for s in link.sent_at if s <= link.acked]:
@@ -317,6 +329,27 @@ class ClusterController:
                         log.warning("node %s: clock back within a quarter frame", name)
                 self._judge_hash(link, packet)
                 link.health = packet
+
+    def _manifest_part(self, part: protocol.ManifestPart) -> None:
+        """Collect a node's manifest; complete, name the files that differ from ours."""
+        link = self.nodes.get(part.node)
+        mine = self._my_hash
+        if link is None or mine is None or not 0 <= part.part < part.parts <= 10_000:
+            return
+        with self._lock:
+            if link.manifest_key != (part.instance, part.parts):  # another manifest
+                link.manifest_key = (part.instance, part.parts)
+                link.manifest = {}
+            link.manifest[part.part] = part.files
+            if len(link.manifest) < part.parts or link.differences is not None:
+                return
+            files = tuple(
+                FileEntry(*f) for i in range(part.parts) for f in link.manifest.get(i, ())
+            )
+            link.differences = describe(compare(mine, ShowHash("", files))) or "none"
+        log.error(
+            "node %s: files that differ from the controller's: %s", link.name, link.differences
+        )
 
     def _judge_hash(self, link: NodeLink, health: protocol.NodeHealth) -> None:
         """A node whose show folder differs is named, and refused unless set to warn."""
@@ -393,6 +426,7 @@ class ClusterController:
                     "behind": last - link.acked,
                     "rejoins": link.rejoins,
                     "refused": link.refused,
+                    "files_differ": link.differences,
                     "show_hash_same": None
                     if h is None or h.show_hash is None or self.show_hash is None
                     else h.show_hash == self.show_hash,

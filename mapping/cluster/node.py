@@ -97,6 +97,8 @@ class RenderNode:
         self._record: IO[str] | None = open(record, "a", encoding="utf-8") if record else None
         self.watch: ClockWatch | None = None  # the quarter-frame alarm, once fps is known
         self.show_hash: str | None = None
+        self._manifest: list[tuple[str, int, str]] = []
+        self._manifest_sent = -1.0e9
         self.refused: str | None = None
         threading.Thread(
             target=self._hash_show, args=(hash_cache,), name="show-hash", daemon=True
@@ -258,6 +260,9 @@ class RenderNode:
                 return
             self.controller = addr
             self._last_hello = time.monotonic()
+            mine = self.show_hash
+            if mine is not None and packet.show_hash is not None and packet.show_hash != mine:
+                self._send_manifest(every_s=2.0)  # so that the controller names the files
             if self.hello is not None:
                 self.hello = packet  # the latest: its last_seq says what to catch up to
             else:
@@ -279,6 +284,7 @@ class RenderNode:
         elif isinstance(packet, protocol.Refuse):
             if self.refused is None:
                 log.error("the controller refused this node: %s", packet.reason)
+                self._send_manifest(every_s=0.0)
                 self.refused = packet.reason
                 if self.player is not None:
                     self.player.running = False
@@ -329,9 +335,19 @@ class RenderNode:
             extra={"late_commands": self.late_commands},
         )
 
+    def _send_manifest(self, every_s: float) -> None:
+        now = time.monotonic()
+        if self.show_hash is None or now - self._manifest_sent < every_s:
+            return
+        self._manifest_sent = now
+        for data in protocol.encode_manifest(self.name, self.instance, self._manifest):
+            self._send(data)
+
     def _hash_show(self, cache: Path | None) -> None:
         try:
-            self.show_hash = hash_show(self.show.root, HashCache(cache)).digest
+            h = hash_show(self.show.root, HashCache(cache))
+            self._manifest = [(f.name, f.size, f.sha256) for f in h.files]
+            self.show_hash = h.digest
             log.info("show folder hash %s", self.show_hash[:16])
         except Exception:  # the node plays on; the controller sees no hash
             log.exception("hashing the show folder failed")

@@ -15,6 +15,9 @@ node → controller
     ``/cluster/ack s i i`` (node name, node instance, highest sequence number received
     with none missing before it), sent on every command received.
     ``/cluster/status s`` (JSON health: see :class:`NodeHealth`), the node's heartbeat.
+    ``/cluster/manifest s i i i s`` (node, instance, part, parts, JSON files: name, size,
+    SHA-256): its show folder's manifest, sent when its hash differs from the controller's,
+    so that the controller names the files that differ.
 """
 
 from __future__ import annotations
@@ -32,6 +35,9 @@ CMD = "/cluster/cmd"
 ACK = "/cluster/ack"
 STATUS = "/cluster/status"
 REFUSE = "/cluster/refuse"
+MANIFEST = "/cluster/manifest"
+MANIFEST_CHUNK = 40
+"""Files per ``/cluster/manifest`` datagram (about 5 KB)."""
 
 
 class ProtocolError(ValueError):
@@ -113,6 +119,26 @@ class Refuse:
     reason: str
 
 
+@dataclass(frozen=True)
+class ManifestPart:
+    """One part of a node's show-folder manifest (``showhash.ShowHash.files``)."""
+
+    node: str
+    instance: int
+    part: int
+    parts: int
+    files: tuple[tuple[str, int, str], ...]
+
+
+def encode_manifest(node: str, instance: int, files: list[tuple[str, int, str]]) -> list[bytes]:
+    """A manifest in parts of :data:`MANIFEST_CHUNK` files (at least one part)."""
+    chunks = [files[i : i + MANIFEST_CHUNK] for i in range(0, len(files), MANIFEST_CHUNK)] or [[]]
+    return [
+        osc_codec.encode_message(MANIFEST, node, instance, i, len(chunks), json.dumps(chunk))
+        for i, chunk in enumerate(chunks)
+    ]
+
+
 def encode_refuse(refuse: Refuse) -> bytes:
     return osc_codec.encode_message(REFUSE, refuse.reason)
 
@@ -136,7 +162,7 @@ def encode_status(health: NodeHealth) -> bytes:
     return osc_codec.encode_message(STATUS, json.dumps(asdict(health)))
 
 
-Packet = Hello | TaggedCommand | Ack | NodeHealth | Refuse
+Packet = Hello | TaggedCommand | Ack | NodeHealth | Refuse | ManifestPart
 
 
 def decode(data: bytes) -> list[Packet]:
@@ -174,4 +200,8 @@ def _decode_message(msg: osc_codec.Message) -> Packet:
         return NodeHealth(**json.loads(a[0]))
     if msg.address == REFUSE:
         return Refuse(str(a[0]))
+    if msg.address == MANIFEST:
+        node, instance, part, parts, body = a
+        files = tuple((str(n), int(size), str(sha)) for n, size, sha in json.loads(body))
+        return ManifestPart(str(node), int(instance), int(part), int(parts), files)
     raise ValueError("not a cluster message")

@@ -139,8 +139,16 @@ def node_lines(health: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 "cpu": None if cpu is None else round(cpu * 20) / 20,
                 "gpu": h.get("gpu"),
                 "rejoins": int(h.get("rejoins") or 0),
-                "problem": h.get("refused")
-                or (h.get("clock_reason") if h.get("clock_alarm") else None),
+                "problem": "; ".join(
+                    p
+                    for p in (
+                        h.get("refused"),
+                        h.get("files_differ") and f"files: {h['files_differ']}",
+                        h.get("clock_reason") if h.get("clock_alarm") else None,
+                    )
+                    if p
+                )
+                or None,
             }
         )
     return out
