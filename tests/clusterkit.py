@@ -226,10 +226,11 @@ def read_records(path: Path) -> list[Frame]:
 
 
 def cue_changes(frames: Sequence[Frame]) -> dict[int, str | None]:
-    """Frame index → the cue that became current at it (after the first frame)."""
+    """Frame index → the cue that became current at it, where the frame before it was
+    drawn too (a change across dropped frames has no one frame to compare)."""
     out: dict[int, str | None] = {}
     for prev, cur in itertools.pairwise(frames):
-        if cur.cue != prev.cue:
+        if cur.cue != prev.cue and cur.frame == prev.frame + 1:
             out[cur.frame] = cur.cue
     return out
 
