@@ -351,3 +351,60 @@ def test_node_command_line_names_an_unknown_node(tmp_path: Path, caplog) -> None
     assert run_show.main(["node", str(root), "--name", "lfet", "--headless"]) == 2
     assert "no node named 'lfet' (did you mean 'left'?)" in caplog.text
     assert "left, right" in caplog.text
+
+
+def test_a_node_cut_off_from_the_network_catches_up_when_it_comes_back(
+    tmp_path: Path, ctx: moderngl.Context
+) -> None:
+    """A cable out for a second (every datagram lost both ways) while the operator GOes:
+    the node keeps drawing its state, then gets the commands it missed and applies them as
+    of their tags — the same state as the controller, no restart of anyone."""
+    relay = UdpRelay(Impairment(), seed=7)
+    probe = RenderNodePort()
+    listen = probe.address
+    front = relay.add(("127.0.0.1", 0), "127.0.0.1", listen)
+    probe.close()
+    relay.start()
+    root = write_cluster_show(tmp_path / "s", {"a": f"{front[0]}:{front[1]}"}, fade_s=2.0)
+    show = load_show(root)
+    clock = ReferenceClock()
+    controller = ClusterController(show, FPS, clock=clock, start_cue="1", bind=("127.0.0.1", 0))
+    main = ShowPlayer(show, HeadlessOutputs(ctx), start_cue="1")
+    controller.attach(main)
+    controller.start(0.0)
+    node = RenderNode(show, "a", listen, clock=clock).start()
+    player = None
+    try:
+        hello = node.wait_hello(5.0)
+        assert hello is not None
+        player = ShowPlayer(show, HeadlessOutputs(ctx), start_cue=hello.start_cue)
+        node.attach(player)
+
+        def run_for(seconds: float) -> None:
+            end = main.clock() + seconds
+            while main.clock() < end:
+                t = slot_time(first_slot_at(main.clock(), FPS), FPS)
+                time.sleep(max(0.0, t - main.clock()))
+                for p in (main, player):
+                    p.step(t)
+
+        run_for(0.3)
+        relay.impairment = Impairment(loss=1.0)  # the cable is out
+        main.submit("go", source="test")
+        run_for(1.0)
+        assert main.status.cue == "2 green" and player.status.cue == "1 red"  # cut off
+        assert {h["name"]: h["state"] for h in controller.health()} == {"a": "lost"}
+        relay.impairment = Impairment()  # back
+        run_for(0.6)
+        assert player.status.cue == main.status.cue == "2 green"
+        # a 2 s fade that started 1.6 s ago, the same on both (applied as of its tag)
+        assert opacity(player, "green") == pytest.approx(opacity(main, "green"))
+        assert 0.5 < opacity(main, "green") < 1.0
+        assert controller.health()[0]["state"] == "ok" and controller.health()[0]["rejoins"] == 0
+    finally:
+        controller.close()
+        node.close()
+        relay.close()
+        main.close()
+        if player is not None:
+            player.close()
