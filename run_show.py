@@ -262,11 +262,13 @@ def cmd_node(args: argparse.Namespace) -> int:
     clock = _cluster_clock(args)
     if args.clock_offset:
         clock = OffsetClock(clock, args.clock_offset)
-    if args.headless:
+    mine = tuple(o for o in show.outputs if o.node == args.name)
+    if not mine:
+        log.warning('node %s: no output of the show names it (node = "%s")', args.name, args.name)
+    if args.headless or not mine:
         outputs = HeadlessOutputs()
     else:
         try:
-            mine = tuple(o for o in show.outputs if o.node == args.name)
             outputs = WindowOutputs(mine, windowed=args.windowed)
         except NoDisplayError as exc:
             log.error("%s: cannot open projector windows; add --headless", exc)
