@@ -4,6 +4,8 @@
 python run_show.py SHOW_DIR [--headless | --windowed] [--cue CUE] [--fps F] [--duration S]
                              [--osc-port N] [--osc-bind ADDR] [--oscquery-port N]
 python run_show.py render SHOW_DIR --out DIR [--frames N] [--fps F] [--cue CUE] [--video]
+python run_show.py node SHOW_DIR --name NAME [--listen HOST:PORT] [--headless | --windowed]
+                                                     (a multi-machine show's node: docs/cluster.md)
 python run_show.py check SHOW_DIR [--fps F] [--trial-timeout S]   (docs/shaders.md)
 python run_show.py media SHOW_DIR [--json]          (docs/media.md; exit 1: a file has problems)
 python run_show.py schedule FILE [--date YYYY-MM-DD] [--at "YYYY-MM-DD HH:MM"]
@@ -22,7 +24,17 @@ from mapping import argtypes
 
 log = logging.getLogger("run_show")
 
-SUBCOMMANDS = ("run", "render", "check", "media", "displays", "schedule", "calibrate", "hash")
+SUBCOMMANDS = (
+    "run",
+    "node",
+    "render",
+    "check",
+    "media",
+    "displays",
+    "schedule",
+    "calibrate",
+    "hash",
+)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -116,6 +128,32 @@ def _parser() -> argparse.ArgumentParser:
         help="with --supervise: restart the show when no frame was drawn for S seconds",
     )
 
+    cluster = run.add_argument_group("several machines (docs/cluster.md)")
+    cluster.add_argument(
+        "--lead-frames",
+        type=argtypes.frames,
+        default=4,
+        metavar="N",
+        help="when the show names [[nodes]]: commands land this many frames ahead on every "
+        "machine (more than the network's delay; default 4)",
+    )
+    cluster.add_argument(
+        "--cluster-bind",
+        metavar="ADDR",
+        default="0.0.0.0",
+        help="interface the controller talks to the nodes from (default: all)",
+    )
+    cluster.add_argument(
+        "--show-mismatch",
+        choices=("refuse", "warn"),
+        default="refuse",
+        help="a node whose show folder differs (content hash): refuse it (default) or warn",
+    )
+    from mapping.cluster.clockchoice import add_clock_arguments
+
+    add_clock_arguments(cluster)  # the shared time, when the show names [[nodes]]
+    _node_parser(sub)
+
     render = sub.add_parser("render", help="render frames to PNG files (and MP4) headless")
     render.add_argument("show", type=Path)
     render.add_argument("--out", type=Path, required=True, help="output folder")
@@ -184,6 +222,105 @@ def _set_trial_budget(args: argparse.Namespace, fps: float | None) -> None:
     from mapping.gl.trial import TrialBudget, set_default_budget
 
     set_default_budget(TrialBudget.for_fps(fps, getattr(args, "trial_timeout", None)))
+
+
+def _node_parser(sub) -> None:  # sub: argparse._SubParsersAction
+    node = sub.add_parser("node", help="run a render node of a multi-machine show")
+    node.add_argument("show", type=Path, help="show folder (the same as the controller's)")
+    node.add_argument("--name", required=True, help="this node's name in the show's [[nodes]]")
+    node.add_argument(
+        "--listen",
+        type=argtypes.host_port,
+        metavar="HOST:PORT",
+        help="UDP address to listen on (default: all interfaces, the port of the show's address)",
+    )
+    mode = node.add_mutually_exclusive_group()
+    mode.add_argument("--headless", action="store_true", help="offscreen outputs, no window")
+    mode.add_argument("--windowed", action="store_true", help="desktop windows (preview)")
+    node.add_argument(
+        "--duration", type=argtypes.positive_seconds, help="stop at this show time (seconds)"
+    )
+    node.add_argument(
+        "--record",
+        type=Path,
+        metavar="FILE",
+        help="append one JSON line per frame: machine clock, show time, frame index, cue",
+    )
+    node.add_argument(
+        "--clock-offset",
+        type=float,
+        default=0.0,
+        metavar="S",
+        help="add S seconds to this node's clock (tests of clock errors; never in a show)",
+    )
+    from mapping.cluster.clockchoice import add_clock_arguments
+
+    add_clock_arguments(node)
+    _trial_option(node)
+    node.add_argument(
+        "--wait",
+        type=argtypes.positive_seconds,
+        metavar="S",
+        help="give up when no controller is heard within S seconds (default: wait forever)",
+    )
+
+
+def cmd_node(args: argparse.Namespace) -> int:
+    from mapping.cluster.clock import OffsetClock
+    from mapping.cluster.node import run_node
+    from mapping.operations.session import default_state_dir
+    from mapping.outputs import HeadlessOutputs, NoDisplayError, WindowOutputs
+
+    show = _load(args.show)
+    if show is None:
+        return 2
+    names = [n.name for n in show.nodes]
+    if args.name not in names:
+        from mapping.errors import did_you_mean
+
+        log.error(
+            "%s: no node named '%s'%s; the show's nodes: %s",
+            show.file,
+            args.name,
+            did_you_mean(args.name, names),
+            ", ".join(names) or "none (add [[nodes]])",
+        )
+        return 2
+    _set_trial_budget(args, None)  # the node's shaders are tried like the controller's
+    clock = _cluster_clock(args)
+    if args.clock_offset:
+        clock = OffsetClock(clock, args.clock_offset)
+    mine = tuple(o for o in show.outputs if o.node == args.name)
+    if not mine:
+        log.warning('node %s: no output of the show names it (node = "%s")', args.name, args.name)
+    if args.headless or not mine:
+        outputs = HeadlessOutputs()
+    else:
+        try:
+            outputs = WindowOutputs(mine, windowed=args.windowed)
+        except NoDisplayError as exc:
+            log.error("%s: cannot open projector windows; add --headless", exc)
+            return 3
+    return run_node(
+        show,
+        args.name,
+        args.listen,
+        outputs,
+        clock=clock,
+        record=args.record,
+        duration_s=args.duration,
+        wait_s=args.wait,
+        hash_cache=default_state_dir() / "showhash-cache.json",
+    )
+
+
+def _cluster_clock(args: argparse.Namespace):  # -> ClockSource
+    """The shared time ``--clock`` asks for (``auto``: PTP, else chrony, else the system)."""
+    from mapping.cluster.clockchoice import choose_clock, resolve_choice
+
+    return choose_clock(
+        resolve_choice(args.clock), ptp_socket=args.ptp_socket, chrony_socket=args.chrony_socket
+    ).clock
 
 
 def _load(show_dir: Path):  # -> Show | None
@@ -297,6 +434,22 @@ def cmd_run(args: argparse.Namespace) -> int:
         f", starting in cue {show.cues[show.cue_index(start_cue)].label}" if start_cue else "",
         keys,
     )
+    fps = _frame_rate(args, outputs)
+    cluster = None
+    if show.nodes:  # before anything submits: commands go to the nodes first
+        from mapping.cluster.controller import ClusterController
+
+        cluster = ClusterController(
+            show,
+            fps,
+            clock=_cluster_clock(args),
+            start_cue=start_cue,
+            lead_frames=args.lead_frames,
+            bind=(args.cluster_bind, 0),
+            mismatch=args.show_mismatch,
+            hash_cache=state_dir / "showhash-cache.json",
+        )
+        cluster.attach(player)
     try:
         osc = _start_osc(args, show, player)
     except (OSError, RuntimeError):
@@ -313,13 +466,22 @@ def cmd_run(args: argparse.Namespace) -> int:
     watcher = ShowWatcher(player).start()  # edits and new calibrations are picked up live
     # the audio output opens when the show has a layer that can sound (now or after a reload)
     sound = None if args.no_audio else SoundWhenNeeded(player, device=args.audio_device)
-    _, start_at = session.attach(player, state_dir, resume_journal=args.resume)
+    monitor, start_at = session.attach(player, state_dir, resume_journal=args.resume)
     log.info("status: %s; log: %s", state_dir / "status.json", evening_log.log_dir)
     try:
-        fps = _frame_rate(args, outputs)
         _set_trial_budget(args, fps)
+        if cluster is not None:
+            snapshot = None
+            if monitor.resumed:  # the nodes start from the journal's state too
+                from mapping.operations.journal import journal_of
+
+                origin = monitor.origin_wall_s or 0.0
+                snapshot = journal_of(player.live, show.root, origin, origin + start_at).to_json()
+            cluster.start(start_at, snapshot)
         player.run(fps=fps, duration_s=args.duration, start_at_s=start_at)
     finally:
+        if cluster is not None:
+            cluster.close()
         if sound is not None:
             sound.close()
         logging.getLogger().removeHandler(evening_log)
@@ -623,6 +785,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     commands = {
         "run": cmd_run,
+        "node": cmd_node,
         "render": cmd_render,
         "check": cmd_check,
         "media": cmd_media,

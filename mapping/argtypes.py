@@ -109,3 +109,12 @@ def size(text: str) -> tuple[int, int]:
     if not (2 <= width <= MAX_SIZE_PX and 2 <= height <= MAX_SIZE_PX):
         raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}")
     return width, height
+
+
+def host_port(text: str) -> tuple[str, int]:
+    """``HOST:PORT`` (``0.0.0.0:9100``, ``[::1]:9100``), port 0..65535."""
+    host, sep, port = text.strip().rpartition(":")
+    host = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+    if not sep or not host or not port.isdigit() or int(port) > 65535:
+        raise argparse.ArgumentTypeError(f"expected HOST:PORT like 0.0.0.0:9100, got {text!r}")
+    return host, int(port)

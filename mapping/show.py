@@ -104,6 +104,8 @@ class Output:
     """The projector's gamma: how soft-edge blending turns light into its signal."""
     color: OutputColor = field(default_factory=OutputColor)
     """Colour correction in the final pass (``mapping/color.py``)."""
+    node: str | None = None
+    """The render node that drives this output (``[[nodes]]``); None: the controller."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -303,6 +305,19 @@ class Control:
 
 
 @dataclass(frozen=True)
+class Node:
+    """A render machine of a multi-machine show (``[[nodes]]``, ``docs/cluster.md``)."""
+
+    name: str
+    host: str
+    port: int
+
+    @property
+    def address(self) -> str:
+        return f"{self.host}:{self.port}"
+
+
+@dataclass(frozen=True)
 class Show:
     root: Path
     name: str
@@ -316,6 +331,8 @@ class Show:
     span: tuple[int, ...] = ()
     """Displays one window spans, every output in its own viewport (``[span]``); empty:
     one window per output."""
+    nodes: tuple[Node, ...] = ()
+    """Render nodes (``[[nodes]]``); empty: a single-machine show."""
 
     @property
     def file(self) -> Path:
@@ -454,9 +471,11 @@ _TOP_KEYS = (
     "control",
     "blend",
     "span",
+    "nodes",
 )
+_NODE_KEYS = ("name", "address")
 _CANVAS_KEYS = ("size", "reference")
-_OUTPUT_KEYS = ("name", "resolution", "display", "position", "gamma", "color")
+_OUTPUT_KEYS = ("name", "resolution", "display", "position", "gamma", "color", "node")
 _COLOR_KEYS = ("brightness", "contrast", "gamma", "gains", "lut")
 _BLEND_KEYS = ("enabled", "calibration")
 _SURFACE_KEYS = ("name", "output", "polygon", "pins", "corners", "homography", "calibration")
@@ -716,10 +735,13 @@ class _ShowParser:
         control = self.parse_control()
         blend = self.parse_blend(surfaces)
         span = self.parse_span(outputs)
+        nodes = self.parse_nodes()
         if self.problems:
             raise ValidationError(self.problems)
         assert canvas is not None
-        return Show(self.root, name, canvas, outputs, surfaces, layers, cues, control, blend, span)
+        return Show(
+            self.root, name, canvas, outputs, surfaces, layers, cues, control, blend, span, nodes
+        )
 
     def parse_canvas(self) -> Canvas | None:
         table = self.doc.get("canvas")
@@ -758,9 +780,51 @@ class _ShowParser:
             pos = self.attempt(self.position, table.get("position", [0, 0]), f"{p}.position")
             gamma = self.attempt(self.number, table.get("gamma", 2.2), f"{p}.gamma", *GAMMA_RANGE)
             color = self.attempt(self.output_color, table.get("color", {}), f"{p}.color")
-            if _all_ok(name, res, display, pos, gamma, color):
-                outputs.append(Output(name, res, display, pos, gamma, color))
+            node = None
+            if "node" in table:
+                node = self.attempt(self.node_ref, table["node"], f"{p}.node")
+            if _all_ok(name, res, display, pos, gamma, color, node):
+                outputs.append(Output(name, res, display, pos, gamma, color, node))
         return tuple(outputs)
+
+    def node_ref(self, value: Any, path: str) -> str:
+        """An output's ``node = "name"``: one of the ``[[nodes]]``."""
+        name = self.string(value, path)
+        declared = self.choices("nodes")
+        if name not in self.declared_names("nodes"):
+            if not self.declared_names("nodes"):
+                self.problem(path, f"unknown node '{name}': the show declares no [[nodes]]")
+            else:
+                self.problem(path, f"unknown node '{name}'{did_you_mean(name, declared)}")
+            raise _InvalidError
+        return name
+
+    def parse_nodes(self) -> tuple[Node, ...]:
+        """``[[nodes]]``: each render machine's name and ``host:port`` (``docs/cluster.md``)."""
+        nodes: list[Node] = []
+        seen: set[str] = set()
+        for i, table in self.table_list("nodes"):
+            p = f"nodes[{i}]"
+            self.unknown_keys(table, _NODE_KEYS, p)
+            name = self.attempt(self.required, self.string, table, "name", p)
+            if name is not _BAD and name in seen:
+                self.problem(f"{p}.name", f"duplicate node name '{name}'")
+            if name is not _BAD:
+                seen.add(name)
+            address = self.attempt(self.required, self.host_port, table, "address", p)
+            if _all_ok(name, address):
+                nodes.append(Node(name, *address))
+        return tuple(nodes)
+
+    def host_port(self, value: Any, path: str) -> tuple[str, int]:
+        """``"host:port"`` (an IPv6 host in brackets: ``"[::1]:9100"``), port 1..65535."""
+        text = self.string(value, path)
+        host, sep, port = text.strip().rpartition(":")
+        host = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+        if not sep or not host or not port.isdigit() or not 1 <= int(port) <= 65535:
+            self.problem(path, f'expected "host:port" with a port 1..65535, got {text!r}')
+            raise _InvalidError
+        return host, int(port)
 
     def output_color(self, table: Any, p: str) -> OutputColor:
         """``[outputs.color]``: brightness, contrast, gamma, RGB gains and a ``.cube`` LUT."""

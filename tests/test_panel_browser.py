@@ -247,3 +247,49 @@ def test_a_page_that_loses_the_connection_says_so_and_reconnects(panel, live):
     before = page.text_content("#cue")
     page.click("#go")  # and it works again
     page.wait_for_function("c => document.querySelector('#cue').textContent !== c", arg=before)
+
+
+def test_the_operator_page_lists_the_render_nodes_with_their_health(panel, live, tmp_path):
+    """Issue 12: node health on the operator page while a show runs on several machines
+    (a real cluster controller with two render nodes on loopback, one clock 20 ms off)."""
+    import socket
+
+    from mapping.cluster.clock import OffsetClock
+    from mapping.cluster.controller import ClusterController
+    from mapping.cluster.node import RenderNode
+    from mapping.show import load_show
+    from tests.clusterkit import ReferenceClock, write_cluster_show
+
+    ports = []
+    for _ in range(2):
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.bind(("127.0.0.1", 0))
+            ports.append(s.getsockname()[1])
+    addresses = {"left": f"127.0.0.1:{ports[0]}", "right": f"127.0.0.1:{ports[1]}"}
+    show = load_show(write_cluster_show(tmp_path / "c", addresses))
+    controller = ClusterController(show, 30.0, clock=ReferenceClock(), bind=("127.0.0.1", 0))
+    late_clock = OffsetClock(ReferenceClock(), 0.02)
+    nodes = [
+        RenderNode(show, "left", ("127.0.0.1", ports[0]), clock=ReferenceClock()),
+        RenderNode(show, "right", ("127.0.0.1", ports[1]), clock=late_clock),
+    ]
+    page = panel
+    try:
+        log_in(page, live)
+        assert page.is_hidden("#nodes-section")  # a one-machine show has no nodes
+        controller.start(0.0)
+        for node in nodes:
+            node.start()
+        live.player.cluster = controller  # what ClusterController.attach sets
+        page.wait_for_selector("#nodes tr[data-node='left'] td:has-text('ok')")
+        page.wait_for_selector("#nodes tr[data-node='right'].node-warning")
+        right = page.text_content("#nodes tr[data-node='right']")
+        assert "20 ms" in right and "quarter frame" in right
+        assert (
+            page.get_attribute("#nodes tr[data-node='right'] td:nth-child(5)", "class") == "alarm"
+        )
+    finally:
+        del live.player.cluster
+        controller.close()
+        for node in nodes:
+            node.close()

@@ -31,6 +31,10 @@ DEMO_FILES = [
     "media/facade.png",
     "media/logo.png",
     "shaders/aurora.glsl",
+    "shaders/embers.fs",
+    "shaders/ripple.fs",
+    "shaders/sweep.fs",
+    "shaders/tide.fs",
     "show.toml",
 ]
 OLD = 1_600_000_000  # a modification time well in the past: cacheable

@@ -212,6 +212,9 @@ class Renderer:
         """Told the file about to be opened, then ``None`` (the supervisor's breadcrumb)."""
         self._reference_tex: moderngl.Texture | None = None
         self._outputs: dict[str, _OutputTarget] = {}
+        self.drives: frozenset[str] | None = None
+        """The outputs this machine draws (a render node's, ``docs/cluster.md``); None: all.
+        Set it, then :meth:`set_show`; blending still sees every output of the show."""
         self._canvas_size: tuple[int, int] = (0, 0)
         self._canvas_tex: moderngl.Texture | None = None
         self._canvas_fbo: moderngl.Framebuffer | None = None
@@ -251,6 +254,8 @@ class Renderer:
         old = self._outputs
         self._outputs = {}
         for out in show.outputs:
+            if self.drives is not None and out.name not in self.drives:
+                continue  # another machine of the cluster draws it
             target = old.pop(out.name, None)
             if target is None or target.size_px != out.resolution:
                 if target is not None:
@@ -342,7 +347,9 @@ class Renderer:
         self._blend_hidden = hidden
         masks = show_blend_masks(self.show, hidden) if self.show.blend.enabled else None
         for out in self.show.outputs:
-            target = self._outputs[out.name]
+            target = self._outputs.get(out.name)
+            if target is None:  # drawn by another machine of the cluster
+                continue
             target.gamma = out.gamma
             if target.blend_texture is not None:
                 target.blend_texture.release()
@@ -417,7 +424,9 @@ class Renderer:
 
     def set_pattern(self, output_name: str, kind: str | None) -> None:
         """Show a test pattern on one output (``None`` returns to the show)."""
-        target = self._outputs[output_name]
+        target = self._outputs.get(output_name)
+        if target is None:  # an output another machine draws
+            return
         if kind is not None and kind not in self.pattern_kinds() and not kind.startswith("image:"):
             raise ValueError(
                 f"unknown pattern {kind!r}; expected one of: {', '.join(self.pattern_kinds())}"
@@ -443,7 +452,9 @@ class Renderer:
     def set_pattern_image(self, output_name: str, kind: str, image: np.ndarray) -> None:
         """Show ``image`` (uint8 RGB or RGBA, the output's size) full screen on an output;
         ``kind`` (``image:…``) is what :meth:`pattern` reports for it."""
-        target = self._outputs[output_name]
+        target = self._outputs.get(output_name)
+        if target is None:  # an output another machine draws
+            return
         h, w = image.shape[:2]
         if (w, h) != target.size_px:
             raise ValueError(f"image {w}×{h} for output '{output_name}' of {target.size_px}")
@@ -466,7 +477,8 @@ class Renderer:
             self._reference_tex = self._upload(placeholder_image("canvas reference", str(exc)))
 
     def pattern(self, output_name: str) -> str | None:
-        return self._outputs[output_name].pattern
+        target = self._outputs.get(output_name)
+        return None if target is None else target.pattern
 
     # -- drawing
 

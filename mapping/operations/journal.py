@@ -93,6 +93,15 @@ def read_journal(path: Path) -> Journal | None:
         return None
 
 
+def parse_journal(text: str) -> Journal:
+    """A journal from its JSON text (:meth:`Journal.to_json`; a resumed cluster controller
+    sends it to its nodes). Raises ValueError."""
+    try:
+        return _parse(json.loads(text))
+    except (TypeError, KeyError, json.JSONDecodeError) as exc:
+        raise ValueError(f"not a valid state journal ({exc})") from None
+
+
 def _finite(value: Any, what: str) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         raise ValueError(f"{what}: expected a finite number, got {value!r}")

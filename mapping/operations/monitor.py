@@ -14,6 +14,9 @@ quarantine content that crashed the process twice.
      "late_frames": 0, "render_failures": 0, "errors": {"logo": "media/logo.png: ..."},
      "uptime_s": 61.3, "started_wall_s": ..., "written_wall_s": ..., "master": 1.0,
      "blackout": false, "paused": false, "locked": false, "resumed": false}
+
+The controller of a multi-machine show adds ``"nodes"``: each render node's health
+(``ClusterController.health``, ``docs/cluster.md``).
 """
 
 from __future__ import annotations
@@ -124,6 +127,9 @@ class ShowMonitor:
             "locked": status.locked,
             "resumed": self.resumed,
         }
+        cluster = getattr(player, "cluster", None)  # a multi-machine show's controller
+        if cluster is not None:
+            doc["nodes"] = cluster.health()
         try:
             write_atomic(self.status_path, json.dumps(doc, indent=1).encode(), durable=False)
             self.status_writes += 1

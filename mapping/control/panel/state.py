@@ -4,8 +4,9 @@
 :class:`~mapping.player.Status` snapshot (the one OSC feedback compares) and a few things
 the pages need beside it: the cue list, the outputs with their test patterns, the surfaces
 with their corners in ``projector_px``, the selected corner, undo/redo, the renderer's
-content errors and tonight's schedule. Values are rounded to what a page shows (progress in
-steps of 0.01, fps to 0.1), so an unchanged picture sends nothing. :class:`StateDiff`
+content errors, tonight's schedule and, on the controller of a multi-machine show, the
+render nodes' health (``nodes``, twice a second). Values are rounded to what a page shows
+(progress in steps of 0.01, fps to 0.1), so an unchanged picture sends nothing. :class:`StateDiff`
 keeps the last state pushed and returns only the keys that changed.
 
 Structure that only changes with the show (cues, outputs, surfaces) is recomputed when the
@@ -19,6 +20,7 @@ from typing import Any
 from mapping.control.corners import corners_projector_px
 
 SCHEDULE_PERIOD_S = 1.0
+NODES_PERIOD_S = 0.5
 
 
 def _structure(live: Any) -> dict[str, Any]:
@@ -59,6 +61,8 @@ class StateDiff:
         self._structure: dict[str, Any] = {}
         self._schedule_at = -1.0e9
         self._schedule: Any = None
+        self._nodes_at = -1.0e9
+        self._nodes: list[dict[str, Any]] | None = None
 
     def state(self, player: Any, now_s: float) -> dict[str, Any]:
         """The whole panel state now (render thread)."""
@@ -71,6 +75,10 @@ class StateDiff:
         if now_s - self._schedule_at >= SCHEDULE_PERIOD_S:
             self._schedule_at = now_s
             self._schedule = schedule_line(live)
+        cluster = getattr(player, "cluster", None)  # a multi-machine show's controller
+        if cluster is not None and now_s - self._nodes_at >= NODES_PERIOD_S:
+            self._nodes_at = now_s
+            self._nodes = node_lines(cluster.health())
         processor = player.processor
         selected = live.corners.selected
         return {
@@ -96,6 +104,7 @@ class StateDiff:
             "errors": dict(player.renderer.errors),
             "test_patterns": {o: (p or "") for o, p in live.patterns.items()},
             "schedule": self._schedule,
+            "nodes": self._nodes,
             **self._structure,
         }
 
@@ -108,6 +117,41 @@ class StateDiff:
 
 
 _MISSING = object()
+
+
+def node_lines(health: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The render nodes' health as the operator page shows it, rounded so that a steady
+    node sends nothing (``ClusterController.health``)."""
+    out = []
+    for h in health:
+        offset = h.get("clock_offset_s")
+        cpu = h.get("cpu_load")
+        out.append(
+            {
+                "name": h["name"],
+                "state": h["state"],
+                "cue": h.get("cue"),
+                "late_frames": int(h.get("late_frames") or 0),
+                "behind": int(h.get("behind") or 0),
+                "clock": h.get("clock_source") or "",
+                "clock_alarm": bool(h.get("clock_alarm")),
+                "clock_offset_ms": None if offset is None else round(offset * 1000, 1),
+                "cpu": None if cpu is None else round(cpu * 20) / 20,
+                "gpu": h.get("gpu"),
+                "rejoins": int(h.get("rejoins") or 0),
+                "problem": "; ".join(
+                    p
+                    for p in (
+                        h.get("refused"),
+                        h.get("files_differ") and f"files: {h['files_differ']}",
+                        h.get("clock_reason") if h.get("clock_alarm") else None,
+                    )
+                    if p
+                )
+                or None,
+            }
+        )
+    return out
 
 
 def schedule_line(live: Any) -> str | None:

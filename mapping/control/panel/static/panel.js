@@ -98,6 +98,22 @@ function render(changed) {
   if ("can_redo" in changed) $("redo").disabled = !state.can_redo;
   if ("errors" in changed) for (const [layer, text] of Object.entries(state.errors || {})) showError(`${layer}: ${text}`, "warning");
   if ("schedule" in changed && state.schedule) $("schedule-now").textContent = state.schedule;
+  if ("nodes" in changed) renderNodes();
+}
+
+function renderNodes() {
+  // the render nodes of a multi-machine show (docs/cluster.md), on the controller's panel
+  const nodes = state.nodes || [];
+  $("nodes-section").hidden = nodes.length === 0;
+  $("nodes").replaceChildren(...nodes.map((n) => el("tr", {class: n.state === "ok" ? "" : "node-" + n.state, "data-node": n.name},
+    el("td", {}, n.name),
+    el("td", {}, n.state + (n.behind ? ` (${n.behind} behind)` : "")),
+    el("td", {}, n.cue || "–"),
+    el("td", {}, n.late_frames),
+    el("td", {class: n.clock_alarm ? "alarm" : ""}, `${n.clock}${n.clock_offset_ms === null ? "" : ` ${n.clock_offset_ms} ms`}`),
+    el("td", {}, n.cpu === null ? "–" : Math.round(n.cpu * 100) + "%"),
+    el("td", {}, n.gpu || "–"),
+    el("td", {}, n.problem || ""))));
 }
 
 function renderCues() {

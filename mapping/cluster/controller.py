@@ -1,0 +1,452 @@
+"""The controller of a multi-machine show: replicates every state-changing command to the
+render nodes, time-tagged a few frames ahead, until each node acknowledges it.
+
+:class:`ClusterController` attaches to the controller's :class:`~mapping.player.ShowPlayer`:
+show time becomes the shared clock minus the show epoch it chose
+(:class:`~mapping.cluster.lock.ClusterClock`), and its command queue becomes a
+:class:`ClusterCommandQueue`: every command that is not a query (keyboard, OSC, OSCQuery,
+panel, schedule — they all submit to that queue) gets the next sequence number and the
+first frame slot at least the lead time ahead, goes to every node as an OSC bundle
+time-tagged at that frame, and waits in the controller's own queue for the same frame.
+Nodes acknowledge the highest sequence number they hold with none missing; the
+controller repeats what is not acknowledged (a lost packet is not a lost cue), and a node
+that comes back with a new instance number is sent the whole log of commands again, with
+their original tags, so it rebuilds the state (``docs/cluster.md``).
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import socket
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from mapping.cluster import protocol
+from mapping.cluster.clock import ClockSource, SystemClock
+from mapping.cluster.lock import ClusterClock, TagTimeProcessor, first_slot_at, slot_time
+from mapping.cluster.showhash import FileEntry, HashCache, ShowHash, compare, describe, hash_show
+from mapping.commands import Command, CommandQueue, Result, Ticket
+from mapping.ratelimit import RateLimitedLog
+from mapping.show import Show
+
+log = logging.getLogger(__name__)
+
+HELLO_PERIOD_S = 0.2
+"""The controller's heartbeat period."""
+RESEND_AFTER_S = 0.1
+"""A command not acknowledged this long after it was sent is sent again."""
+RESEND_BATCH = 64
+"""At most this many commands per node per resend round (bounds a rejoin's traffic)."""
+LOST_AFTER_S = 1.0
+"""A node silent this long is reported lost."""
+MISMATCH_CHOICES = ("refuse", "warn")
+MAX_LOG = 200_000
+"""Commands kept for nodes that rejoin (a show that exceeds it warns once)."""
+
+
+@dataclass
+class NodeLink:
+    """What the controller knows of one node."""
+
+    name: str
+    address: tuple[str, int]
+    instance: int | None = None
+    acked: int = 0
+    sent_at: dict[int, float] = field(default_factory=dict)
+    health: protocol.NodeHealth | None = None
+    last_seen: float | None = None  # monotonic
+    rejoins: int = 0
+    refused: str | None = None
+    manifest: dict[int, tuple[tuple[str, int, str], ...]] = field(default_factory=dict)
+    manifest_key: tuple[int, int] | None = None
+    differences: str | None = None
+    """The files whose content differs from the controller's show folder (from the node's
+    manifest), once known."""
+
+
+class ClusterCommandQueue(CommandQueue):
+    """The controller's command queue: state-changing commands are replicated first."""
+
+    def __init__(self, controller: ClusterController, capacity: int = 100_000) -> None:
+        super().__init__(capacity)
+        self.controller = controller
+
+    def submit(self, command: Command, on_result: Callable[[Result], None] | None = None) -> Ticket:
+        if command.mode != "query":
+            command = self.controller.publish(command)
+        return super().submit(command, on_result)
+
+
+class ClusterController:
+    """Replicates commands to the nodes of ``show.nodes`` and keeps their health."""
+
+    def __init__(
+        self,
+        show: Show,
+        fps: float,
+        *,
+        clock: ClockSource | None = None,
+        start_at_s: float = 0.0,
+        start_cue: str | None = None,
+        lead_frames: int = 4,
+        bind: tuple[str, int] = ("0.0.0.0", 0),
+        show_hash: str | None = None,
+        mismatch: str = "refuse",
+        hash_cache: Path | None = None,
+    ) -> None:
+        """``show_hash``: this show folder's digest (None: computed on a thread at
+        :meth:`start`, cached in ``hash_cache``); ``mismatch``: what to do with a node whose
+        show folder differs — ``refuse`` it (named, not driven, told to stop) or ``warn``."""
+        if mismatch not in MISMATCH_CHOICES:
+            raise ValueError(f"mismatch: expected one of {', '.join(MISMATCH_CHOICES)}")
+        if lead_frames < 1:
+            raise ValueError(f"lead_frames: expected at least 1, got {lead_frames}")
+        self.show = show
+        self.fps = fps
+        self.source = clock or SystemClock()
+        self.epoch_s = self.source.now() - start_at_s
+        self.clock = ClusterClock(self.source, self.epoch_s)
+        self.start_cue = start_cue
+        self.snapshot: str | None = None
+        self.lead_frames = lead_frames
+        self.show_hash = show_hash
+        self.mismatch = mismatch
+        self._my_hash: ShowHash | None = None
+        self._hash_cache = hash_cache
+        self.instance = random.randrange(1, 2**31)
+        self.nodes = {n.name: NodeLink(n.name, _resolve(n.host, n.port)) for n in show.nodes}
+        self.log: list[protocol.TaggedCommand] = []
+        self._last_slot = -(2**62)
+        self._lock = threading.Lock()
+        self._sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            self._sock.bind(bind)
+        except OSError as exc:
+            self._sock.close()
+            raise OSError(
+                f"cluster controller: cannot bind UDP {bind[0]}:{bind[1]}: {exc}"
+            ) from exc
+        self._sock.settimeout(0.02)
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._warn = RateLimitedLog(log)
+        self.sent_packets = 0
+        self.resent = 0
+
+    @property
+    def lead_s(self) -> float:
+        return self.lead_frames / self.fps
+
+    @property
+    def port(self) -> int:
+        return int(self._sock.getsockname()[1])
+
+    # -- wiring
+
+    def attach(self, player: Any) -> None:
+        """Make ``player`` the controller's: cluster show time, tag-time commands,
+        replicated queue, only the outputs no node drives (call before anything submits)."""
+        player.clock = self.clock
+        player.processor = TagTimeProcessor(player.registry, player.live)
+        player.commands = ClusterCommandQueue(self)
+        player.cluster = self
+        player.renderer.drives = frozenset(o.name for o in self.show.outputs if o.node is None)
+        player.outputs.make_current()
+        player.renderer.set_show(player.live.show)
+
+    def start(
+        self, start_at_s: float | None = None, snapshot: str | None = None
+    ) -> ClusterController:
+        """Start talking to the nodes; ``start_at_s``: the show time now (a resumed show);
+        ``snapshot``: a resumed show's state journal (JSON), which joining nodes resume."""
+        self.snapshot = snapshot
+        if start_at_s is not None:
+            with self._lock:
+                self.epoch_s = self.source.now() - start_at_s
+                self.clock.epoch_s = self.epoch_s
+        if self.show_hash is None:
+            threading.Thread(target=self._hash_show, name="show-hash", daemon=True).start()
+        self._thread = threading.Thread(target=self._loop, name="cluster-controller", daemon=True)
+        self._thread.start()
+        log.info(
+            "cluster controller on UDP port %d: %d node(s) (%s), lead %d frames (%.0f ms)",
+            self.port,
+            len(self.nodes),
+            ", ".join(f"{n.name} at {n.address[0]}:{n.address[1]}" for n in self.nodes.values()),
+            self.lead_frames,
+            self.lead_s * 1000,
+        )
+        return self
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=2)
+        self._sock.close()
+
+    def _hash_show(self) -> None:
+        try:
+            self._my_hash = hash_show(self.show.root, HashCache(self._hash_cache))
+            self.show_hash = self._my_hash.digest
+            log.info("show folder hash %s", self.show_hash[:16])
+        except Exception:  # no hash: nodes are not compared, the show goes on
+            log.exception("hashing the show folder failed")
+
+    # -- commands
+
+    def publish(self, command: Command) -> Command:
+        """Give ``command`` its sequence number and frame slot, send it to every node, and
+        return it tagged for the controller's own queue."""
+        with self._lock:
+            earliest = self.clock() + self.lead_s
+            if command.at_show_time_s is not None:
+                earliest = max(earliest, command.at_show_time_s)
+            slot = max(first_slot_at(earliest, self.fps), self._last_slot)
+            self._last_slot = slot
+            tagged = protocol.TaggedCommand(
+                len(self.log) + 1,
+                slot,
+                command.name,
+                dict(command.args),
+                command.mode,
+                command.source,
+            )
+            if len(self.log) == MAX_LOG:
+                log.warning(
+                    "more than %d commands this show: rejoining nodes replay them all", MAX_LOG
+                )
+            self.log.append(tagged)
+            data = protocol.encode_command(tagged, self.epoch_s, self.fps)
+            now = time.monotonic()
+            for link in self.nodes.values():
+                if link.refused is None:
+                    link.sent_at[tagged.seq] = now
+                    self._send(data, link.address)
+        return replace(command, at_show_time_s=slot_time(slot, self.fps))
+
+    # -- the network thread
+
+    def _send(self, data: bytes, address: tuple[str, int]) -> None:
+        try:
+            self._sock.sendto(data, address)
+            self.sent_packets += 1
+        except OSError as exc:  # unreachable for now: the heartbeat and resends go on
+            self._warn.warning(
+                f"send:{address}", "cluster: cannot send to %s:%d: %s", *address, exc
+            )
+
+    def hello(self) -> protocol.Hello:
+        return protocol.Hello(
+            self.epoch_s,
+            self.fps,
+            self.show.name,
+            self.start_cue,
+            len(self.log),
+            self.lead_s,
+            self.instance,
+            self.show_hash,
+            self.snapshot,
+        )
+
+    def _loop(self) -> None:
+        next_hello = 0.0
+        while not self._stop.is_set():
+            try:
+                data, addr = self._sock.recvfrom(65536)
+            except TimeoutError:
+                data = None
+            except OSError:
+                if self._stop.is_set():
+                    return
+                data = None
+            if data is not None:
+                try:
+                    for packet in protocol.decode(data):
+                        self._receive(packet)
+                except Exception as exc:  # a bad or unexpected packet must not stop the thread
+                    self._warn.warning(
+                        f"bad:{addr}", "cluster: ignored a packet from %s: %s", addr, exc
+                    )
+            now = time.monotonic()
+            if now >= next_hello:
+                next_hello = now + HELLO_PERIOD_S
+                data = protocol.encode_hello(self.hello())
+                for link in self.nodes.values():
+                    self._send(data, link.address)
+            self._resend(now)
+
+    def _receive(self, packet: protocol.Packet) -> None:
+        if isinstance(packet, protocol.ManifestPart):
+            self._manifest_part(packet)
+            return
+        if isinstance(packet, protocol.Ack):
+            name, instance, acked = packet.node, packet.instance, packet.seq
+        elif isinstance(packet, protocol.NodeHealth):
+            name, instance, acked = packet.name, packet.instance, packet.acked
+        else:
+            return
+        link = self.nodes.get(name)
+        if link is None:
+            self._warn.warning(
+                f"unknown:{name}", "cluster: a node named '%s' is not in the show", name
+            )
+            return
+        with self._lock:
+            if link.instance != instance:
+                if link.instance is not None:
+                    link.rejoins += 1
+                    log.warning(
+                        "node %s restarted: sending it the show's %d commands", name, len(self.log)
+                    )
+                else:
+                    log.info(
+                        "node %s joined (%d commands to catch up)", name, len(self.log) - acked
+                    )
+                link.instance = instance
+                link.acked = acked
+                link.sent_at.clear()
+                link.differences = None
+                link.manifest = {}
+            elif acked > link.acked:
+                link.acked = acked
+            for seq in [s for s in link.sent_at if s <= link.acked]:
+                del link.sent_at[seq]
+            link.last_seen = time.monotonic()
+            if isinstance(packet, protocol.NodeHealth):
+                if link.health is None or packet.clock_alarm != link.health.clock_alarm:
+                    if packet.clock_alarm:
+                        log.error(
+                            "node %s: CLOCK ALARM: %s",
+                            name,
+                            packet.clock_reason or f"offset {_ms(packet.clock_offset_s)}",
+                        )
+                    elif link.health is not None:
+                        log.warning("node %s: clock back within a quarter frame", name)
+                self._judge_hash(link, packet)
+                link.health = packet
+
+    def _manifest_part(self, part: protocol.ManifestPart) -> None:
+        """Collect a node's manifest; complete, name the files that differ from ours."""
+        link = self.nodes.get(part.node)
+        mine = self._my_hash
+        if link is None or mine is None or not 0 <= part.part < part.parts <= 10_000:
+            return
+        with self._lock:
+            if link.manifest_key != (part.instance, part.parts):  # another manifest
+                link.manifest_key = (part.instance, part.parts)
+                link.manifest = {}
+            link.manifest[part.part] = part.files
+            if len(link.manifest) < part.parts or link.differences is not None:
+                return
+            files = tuple(
+                FileEntry(*f) for i in range(part.parts) for f in link.manifest.get(i, ())
+            )
+            link.differences = describe(compare(mine, ShowHash("", files))) or "none"
+        log.error(
+            "node %s: files that differ from the controller's: %s", link.name, link.differences
+        )
+
+    def _judge_hash(self, link: NodeLink, health: protocol.NodeHealth) -> None:
+        """A node whose show folder differs is named, and refused unless set to warn."""
+        mine, theirs = self.show_hash, health.show_hash
+        if mine is None or theirs is None or mine == theirs:
+            if link.refused is not None and mine == theirs:
+                log.warning("node %s now has the same show folder: driven again", link.name)
+                link.refused = None
+                link.instance = None  # it restarts: the next report makes it rejoin
+            return
+        why = f"its show folder differs (hash {theirs[:12]}, the controller's {mine[:12]})"
+        if self.mismatch == "warn":
+            self._warn.warning(f"hash:{link.name}", "node %s: %s", link.name, why)
+            return
+        if link.refused is None:
+            log.error(
+                "node %s refused: %s (run_show.py hash --against names the files)", link.name, why
+            )
+            link.refused = why
+        self._send(protocol.encode_refuse(protocol.Refuse(why)), link.address)
+
+    def _resend(self, now: float) -> None:
+        with self._lock:
+            last = len(self.log)
+            for link in self.nodes.values():
+                if link.instance is None or link.acked >= last or link.refused is not None:
+                    continue  # never heard of (it gets the log when it joins), or up to date
+                if link.last_seen is None or now - link.last_seen > LOST_AFTER_S:
+                    continue  # silent: repeats wait until it is heard from again
+                count = 0
+                for seq in range(link.acked + 1, last + 1):
+                    sent = link.sent_at.get(seq)
+                    if sent is not None and now - sent < RESEND_AFTER_S:
+                        continue
+                    link.sent_at[seq] = now
+                    tagged = self.log[seq - 1]
+                    self._send(
+                        protocol.encode_command(tagged, self.epoch_s, self.fps), link.address
+                    )
+                    self.resent += 1
+                    count += 1
+                    if count >= RESEND_BATCH:
+                        break
+
+    # -- health
+
+    def health(self) -> list[dict[str, Any]]:
+        """Every node's health, for ``status.json`` and the panel."""
+        now = time.monotonic()
+        out = []
+        with self._lock:
+            last = len(self.log)
+            for link in self.nodes.values():
+                h = link.health
+                if link.last_seen is None:
+                    state = "waiting"
+                elif now - link.last_seen > LOST_AFTER_S:
+                    state = "lost"
+                elif link.refused is not None:
+                    state = "refused"
+                elif h is not None and (
+                    h.clock_alarm or (self.show_hash and h.show_hash not in (None, self.show_hash))
+                ):
+                    state = "warning"
+                else:
+                    state = "ok"
+                doc: dict[str, Any] = {
+                    "name": link.name,
+                    "address": f"{link.address[0]}:{link.address[1]}",
+                    "state": state,
+                    "seen_s_ago": None
+                    if link.last_seen is None
+                    else round(now - link.last_seen, 3),
+                    "behind": last - link.acked,
+                    "rejoins": link.rejoins,
+                    "refused": link.refused,
+                    "files_differ": link.differences,
+                    "show_hash_same": None
+                    if h is None or h.show_hash is None or self.show_hash is None
+                    else h.show_hash == self.show_hash,
+                }
+                if h is not None:
+                    d = asdict(h)
+                    for key in ("name", "instance", "extra"):
+                        d.pop(key)
+                    doc.update(d)
+                out.append(doc)
+        return out
+
+
+def _ms(offset_s: float | None) -> str:
+    return "unknown" if offset_s is None else f"{offset_s * 1000:+.3f} ms"
+
+
+def _resolve(host: str, port: int) -> tuple[str, int]:
+    try:
+        info = socket.getaddrinfo(host, port, socket.AF_INET, socket.SOCK_DGRAM)
+        return str(info[0][4][0]), port
+    except OSError:
+        return host, port
