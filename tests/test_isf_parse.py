@@ -122,7 +122,7 @@ def test_v1_persistent_buffers_as_an_object_give_their_passes_size_and_float(tmp
         "trail",
         True,
         True,
-        "WIDTH/scale",
+        "$WIDTH/$scale",
     )
     assert (temp.persistent, temp.float, temp.height) == (False, False, "10.0")
     assert last.target is None
@@ -193,8 +193,11 @@ def test_pass_size_expressions_are_checked_against_the_inputs(tmp_path):
         },
         BODY,
     )
-    found = {p.key_path: p.message for p in problems(path)}
-    assert "did you mean 'scale'" in found["PASSES[0].WIDTH"]
+    found = {p.key_path: (p.message, p.line) for p in problems(path)}
+    message, line = found["PASSES[0].WIDTH"]
+    assert "'$WIDTH/$sacle' reads 'sacle'" in message and "did you mean 'scale'" in message
+    assert "$sacle" in path.read_text().splitlines()[line - 1]
+    found = {k: m for k, (m, _) in found.items()}
     assert "ends too early" in found["PASSES[1].HEIGHT"]
     assert "true or false" in found["PASSES[2].PERSISTENT"]
 
