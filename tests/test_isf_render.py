@@ -588,3 +588,25 @@ def test_the_isf_benchmark_times_every_row(ctx, capsys):
     for row in ("shader generator (baseline)", "ISF, 1 pass", "ISF, 3 passes"):
         line = next(line for line in out.splitlines() if line.startswith(row))
         assert float(line.split()[-2]) > 0  # a frame time was measured
+
+
+def test_when_the_last_pass_has_a_target_that_buffer_is_the_output(ctx, tmp_path):
+    """One persistent pass with a TARGET and a string HEIGHT (a feedback effect as
+    published files write it): the output is the buffer, at the pass's size."""
+    path = write_isf(
+        tmp_path,
+        "feedback",
+        {"ISFVSN": "2", "PASSES": [{"TARGET": "fb", "PERSISTENT": True, "HEIGHT": "2"}]},
+        """
+        /* a block comment after the header is the artist's */
+        void main() { gl_FragColor = IMG_PIXEL(fb, gl_FragCoord.xy) + vec4(0.25); }
+        """,
+    )
+    prog = program(ctx, path)
+    try:
+        for _ in range(3):
+            out = read_rgba(prog.render((3, 5), 0.0, {}))
+        assert out.shape == (2, 3, 4)
+        close(out, level(0.75))
+    finally:
+        prog.release()
