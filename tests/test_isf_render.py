@@ -610,3 +610,23 @@ def test_when_the_last_pass_has_a_target_that_buffer_is_the_output(ctx, tmp_path
         close(out, level(0.75))
     finally:
         prog.release()
+
+
+def test_the_media_report_takes_an_isf_files_imported_image_as_an_image(tmp_path):
+    from mapping.media.report import media_report
+    from mapping.show import load_show
+
+    picture = np.full((2, 2, 4), 255, np.uint8)
+    write_png(tmp_path / "shaders" / "noise.png", picture)
+    write_isf(
+        tmp_path / "shaders",
+        "ramp",
+        {"ISFVSN": "2", "INPUTS": [{"NAME": "gain", "TYPE": "float"}],
+         "IMPORTED": {"noise": {"PATH": "noise.png"}}},
+        "void main() { gl_FragColor = IMG_THIS_PIXEL(noise) * gain; }\n",
+    )  # fmt: skip
+    (tmp_path / "show.toml").write_text(SHOW)
+    report = media_report(load_show(tmp_path))
+    by_name = {e.info.path.name: e.info for e in report.entries}
+    assert by_name["noise.png"].kind == "image" and not by_name["noise.png"].problems
+    assert by_name["ramp.fs"].kind == "shader" and not by_name["ramp.fs"].problems
