@@ -248,6 +248,8 @@ def test_macro_rewrites_keep_every_line(tmp_path):
     with pytest.raises(TranslateError) as caught:
         rewrite_macros("\n\nIMG_PIXEL(img)", 10)
     assert caught.value.line == 12
+    commented = "// IMG_PIXEL(img)\n/* IMG_SIZE(a, b)\n */ vec2 s = IMG_SIZE(img);\n"
+    assert rewrite_macros(commented, 1) == commented.replace("IMG_SIZE(img)", "(_img_imgSize.xy)")
 
 
 def test_the_translation_puts_the_artists_lines_under_their_own_numbers(tmp_path):
