@@ -118,17 +118,6 @@ LAYER_KINDS: dict[str, LayerKind] = {
             params="mapping.shader_params:shader_param_specs",
         ),
         LayerKind(
-            "isf",
-            "shader",
-            "file",
-            "an ISF shader (a .fs file with its JSON header: generator, filter or transition)",
-            ISF_EXTENSIONS,
-            gpu_source="mapping.gl.sources.isf:IsfSource",
-            compiled=True,
-            region_sized=True,
-            params="mapping.isf:param_specs",
-        ),
-        LayerKind(
             "live",
             "device",
             "device",
@@ -145,6 +134,17 @@ LAYER_KINDS: dict[str, LayerKind] = {
             probe="mapping.media.probe:check_audio",
             sound="file",
             timeline=True,
+        ),
+        LayerKind(
+            "isf",
+            "shader",
+            "file",
+            "an ISF shader (a .fs file with its JSON header: generator, filter or transition)",
+            ISF_EXTENSIONS,
+            gpu_source="mapping.gl.sources.isf:IsfSource",
+            compiled=True,
+            region_sized=True,
+            params="mapping.isf:param_specs",
         ),
     )
 }

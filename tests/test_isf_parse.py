@@ -122,7 +122,7 @@ def test_v1_persistent_buffers_as_an_object_give_their_passes_size_and_float(tmp
         "trail",
         True,
         True,
-        "WIDTH/scale",
+        "$WIDTH/$scale",
     )
     assert (temp.persistent, temp.float, temp.height) == (False, False, "10.0")
     assert last.target is None
@@ -193,8 +193,11 @@ def test_pass_size_expressions_are_checked_against_the_inputs(tmp_path):
         },
         BODY,
     )
-    found = {p.key_path: p.message for p in problems(path)}
-    assert "did you mean 'scale'" in found["PASSES[0].WIDTH"]
+    found = {p.key_path: (p.message, p.line) for p in problems(path)}
+    message, line = found["PASSES[0].WIDTH"]
+    assert "'$WIDTH/$sacle' reads 'sacle'" in message and "did you mean 'scale'" in message
+    assert "$sacle" in path.read_text().splitlines()[line - 1]
+    found = {k: m for k, (m, _) in found.items()}
     assert "ends too early" in found["PASSES[1].HEIGHT"]
     assert "true or false" in found["PASSES[2].PERSISTENT"]
 
@@ -245,6 +248,8 @@ def test_macro_rewrites_keep_every_line(tmp_path):
     with pytest.raises(TranslateError) as caught:
         rewrite_macros("\n\nIMG_PIXEL(img)", 10)
     assert caught.value.line == 12
+    commented = "// IMG_PIXEL(img)\n/* IMG_SIZE(a, b)\n */ vec2 s = IMG_SIZE(img);\n"
+    assert rewrite_macros(commented, 1) == commented.replace("IMG_SIZE(img)", "(_img_imgSize.xy)")
 
 
 def test_the_translation_puts_the_artists_lines_under_their_own_numbers(tmp_path):

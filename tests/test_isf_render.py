@@ -588,3 +588,45 @@ def test_the_isf_benchmark_times_every_row(ctx, capsys):
     for row in ("shader generator (baseline)", "ISF, 1 pass", "ISF, 3 passes"):
         line = next(line for line in out.splitlines() if line.startswith(row))
         assert float(line.split()[-2]) > 0  # a frame time was measured
+
+
+def test_when_the_last_pass_has_a_target_that_buffer_is_the_output(ctx, tmp_path):
+    """One persistent pass with a TARGET and a string HEIGHT (a feedback effect as
+    published files write it): the output is the buffer, at the pass's size."""
+    path = write_isf(
+        tmp_path,
+        "feedback",
+        {"ISFVSN": "2", "PASSES": [{"TARGET": "fb", "PERSISTENT": True, "HEIGHT": "2"}]},
+        """
+        /* a block comment after the header is the artist's */
+        void main() { gl_FragColor = IMG_PIXEL(fb, gl_FragCoord.xy) + vec4(0.25); }
+        """,
+    )
+    prog = program(ctx, path)
+    try:
+        for _ in range(3):
+            out = read_rgba(prog.render((3, 5), 0.0, {}))
+        assert out.shape == (2, 3, 4)
+        close(out, level(0.75))
+    finally:
+        prog.release()
+
+
+def test_the_media_report_takes_an_isf_files_imported_image_as_an_image(tmp_path):
+    from mapping.media.report import media_report
+    from mapping.show import load_show
+
+    picture = np.full((2, 2, 4), 255, np.uint8)
+    write_png(tmp_path / "shaders" / "noise.png", picture)
+    write_isf(
+        tmp_path / "shaders",
+        "ramp",
+        {"ISFVSN": "2", "INPUTS": [{"NAME": "gain", "TYPE": "float"}],
+         "IMPORTED": {"noise": {"PATH": "noise.png"}}},
+        "void main() { gl_FragColor = IMG_THIS_PIXEL(noise) * gain; }\n",
+    )  # fmt: skip
+    (tmp_path / "show.toml").write_text(SHOW)
+    report = media_report(load_show(tmp_path))
+    by_name = {e.info.path.name: e.info for e in report.entries}
+    assert by_name["noise.png"].kind == "image" and not by_name["noise.png"].problems
+    assert by_name["ramp.fs"].kind == "shader" and not by_name["ramp.fs"].problems

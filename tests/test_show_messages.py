@@ -407,8 +407,8 @@ def test_layer_problems(tmp_path, line, expected):
     ("kind", "expected"),
     [
         ('"slid"', "unknown kind 'slid' (did you mean 'solid'?); expected one of: "
-                   "solid, image, video, shader, isf, live, audio"),
-        ("3", "unknown kind 3; expected one of: solid, image, video, shader, isf, live, audio"),
+                   "solid, image, video, shader, live, audio, isf"),
+        ("3", "unknown kind 3; expected one of: solid, image, video, shader, live, audio, isf"),
     ],
 )  # fmt: skip
 def test_unknown_layer_kinds(tmp_path, kind, expected):

@@ -311,7 +311,7 @@ def parse_isf(path: Path | str) -> IsfDocument:
                 problems.add(
                     f"PASSES[{index}].{key}",
                     f"{expr!r}: {exc}",
-                    problems.line_of(expr.replace('"', "")),
+                    problems.line_of(expr),
                 )
                 continue
             if unknown:
@@ -320,7 +320,7 @@ def parse_isf(path: Path | str) -> IsfDocument:
                     f"PASSES[{index}].{key}",
                     f"{expr!r} reads '{bad}', which is neither $WIDTH, $HEIGHT nor a float, "
                     f"long, bool or event input{did_you_mean(bad, sorted(known))}",
-                    problems.line_of(expr.replace('"', "")),
+                    problems.line_of(expr),
                 )
 
     vertex_file = next(
@@ -602,13 +602,13 @@ def _parse_input(
 
 
 def _size_expr(value: Any, key: str, problems: _Problems) -> str | None:
-    """A WIDTH/HEIGHT value as expression text (``$`` removed, as VVISF does)."""
+    """A WIDTH/HEIGHT value as expression text (a number as its text)."""
     if value is None:
         return None
     if _is_number(value):
         return repr(float(value))
     if isinstance(value, str) and value.strip():
-        return value.replace("$", "")
+        return value.strip()  # VVISF drops the '$'s; the evaluator reads names with or without
     problems.add(
         key,
         f'expected a number or an expression such as "$WIDTH/2", not {_type_name(value)}',

@@ -168,8 +168,13 @@ def _split_args(text: str, start: int, line_of: int, name: str) -> tuple[list[st
     raise TranslateError(line_of, f"{name}( is never closed")
 
 
+_COMMENT_RE = re.compile(r"//[^\n]*|/\*.*?(?:\*/|$)", re.DOTALL)
+
+
 def rewrite_macros(source: str, first_line: int) -> str:
-    """Replace ISF's image macros by the sampling functions (new lines kept)."""
+    """Replace ISF's image macros by the sampling functions (new lines kept). Calls
+    inside comments are left alone (commented-out code need not be well formed)."""
+    comments = [(c.start(), c.end()) for c in _COMMENT_RE.finditer(source)]
     out: list[str] = []
     pos = 0
     for_line = first_line
@@ -178,6 +183,11 @@ def rewrite_macros(source: str, first_line: int) -> str:
         if not m:
             out.append(source[pos:])
             return "".join(out)
+        inside = next((end for start, end in comments if start <= m.start() < end), None)
+        if inside is not None:
+            out.append(source[pos:inside])
+            pos = inside
+            continue
         name = m.group(1)
         line = for_line + source.count("\n", 0, m.start())
         args, end = _split_args(source, m.end() - 1, line, name)

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mapping.media.probe import KINDS, MachineLimits, MediaInfo, probe
+from mapping.media.probe import KINDS, SHADER_EXTENSIONS, MachineLimits, MediaInfo, probe
 from mapping.show import Show
 
 SCANNED_FOLDERS = ("media", "shaders")
@@ -127,7 +127,10 @@ def media_report(show: Show, limits: MachineLimits | None = None) -> MediaReport
             hidden = any(part.startswith(".") for part in file.relative_to(base).parts)
             if file.is_file() and not hidden and file.resolve() not in by_file:
                 by_file[file.resolve()] = MediaEntry(MediaInfo(file, "other"))
-                kinds[file.resolve()] = "shader" if folder == "shaders" else None
+                # shaders/ also holds what shaders read (an ISF file's IMPORTED images):
+                # only shader suffixes are taken as shaders there, the rest by their kind
+                shader = folder == "shaders" and file.suffix.lower() in SHADER_EXTENSIONS
+                kinds[file.resolve()] = "shader" if shader else None
     for resolved, entry in by_file.items():
         entry.info = probe(entry.info.path, kinds[resolved], limits=limits)
     return MediaReport(show, list(by_file.values()))
