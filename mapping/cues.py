@@ -393,6 +393,103 @@ class CueEngine:
     def level(self, output: str, show_time_s: float) -> float:
         return self._levels[output].at(self.engine_time(show_time_s))
 
+    # -- an edited show (hot reload)
+
+    def adopt(self, show: Show, show_time_s: float) -> None:
+        """Carry the playback state over to an edited version of the show (a reload).
+
+        Cue lists, current and standby cues, pending waits and follows, pause and every
+        running fade go on as they were (cues are matched by list and number, else name).
+        Where the edit changes what the current cue's tracked state says (a layer's
+        content, opacity or parameter, a surface's visibility, an output's level), that one
+        value is set at once; everything else the edit did not touch is left alone: a fade
+        in progress keeps its progress, an operator's live change stays. Layers, params,
+        surfaces and outputs that are new start in the current cue's tracked state.
+        """
+        t = self.engine_time(show_time_s)
+        old = self.show
+        old_look = self._look(self.active_list, self.current.get(self.active_list))
+
+        def key(cue: Cue) -> tuple[str, str]:
+            return (cue.cue_list, cue.number or cue.name)
+
+        new_index = {key(c): i for i, c in enumerate(show.cues)}
+        remap = {i: new_index.get(key(c)) for i, c in enumerate(old.cues)}
+        lists = show.cue_lists() or ("main",)
+        self.show = show
+        self.current = {
+            n: None if self.current.get(n) is None else remap[self.current[n]]  # type: ignore[index]
+            for n in lists
+        }
+        playhead: dict[str, int | None] = {}
+        for n in lists:
+            before = self.playhead.get(n)
+            index = remap.get(before) if before is not None else None
+            if index is None and (before is not None or n not in self.playhead):
+                cur = self.current[n]
+                index = self.next_of(cur) if cur is not None else self._first_of(n)
+            playhead[n] = index
+        self.playhead = playhead
+        if self.active_list not in lists:
+            self.active_list = lists[0]
+        self.fired_at = {
+            remap[i]: at for i, at in self.fired_at.items() if remap.get(i) is not None
+        }  # type: ignore[misc]
+        self.loaded = {remap[i] for i in self.loaded if remap.get(i) is not None}  # type: ignore[misc]
+        self._events = [
+            (at, seq, kind, remap[i])  # type: ignore[misc]
+            for at, seq, kind, i in self._events
+            if remap.get(i) is not None
+        ]
+        heapq.heapify(self._events)
+        look = self._look(self.active_list, self.current.get(self.active_list))
+        tracks: dict[str, _LayerTrack] = {}
+        for layer in show.layers:
+            name = layer.name
+            track = self._tracks.get(name)
+            try:
+                kind_same = old.layer(name).kind == layer.kind
+            except KeyError:
+                kind_same = False
+            if track is None or not kind_same:
+                opacity = look.opacity[name]
+                tracks[name] = _LayerTrack(
+                    look.content[name],
+                    t,
+                    Fade(opacity, opacity),
+                    {k: Fade(v, v) for k, v in look.params[name].items()},
+                )
+                continue
+            if look.content[name] != old_look.content.get(name):
+                track.set_content(look.content[name], t, 0.0, "linear")
+            if look.opacity[name] != old_look.opacity.get(name):
+                track.opacity.to(look.opacity[name], t, 0.0, "linear")
+            old_params = old_look.params.get(name, {})
+            params: dict[str, Fade] = {}
+            for k, v in look.params[name].items():
+                fade = track.params.get(k)
+                if fade is None:
+                    fade = Fade(v, v)
+                elif old_params.get(k) != v:
+                    fade.to(v, t, 0.0, "linear")
+                params[k] = fade
+            track.params = params
+            tracks[name] = track
+        self._tracks = tracks
+        self._visible = {
+            s: v if s not in self._visible or v != old_look.visible.get(s) else self._visible[s]
+            for s, v in look.visible.items()
+        }
+        levels: dict[str, Fade] = {}
+        for name, value in look.level.items():
+            fade = self._levels.get(name)
+            if fade is None:
+                fade = Fade(value, value)
+            elif value != old_look.level.get(name):
+                fade.to(value, t, 0.0, "linear")
+            levels[name] = fade
+        self._levels = levels
+
     # -- status
 
     def current_cue(self, cue_list: str | None = None) -> Cue | None:

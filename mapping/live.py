@@ -90,6 +90,10 @@ class LiveShow:
         """The evening schedule's operator state, when a schedule runs the show (else None):
         a :class:`mapping.control.schedule.ScheduleState` that the ``schedule.*`` commands act on.
         """
+        self.reload_error: str | None = None
+        """Why the last reload was refused (file, line, problem), until one succeeds."""
+        self.last_changes: tuple[str, ...] = ()
+        """What the last successful reload changed, in words (:mod:`mapping.showdiff`)."""
         self._adopt(show)
         self.locked = show.control.locked
 
@@ -97,8 +101,10 @@ class LiveShow:
         from mapping.control.blending import BlendEditor
         from mapping.control.corners import CornerEditor
         from mapping.control.mesh_edit import MeshEditor
+        from mapping.showdiff import folder_snapshot
 
         self.show = show
+        self._snapshot = folder_snapshot(show.root, show.watched_files())
         self.engine = CueEngine(show)
         self.patterns: dict[str, str | None] = {o.name: None for o in show.outputs}
         self.images: dict[str, np.ndarray] = {}
@@ -213,30 +219,35 @@ class LiveShow:
         return show
 
     def reload(self, show_time_s: float) -> Show:
-        """Read the show folder again (an edit, a new calibration) and adopt it.
+        """Read the show folder again (an edit, a new calibration, new media) and adopt it.
 
         Raises the loader's ValidationError for an invalid folder: the caller reports it and
-        the show keeps running on its last good state. Where only mappings, outputs or
-        canvas changed, the cue state carries on untouched; otherwise the new show starts in
-        the tracked state of the cue that was current (if it still exists), with no fade.
+        the show keeps running on its last good state. A valid one is adopted at once
+        (the caller is the render thread, at a frame boundary) keeping the cue state:
+        current and standby cues, running fades, show time and media times go on
+        (:meth:`CueEngine.adopt`); only values the edit changed in the current cue's
+        tracked state jump to their new value. What changed is logged in words
+        (:mod:`mapping.showdiff`) and kept in :attr:`last_changes`.
         """
-        new = self.loader(self.show.root)
+        from mapping.showdiff import describe_reload, diff_files, diff_shows, folder_snapshot
+
+        try:
+            new = self.loader(self.show.root)
+        except Exception as exc:
+            self.reload_error = str(exc)
+            raise
         old = self.show
-        if new.layers == old.layers and new.cues == old.cues:
-            self.show = new
-            self.engine.show = new
-            self.patterns = {o.name: self.patterns.get(o.name) for o in new.outputs}
-            self.generation += 1
-            return new
-        current = self.engine.current_cue()
-        patterns = self.patterns
-        self._adopt(new)
-        self.patterns.update({k: v for k, v in patterns.items() if k in self.patterns})
-        if current is not None:
-            try:
-                self.engine.goto(current.number, show_time_s, fade_s=0.0)
-            except KeyError:
-                log.warning("reload: cue %s is gone; the show starts with no cue", current.label)
+        snapshot = folder_snapshot(new.root, new.watched_files())
+        changes = diff_shows(old, new) + diff_files(new.root, self._snapshot, snapshot)
+        self._snapshot = snapshot
+        self.reload_error = None
+        self.engine.adopt(new, show_time_s)
+        self.show = new
+        self.patterns = {o.name: self.patterns.get(o.name) for o in new.outputs}
+        self.images = {k: v for k, v in self.images.items() if k in self.patterns}
+        self.generation += 1
+        self.last_changes = tuple(changes)
+        log.info("%s", describe_reload(changes))
         return new
 
     def busy(self, show_time_s: float) -> bool:
