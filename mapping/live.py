@@ -92,7 +92,9 @@ class LiveShow:
         """
         self.reload_error: str | None = None
         """Why the last reload was refused (file, line, problem), until one succeeds."""
-        self.last_changes: tuple[str, ...] = ()
+        self.last_changes: tuple[Any, ...] = ()
+        self.files_in_progress: Callable[[], frozenset[Path]] = frozenset
+        """Files being written now (the folder watcher's): not opened until complete."""
         """What the last successful reload changed, in words (:mod:`mapping.showdiff`)."""
         self._adopt(show)
         self.locked = show.control.locked
@@ -203,6 +205,29 @@ class LiveShow:
         self.patterns[output] = f"image:{self._images_shown}:{file}"
         return before
 
+    def set_layer_file(self, layer: str, file: str, show_time_s: float, fade_s: float) -> Any:
+        """Show a file of the show folder on a layer (``layer.content``), fading over
+        ``fade_s``; returns the content it replaced. The file must be inside the show
+        folder, readable, of a kind that takes a file, and completely written (a file
+        added while the show runs is available as soon as its copy is complete).
+        ValueError naming the file and what was expected otherwise.
+        """
+        from mapping import validate
+        from mapping.kinds import LAYER_KINDS
+
+        kind = LAYER_KINDS[self.show.layer(layer).kind]
+        if not kind.takes_file:
+            raise ValueError(f"layer '{layer}' is a {kind.name} layer: it shows {kind.expected}")
+        root = self.show.root.resolve()
+        path = (root / file).resolve()
+        if not path.is_relative_to(root):
+            raise ValueError(f"{file}: expected a file inside the show folder {root}")
+        if problem := validate.file_problem(path):
+            raise ValueError(f"{file}: {problem} (looked for {path})")
+        if path in self.files_in_progress():
+            raise ValueError(f"{file}: still being written; try again when it is complete")
+        return self.engine.set_content(layer, path, show_time_s, fade_s)
+
     def cycle_patterns(self) -> None:
         kinds: list[str | None] = [*self.pattern_kinds(), None]
         for name, current in self.patterns.items():
@@ -229,15 +254,25 @@ class LiveShow:
         tracked state jump to their new value. What changed is logged in words
         (:mod:`mapping.showdiff`) and kept in :attr:`last_changes`.
         """
+        from mapping.errors import Problem, ValidationError
         from mapping.showdiff import describe_reload, diff_files, diff_shows, folder_snapshot
 
         try:
             new = self.loader(self.show.root)
-        except Exception as exc:
+            copying = sorted(self.files_in_progress() & {p for _, p in new.media_files()})
+            if copying:
+                raise ValidationError(
+                    Problem(p, "", "still being written; the show reloads when it is complete")
+                    for p in copying
+                )
+        except ValidationError as exc:
             self.reload_error = str(exc)
             raise
         old = self.show
-        snapshot = folder_snapshot(new.root, new.watched_files())
+        busy = self.files_in_progress()  # reported when complete, not before
+        snapshot = {
+            p: s for p, s in folder_snapshot(new.root, new.watched_files()).items() if p not in busy
+        }
         changes = diff_shows(old, new) + diff_files(new.root, self._snapshot, snapshot)
         self._snapshot = snapshot
         self.reload_error = None

@@ -53,6 +53,7 @@ class ShowWatcher:
         self.reloads = 0
         """Reloads submitted (one per burst of complete changes)."""
         player.frame_listeners.append(self._after_frame)
+        player.live.files_in_progress = self._watcher.busy
 
     @property
     def watcher(self) -> FileWatcher:
@@ -64,6 +65,8 @@ class ShowWatcher:
 
     def close(self) -> None:
         self._watcher.stop()
+        if self.player.live.files_in_progress == self._watcher.busy:
+            self.player.live.files_in_progress = frozenset
         if self._after_frame in self.player.frame_listeners:
             self.player.frame_listeners.remove(self._after_frame)
 

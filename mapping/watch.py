@@ -25,7 +25,10 @@ until it is complete, by one of two rules:
 * *close after write* (Linux: inotify reports ``IN_CLOSE_WRITE``, watchdog's
   ``FileClosedEvent``): a file that was created or written is complete when its writer
   closes it. A pause in the copy, however long, does not count; the kernel closes the
-  files of a writer that dies, so the close always comes.
+  files of a writer that dies, so the close always comes. One exception: a file written
+  into a folder created a moment before, before watchdog had put a watch on that new
+  folder, is reported only as "created" with data in it; no write or close follows, so
+  it counts once unchanged for :data:`APPEARED_SETTLE_S` (any later write cancels that).
 * *settle* (other systems, or ``close_events=False``): complete once its size and
   modification time have not changed, and no event came, for ``settle_s``.
 
@@ -81,6 +84,11 @@ SETTLE_S = 2.0
 """Default quiet time after which a file is taken as complete where the system does not
 report a writer's close (the *settle* rule)."""
 
+APPEARED_SETTLE_S = 0.5
+"""Close-after-write rule: how long a file that only *appeared* (reported created with
+data in it, no write or close seen, as happens inside a folder made a moment ago) must
+stay unchanged to count as complete."""
+
 PARTIAL_SUFFIXES = ("~", ".tmp", ".part", ".partial", ".crdownload", ".swp", ".swx")
 """Names under a watched tree that are someone's work in progress, never content."""
 
@@ -124,6 +132,7 @@ class _Pending:
     last_event: float
     writing: bool = False  # written since its last close (close-after-write rule)
     renamed: bool = False  # renamed into place since its last write: complete
+    appeared: bool = False  # seen only as created with data in it, no write or close since
     stat: tuple[int, int] | None = None
     stat_since: float = 0.0  # when ``stat`` was first seen (settle rule)
 
@@ -295,6 +304,8 @@ class FileWatcher:
 
     def _event(self, event: FileSystemEvent) -> None:
         kind = event.event_type
+        if event.is_directory and kind in ("created", "modified", "attrib", "closed"):
+            return  # a new folder changes nothing by itself: its files are reported
         now = time.monotonic()
         src = os.fsdecode(event.src_path)
         dest = os.fsdecode(getattr(event, "dest_path", "") or "")
@@ -306,6 +317,8 @@ class FileWatcher:
                     what = "written"
                     if kind == "created" and os.path.islink(src):
                         what = "renamed"  # a symlink is complete when made
+                    elif kind == "created" and (_stat(Path(src)) or (0, 0))[0] > 0:
+                        what = "appeared"  # e.g. in a folder made a moment ago (see below)
                 hits.append((hit, what))
             if dest and (hit := self._match(dest)) is not None:
                 hits.append((hit, "renamed"))  # renamed into place: complete at once
@@ -315,9 +328,11 @@ class FileWatcher:
                     entry = self._pending[path] = _Pending(now, stat_since=now)
                 entry.last_event = now
                 if what == "written":
-                    entry.writing, entry.renamed = True, False
+                    entry.writing, entry.renamed, entry.appeared = True, False, False
+                elif what == "appeared" and not entry.writing:
+                    entry.writing, entry.renamed, entry.appeared = True, False, True
                 elif what in ("closed", "moved", "deleted"):
-                    entry.writing = False
+                    entry.writing = entry.appeared = False
                 elif what == "renamed":
                     entry.writing, entry.renamed = False, True
             if hits:
@@ -325,7 +340,7 @@ class FileWatcher:
 
     def _complete(self, path: Path, entry: _Pending, now: float) -> bool:
         """Whether a changed path is completely written (lock held)."""
-        if entry.renamed or self.close_events:
+        if entry.renamed:
             return not entry.writing
         stat = _stat(path)
         if stat != entry.stat:
@@ -333,6 +348,11 @@ class FileWatcher:
         if stat is None:
             return True  # gone: nothing left to write
         quiet = min(now - entry.last_event, now - entry.stat_since)
+        if self.close_events:
+            # A file in a folder created a moment ago can be written before the watch on
+            # that folder exists: watchdog then reports it "created" with data in it and
+            # no write or close will follow. It is complete once quiet for a short settle.
+            return not entry.writing or (entry.appeared and quiet >= APPEARED_SETTLE_S)
         return quiet >= self._settle_s
 
     def _deliver(self) -> None:

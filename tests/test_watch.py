@@ -231,3 +231,20 @@ def test_an_atomic_rename_is_complete_at_once(
         os.replace(temp, target)
         assert next_change(changes) == {target}
         assert time.monotonic() - t0 < 1.0  # not the 5 s settle time
+
+
+def test_files_written_into_a_folder_made_a_moment_ago_are_reported(
+    tmp_path: Path, changes: queue.Queue[frozenset[Path]]
+) -> None:
+    """Written before watchdog watches the new folder: only a "created" event, no close."""
+    with FileWatcher([], changes.put, trees=[tmp_path], debounce_s=0.05):
+        files = []
+        for i in range(3):
+            (tmp_path / f"d{i}").mkdir()
+            files.append(tmp_path / f"d{i}" / "clip.png")
+            files[-1].write_bytes(b"x" * 1000)
+        got: set[Path] = set()
+        deadline = time.monotonic() + WAIT_S
+        while not set(files) <= got and time.monotonic() < deadline:
+            got |= changes.get(timeout=WAIT_S)
+        assert set(files) <= got
