@@ -32,7 +32,8 @@ from __future__ import annotations
 import heapq
 import itertools
 import logging
-from collections.abc import Mapping
+from collections import Counter
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -55,6 +56,29 @@ def ease(curve: str, a: float) -> float:
     if curve == "ease-in-out":
         return a * a * (3.0 - 2.0 * a)
     return a
+
+
+def match_cues(old: Sequence[Cue], new: Sequence[Cue]) -> dict[int, int | None]:
+    """Which cue of an edited cue list each old cue is (index → index, ``None``: gone).
+
+    By list and name where the name is unique in its list in both versions (numbers move
+    when cues are inserted into an unnumbered list), by list and number among cues of the
+    same name; a name no longer there is a cue removed (a renamed cue is a new cue).
+    """
+    old_names = Counter((c.cue_list, c.name) for c in old)
+    new_names = Counter((c.cue_list, c.name) for c in new)
+    by_name = {(c.cue_list, c.name): i for i, c in enumerate(new)}
+    by_number = {(c.cue_list, c.number): i for i, c in enumerate(new) if c.number}
+    remap: dict[int, int | None] = {}
+    for i, cue in enumerate(old):
+        key = (cue.cue_list, cue.name)
+        if new_names[key] == 0:
+            remap[i] = None  # removed (or renamed)
+        elif old_names[key] == 1 and new_names[key] == 1:
+            remap[i] = by_name[key]
+        else:
+            remap[i] = by_number.get((cue.cue_list, cue.number)) if cue.number else None
+    return remap
 
 
 @dataclass(frozen=True)
@@ -399,22 +423,20 @@ class CueEngine:
         """Carry the playback state over to an edited version of the show (a reload).
 
         Cue lists, current and standby cues, pending waits and follows, pause and every
-        running fade go on as they were (cues are matched by list and number, else name).
+        running fade go on as they were (cues are matched by :func:`match_cues`).
         Where the edit changes what the current cue's tracked state says (a layer's
         content, opacity or parameter, a surface's visibility, an output's level), that one
         value is set at once; everything else the edit did not touch is left alone: a fade
         in progress keeps its progress, an operator's live change stays. Layers, params,
-        surfaces and outputs that are new start in the current cue's tracked state.
+        surfaces and outputs that are new start in the current cue's tracked state. When
+        the current cue itself was removed, nothing jumps: the state stays as it is.
         """
         t = self.engine_time(show_time_s)
         old = self.show
         old_look = self._look(self.active_list, self.current.get(self.active_list))
 
-        def key(cue: Cue) -> tuple[str, str]:
-            return (cue.cue_list, cue.number or cue.name)
-
-        new_index = {key(c): i for i, c in enumerate(show.cues)}
-        remap = {i: new_index.get(key(c)) for i, c in enumerate(old.cues)}
+        old_current = self.current.get(self.active_list)
+        remap = match_cues(old.cues, show.cues)
         lists = show.cue_lists() or ("main",)
         self.show = show
         self.current = {
@@ -443,6 +465,8 @@ class CueEngine:
         ]
         heapq.heapify(self._events)
         look = self._look(self.active_list, self.current.get(self.active_list))
+        if old_current is not None and self.current.get(self.active_list) is None:
+            old_look = look  # the current cue was removed: nothing jumps, the state stays
         tracks: dict[str, _LayerTrack] = {}
         for layer in show.layers:
             name = layer.name

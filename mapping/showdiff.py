@@ -26,8 +26,9 @@ from typing import Any
 
 import numpy as np
 
+from mapping.cues import match_cues
 from mapping.kinds import LAYER_KINDS
-from mapping.show import SHOW_FILE, Cue, Layer, Show, Surface
+from mapping.show import SHOW_FILE, Layer, Show, Surface
 
 Stamp = tuple[int, int]
 """A file's size and modification time (ns): changed stamp, changed file."""
@@ -115,10 +116,6 @@ def _by_name(items: Iterable[Any]) -> dict[str, Any]:
     return {item.name: item for item in items}
 
 
-def _cue_key(cue: Cue) -> tuple[str, str]:
-    return (cue.cue_list, cue.number or cue.name)
-
-
 def _layer_fields(old: Layer, new: Layer) -> list[str]:
     fields = _changed_fields(old, new, _LAYER_WORDS, skip=("content",))
     if not same(old.content, new.content):
@@ -192,19 +189,20 @@ def diff_shows(old: Show, new: Show) -> list[Change]:
     changes += _named("layer", old_layers, new_layers, _layer_fields)
     if [n for n in old_layers if n in new_layers] != [n for n in new_layers if n in old_layers]:
         changes.append(Change(SHOW_FILE, "layers reordered"))
-    old_cues = {_cue_key(c): c for c in old.cues}
-    new_cues = {_cue_key(c): c for c in new.cues}
+    remap = match_cues(old.cues, new.cues)
+    matched = {j: i for i, j in remap.items() if j is not None}
     changes += [
         Change(SHOW_FILE, f"cue '{c.name}' removed")
-        for k, c in old_cues.items()
-        if k not in new_cues
+        for i, c in enumerate(old.cues)
+        if remap[i] is None
     ]
-    for k, cue in new_cues.items():
-        if k not in old_cues:
+    for j, cue in enumerate(new.cues):
+        if j not in matched:
             changes.append(Change(SHOW_FILE, f"cue '{cue.name}' added"))
-        elif fields := _changed_fields(old_cues[k], cue, _CUE_WORDS):
+        elif fields := _changed_fields(old.cues[matched[j]], cue, _CUE_WORDS, skip=("number",)):
             changes.append(Change(SHOW_FILE, f"cue '{cue.name}' {_changed(fields)}"))
-    if [k for k in old_cues if k in new_cues] != [k for k in new_cues if k in old_cues]:
+    kept = [j for j in remap.values() if j is not None]
+    if kept != sorted(kept):
         changes.append(Change(SHOW_FILE, "cues reordered"))
     if not same(old.blend, new.blend):
         file = new.blend.calibration_file
