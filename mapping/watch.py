@@ -365,10 +365,12 @@ class FileWatcher:
                 now = time.monotonic()
                 ready = {p: e for p, e in self._pending.items() if self._complete(p, e, now)}
                 # a burst is delivered once its newest complete change is debounce_s old
-                if not ready or now - max(e.last_event for e in ready.values()) < (
-                    self._debounce_s
-                ):
-                    self._wake.wait(min(_POLL_S, self._debounce_s) or _POLL_S)
+                if not ready:
+                    self._wake.wait(_POLL_S)  # files being written: look again soon
+                    continue
+                wait = self._debounce_s - (now - max(e.last_event for e in ready.values()))
+                if wait > 0:
+                    self._wake.wait(min(wait, _POLL_S))
                     continue
                 for path in ready:
                     del self._pending[path]
