@@ -370,7 +370,7 @@ class FileWatcher:
                     continue
                 wait = self._debounce_s - (now - max(e.last_event for e in ready.values()))
                 if wait > 0:
-                    self._wake.wait(min(wait, _POLL_S))
+                    self._wake.wait(wait)  # woken early by any new event
                     continue
                 for path in ready:
                     del self._pending[path]
