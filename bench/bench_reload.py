@@ -268,6 +268,7 @@ def main(argv: list[str] | None = None) -> int:
     size = tuple(int(v) for v in args.size.lower().split("x"))
     logging.basicConfig(level=logging.WARNING)
     ctx = create_headless_context()
+    renderer = ctx.info.get("GL_RENDERER", "?")
     try:
         with tempfile.TemporaryDirectory() as tmp:
             folder = Folder(Path(tmp) / "show", size)  # type: ignore[arg-type]
@@ -305,7 +306,6 @@ def main(argv: list[str] | None = None) -> int:
              f"{max(ms):.1f}", ""]
         )  # fmt: skip
     drawing = ", every frame drawn" if args.always_draw else ", frames drawn on change"
-    renderer = ctx.info.get("GL_RENDERER", "?") if hasattr(ctx, "info") else "?"
     print(
         f"Reload latency, save → first frame on the output; {size[0]}×{size[1]} output, "
         f"{args.fps:g} fps{drawing}, watcher debounce {DEBOUNCE_S * 1000:.0f} ms, GL: {renderer}"

@@ -276,6 +276,9 @@ class LiveShow:
         changes = diff_shows(old, new) + diff_files(new.root, self._snapshot, snapshot)
         self._snapshot = snapshot
         self.reload_error = None
+        if not changes:  # a save of the same bytes, a touch: nothing to redo
+            log.info("%s", describe_reload(changes))
+            return self.show
         self.engine.adopt(new, show_time_s)
         self.show = new
         self.patterns = {o.name: self.patterns.get(o.name) for o in new.outputs}

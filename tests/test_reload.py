@@ -3,6 +3,7 @@ broken edit is refused and the show keeps its last good state (real files, real 
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from pathlib import Path
@@ -18,6 +19,7 @@ from calibration.store import (
     update_calibration,
 )
 from mapping.control.panel.server import media_listing
+from mapping.operations.monitor import ShowMonitor
 from mapping.outputs import HeadlessOutputs
 from mapping.player import ShowPlayer
 from mapping.reload import ShowWatcher
@@ -215,6 +217,9 @@ def test_an_edit_naming_a_missing_file_is_refused_with_file_and_line_then_picks_
         time.sleep(0.01)
     error = player.live.reload_error
     assert error is not None and f"show.toml:{line}: layers[0].file" in error
+    monitor = ShowMonitor(root.parent / "state", root)
+    monitor.write_status(player)
+    assert json.loads(monitor.status_path.read_text())["reload_error"] == error
     assert "file not found: media/later.png" in error
     assert "keeps running as it was" in caplog.text and f"show.toml:{line}" in caplog.text
     assert pixel(player, 40) == list(RED)  # the last good state
