@@ -17,7 +17,7 @@ What it measures
     * ``of which: save → watcher reports``: the part of the three rows above until the
       watcher submits ``show.reload`` (the rest: waiting for the next frame, the frame);
     * ``cold start (baseline)``: ``load_show`` + ``ShowPlayer`` (GL programs, outputs) +
-      the first frame + the same pixel read, in this process (GL context and Mesa's
+      the first frame, in this process (GL context and Mesa's
       shader cache warm): the least a restart could cost;
     * ``restart: new process, first frame``: ``run_show.py render`` of the same folder
       (``--restarts`` samples): Python start, imports, GL context, programs, one frame
@@ -25,8 +25,9 @@ What it measures
       pre-roll or finding the cue again).
 
     The clock starts when the file is closed and stops when the frame that shows the
-    change has been rendered, presented and read back (the whole output is read back,
-    ``Renderer.read_output``, after each frame actually drawn). The player draws only
+    change has been rendered and presented (``ShowPlayer.step`` returned); the check that
+    it shows the change (the whole output read back, ``Renderer.read_output``, after each
+    frame actually drawn) is not counted. The player draws only
     frames that change, as it does live for a still picture; ``--always-draw`` draws every
     frame, the load of a moving show (on llvmpipe at 1280×720 that saturates the CPU, and
     the watcher's own threads then wait for it).
@@ -174,6 +175,7 @@ def measure_edits(
     plain_frames: list[float] = []
 
     next_slot = time.perf_counter()
+    presented = 0.0  # when the latest frame was rendered and presented
 
     def frame() -> None:
         """One frame at its slot (after sleeping until it is due), as ShowPlayer.run."""
@@ -183,7 +185,9 @@ def measure_edits(
         generation = player.live.generation
         start = time.perf_counter()
         player.step(t_show)
-        took = time.perf_counter() - start
+        nonlocal presented
+        presented = time.perf_counter()
+        took = presented - start
         (reload_frames if player.live.generation != generation else plain_frames).append(took)
         t_show += period
 
@@ -211,7 +215,7 @@ def measure_edits(
                         raise RuntimeError(f"{name}: the change never reached the output")
                     drawn = player.drawn
                     frame()
-                latencies[name].append(time.perf_counter() - saved)
+                latencies[name].append(presented - saved)  # not the read-back after it
                 reported = [t for t in submitted if t >= saved]
                 if reported:
                     latencies["of which: save → watcher reports"].append(reported[0] - saved)
@@ -230,8 +234,9 @@ def measure_cold(folder: Folder, samples: int, ctx: object) -> list[float]:
         start = time.perf_counter()
         player = ShowPlayer(load_show(folder.root), HeadlessOutputs(ctx))
         player.step(0.0)
-        player.renderer.read_output("out")[0, w // 2]
         out.append(time.perf_counter() - start)
+        if not shows(player, w // 2, colour(0)):  # (not timed) the show's first frame
+            raise RuntimeError("cold start: the first frame does not show the picture")
         player.renderer.release()
     return out
 

@@ -110,8 +110,13 @@ def test_only_the_values_under_the_requested_path_are_read(live):
     assert dict(snap.values) == {"/master": [1.0, 0.0]}
     assert "/layer/logo/opacity" in snap.addresses  # every name, fewer queries
     layers = snapshot(registry, live, under="/layer/")
-    assert sorted(layers.values) == sorted(f"/layer/{n}/opacity" for n in live.layer_names())
-    assert snapshot(registry, live, under="/layer/sky").values.keys() == {"/layer/sky/opacity"}
+    assert sorted(layers.values) == sorted(
+        f"/layer/{n}/{v}" for n in live.layer_names() for v in ("opacity", "content")
+    )
+    assert snapshot(registry, live, under="/layer/sky").values.keys() == {
+        "/layer/sky/opacity",
+        "/layer/sky/content",
+    }
 
 
 @pytest.mark.parametrize(
