@@ -259,7 +259,11 @@ class LiveShow:
 
         try:
             new = self.loader(self.show.root)
-            copying = sorted(self.files_in_progress() & {p for _, p in new.media_files()})
+            used = {p for _, p in new.media_files()}
+            used |= {
+                c for name in self.layer_names() if isinstance(c := self.engine.content(name), Path)
+            }
+            copying = sorted(self.files_in_progress() & used)
             if copying:
                 raise ValidationError(
                     Problem(p, "", "still being written; the show reloads when it is complete")

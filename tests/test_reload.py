@@ -300,3 +300,30 @@ def test_an_atomic_calibration_save_changes_the_mapping_live(small, caplog):
     player.step(0.1)
     assert pixel(player, 10) == [0, 0, 0] and pixel(player, 30) == list(RED)
     assert "calibration ../calibrations/venue.toml: surface 'all' homography changed" in caplog.text
+
+
+def test_a_file_a_command_shows_is_not_reopened_while_being_rewritten(small, tmp_path):
+    """Another file completing meanwhile reloads the show; the layer keeps the old version
+    until the rewrite is complete, then opens it once, whole."""
+    player, root, opened = small
+    solid_png(root / "media" / "blue.png", BLUE)
+    wait_reload(player)
+    got: list = []
+    player.submit("layer.content", "media/blue.png", path={"layer": "clip"}, on_result=got.append)
+    player.step(0.1)
+    assert got[0].ok and pixel(player, 40) == list(BLUE)
+    green = solid_png(tmp_path / "green.png", GREEN, noise=True)
+    opened.clear()
+    copier = copy_slowly(green, root / "media" / "blue.png", pieces=8)
+    time.sleep(0.3)
+    solid_png(root / "media" / "other.png", RED)  # complete: a reload is asked for
+    while copier.is_alive():
+        player.step(0.1)
+        time.sleep(0.01)
+    assert (
+        player.live.reload_error is not None and "still being written" in player.live.reload_error
+    )
+    wait_reload(player, t=0.1)
+    player.step(0.2)
+    assert pixel(player, 40) == pytest.approx(list(GREEN), abs=3)
+    assert [s for p, s in opened if p.name == "blue.png"] == [len(green)]
