@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import time
 from pathlib import Path
 from threading import Thread
@@ -19,6 +20,7 @@ from calibration.store import (
     update_calibration,
 )
 from mapping.control.panel.server import media_listing
+from mapping.live import ShowLibrary
 from mapping.operations.monitor import ShowMonitor
 from mapping.outputs import HeadlessOutputs
 from mapping.player import ShowPlayer
@@ -327,3 +329,24 @@ def test_a_file_a_command_shows_is_not_reopened_while_being_rewritten(small, tmp
     player.step(0.2)
     assert pixel(player, 40) == pytest.approx(list(GREEN), abs=3)
     assert [s for p, s in opened if p.name == "blue.png"] == [len(green)]
+
+
+def test_after_loading_another_show_its_folder_is_the_one_watched(ctx, small_show):
+    other = small_show.parent / "other"
+    shutil.copytree(small_show, other)
+    player = ShowPlayer(
+        load_show(small_show), HeadlessOutputs(ctx), library=ShowLibrary(small_show.parent)
+    )
+    watcher = ShowWatcher(player, debounce_s=0.05).start()
+    try:
+        got: list = []
+        player.submit("show.load", "other", on_result=got.append)
+        player.step(0.0)
+        assert got[0].ok, got[0].message
+        assert watcher.watcher.trees == (other,)
+        solid_png(other / "media" / "blue.png", BLUE)
+        wait_reload(player)
+        assert [str(c) for c in player.live.last_changes] == ["media/blue.png added"]
+    finally:
+        watcher.close()
+        player.renderer.release()
