@@ -94,6 +94,7 @@ class LiveShow:
         """Why the last reload was refused (file, line, problem), until one succeeds."""
         self.last_changes: tuple[Any, ...] = ()
         self.files_in_progress: Callable[[], frozenset[Path]] = frozenset
+        self._offered: tuple[Path, Show, dict[Path, tuple[int, int]]] | None = None
         """Files being written now (the folder watcher's): not opened until complete."""
         """What the last successful reload changed, in words (:mod:`mapping.showdiff`)."""
         self._adopt(show)
@@ -252,13 +253,19 @@ class LiveShow:
         current and standby cues, running fades, show time and media times go on
         (:meth:`CueEngine.adopt`); only values the edit changed in the current cue's
         tracked state jump to their new value. What changed is logged in words
-        (:mod:`mapping.showdiff`) and kept in :attr:`last_changes`.
+        (:mod:`mapping.showdiff`) and kept in :attr:`last_changes`. A show loaded ahead by
+        :meth:`offer_loaded` (the folder watcher's thread) is used instead of loading here.
         """
         from mapping.errors import Problem, ValidationError
         from mapping.showdiff import describe_reload, diff_files, diff_shows, folder_snapshot
 
+        offered, self._offered = self._offered, None
         try:
-            new = self.loader(self.show.root)
+            if offered is not None and offered[0] == self.show.root:
+                new, snapshot = offered[1], offered[2]
+            else:
+                new = self.loader(self.show.root)
+                snapshot = folder_snapshot(new.root, new.watched_files())
             used = {p for _, p in new.media_files()}
             used |= {
                 c for name in self.layer_names() if isinstance(c := self.engine.content(name), Path)
@@ -274,9 +281,7 @@ class LiveShow:
             raise
         old = self.show
         busy = self.files_in_progress()  # reported when complete, not before
-        snapshot = {
-            p: s for p, s in folder_snapshot(new.root, new.watched_files()).items() if p not in busy
-        }
+        snapshot = {p: s for p, s in snapshot.items() if p not in busy}
         changes = diff_shows(old, new) + diff_files(new.root, self._snapshot, snapshot)
         self._snapshot = snapshot
         self.reload_error = None
@@ -291,6 +296,20 @@ class LiveShow:
         self.last_changes = tuple(changes)
         log.info("%s", describe_reload(changes))
         return new
+
+    def offer_loaded(self, root: Path) -> None:
+        """Load and validate the show folder ``root`` now, on the calling thread (the
+        folder watcher's), for the next :meth:`reload` to adopt, so that the render thread
+        does not spend a frame on it. An invalid folder offers nothing: the reload loads
+        it again and reports why."""
+        from mapping.errors import ValidationError
+        from mapping.showdiff import folder_snapshot
+
+        try:
+            show = self.loader(root)
+        except ValidationError:
+            return
+        self._offered = (root, show, folder_snapshot(show.root, show.watched_files()))
 
     def busy(self, show_time_s: float) -> bool:
         return self.engine.busy(show_time_s) or self.master.running(show_time_s)

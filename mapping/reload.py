@@ -5,8 +5,9 @@
 file outside it the show depends on (``Show.watched_files()``: the calibration files its
 surfaces use, LUTs), with :class:`mapping.watch.FileWatcher`. A file is only reported once
 completely written (the writer closed it, or it was renamed into place; see
-:mod:`mapping.watch`). On a change it submits the ``show.reload`` registry command, which
-the render thread applies at the start of a frame: a valid folder is adopted keeping the
+:mod:`mapping.watch`). On a change it loads and validates the folder on its own thread
+(``LiveShow.offer_loaded``) and submits the ``show.reload`` registry command, which the
+render thread applies at the start of a frame: a valid folder is adopted keeping the
 cue state (:meth:`mapping.live.LiveShow.reload`) and logged with what changed
 (:mod:`mapping.showdiff`); an invalid one is refused, logged with every problem (file,
 line, key, what was expected), kept in ``LiveShow.reload_error``, and the show keeps its
@@ -75,6 +76,10 @@ class ShowWatcher:
         names = ", ".join(sorted(_shown(p, root) for p in paths))
         log.info("changed on disk: %s; reloading the show", names)
         self.reloads += 1
+        try:  # validate here, not in a frame of the render thread
+            self.player.live.offer_loaded(root)
+        except Exception:
+            log.exception("loading %s ahead of the reload failed", root)
         self.player.submit("show.reload", source="watch", on_result=self._report)
 
     def _report(self, result: Any) -> None:

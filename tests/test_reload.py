@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import threading
 import time
 from pathlib import Path
 from threading import Thread
@@ -350,3 +351,19 @@ def test_after_loading_another_show_its_folder_is_the_one_watched(ctx, small_sho
     finally:
         watcher.close()
         player.renderer.release()
+
+
+def test_the_folder_is_validated_on_the_watchers_thread_not_in_a_frame(small):
+    player, root, _ = small
+    threads: list[str] = []
+    loader = player.live.loader
+
+    def spy(folder: Path):
+        threads.append(threading.current_thread().name)
+        return loader(folder)
+
+    player.live.loader = spy
+    (root / "show.toml").write_text(SMALL_SHOW.replace("fade = 10.0", "fade = 5.0"))
+    wait_reload(player)
+    assert threads == ["file-watcher"]  # the render thread (this one) adopted it as loaded
+    assert [str(c) for c in player.live.last_changes] == ["show.toml: cue 'emblem' fade changed"]
