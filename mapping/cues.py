@@ -447,7 +447,7 @@ class CueEngine:
         for n in lists:
             before = self.playhead.get(n)
             index = remap.get(before) if before is not None else None
-            if index is None and (before is not None or n not in self.playhead):
+            if index is None:  # its cue removed, or past the end: maybe cues were added
                 cur = self.current[n]
                 index = self.next_of(cur) if cur is not None else self._first_of(n)
             playhead[n] = index

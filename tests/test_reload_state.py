@@ -50,3 +50,18 @@ def test_the_current_cue_removed_leaves_no_current_cue_and_the_show_goes_on(show
     assert live.engine.opacity("sky", 1.0) == pytest.approx(0.4)  # nothing jumps
     live.engine.go(2.0)
     assert live.engine.current_cue().name == "clip"
+
+
+def test_a_cue_added_after_the_last_one_is_the_next_go(show_dir):
+    live = LiveShow(load_show(show_dir))
+    live.engine.goto("out", 0.0, fade_s=0.0)
+    assert live.engine.standby_cue() is None  # the end of the list
+    text = (show_dir / "show.toml").read_text()
+    (show_dir / "show.toml").write_text(
+        text + '\n[[cues]]\nname = "encore"\n[cues.layers.sky]\nopacity = 1.0\n'
+    )
+    live.reload(1.0)
+    assert live.engine.current_cue().name == "out"
+    assert live.engine.standby_cue().name == "encore"
+    live.engine.go(2.0)
+    assert live.engine.opacity("sky", 2.0) == 1.0
