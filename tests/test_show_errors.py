@@ -215,7 +215,7 @@ def test_missing_key_points_at_its_own_table(show_dir: Path, show_file: Path) ->
             (
                 "unknown kind 'vdeo'",
                 "did you mean 'video'?",
-                "solid, image, video, shader, isf, live",
+                "solid, image, video, shader, live, audio, isf",
             ),
         ),
         (
