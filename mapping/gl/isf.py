@@ -358,6 +358,91 @@ class IsfProgram:
         self._objects = []
 
 
+def resolve_image_param(name: str, show_root: Path | None, shader: Path) -> Path:
+    """The file an ``image`` parameter names: absolute as given; else in the show folder
+    (as the show loader checked it), else beside the shader (values sent over OSC)."""
+    path = Path(name)
+    if path.is_absolute():
+        return path
+    folders = [f for f in (show_root, shader.parent, shader.parent.parent) if f is not None]
+    for folder in folders:
+        if (folder / path).is_file():
+            return folder / path
+    return folders[0] / path
+
+
+class ImageInputs:
+    """The pictures of an ISF program's ``image`` parameters (other than the ones the host
+    feeds: ``inputImage``, ``startImage``, ``endImage``): each file loaded once and kept
+    while its identity (path, size, mtime) holds; a value that changes (a cue) switches to
+    the new file's texture on the first frame that asks for it. A file that cannot be
+    read is logged once and reads as transparent black."""
+
+    def __init__(self, ctx: moderngl.Context, max_texture_size: int, owner: str) -> None:
+        self.ctx = ctx
+        self.max_texture_size = max_texture_size
+        self.owner = owner
+        self._textures: dict[Path, tuple[object, moderngl.Texture | None]] = {}
+        self.loads = 0  # files read (for tests: loaded once, not per frame)
+
+    def textures(
+        self,
+        doc: IsfDocument,
+        values: Mapping[str, ParamValue],
+        show_root: Path | None,
+        skip: tuple[str, ...] = (),
+    ) -> dict[str, moderngl.Texture]:
+        from mapping.kinds import ContentId
+
+        out: dict[str, moderngl.Texture] = {}
+        for spec in doc.params:
+            if spec.type != "image" or spec.name in skip:
+                continue
+            value = values.get(spec.name, spec.default)
+            if not isinstance(value, str) or not value:
+                continue
+            path = resolve_image_param(value, show_root, doc.file)
+            ident = ContentId.of(path)
+            cached = self._textures.get(path)
+            if cached is None or cached[0] != ident:
+                if cached is not None and cached[1] is not None:
+                    cached[1].release()
+                tex: moderngl.Texture | None = None
+                try:
+                    image = load_image(path, self.max_texture_size)
+                except MediaError as exc:
+                    log.error("%s: image input %s: %s", self.owner, spec.name, exc)
+                else:
+                    h, w = image.shape[:2]
+                    tex = self.ctx.texture((w, h), 4, np.ascontiguousarray(image).tobytes())
+                    tex.filter = (moderngl.LINEAR, moderngl.LINEAR)
+                    tex.repeat_x = tex.repeat_y = False
+                    self.loads += 1
+                cached = self._textures[path] = (ident, tex)
+            if cached[1] is not None:
+                out[spec.name] = cached[1]
+        return out
+
+    def release(self) -> None:
+        for _, tex in self._textures.values():
+            if tex is not None:
+                tex.release()
+        self._textures = {}
+
+
+RENDER_DATE_ORIGIN = datetime.datetime(2000, 1, 1, 0, 0, 0)
+"""``DATE`` in an offline render: this moment plus the frame's show time (so two renders
+of a show give the same frames); live, ``DATE`` is the wall clock."""
+
+
+def isf_date(offline: bool, show_time_s: float) -> datetime.datetime | None:
+    """The ``DATE`` an ISF program gets: ``None`` (the wall clock) live; offline the
+    render's fixed origin plus the show time."""
+    if not offline:
+        return None
+    return RENDER_DATE_ORIGIN + datetime.timedelta(seconds=max(0.0, float(show_time_s)))
+
+
 def load_isf_program(ctx: moderngl.Context, file: Path) -> IsfProgram:
     """Parse and compile an ISF file: ``ShaderError`` for problems of the header (each
     with its key path) and of the GLSL, ``MediaError`` for an unreadable IMPORTED image."""

@@ -270,6 +270,7 @@ class Renderer:
         for target in old.values():
             self._release_output(target)
         self._update_blend(self._blend_hidden)
+        self._env.show_root = show.file.parent  # ISF image parameters name files in it
         self._ids = {path: ContentId.of(path) for _, path in show.media_files()}
         wanted = {self._source_key(layer, layer.content) for layer in show.layers}
         for cue in show.cues:
@@ -485,6 +486,7 @@ class Renderer:
     def render(self, frame: FrameState) -> None:
         """Draw one frame: every layer onto the canvas, then every output."""
         ctx = self.ctx
+        self._env.show_time_s = self._effects.show_time_s = frame.show_time_s  # ISF DATE
         self._preroll(frame)
         self._draw_canvas(frame)
         ctx.disable(moderngl.BLEND)

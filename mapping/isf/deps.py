@@ -1,0 +1,145 @@
+"""What an ISF file pulls in: its vertex shader and its IMPORTED images (pure, no GL).
+
+An ISF program is made of more than its ``.fs`` file: the ``.vs`` (or ``.vert``) of the same
+name beside it and the images its header ``IMPORTED``. :func:`isf_dependencies` lists those
+files so that the identity of ISF content (:class:`mapping.kinds.ContentId`) and the
+show's watched files (``Show.watched_files``) cover them: saving only the ``.vs`` or
+replacing an imported image is new content, as saving the ``.fs`` is.
+
+It is cheap enough to call on every identity check: the header is read only when the
+``.fs`` file itself changed (cached by path, size and modification time); otherwise the
+answer is the cached list. Both vertex-shader names are always listed, present or not, so
+that a ``.vs`` written later is seen too. A file that cannot be read, or whose header is
+not valid JSON, depends on its vertex shaders only (``parse_isf`` reports the problem).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from pathlib import Path
+from typing import Any
+
+_cache: dict[Path, tuple[tuple[int, int], tuple[Path, ...]]] = {}
+_lock = threading.Lock()
+_CACHE_LIMIT = 4096
+
+
+def _imported_paths(file: Path) -> tuple[Path, ...]:
+    """The IMPORTED image paths of the header (resolved against the file's folder)."""
+    from mapping.isf.document import split_isf
+
+    try:
+        text = file.read_bytes().decode("utf-8-sig")
+        blob = json.loads(split_isf(text)[0] or "{}")
+    except (OSError, UnicodeDecodeError, ValueError):
+        return ()
+    raw = blob.get("IMPORTED") if isinstance(blob, dict) else None
+    entries = raw.values() if isinstance(raw, dict) else raw if isinstance(raw, list) else ()
+    out: list[Path] = []
+    for desc in entries:
+        path = desc.get("PATH") if isinstance(desc, dict) else None
+        if isinstance(path, str) and path:
+            out.append(file.parent / path)
+    return tuple(dict.fromkeys(out))
+
+
+def isf_dependencies(path: Path | str) -> tuple[Path, ...]:
+    """The files an ISF file's program is built from besides itself: ``<name>.vs`` and
+    ``<name>.vert`` (listed whether they exist or not) and its IMPORTED images."""
+    file = Path(path)
+    vertex = (file.with_suffix(".vs"), file.with_suffix(".vert"))
+    try:
+        st = os.stat(file)
+    except OSError:
+        return vertex
+    stamp = (st.st_size, st.st_mtime_ns)
+    with _lock:
+        cached = _cache.get(file)
+    if cached is not None and cached[0] == stamp:
+        return cached[1]
+    deps = vertex + _imported_paths(file)
+    with _lock:
+        if len(_cache) >= _CACHE_LIMIT:
+            _cache.clear()
+        _cache[file] = (stamp, deps)
+    return deps
+
+
+def dependency_stamps(path: Path | str) -> tuple[tuple[str, int, int], ...]:
+    """``(name, size, mtime_ns)`` of each of :func:`isf_dependencies` (``-1, -1`` for a file
+    that is not there): stat only, part of the content's identity."""
+    out = []
+    for dep in isf_dependencies(path):
+        try:
+            st = os.stat(dep)
+        except OSError:
+            out.append((str(dep), -1, -1))
+        else:
+            out.append((str(dep), st.st_size, st.st_mtime_ns))
+    return tuple(out)
+
+
+def isf_watched_files(show: Any) -> set[Path]:
+    """The files a show's ISF content pulls in, for ``Show.watched_files``: the existing
+    ``.vs`` and IMPORTED images of every ISF layer, filter and transition file, and the image
+    files its ISF ``image`` parameters name (layers, filters, transitions and cues)."""
+    isf_files: set[Path] = set()
+    for layer in show.layers:
+        if isinstance(layer.content, Path) and layer.content.suffix.lower() in (".fs", ".isf"):
+            isf_files.add(layer.content)
+    for cue in show.cues:
+        for change in cue.layers.values():
+            if isinstance(change.content, Path) and change.content.suffix.lower() in (
+                ".fs",
+                ".isf",
+            ):
+                isf_files.add(change.content)
+    isf_files |= {path for _, path, _ in show.isf_files()}
+    out: set[Path] = set()
+    for file in isf_files:
+        out.update(isf_dependencies(file))
+    out.update(show_image_params(show))
+    return {path for path in out if path.is_file()}  # a .vs that is not there is no file
+
+
+def show_image_params(show: Any) -> set[Path]:
+    """Every image file an ISF ``image`` parameter of the show names (start values of
+    layers and filters, transitions' params, cues), resolved in the show folder."""
+    root = Path(show.file).parent
+    names: set[str] = set()
+    for layer in show.layers:
+        images = {s.name for s in layer.param_specs if s.type == "image"}
+        names.update(v for k, v in layer.params.items() if k in images and isinstance(v, str))
+        for cue in show.cues:
+            change = cue.layers.get(layer.name)
+            given = change.params if change is not None else {}
+            names.update(v for k, v in given.items() if k in images and isinstance(v, str))
+    for cue in show.cues:
+        for transition in [cue.transition, *(c.transition for c in cue.layers.values())]:
+            if transition is not None:
+                names.update(v for v in transition.params.values() if isinstance(v, str))
+    return {root / name for name in names if name}
+
+
+def image_param_problem(root: Path, name: str) -> str | None:
+    """What is wrong with ``name`` as the value of an ISF ``image`` parameter (a file in
+    the show folder ``root``, or absolute): ``None`` when it is an image file OpenCV reads."""
+    import cv2  # the image reader the renderer uses (mapping.media.image)
+
+    from mapping import validate
+
+    path = root / name
+    problem = validate.file_problem(path)
+    if problem == "file not found":
+        return f"image not found: {name} (looked for {path})"
+    if problem:
+        return f"{name}: {problem}"
+    try:
+        readable = cv2.haveImageReader(str(path))
+    except cv2.error:
+        readable = False
+    if not readable:
+        return f"{name}: not an image file (PNG, JPEG, TIFF, WebP, …)"
+    return None
