@@ -32,7 +32,7 @@ from mapping.color import (
     load_cube,
 )
 from mapping.errors import Choices, Problem, ValidationError, did_you_mean, listing
-from mapping.isf.deps import image_param_problem, isf_watched_files
+from mapping.isf.deps import image_param_problem, isf_image_files, isf_watched_files
 from mapping.kinds import CONTENT_KEYS, KIND_NAMES, LAYER_KINDS, kinds_taking, params_function
 from mapping.media.errors import MediaError
 from mapping.mesh import MeshWarp
@@ -406,6 +406,7 @@ class Show:
                     key = LAYER_KINDS[kind].content_key
                     files.append((f"cues[{i}].layers.{lname}.{key}", change.content, kind))
         files.extend(self.isf_files())
+        files.extend(isf_image_files(self))  # ISF image parameters' pictures
         return files
 
     def isf_files(self) -> list[tuple[str, Path, str]]:

@@ -274,6 +274,13 @@ def test_a_filter_image_parameter_from_the_show_and_from_a_cue(ctx, tmp_path):
             """,
         )
     )
+    media = show.file.parent / "media"
+    files = [(key, path, kind) for key, path, kind in show.content_files() if kind == "image"]
+    assert files == [
+        ("layers[0].params.masked.mask", media / "half.png", "image"),
+        ("cues[1].layers.wash.params.masked.mask", media / "b.png", "image"),
+    ]  # so check probes them, media lists them as used, and the watcher sees them
+    assert {media / "half.png", media / "b.png"} <= show.watched_files()
     engine = CueEngine(show)
     engine.go(0.0)
     renderer = Renderer(ctx, show)

@@ -83,8 +83,8 @@ def dependency_stamps(path: Path | str) -> tuple[tuple[str, int, int], ...]:
 
 def isf_watched_files(show: Any) -> set[Path]:
     """The files a show's ISF content pulls in, for ``Show.watched_files``: the existing
-    ``.vs`` and IMPORTED images of every ISF layer, filter and transition file, and the image
-    files its ISF ``image`` parameters name (layers, filters, transitions and cues)."""
+    ``.vs`` and IMPORTED images of every ISF layer, filter and transition file (the image
+    files of ``image`` parameters are content files: :func:`isf_image_files`)."""
     isf_files: set[Path] = set()
     for layer in show.layers:
         if isinstance(layer.content, Path) and layer.content.suffix.lower() in (".fs", ".isf"):
@@ -100,27 +100,39 @@ def isf_watched_files(show: Any) -> set[Path]:
     out: set[Path] = set()
     for file in isf_files:
         out.update(isf_dependencies(file))
-    out.update(show_image_params(show))
     return {path for path in out if path.is_file()}  # a .vs that is not there is no file
 
 
-def show_image_params(show: Any) -> set[Path]:
-    """Every image file an ISF ``image`` parameter of the show names (start values of
-    layers and filters, transitions' params, cues), resolved in the show folder."""
+def isf_image_files(show: Any) -> list[tuple[str, Path, str]]:
+    """Every ``(key path, file, "image")`` an ISF ``image`` parameter of the show names:
+    layers' start values (their own and their filters', ``layers[0].params.mask``,
+    ``layers[0].params.blur.mask``), transitions' ``transition_params`` and cues'
+    ``params``; for ``Show.content_files`` (so ``check`` probes them, ``media`` lists them
+    as used and the watcher sees them)."""
     root = Path(show.file).parent
-    names: set[str] = set()
-    for layer in show.layers:
-        images = {s.name for s in layer.param_specs if s.type == "image"}
-        names.update(v for k, v in layer.params.items() if k in images and isinstance(v, str))
-        for cue in show.cues:
-            change = cue.layers.get(layer.name)
-            given = change.params if change is not None else {}
-            names.update(v for k, v in given.items() if k in images and isinstance(v, str))
-    for cue in show.cues:
-        for transition in [cue.transition, *(c.transition for c in cue.layers.values())]:
-            if transition is not None:
-                names.update(v for v in transition.params.values() if isinstance(v, str))
-    return {root / name for name in names if name}
+    out: list[tuple[str, Path, str]] = []
+    images: dict[str, set[str]] = {}
+    for i, layer in enumerate(show.layers):
+        names = images[layer.name] = {s.name for s in layer.param_specs if s.type == "image"}
+        for key in sorted(names):
+            value = layer.params.get(key)
+            if isinstance(value, str) and value:
+                out.append((f"layers[{i}].params.{key}", root / value, "image"))
+    for i, cue in enumerate(show.cues):
+        changes = [(f"cues[{i}]", cue.transition)] + [
+            (f"cues[{i}].layers.{name}", change.transition) for name, change in cue.layers.items()
+        ]
+        for where, transition in changes:
+            if transition is None:
+                continue
+            for key, value in sorted(transition.params.items()):
+                if isinstance(value, str) and value:
+                    out.append((f"{where}.transition_params.{key}", root / value, "image"))
+        for name, change in cue.layers.items():
+            for key, value in sorted(change.params.items()):
+                if key in images.get(name, ()) and isinstance(value, str) and value:
+                    out.append((f"cues[{i}].layers.{name}.params.{key}", root / value, "image"))
+    return out
 
 
 def image_param_problem(root: Path, name: str) -> str | None:
