@@ -546,3 +546,45 @@ def test_a_layer_gets_max_samples_and_bins_from_the_soundtrack(ctx, tmp_path):
         assert tuple(got) == (level(0.256), level(0.6), level(10 * first_band))
     finally:
         renderer.release()
+
+
+LOUDNESS = """/*{
+    "ISFVSN": "2",
+    "INPUTS": [
+        { "NAME": "inputImage", "TYPE": "image" },
+        { "NAME": "wave", "TYPE": "audio", "MAX": 1 }
+    ]
+}*/
+void main() {
+    // one sample, the newest: 0.5 + 0.5 · sample (0.5 = silence)
+    vec4 c = IMG_THIS_PIXEL(inputImage);
+    gl_FragColor = vec4(c.rgb * IMG_NORM_PIXEL(wave, vec2(0.5)).r, c.a);
+}
+"""
+
+
+def test_a_filter_hears_the_soundtrack_too(ctx, tmp_path):
+    folder = tmp_path / "show"
+    (folder / "shaders").mkdir(parents=True)
+    (folder / "shaders" / "loudness.fs").write_text(LOUDNESS)
+    show = load_show(
+        write_show(
+            folder,
+            """
+            [[layers]]
+            name = "wash"
+            kind = "solid"
+            color = [1.0, 1.0, 1.0, 1.0]
+            filters = [ { shader = "shaders/loudness.fs" } ]
+            """,
+        )
+    )
+    renderer = Renderer(ctx, show)
+    try:
+        renderer.render(CueEngine(show).tick(0.0))  # no soundtrack: silence reads 0.5
+        assert tuple(renderer.read_output("out")[4, 8, :3]) == (level(0.5),) * 3
+        renderer.set_soundtrack(lambda n: np.full((n, 2), 0.5, np.float32), 48000)
+        renderer.render(CueEngine(show).tick(0.1))
+        assert tuple(renderer.read_output("out")[4, 8, :3]) == (level(0.75),) * 3
+    finally:
+        renderer.release()

@@ -79,18 +79,29 @@ class _Slot:
     ``image`` parameters (:class:`mapping.gl.isf.ImageInputs`)."""
 
     def __init__(
-        self, program: Any = None, error: str = "", moving: bool = False, images: Any = None
+        self,
+        program: Any = None,
+        error: str = "",
+        moving: bool = False,
+        images: Any = None,
+        audio: Any = None,
     ):
         self.program = program
         self.error = error
         self.moving = moving
         self.images = images
+        self.audio = audio  # mapping.gl.sources.isf.AudioInputs, for audio inputs
+        self.audio_inputs = (
+            [i for i in program.doc.inputs if i.type in ("audio", "audioFFT")] if program else []
+        )
 
     def release(self) -> None:
         if self.program is not None:
             self.program.release()
         if self.images is not None:
             self.images.release()
+        if self.audio is not None:
+            self.audio.release()
 
 
 def filter_values(name: str, start: Mapping[str, Any], params: Mapping[str, Any]) -> dict[str, Any]:
@@ -125,6 +136,8 @@ class LayerEffects:
         self._ids: dict[Path, ContentId] = {}
         self._show_root: Path | None = None
         self.show_time_s = 0.0
+        self.soundtrack: Callable[[int], Any] | None = None
+        """What audio inputs hear (the renderer's ``set_soundtrack`` tap)."""
         """The show time of the frame being drawn (the renderer sets it): an offline
         render's ISF ``DATE`` comes from it (:func:`mapping.gl.isf.isf_date`)."""
 
@@ -211,12 +224,15 @@ class LayerEffects:
             error = f"{what} {path.name}: {exc}"
         else:
             from mapping.gl.isf import ImageInputs
+            from mapping.gl.sources.isf import AudioInputs
 
-            moving = program.persistent or any(map(program.uses, _MOVING))
+            hears = any(i.type in ("audio", "audioFFT") for i in program.doc.inputs)
+            moving = program.persistent or hears or any(map(program.uses, _MOVING))
             images = ImageInputs(
                 self.ctx, program.max_texture_size, f"layer '{layer}' ({what} {path.name})"
             )
-            return _Slot(program, moving=moving, images=images)
+            audio = AudioInputs(self.ctx) if hears else None
+            return _Slot(program, moving=moving, images=images, audio=audio)
         log.error("layer '%s': %s — skipped", layer, error)
         return _Slot(error=error)
 
@@ -310,8 +326,12 @@ class LayerEffects:
     def _images(
         self, slot: _Slot, values: Mapping[str, Any], fed: tuple[str, ...]
     ) -> dict[str, moderngl.Texture]:
-        """The textures of a program's own ``image`` parameters (not those the host feeds)."""
-        return slot.images.textures(slot.program.doc, values, self._show_root, skip=fed)
+        """The textures of a program's own ``image`` parameters (not those the host feeds)
+        and of its audio inputs (the soundtrack)."""
+        out = slot.images.textures(slot.program.doc, values, self._show_root, skip=fed)
+        if slot.audio is not None:
+            out.update(slot.audio.textures(slot.audio_inputs, self.soundtrack))
+        return out
 
     def _date(self) -> Any:
         from mapping.gl.isf import isf_date

@@ -232,7 +232,7 @@ class Renderer:
         """What sources that listen (ISF audio inputs) hear: ``tap(n)`` gives the last ``n``
         samples of the show's soundtrack before the frame being drawn
         (:class:`mapping.sound.SoundTap`)."""
-        self._env.soundtrack = tap
+        self._env.soundtrack = self._effects.soundtrack = tap  # ISF layers, filters, transitions
         self._env.sound_rate = rate
 
     def set_show(self, show: Show) -> None:

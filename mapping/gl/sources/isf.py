@@ -17,7 +17,7 @@ full-scale sine reads 1.0 in its bin) as ``columns × channels`` (``MAX`` column
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import moderngl
@@ -25,6 +25,7 @@ import numpy as np
 
 from mapping.gl.isf import ImageInputs, isf_date, load_isf_program
 from mapping.gl.sources.base import SOURCE_RGBA, Binding, ContentSource, SourceEnv, region_size
+from mapping.isf.document import IsfInput
 from mapping.params import ParamValue
 from mapping.show import Content, Layer
 
@@ -80,6 +81,47 @@ def audio_block_samples(kind: str, top: int | None) -> int:
     return AUDIO_SAMPLES
 
 
+class AudioInputs:
+    """The textures of a program's ``audio`` / ``audioFFT`` inputs, filled each render
+    from ``tap(n)`` (the last ``n`` samples of the soundtrack; ``None``: silence)."""
+
+    def __init__(self, ctx: moderngl.Context) -> None:
+        self.ctx = ctx
+        self._textures: dict[str, moderngl.Texture] = {}
+
+    def textures(
+        self, inputs: Sequence[IsfInput], tap: Callable[[int], np.ndarray | None] | None
+    ) -> dict[str, moderngl.Texture]:
+        out: dict[str, moderngl.Texture] = {}
+        for inp in inputs:
+            top = inp.max if isinstance(inp.max, int) else None
+            samples = audio_block_samples(inp.type, top)
+            block = tap(samples) if tap is not None else None
+            if block is None or block.size == 0:
+                block = np.zeros((samples, 2), np.float32)
+            if inp.type == "audio":
+                data = waveform_texture_data(block)
+            else:
+                data = spectrum_texture_data(block, top)
+            h, w = data.shape[:2]
+            tex = self._textures.get(inp.name)
+            if tex is None or tex.size != (w, h):
+                if tex is not None:
+                    tex.release()
+                tex = self.ctx.texture((w, h), 4, dtype="f4")
+                tex.filter = (moderngl.LINEAR, moderngl.LINEAR)
+                tex.repeat_x = tex.repeat_y = False
+                self._textures[inp.name] = tex
+            tex.write(np.ascontiguousarray(data).tobytes())
+            out[inp.name] = tex
+        return out
+
+    def release(self) -> None:
+        for tex in self._textures.values():
+            tex.release()
+        self._textures = {}
+
+
 class IsfSource(ContentSource):
     """The ISF file's picture, drawn into a texture of the layer region's size."""
 
@@ -99,7 +141,7 @@ class IsfSource(ContentSource):
         self._image_inputs = ImageInputs(
             env.ctx, env.max_texture_size, f"layer '{layer.name}' ({self.file.name})"
         )
-        self._audio_tex: dict[str, moderngl.Texture] = {}
+        self._audio_inputs = AudioInputs(env.ctx)
         self._drawn_params: dict[str, ParamValue] | None = None
         self._binding: Binding | None = None
         self._redraw = False  # an event fired last render: draw again to end it
@@ -131,36 +173,9 @@ class IsfSource(ContentSource):
         return self._image_inputs.textures(self.program.doc, params, self.env.show_root)
 
     def _audio_textures(self) -> dict[str, moderngl.Texture]:
-        out: dict[str, moderngl.Texture] = {}
-        if not self._audio:
-            return out
-        tap = self.env.soundtrack
-        for inp in self._audio:
-            top = inp.max if isinstance(inp.max, int) else None
-            samples = audio_block_samples(inp.type, top)
-            block = tap(samples) if tap is not None else None
-            if block is None or block.size == 0:
-                block = np.zeros((samples, 2), np.float32)
-            if inp.type == "audio":
-                data = waveform_texture_data(block)
-            else:
-                data = spectrum_texture_data(block, top)
-            h, w = data.shape[:2]
-            tex = self._audio_tex.get(inp.name)
-            if tex is None or tex.size != (w, h):
-                if tex is not None:
-                    tex.release()
-                tex = self.env.ctx.texture((w, h), 4, dtype="f4")
-                tex.filter = (moderngl.LINEAR, moderngl.LINEAR)
-                tex.repeat_x = tex.repeat_y = False
-                self._audio_tex[inp.name] = tex
-            tex.write(np.ascontiguousarray(data).tobytes())
-            out[inp.name] = tex
-        return out
+        return self._audio_inputs.textures(self._audio, self.env.soundtrack)
 
     def release(self) -> None:
         self._image_inputs.release()
-        for tex in self._audio_tex.values():
-            tex.release()
-        self._audio_tex = {}
+        self._audio_inputs.release()
         self.program.release()
