@@ -588,3 +588,41 @@ def test_a_filter_hears_the_soundtrack_too(ctx, tmp_path):
         assert tuple(renderer.read_output("out")[4, 8, :3]) == (level(0.75),) * 3
     finally:
         renderer.release()
+
+
+def test_img_this_norm_pixel_reads_where_the_vertex_init_put_the_fragment(ctx, tmp_path):
+    # VVISF computes IMG_THIS_NORM_PIXEL's coordinate inside isf_vertShaderInit(): a .vs
+    # that changes isf_FragNormCoord afterwards moves IMG_NORM_PIXEL(img,
+    # isf_FragNormCoord), not IMG_THIS_NORM_PIXEL(img)
+    path = write_isf(
+        tmp_path,
+        "moved",
+        {"ISFVSN": "2", "INPUTS": [{"NAME": "pic", "TYPE": "image"}]},
+        """
+        void main() {
+            gl_FragColor = vec4(IMG_THIS_NORM_PIXEL(pic).r,
+                                IMG_NORM_PIXEL(pic, isf_FragNormCoord).r, 0.0, 1.0);
+        }
+        """,
+        vertex="""
+        void main() {
+            isf_vertShaderInit();
+            isf_FragNormCoord = vec2(0.25, 0.25);  // the bottom (blue) half, everywhere
+        }
+        """,
+    )
+    from tests.isfkit import upload
+
+    picture = np.zeros((8, 16, 4), np.uint8)
+    picture[:4, :, 0] = 255  # top half red
+    picture[4:, :, 2] = 255
+    picture[..., 3] = 255
+    tex = upload(ctx, picture)
+    prog = program(ctx, path)
+    try:
+        out = read_rgba(prog.render((16, 8), 0.0, {}, {"pic": tex}))
+        assert (out[:4, :, 0] == 255).all() and (out[4:, :, 0] == 0).all()  # per pixel
+        assert (out[..., 1] == 0).all()  # the moved coordinate: blue half, no red
+    finally:
+        tex.release()
+        prog.release()
