@@ -27,7 +27,11 @@ is a plain crossfade; offline (``render``) they are waited for. A trial that fai
 times out is the effect's error, and the effect is skipped as above.
 
 Filters and transitions see the layer's media time as ``TIME`` (a transition: the time
-since the change), so a paused show pauses them and an offline render is frame-exact.
+since the change), so a paused show pauses them and an offline render is frame-exact;
+``DATE`` is the wall clock live and the render's fixed origin plus show time offline. Their
+own ``image`` inputs (other than the ones fed here) read the files their parameters name
+(:class:`mapping.gl.isf.ImageInputs`), their ``audio``/``audioFFT`` inputs the soundtrack
+(:attr:`LayerEffects.soundtrack`, set by the renderer).
 """
 
 from __future__ import annotations
