@@ -626,3 +626,40 @@ def test_img_this_norm_pixel_reads_where_the_vertex_init_put_the_fragment(ctx, t
     finally:
         tex.release()
         prog.release()
+
+
+IMPORTING_FILTER = """/*{
+    "ISFVSN": "2",
+    "INPUTS": [ { "NAME": "inputImage", "TYPE": "image" } ],
+    "IMPORTED": { "tex": { "PATH": "tex.png" } }
+}*/
+void main() {
+    vec4 c = IMG_THIS_PIXEL(inputImage);
+    gl_FragColor = vec4(c.rgb * IMG_THIS_NORM_PIXEL(tex).rgb, c.a);
+}
+"""
+
+
+def test_a_filter_is_made_again_when_only_its_imported_image_is_replaced(ctx, tmp_path):
+    folder = tmp_path / "show"
+    (folder / "shaders").mkdir(parents=True)
+    (folder / "shaders" / "imported.fs").write_text(IMPORTING_FILTER)
+    write_png(folder / "shaders" / "tex.png", solid((255, 0, 0)))
+    body = """
+        [[layers]]
+        name = "wash"
+        kind = "solid"
+        color = [1.0, 1.0, 1.0, 1.0]
+        filters = [ { shader = "shaders/imported.fs" } ]
+        """
+    show = load_show(write_show(folder, body))
+    renderer = Renderer(ctx, show)
+    try:
+        renderer.render(CueEngine(show).tick(0.0))
+        assert tuple(renderer.read_output("out")[4, 8, :3]) == (255, 0, 0)
+        write_png(folder / "shaders" / "tex.png", solid((0, 0, 255), (8, 8)))
+        renderer.set_show(load_show(folder))  # what show.reload does with the new folder
+        renderer.render(CueEngine(show).tick(0.1))
+        assert tuple(renderer.read_output("out")[4, 8, :3]) == (0, 0, 255)
+    finally:
+        renderer.release()
