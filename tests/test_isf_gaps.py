@@ -663,3 +663,25 @@ def test_a_filter_is_made_again_when_only_its_imported_image_is_replaced(ctx, tm
         assert tuple(renderer.read_output("out")[4, 8, :3]) == (0, 0, 255)
     finally:
         renderer.release()
+
+
+def test_image_inputs_keep_a_bounded_number_of_pictures(ctx, tmp_path):
+    from mapping.gl.isf import ImageInputs
+    from mapping.isf import parse_isf
+
+    (tmp_path / "gen.fs").write_text(MASK_GEN)
+    doc = parse_isf(tmp_path / "gen.fs")
+    for i in range(12):
+        write_png(tmp_path / f"m{i}.png", solid((i * 20, 0, 0)))
+    images = ImageInputs(ctx, 16384, "test")
+    try:
+        for i in range(12):
+            tex = images.textures(doc, {"mask": f"m{i}.png"}, tmp_path)["mask"]
+            assert read_rgba(tex)[0, 0, 0] == i * 20
+        assert images.loads == 12 and len(images._textures) == ImageInputs.KEEP
+        images.textures(doc, {"mask": "m11.png"}, tmp_path)  # still held: not read again
+        assert images.loads == 12
+        images.textures(doc, {"mask": "m0.png"}, tmp_path)  # let go of: read again
+        assert images.loads == 13
+    finally:
+        images.release()

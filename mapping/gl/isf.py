@@ -432,6 +432,9 @@ class ImageInputs:
     the new file's texture on the first frame that asks for it. A file that cannot be
     read is logged once and reads as transparent black."""
 
+    KEEP = 8
+    """Files kept loaded at most (per program): the ones in use and the last used."""
+
     def __init__(self, ctx: moderngl.Context, max_texture_size: int, owner: str) -> None:
         self.ctx = ctx
         self.max_texture_size = max_texture_size
@@ -449,6 +452,7 @@ class ImageInputs:
         from mapping.kinds import ContentId
 
         out: dict[str, moderngl.Texture] = {}
+        used: set[Path] = set()
         for spec in doc.params:
             if spec.type != "image" or spec.name in skip:
                 continue
@@ -473,9 +477,22 @@ class ImageInputs:
                     tex.repeat_x = tex.repeat_y = False
                     self.loads += 1
                 cached = self._textures[path] = (ident, tex)
+            self._textures[path] = self._textures.pop(path)  # most recently used last
+            used.add(path)
             if cached[1] is not None:
                 out[spec.name] = cached[1]
+        self._prune(used)
         return out
+
+    def _prune(self, used: set[Path]) -> None:
+        """Keep at most :attr:`KEEP` files besides the ones in use: a cue list stepping
+        through many pictures does not hold them all (the least recently used goes; it
+        is read again if named again)."""
+        spare = [p for p in self._textures if p not in used]
+        for path in spare[: max(0, len(self._textures) - self.KEEP)]:
+            _, tex = self._textures.pop(path)
+            if tex is not None:
+                tex.release()
 
     def release(self) -> None:
         for _, tex in self._textures.values():
