@@ -113,7 +113,13 @@ def isf_image_files(show: Any) -> list[tuple[str, Path, str]]:
     out: list[tuple[str, Path, str]] = []
     images: dict[str, set[str]] = {}
     for i, layer in enumerate(show.layers):
-        names = images[layer.name] = {s.name for s in layer.param_specs if s.type == "image"}
+        # a file's declared inputs (the layer's own, or its filters' "<filter>.<input>"),
+        # not types guessed from the values when the layer's file cannot be read
+        names = images[layer.name] = {
+            s.name
+            for s in layer.param_specs
+            if s.type == "image" and (layer.declared_by is not None or "." in s.name)
+        }
         for key in sorted(names):
             value = layer.params.get(key)
             if isinstance(value, str) and value:
