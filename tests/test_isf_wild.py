@@ -6,8 +6,10 @@ a style found in circulation: a v1 feedback filter with ``PERSISTENT_BUFFERS`` a
 ``texture2D`` (``v1-trails``), a multi-pass blur at ``"$WIDTH/2"`` (``half-blur``), a
 ``PERSISTENT`` ``FLOAT`` accumulator (``glow-accumulate``), a transition around a
 ``point2D`` centre (``iris``), a filter with a colour and a long menu (``tint-modes``), an
-audio-reactive generator (``spectrum-bars``) and a v1 generator with an IMPORTED image and
-a ``.vs`` using v1's names (``v1-grain``). Expected pixels are the files' definitions
+audio-reactive generator (``spectrum-bars``), a v1 generator with an IMPORTED image and
+a ``.vs`` using v1's names (``v1-grain``), and a v1 blur whose ``.vs`` fills a varying array
+of neighbour coordinates, behind the ``#ifdef GL_ES`` precision block many files carry
+(``v1-cross-blur``). Expected pixels are the files' definitions
 applied by hand (8-bit levels, ``level``); pictures are solid or split in halves so each
 sample is exact.
 """
@@ -36,6 +38,7 @@ KINDS = {
     "tint-modes.fs": "filter",
     "spectrum-bars.fs": "generator",
     "v1-grain.fs": "generator",
+    "v1-cross-blur.fs": "filter",
 }
 W, H = 16, 8
 
@@ -220,4 +223,19 @@ def test_a_v1_generator_with_an_imported_image_and_a_v1_vertex_shader(ctx, wild)
         out = read_rgba(prog.render((W, H), 0.0, {"drift": (0.0, -H / 2)}))
         assert (out[..., 2] == 255).all() and (out[..., 0] == 0).all()
     finally:
+        prog.release()
+
+
+def test_a_v1_blur_with_a_varying_array_from_its_vertex_shader(ctx, wild):
+    prog = program(ctx, wild / "v1-cross-blur.fs")
+    picture = upload(ctx, top_red_bottom_blue())
+    try:
+        out = read_rgba(prog.render((W, H), 0.0, {"spread": 0.0}, {"inputImage": picture}))
+        np.testing.assert_array_equal(out, top_red_bottom_blue())  # five equal taps, upright
+        out = read_rgba(prog.render((W, H), 0.0, {"spread": 1.0}, {"inputImage": picture}))
+        # the row just above the middle: 4 red taps and the one below it blue
+        assert tuple(out[H // 2 - 1, 5, :3]) == (level(4 / 5), 0, level(1 / 5))
+        assert tuple(out[0, 5, :3]) == (255, 0, 0)  # the top row: the tap above clamps
+    finally:
+        picture.release()
         prog.release()
