@@ -35,7 +35,8 @@ from __future__ import annotations
 import heapq
 import itertools
 import logging
-from collections.abc import Mapping
+from collections import Counter
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -60,6 +61,29 @@ def ease(curve: str, a: float) -> float:
     if curve == "ease-in-out":
         return a * a * (3.0 - 2.0 * a)
     return a
+
+
+def match_cues(old: Sequence[Cue], new: Sequence[Cue]) -> dict[int, int | None]:
+    """Which cue of an edited cue list each old cue is (index → index, ``None``: gone).
+
+    By list and name where the name is unique in its list in both versions (numbers move
+    when cues are inserted into an unnumbered list), by list and number among cues of the
+    same name; a name no longer there is a cue removed (a renamed cue is a new cue).
+    """
+    old_names = Counter((c.cue_list, c.name) for c in old)
+    new_names = Counter((c.cue_list, c.name) for c in new)
+    by_name = {(c.cue_list, c.name): i for i, c in enumerate(new)}
+    by_number = {(c.cue_list, c.number): i for i, c in enumerate(new) if c.number}
+    remap: dict[int, int | None] = {}
+    for i, cue in enumerate(old):
+        key = (cue.cue_list, cue.name)
+        if new_names[key] == 0:
+            remap[i] = None  # removed (or renamed)
+        elif old_names[key] == 1 and new_names[key] == 1:
+            remap[i] = by_name[key]
+        else:
+            remap[i] = by_number.get((cue.cue_list, cue.number)) if cue.number else None
+    return remap
 
 
 @dataclass(frozen=True)
@@ -449,6 +473,103 @@ class CueEngine:
 
     def level(self, output: str, show_time_s: float) -> float:
         return self._levels[output].at(self.engine_time(show_time_s))
+
+    # -- an edited show (hot reload)
+
+    def adopt(self, show: Show, show_time_s: float) -> None:
+        """Carry the playback state over to an edited version of the show (a reload).
+
+        Cue lists, current and standby cues, pending waits and follows, pause and every
+        running fade go on as they were (cues are matched by :func:`match_cues`).
+        Where the edit changes what the current cue's tracked state says (a layer's
+        content, opacity or parameter, a surface's visibility, an output's level), that one
+        value is set at once; everything else the edit did not touch is left alone: a fade
+        in progress keeps its progress, an operator's live change stays. Layers, params,
+        surfaces and outputs that are new start in the current cue's tracked state. When
+        the current cue itself was removed, nothing jumps: the state stays as it is.
+        """
+        t = self.engine_time(show_time_s)
+        old = self.show
+        old_look = self._look(self.active_list, self.current.get(self.active_list))
+
+        old_current = self.current.get(self.active_list)
+        remap = match_cues(old.cues, show.cues)
+        lists = show.cue_lists() or ("main",)
+        self.show = show
+        self.current = {
+            n: None if self.current.get(n) is None else remap[self.current[n]]  # type: ignore[index]
+            for n in lists
+        }
+        playhead: dict[str, int | None] = {}
+        for n in lists:
+            before = self.playhead.get(n)
+            index = remap.get(before) if before is not None else None
+            if index is None:  # its cue removed, or past the end: maybe cues were added
+                cur = self.current[n]
+                index = self.next_of(cur) if cur is not None else self._first_of(n)
+            playhead[n] = index
+        self.playhead = playhead
+        if self.active_list not in lists:
+            self.active_list = lists[0]
+        self.fired_at = {
+            remap[i]: at for i, at in self.fired_at.items() if remap.get(i) is not None
+        }  # type: ignore[misc]
+        self.loaded = {remap[i] for i in self.loaded if remap.get(i) is not None}  # type: ignore[misc]
+        self._events = [
+            (at, seq, kind, remap[i])  # type: ignore[misc]
+            for at, seq, kind, i in self._events
+            if remap.get(i) is not None
+        ]
+        heapq.heapify(self._events)
+        look = self._look(self.active_list, self.current.get(self.active_list))
+        if old_current is not None and self.current.get(self.active_list) is None:
+            old_look = look  # the current cue was removed: nothing jumps, the state stays
+        tracks: dict[str, _LayerTrack] = {}
+        for layer in show.layers:
+            name = layer.name
+            track = self._tracks.get(name)
+            try:
+                kind_same = old.layer(name).kind == layer.kind
+            except KeyError:
+                kind_same = False
+            if track is None or not kind_same:
+                opacity = look.opacity[name]
+                tracks[name] = _LayerTrack(
+                    look.content[name],
+                    t,
+                    Fade(opacity, opacity),
+                    {k: Fade(v, v) for k, v in look.params[name].items()},
+                )
+                continue
+            if look.content[name] != old_look.content.get(name):
+                track.set_content(look.content[name], t, 0.0, "linear")
+            if look.opacity[name] != old_look.opacity.get(name):
+                track.opacity.to(look.opacity[name], t, 0.0, "linear")
+            old_params = old_look.params.get(name, {})
+            params: dict[str, Fade] = {}
+            for k, v in look.params[name].items():
+                fade = track.params.get(k)
+                if fade is None:
+                    fade = Fade(v, v)
+                elif old_params.get(k) != v:
+                    fade.to(v, t, 0.0, "linear")
+                params[k] = fade
+            track.params = params
+            tracks[name] = track
+        self._tracks = tracks
+        self._visible = {
+            s: v if s not in self._visible or v != old_look.visible.get(s) else self._visible[s]
+            for s, v in look.visible.items()
+        }
+        levels: dict[str, Fade] = {}
+        for name, value in look.level.items():
+            fade = self._levels.get(name)
+            if fade is None:
+                fade = Fade(value, value)
+            elif value != old_look.level.get(name):
+                fade.to(value, t, 0.0, "linear")
+            levels[name] = fade
+        self._levels = levels
 
     # -- status
 

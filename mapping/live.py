@@ -90,6 +90,13 @@ class LiveShow:
         """The evening schedule's operator state, when a schedule runs the show (else None):
         a :class:`mapping.control.schedule.ScheduleState` that the ``schedule.*`` commands act on.
         """
+        self.reload_error: str | None = None
+        """Why the last reload was refused (file, line, problem), until one succeeds."""
+        self.last_changes: tuple[Any, ...] = ()
+        self.files_in_progress: Callable[[], frozenset[Path]] = frozenset
+        self._offered: tuple[Path, Show, dict[Path, tuple[int, int]]] | None = None
+        """Files being written now (the folder watcher's): not opened until complete."""
+        """What the last successful reload changed, in words (:mod:`mapping.showdiff`)."""
         self._adopt(show)
         self.locked = show.control.locked
 
@@ -97,8 +104,10 @@ class LiveShow:
         from mapping.control.blending import BlendEditor
         from mapping.control.corners import CornerEditor
         from mapping.control.mesh_edit import MeshEditor
+        from mapping.showdiff import folder_snapshot
 
         self.show = show
+        self._snapshot = folder_snapshot(show.root, show.watched_files())
         self.engine = CueEngine(show)
         self.patterns: dict[str, str | None] = {o.name: None for o in show.outputs}
         self.images: dict[str, np.ndarray] = {}
@@ -197,6 +206,29 @@ class LiveShow:
         self.patterns[output] = f"image:{self._images_shown}:{file}"
         return before
 
+    def set_layer_file(self, layer: str, file: str, show_time_s: float, fade_s: float) -> Any:
+        """Show a file of the show folder on a layer (``layer.content``), fading over
+        ``fade_s``; returns the content it replaced. The file must be inside the show
+        folder, readable, of a kind that takes a file, and completely written (a file
+        added while the show runs is available as soon as its copy is complete).
+        ValueError naming the file and what was expected otherwise.
+        """
+        from mapping import validate
+        from mapping.kinds import LAYER_KINDS
+
+        kind = LAYER_KINDS[self.show.layer(layer).kind]
+        if not kind.takes_file:
+            raise ValueError(f"layer '{layer}' is a {kind.name} layer: it shows {kind.expected}")
+        root = self.show.root.resolve()
+        path = (root / file).resolve()
+        if not path.is_relative_to(root):
+            raise ValueError(f"{file}: expected a file inside the show folder {root}")
+        if problem := validate.file_problem(path):
+            raise ValueError(f"{file}: {problem} (looked for {path})")
+        if path in self.files_in_progress():
+            raise ValueError(f"{file}: still being written; try again when it is complete")
+        return self.engine.set_content(layer, path, show_time_s, fade_s)
+
     def cycle_patterns(self) -> None:
         kinds: list[str | None] = [*self.pattern_kinds(), None]
         for name, current in self.patterns.items():
@@ -213,31 +245,71 @@ class LiveShow:
         return show
 
     def reload(self, show_time_s: float) -> Show:
-        """Read the show folder again (an edit, a new calibration) and adopt it.
+        """Read the show folder again (an edit, a new calibration, new media) and adopt it.
 
         Raises the loader's ValidationError for an invalid folder: the caller reports it and
-        the show keeps running on its last good state. Where only mappings, outputs or
-        canvas changed, the cue state carries on untouched; otherwise the new show starts in
-        the tracked state of the cue that was current (if it still exists), with no fade.
+        the show keeps running on its last good state. A valid one is adopted at once
+        (the caller is the render thread, at a frame boundary) keeping the cue state:
+        current and standby cues, running fades, show time and media times go on
+        (:meth:`CueEngine.adopt`); only values the edit changed in the current cue's
+        tracked state jump to their new value. What changed is logged in words
+        (:mod:`mapping.showdiff`) and kept in :attr:`last_changes`. A show loaded ahead by
+        :meth:`offer_loaded` (the folder watcher's thread) is used instead of loading here.
         """
-        new = self.loader(self.show.root)
+        from mapping.errors import Problem, ValidationError
+        from mapping.showdiff import describe_reload, diff_files, diff_shows, folder_snapshot
+
+        offered, self._offered = self._offered, None
+        try:
+            if offered is not None and offered[0] == self.show.root:
+                new, snapshot = offered[1], offered[2]
+            else:
+                new = self.loader(self.show.root)
+                snapshot = folder_snapshot(new.root, new.watched_files())
+            used = {p for _, p in new.media_files()}
+            used |= {
+                c for name in self.layer_names() if isinstance(c := self.engine.content(name), Path)
+            }
+            copying = sorted(self.files_in_progress() & used)
+            if copying:
+                raise ValidationError(
+                    Problem(p, "", "still being written; the show reloads when it is complete")
+                    for p in copying
+                )
+        except ValidationError as exc:
+            self.reload_error = str(exc)
+            raise
         old = self.show
-        if new.layers == old.layers and new.cues == old.cues:
-            self.show = new
-            self.engine.show = new
-            self.patterns = {o.name: self.patterns.get(o.name) for o in new.outputs}
-            self.generation += 1
-            return new
-        current = self.engine.current_cue()
-        patterns = self.patterns
-        self._adopt(new)
-        self.patterns.update({k: v for k, v in patterns.items() if k in self.patterns})
-        if current is not None:
-            try:
-                self.engine.goto(current.number, show_time_s, fade_s=0.0)
-            except KeyError:
-                log.warning("reload: cue %s is gone; the show starts with no cue", current.label)
+        busy = self.files_in_progress()  # reported when complete, not before
+        snapshot = {p: s for p, s in snapshot.items() if p not in busy}
+        changes = diff_shows(old, new) + diff_files(new.root, self._snapshot, snapshot)
+        self._snapshot = snapshot
+        self.reload_error = None
+        if not changes:  # a save of the same bytes, a touch: nothing to redo
+            log.info("%s", describe_reload(changes))
+            return self.show
+        self.engine.adopt(new, show_time_s)
+        self.show = new
+        self.patterns = {o.name: self.patterns.get(o.name) for o in new.outputs}
+        self.images = {k: v for k, v in self.images.items() if k in self.patterns}
+        self.generation += 1
+        self.last_changes = tuple(changes)
+        log.info("%s", describe_reload(changes))
         return new
+
+    def offer_loaded(self, root: Path) -> None:
+        """Load and validate the show folder ``root`` now, on the calling thread (the
+        folder watcher's), for the next :meth:`reload` to adopt, so that the render thread
+        does not spend a frame on it. An invalid folder offers nothing: the reload loads
+        it again and reports why."""
+        from mapping.errors import ValidationError
+        from mapping.showdiff import folder_snapshot
+
+        try:
+            show = self.loader(root)
+        except ValidationError:
+            return
+        self._offered = (root, show, folder_snapshot(show.root, show.watched_files()))
 
     def busy(self, show_time_s: float) -> bool:
         return self.engine.busy(show_time_s) or self.master.running(show_time_s)

@@ -53,7 +53,7 @@ INTERPOLATED = frozenset({"float", "color", "point2D"})
 """Types that move smoothly during a fade; the others switch at the start of the fade."""
 
 _COMPONENTS = {"color": 4, "point2D": 2}
-_GLSL_TYPES = {
+GLSL_TYPES = {
     "float": "float",
     "long": "int",
     "bool": "bool",
@@ -62,6 +62,7 @@ _GLSL_TYPES = {
     "point2D": "vec2",
     "image": "sampler2D",
 }
+"""The GLSL type of each parameter type's uniform (ISF's own table adds its audio inputs)."""
 _OSC_TAGS = {
     "float": "f",
     "long": "i",
@@ -109,7 +110,7 @@ def components(spec: ParamSpec) -> int:
 
 def glsl_type(spec: ParamSpec) -> str:
     """The GLSL type of the uniform that carries this parameter (``vec4`` for a colour)."""
-    return _GLSL_TYPES[spec.type]
+    return GLSL_TYPES[spec.type]
 
 
 def osc_tags(spec: ParamSpec) -> str:

@@ -262,7 +262,13 @@ class ShowPlayer:
         try:
             if self.live.generation != self._generation:
                 self.outputs.make_current()
-                self.renderer.set_show(self.live.show)
+                in_use = []
+                if self.frame_state is not None:  # what is on show now stays open
+                    for lf in self.frame_state.layers:
+                        in_use.append((lf.layer.name, lf.content))
+                        if lf.previous is not None:
+                            in_use.append((lf.layer.name, lf.previous.content))
+                self.renderer.set_show(self.live.show, in_use)
                 self._generation = self.live.generation
                 self._drawn_state = None
             frame = self.live.frame(show_time_s)

@@ -91,6 +91,8 @@ def test_a_file_that_was_broken_and_comes_back_is_picked_up_without_restart(ctx,
         for source in renderer._sources.values():  # do not wait for the 1 s retry period
             if isinstance(source, PlaceholderSource):
                 source._next_check = 0.0
+                assert not source.retry_due()  # changed: opened once it stays the same
+                source._next_check = 0.0
         assert _colour(ctx, renderer, show).tolist() == [0, 255, 0]
         assert "img" not in renderer.errors
     finally:

@@ -110,11 +110,14 @@ def test_only_the_values_under_the_requested_path_are_read(live):
     assert dict(snap.values) == {"/master": [1.0, 0.0]}
     assert "/layer/logo/opacity" in snap.addresses  # every name, fewer queries
     layers = snapshot(registry, live, under="/layer/")
-    expected = [f"/layer/{n}/opacity" for n in live.layer_names()]
+    expected = [f"/layer/{n}/{v}" for n in live.layer_names() for v in ("opacity", "content")]
     expected += [f"/layer/{n}/param/{p}" for n in live.layer_names() for p in live.param_names(n)]
     assert "/layer/clip/param/ripple.strength" in expected  # the demo clip's filter's input
     assert sorted(layers.values) == sorted(expected)
-    assert snapshot(registry, live, under="/layer/sky").values.keys() == {"/layer/sky/opacity"}
+    assert snapshot(registry, live, under="/layer/sky").values.keys() == {
+        "/layer/sky/opacity",
+        "/layer/sky/content",
+    }
 
 
 @pytest.mark.parametrize(

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import queue
+import threading
 import time
 from pathlib import Path
 
@@ -16,6 +18,7 @@ from calibration.store import (
     update_calibration,
 )
 from mapping.watch import FileWatcher
+from tests.conftest import IN_CI
 
 WAIT_S = 2.0
 
@@ -135,3 +138,122 @@ def test_a_show_names_every_file_whose_change_should_reload_it(show_dir: Path) -
         )
     }
     assert show.watched_files() == expected
+
+
+# -- folder trees and complete files only ---------------------------------------------------
+
+
+def slow_copy(path: Path, chunks: int, chunk: bytes, pause_s: float) -> threading.Thread:
+    """Write ``chunks`` chunks into ``path`` from a thread, pausing between them (one open
+    file, like ``cp`` of a big clip from a slow disk); the thread ends after the close."""
+
+    def copy() -> None:
+        with open(path, "wb") as f:
+            for _ in range(chunks):
+                f.write(chunk)
+                f.flush()
+                time.sleep(pause_s)
+
+    thread = threading.Thread(target=copy)
+    thread.start()
+    return thread
+
+
+def test_a_file_added_under_a_watched_folder_is_reported_within_a_second(
+    tmp_path: Path, changes: queue.Queue[frozenset[Path]]
+) -> None:
+    (tmp_path / "media" / "new").mkdir(parents=True)
+    clip = tmp_path / "media" / "new" / "clip.png"
+    with FileWatcher([], changes.put, trees=[tmp_path], debounce_s=0.05):
+        t0 = time.monotonic()
+        clip.write_bytes(b"x" * 1000)
+        assert next_change(changes) == {clip}
+        assert time.monotonic() - t0 < 1.0
+
+
+def test_hidden_and_partial_files_do_not_count_their_rename_into_place_does(
+    tmp_path: Path, changes: queue.Queue[frozenset[Path]]
+) -> None:
+    (tmp_path / ".history").mkdir()
+    target = tmp_path / "media" / "clip.mp4"
+    target.parent.mkdir()
+    with FileWatcher([], changes.put, trees=[tmp_path], debounce_s=0.05):
+        (tmp_path / ".history" / "old.toml").write_text("x")
+        (tmp_path / "media" / "clip.mp4.part").write_bytes(b"partial")
+        (tmp_path / "notes.txt~").write_text("x")
+        assert nothing_more(changes, 0.3)
+        os.replace(tmp_path / "media" / "clip.mp4.part", target)  # the download finished
+        assert next_change(changes) == {target}
+
+
+@pytest.mark.parametrize("close_events", [None, False], ids=["close-after-write", "settle"])
+def test_a_file_still_being_copied_is_held_back_until_complete(
+    tmp_path: Path, changes: queue.Queue[frozenset[Path]], close_events: bool | None
+) -> None:
+    """A slow copy pausing longer than the debounce (but shorter than the settle time) is
+    delivered once, after the writer is done, never while it is half written."""
+    clip = tmp_path / "media" / "clip.mp4"
+    clip.parent.mkdir()
+    chunk, chunks = b"\x01" * 65536, 6
+    settle_s = 0.6
+    with FileWatcher(
+        [],
+        changes.put,
+        trees=[tmp_path],
+        debounce_s=0.05,
+        settle_s=settle_s,
+        close_events=close_events,
+    ) as watcher:
+        if close_events is None and not watcher.close_events:
+            assert not IN_CI, "inotify reports a writer's close on Linux"
+            pytest.skip("this system does not report a writer's close")
+        copier = slow_copy(clip, chunks, chunk, pause_s=0.2)  # pauses 4× the debounce
+        got = changes.get(timeout=5.0)
+        done_at = time.monotonic()
+        copier.join()
+        assert got == {clip}
+        assert clip.stat().st_size == chunks * len(chunk)  # complete when reported
+        assert not copier.is_alive()
+        assert nothing_more(changes, 0.3)
+    if close_events is False:  # settle: after settle_s of quiet, not before
+        assert done_at - copier_end_time(clip) >= settle_s - 0.1
+
+
+def copier_end_time(path: Path) -> float:
+    """When ``path`` was last written, on the monotonic clock."""
+    return time.monotonic() - (time.time() - path.stat().st_mtime)
+
+
+def test_an_atomic_rename_is_complete_at_once(
+    tmp_path: Path, changes: queue.Queue[frozenset[Path]]
+) -> None:
+    """A temp file written slowly under a hidden name, then renamed: reported once, after
+    the rename, with no settle wait (even under the settle rule)."""
+    target = tmp_path / "shaders" / "glow.glsl"
+    target.parent.mkdir()
+    temp = target.parent / ".glow.glsl.tmp"
+    with FileWatcher(
+        [], changes.put, trees=[tmp_path], debounce_s=0.05, settle_s=5.0, close_events=False
+    ):
+        slow_copy(temp, 3, b"void main(){}\n", 0.1).join()
+        t0 = time.monotonic()
+        os.replace(temp, target)
+        assert next_change(changes) == {target}
+        assert time.monotonic() - t0 < 1.0  # not the 5 s settle time
+
+
+def test_files_written_into_a_folder_made_a_moment_ago_are_reported(
+    tmp_path: Path, changes: queue.Queue[frozenset[Path]]
+) -> None:
+    """Written before watchdog watches the new folder: only a "created" event, no close."""
+    with FileWatcher([], changes.put, trees=[tmp_path], debounce_s=0.05):
+        files = []
+        for i in range(3):
+            (tmp_path / f"d{i}").mkdir()
+            files.append(tmp_path / f"d{i}" / "clip.png")
+            files[-1].write_bytes(b"x" * 1000)
+        got: set[Path] = set()
+        deadline = time.monotonic() + WAIT_S
+        while not set(files) <= got and time.monotonic() < deadline:
+            got |= changes.get(timeout=WAIT_S)
+        assert set(files) <= got

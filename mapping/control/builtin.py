@@ -124,6 +124,24 @@ def _param_type(live: LiveShow, path: Mapping[str, Any]) -> tuple[str, list[dict
     return params.osc_tags(spec), params.osc_range(spec)
 
 
+def _set_content(live: LiveShow, a: Mapping[str, Any], t: float) -> Any:
+    try:
+        before = live.set_layer_file(a["layer"], a["file"], t, a["fade"])
+    except ValueError as exc:
+        raise CommandError(f"layer.content: {exc}") from None
+    return lambda: live.engine.set_content(a["layer"], before, t)
+
+
+def _content_query(live: LiveShow, a: Mapping[str, Any]) -> str:
+    from pathlib import Path
+
+    content = live.engine.content(a["layer"])
+    if not isinstance(content, Path):
+        return ""
+    root = live.show.root.resolve()
+    return content.relative_to(root).as_posix() if content.is_relative_to(root) else str(content)
+
+
 def _set_visible(live: LiveShow, a: Mapping[str, Any], t: float) -> Any:
     before = live.engine.set_visible(a["surface"], a["visible"])
     return lambda: live.engine.set_visible(a["surface"], before)
@@ -301,6 +319,17 @@ SPECS: tuple[CommandSpec, ...] = (
         group="layers",
         resolve=_resolve_param,
         value_type=_param_type,
+    ),
+    CommandSpec(
+        "layer.content",
+        "/layer/{layer}/content",
+        "Show a file of the show folder on a layer (image, clip or shader, as the layer's "
+        "kind takes; a file added while the show runs works as soon as it is copied)",
+        _set_content,
+        (_LAYER, Arg("file", str, "file path inside the show folder"), _FADE),
+        query=_content_query,
+        edit=True,
+        group="layers",
     ),
     CommandSpec(
         "surface.visible",

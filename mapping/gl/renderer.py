@@ -18,7 +18,7 @@ logged once with its file and shown as a placeholder; the show goes on.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
@@ -235,8 +235,11 @@ class Renderer:
         self._env.soundtrack = self._effects.soundtrack = tap  # ISF layers, filters, transitions
         self._env.sound_rate = rate
 
-    def set_show(self, show: Show) -> None:
-        """Adopt a new version of the show: rebuild geometry, keep content still in use."""
+    def set_show(self, show: Show, in_use: Iterable[tuple[str, Content]] = ()) -> None:
+        """Adopt a new version of the show: rebuild geometry, keep content still in use.
+
+        ``in_use``: (layer name, content) that the cue state shows now besides what the
+        show file names (a ``layer.content`` command's file): kept open across a reload."""
         if self._reference_tex is not None and show.canvas.reference != self.show.canvas.reference:
             self._reference_tex.release()
             self._reference_tex = None
@@ -277,6 +280,10 @@ class Renderer:
             for name, change in cue.layers.items():
                 if change.content is not None:
                     wanted.add(self._source_key(show.layer(name), change.content))
+        names = {la.name for la in show.layers}
+        for name, content in in_use:
+            if name in names:
+                wanted.add(self._source_key(show.layer(name), content))
         compiled_layers = {la.name for la in show.layers if LAYER_KINDS[la.kind].compiled}
         for key in [k for k in self._sources if k not in wanted]:
             source = self._sources.pop(key)
@@ -295,7 +302,6 @@ class Renderer:
                 self._sources.pop(key).release()  # a new window on the clip: open it again
                 continue
             source.layer = layer
-        names = {la.name for la in show.layers}
         self._open_errors = {k: v for k, v in self._open_errors.items() if k in names}
         self._effects.set_show(show)
 

@@ -29,7 +29,8 @@ from typing import Any
 
 from mapping.errors import Problem, ValidationError, did_you_mean
 from mapping.isf.expr import ExprError, Expression
-from mapping.params import ParamSpec, ParamValue
+from mapping.params import GLSL_TYPES as PARAM_GLSL_TYPES
+from mapping.params import PARAM_TYPES, ParamSpec, ParamValue
 
 INPUT_TYPES = (
     "float",
@@ -44,20 +45,10 @@ INPUT_TYPES = (
 )
 """The INPUTS types this host accepts (VVISF also knows ``cube``: refused here)."""
 
-SETTABLE_TYPES = ("float", "long", "bool", "color", "point2D", "event", "image")
+SETTABLE_TYPES = PARAM_TYPES
 """Input types that become layer parameters (audio inputs are fed from the soundtrack)."""
 
-GLSL_TYPES = {
-    "float": "float",
-    "long": "int",
-    "bool": "bool",
-    "event": "bool",
-    "color": "vec4",
-    "point2D": "vec2",
-    "image": "sampler2D",
-    "audio": "sampler2D",
-    "audioFFT": "sampler2D",
-}
+GLSL_TYPES = {**PARAM_GLSL_TYPES, "audio": "sampler2D", "audioFFT": "sampler2D"}
 
 _GLSL_WORDS = frozenset(
     """attribute const uniform varying layout centroid flat smooth noperspective break

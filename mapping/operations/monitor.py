@@ -12,6 +12,7 @@ quarantine content that crashed the process twice.
     {"show": "demo", "show_dir": "...", "pid": 1234, "state": "running",
      "cue": "2", "next_cue": "3", "show_time_s": 61.2, "fps": 30.0, "frames": 1836,
      "late_frames": 0, "render_failures": 0, "errors": {"logo": "media/logo.png: ..."},
+     "reload_error": null,  # or why the last edit of the show folder was refused
      "uptime_s": 61.3, "started_wall_s": ..., "written_wall_s": ..., "master": 1.0,
      "blackout": false, "paused": false, "locked": false, "resumed": false}
 
@@ -118,6 +119,7 @@ class ShowMonitor:
             "late_frames": status.late_frames,
             "render_failures": player.render_failures,
             "errors": dict(player.renderer.errors),
+            "reload_error": getattr(player.live, "reload_error", None),
             "uptime_s": round(time.monotonic() - self._started, 3),
             "started_wall_s": self._started_wall,
             "written_wall_s": now_wall,

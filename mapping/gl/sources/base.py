@@ -123,7 +123,9 @@ class PlaceholderSource(ContentSource):
 
     It keeps the identity of the file that failed; the renderer asks :meth:`retry_due`
     and opens the content again once the file has changed (a file that comes back, or is
-    replaced by a good one), at most every :data:`PLACEHOLDER_RETRY_S`.
+    replaced by a good one) and then stayed the same (size, modification time) for one
+    look, :data:`PLACEHOLDER_RETRY_S` apart: a file still being copied is not opened half
+    written. (A running show's folder watcher is quicker: ``mapping.reload``.)
     """
 
     failed = True
@@ -136,17 +138,21 @@ class PlaceholderSource(ContentSource):
         self.file_id = file_id
         self._next_check = time.monotonic() + PLACEHOLDER_RETRY_S
         self.stale = False  # the file changed since it failed: open it again
+        self._seen = file_id  # what the last look found
         image = placeholder_image(f"layer '{layer.name}'", reason.splitlines()[0][-40:])
         self._texture = env.upload(image)
 
     def retry_due(self) -> bool:
-        """Whether the file has changed since it failed (looked at at most once a second)."""
+        """Whether the file has changed since it failed and has stopped changing (looked at
+        at most once a second)."""
         if self.stale or self.file_id is None:
             return self.stale
         now = time.monotonic()
         if now >= self._next_check:
             self._next_check = now + PLACEHOLDER_RETRY_S
-            self.stale = self.file_id.changed()
+            seen = ContentId.of(self.file_id.path)
+            self.stale = seen != self.file_id and seen == self._seen
+            self._seen = seen
         return self.stale
 
     def animating(self, media_time_s: float) -> bool:
