@@ -9,6 +9,8 @@ path so this module stays free of GL). No other module spells a kind's propertie
 A kind's content is a colour (``solid``), a live device (``live``) or a file; a file is
 identified by :class:`ContentId` — its path plus size and modification time — so a file
 replaced at the same path is new content, and a file that was missing and appears is seen.
+An ISF file's identity also covers the files it pulls in (its ``.vs`` and IMPORTED images,
+:func:`mapping.isf.deps.isf_dependencies`): saving one of them is new content too.
 """
 
 from __future__ import annotations
@@ -185,21 +187,29 @@ class ContentId:
 
     Two ids are equal only for the same bytes on disk as far as the file system can tell:
     a file replaced at the same path (saved over, renamed into place) gets a new id, and a
-    missing file (``size = -1``) gets a new id when it appears.
+    missing file (``size = -1``) gets a new id when it appears. For an ISF file (``.fs``,
+    ``.isf``), ``deps`` holds ``(path, size, mtime_ns)`` of its vertex shader and IMPORTED
+    images (stat only), so editing one of those is new content as well.
     """
 
     path: Path
     size: int
     mtime_ns: int
+    deps: tuple[tuple[str, int, int], ...] = ()
 
     @classmethod
     def of(cls, path: Path | str) -> ContentId:
         path = Path(path)
+        deps: tuple[tuple[str, int, int], ...] = ()
+        if path.suffix.lower() in ISF_EXTENSIONS:
+            from mapping.isf.deps import dependency_stamps  # pure; only for ISF files
+
+            deps = dependency_stamps(path)
         try:
             st = os.stat(path)
         except OSError:
-            return cls(path, -1, -1)
-        return cls(path, st.st_size, st.st_mtime_ns)
+            return cls(path, -1, -1, deps)
+        return cls(path, st.st_size, st.st_mtime_ns, deps)
 
     @property
     def exists(self) -> bool:

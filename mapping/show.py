@@ -32,10 +32,12 @@ from mapping.color import (
     load_cube,
 )
 from mapping.errors import Choices, Problem, ValidationError, did_you_mean, listing
+from mapping.isf.deps import image_param_problem, isf_image_files, isf_watched_files
 from mapping.kinds import CONTENT_KEYS, KIND_NAMES, LAYER_KINDS, kinds_taking, params_function
 from mapping.media.errors import MediaError
 from mapping.mesh import MeshWarp
 from mapping.params import ParamError, ParamSpec, ParamValue, coerce, infer_spec, legacy_spec
+from mapping.params import expected as expected_param
 from mapping.validate import describe as _describe
 
 SCHEMA_VERSION = 1
@@ -383,6 +385,7 @@ class Show:
         if blend_file is not None and blend_file.is_file():
             files.add(blend_file)
         files |= {path for _, path in self.media_files()}
+        files |= isf_watched_files(self)  # ISF: each file's .vs and IMPORTED images
         return frozenset(files)
 
     def content_files(self) -> list[tuple[str, Path, str]]:
@@ -403,6 +406,7 @@ class Show:
                     key = LAYER_KINDS[kind].content_key
                     files.append((f"cues[{i}].layers.{lname}.{key}", change.content, kind))
         files.extend(self.isf_files())
+        files.extend(isf_image_files(self))  # ISF image parameters' pictures
         return files
 
     def isf_files(self) -> list[tuple[str, Path, str]]:
@@ -1361,16 +1365,24 @@ class _ShowParser:
             raise _InvalidError
         return out
 
-    def param_value(self, spec: ParamSpec, raw: Any, path: str, declared_by: Any) -> ParamValue:
-        """``raw`` checked against ``spec`` (type and range), or a problem naming them."""
+    def param_value(
+        self, spec: ParamSpec, raw: Any, path: str, declared_by: Any, check_file: bool = True
+    ) -> ParamValue:
+        """``raw`` checked against ``spec`` (type and range), or a problem naming them; an
+        ``image`` value must name an image file in the show folder."""
         if spec.type == "float" and spec.min is None and spec.max is None:
             return self.ranged(raw, path, PARAM)  # the format's own bound, as before
         try:
-            return coerce(spec, raw)
+            value = coerce(spec, raw)
         except ParamError as exc:
             where = f" (as {_rel(declared_by, self.root)} declares)" if declared_by else ""
             self.problem(path, f"{exc}{where}")
             raise _InvalidError from None
+        if spec.type == "image" and check_file:
+            if message := image_param_problem(self.root, str(value)):
+                self.problem(path, f"{message} (expected {expected_param(spec)})")
+                raise _InvalidError
+        return value
 
     def layer_params(
         self,
@@ -1390,7 +1402,12 @@ class _ShowParser:
                 spec = infer_spec(key, raw)
                 try:
                     specs.append(
-                        replace(spec, default=self.param_value(spec, raw, f"{path}.{key}", None))
+                        replace(
+                            spec,
+                            default=self.param_value(
+                                spec, raw, f"{path}.{key}", None, check_file=False
+                            ),
+                        )
                     )
                 except _InvalidError:
                     bad = True

@@ -62,8 +62,10 @@ def test_inputs_without_defaults_get_the_reference_hosts_values(tmp_path):
     assert specs["c"] == ParamSpec("c", "float", 0.5, 0.0, 1.0)
     assert specs["d"].default == 0.0  # clamped into MIN..MAX
     assert specs["e"] == ParamSpec("e", "bool", True)
-    assert specs["f"] == ParamSpec("f", "long", 4, 4, 8, (4, 8), ("four", "eight"))
-    assert specs["g"] == ParamSpec("g", "long", 1, 1, 9)
+    # VVISF leaves a long without DEFAULT null, which its uniform upload reads as 0
+    # (ISFDoc.cpp, ISFVal::getLongVal), even outside the menu or MIN..MAX
+    assert specs["f"] == ParamSpec("f", "long", 0, 4, 8, (4, 8), ("four", "eight"))
+    assert specs["g"] == ParamSpec("g", "long", 0, 1, 9)
     assert specs["h"] == ParamSpec("h", "color", (0.0,) * 4, (0.0,) * 4, (1.0,) * 4)
     assert specs["i"] == ParamSpec("i", "point2D", (0.0, 0.0), label="Centre")
     assert specs["j"] == ParamSpec("j", "event", False)

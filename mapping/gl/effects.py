@@ -27,7 +27,11 @@ is a plain crossfade; offline (``render``) they are waited for. A trial that fai
 times out is the effect's error, and the effect is skipped as above.
 
 Filters and transitions see the layer's media time as ``TIME`` (a transition: the time
-since the change), so a paused show pauses them and an offline render is frame-exact.
+since the change), so a paused show pauses them and an offline render is frame-exact;
+``DATE`` is the wall clock live and the render's fixed origin plus show time offline. Their
+own ``image`` inputs (other than the ones fed here) read the files their parameters name
+(:class:`mapping.gl.isf.ImageInputs`), their ``audio``/``audioFFT`` inputs the soundtrack
+(:attr:`LayerEffects.soundtrack`, set by the renderer).
 """
 
 from __future__ import annotations
@@ -75,12 +79,33 @@ class EffectKey(NamedTuple):
 
 
 class _Slot:
-    """A compiled program, or why there is none."""
+    """A compiled program, or why there is none; ``images`` holds the pictures of its
+    ``image`` parameters (:class:`mapping.gl.isf.ImageInputs`)."""
 
-    def __init__(self, program: Any = None, error: str = "", moving: bool = False):
+    def __init__(
+        self,
+        program: Any = None,
+        error: str = "",
+        moving: bool = False,
+        images: Any = None,
+        audio: Any = None,
+    ):
         self.program = program
         self.error = error
         self.moving = moving
+        self.images = images
+        self.audio = audio  # mapping.gl.sources.isf.AudioInputs, for audio inputs
+        self.audio_inputs = (
+            [i for i in program.doc.inputs if i.type in ("audio", "audioFFT")] if program else []
+        )
+
+    def release(self) -> None:
+        if self.program is not None:
+            self.program.release()
+        if self.images is not None:
+            self.images.release()
+        if self.audio is not None:
+            self.audio.release()
 
 
 def filter_values(name: str, start: Mapping[str, Any], params: Mapping[str, Any]) -> dict[str, Any]:
@@ -113,6 +138,12 @@ class LayerEffects:
         self._targets: dict[tuple[tuple[int, int], int], moderngl.Framebuffer] = {}
         self._slots: dict[EffectKey, _Slot] = {}
         self._ids: dict[Path, ContentId] = {}
+        self._show_root: Path | None = None
+        self.show_time_s = 0.0
+        self.soundtrack: Callable[[int], Any] | None = None
+        """What audio inputs hear (the renderer's ``set_soundtrack`` tap)."""
+        """The show time of the frame being drawn (the renderer sets it): an offline
+        render's ISF ``DATE`` comes from it (:func:`mapping.gl.isf.isf_date`)."""
 
     # -- show changes
 
@@ -121,6 +152,7 @@ class LayerEffects:
         and compile the ones it needs now, so that no cue waits for a compile: every
         filter, and each transition for the layers whose content its cue changes."""
         self._ids = {path: ContentId.of(path) for _, path, _ in show.isf_files()}
+        self._show_root = show.file.parent
         self._canvas_px = show.canvas.size_px
         self._sizes = {la.name: region_size(la, show.canvas.size_px) for la in show.layers}
         wanted: set[EffectKey] = set()
@@ -138,9 +170,7 @@ class LayerEffects:
                 if change.content is not None and transition is not None:
                     needed.append((name, "transition", transition.file))
         for key in [k for k in self._slots if k not in wanted]:
-            slot = self._slots.pop(key)
-            if slot.program is not None:
-                slot.program.release()
+            self._slots.pop(key).release()
         self._release_targets()
         for layer_name, role, path in needed:
             self._slot(layer_name, role, path)
@@ -197,8 +227,16 @@ class LayerEffects:
             log.exception("unexpected error compiling %s %s for layer '%s'", what, path, layer)
             error = f"{what} {path.name}: {exc}"
         else:
-            moving = program.persistent or any(map(program.uses, _MOVING))
-            return _Slot(program, moving=moving)
+            from mapping.gl.isf import ImageInputs
+            from mapping.gl.sources.isf import AudioInputs
+
+            hears = any(i.type in ("audio", "audioFFT") for i in program.doc.inputs)
+            moving = program.persistent or hears or any(map(program.uses, _MOVING))
+            images = ImageInputs(
+                self.ctx, program.max_texture_size, f"layer '{layer}' ({what} {path.name})"
+            )
+            audio = AudioInputs(self.ctx) if hears else None
+            return _Slot(program, moving=moving, images=images, audio=audio)
         log.error("layer '%s': %s — skipped", layer, error)
         return _Slot(error=error)
 
@@ -247,7 +285,9 @@ class LayerEffects:
             if slot.program is None:
                 continue
             values = filter_values(f.name, f.params, lf.params)
-            picture = slot.program.render(size, lf.media_time_s, values, {"inputImage": picture})
+            images = self._images(slot, values, ("inputImage",))
+            images["inputImage"] = picture
+            picture = slot.program.render(size, lf.media_time_s, values, images, date=self._date())
         if picture is not None:
             content_sampling(picture)
         self.ctx.enable(moderngl.BLEND)
@@ -270,9 +310,9 @@ class LayerEffects:
                 start = self._straight(old, size, 0)
                 end = self._straight(new, size, 1)
                 values = {**prev.transition.params, "progress": 1.0 - prev.weight}
-                return slot.program.render(
-                    size, lf.media_time_s, values, {"startImage": start, "endImage": end}
-                )
+                images = self._images(slot, values, ("startImage", "endImage"))
+                images.update(startImage=start, endImage=end)
+                return slot.program.render(size, lf.media_time_s, values, images, date=self._date())
         # the plain crossfade, at the region's size: old·w + new·(1 − w), premultiplied
         mix = self._target(size, 2)
         mix.use()
@@ -286,6 +326,21 @@ class LayerEffects:
                 self._draw(rect, binding, weight, "normal")
         mixed = Binding(SOURCE_PREMULTIPLIED, (mix.color_attachments[0],))
         return self._straight(mixed, size, 0)
+
+    def _images(
+        self, slot: _Slot, values: Mapping[str, Any], fed: tuple[str, ...]
+    ) -> dict[str, moderngl.Texture]:
+        """The textures of a program's own ``image`` parameters (not those the host feeds)
+        and of its audio inputs (the soundtrack)."""
+        out = slot.images.textures(slot.program.doc, values, self._show_root, skip=fed)
+        if slot.audio is not None:
+            out.update(slot.audio.textures(slot.audio_inputs, self.soundtrack))
+        return out
+
+    def _date(self) -> Any:
+        from mapping.gl.isf import isf_date
+
+        return isf_date(self.offline, self.show_time_s)
 
     def _straight(
         self, binding: Binding | None, size: tuple[int, int], slot: int
@@ -324,7 +379,6 @@ class LayerEffects:
 
     def release(self) -> None:
         for slot in self._slots.values():
-            if slot.program is not None:
-                slot.program.release()
+            slot.release()
         self._slots.clear()
         self._release_targets()

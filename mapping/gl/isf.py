@@ -27,6 +27,7 @@ from __future__ import annotations
 import datetime
 import logging
 import math
+import re
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -44,6 +45,18 @@ from mapping.params import ParamValue
 log = logging.getLogger(__name__)
 
 _MAIN = ""  # the buffer of passes without TARGET
+
+_RAW_SAMPLING = r"\b(?:texture2D\w*|texture\w*|texelFetch\w*)\s*\(\s*{name}\b"
+"""A GLSL call reading a sampler directly (not through IMG_*, which honour ``_flip``)."""
+
+
+def raw_sampled(doc: IsfDocument) -> frozenset[str]:
+    """The image inputs a file samples directly (``texture2D(inputImage, uv)``, as many v1
+    files do) instead of through ``IMG_*``: those reads see the texture as stored, so the
+    host must give them in GL's orientation (row 0 = the bottom), as VVISF's images are."""
+    source = doc.fragment_source + "\n" + (doc.vertex_source or "")
+    names = [i.name for i in doc.inputs if i.type == "image"]
+    return frozenset(n for n in names if re.search(_RAW_SAMPLING.format(name=re.escape(n)), source))
 
 
 def compile_isf(ctx: moderngl.Context, doc: IsfDocument) -> moderngl.Program:
@@ -173,7 +186,9 @@ class IsfProgram:
         self._imported: dict[str, moderngl.Texture] = {}
         try:
             for imp in doc.imported:
-                image = load_image(imp.path, self.max_texture_size)
+                # stored bottom row first (GL's, and VVISF's, orientation): IMG_* reads
+                # it with _flip false and a direct texture2D() read is the right way up
+                image = load_image(imp.path, self.max_texture_size)[::-1]
                 h, w = image.shape[:2]
                 tex = ctx.texture((w, h), 4, np.ascontiguousarray(image).tobytes())
                 tex.filter = (moderngl.LINEAR, moderngl.LINEAR)
@@ -192,6 +207,8 @@ class IsfProgram:
         self._objects += [self._flip_vao, self._quad, self._flip_prog, self._flip_sampler]
         self._out: moderngl.Texture | None = None
         self._out_fbo: moderngl.Framebuffer | None = None
+        self._raw = raw_sampled(doc)
+        self._upright: dict[str, tuple[moderngl.Texture, moderngl.Framebuffer]] = {}
         self._last_time: float | None = None
         self._frames = 0
         self._events: dict[str, ParamValue | None] = {}
@@ -260,6 +277,7 @@ class IsfProgram:
             self._set(spec.name, value)
 
         ctx.disable(moderngl.BLEND)
+        images = self._gl_oriented(images)
         self.last_pass_sizes = []
         target = self._buffers[_MAIN]
         for index, p in enumerate(self.doc.passes):
@@ -327,6 +345,32 @@ class IsfProgram:
             return default
         return value
 
+    def _gl_oriented(self, images: Mapping[str, moderngl.Texture]) -> dict[str, moderngl.Texture]:
+        """``images`` with each one the file samples directly copied upside down (row 0 =
+        the bottom, as GL and VVISF store images); the others as given."""
+        out = dict(images)
+        for name in self._raw:
+            given = images.get(name)
+            if given is None:
+                continue
+            held = self._upright.get(name)
+            if held is None or held[0].size != given.size:
+                if held is not None:
+                    self._default_fbo.use()
+                    held[1].release()
+                    held[0].release()
+                tex = self.ctx.texture(given.size, 4)
+                tex.filter = (moderngl.LINEAR, moderngl.LINEAR)
+                tex.repeat_x = tex.repeat_y = False
+                held = self._upright[name] = (tex, self.ctx.framebuffer([tex]))
+            held[1].use()
+            given.use(location=0)
+            self._flip_sampler.use(location=0)
+            self._flip_vao.render(moderngl.TRIANGLE_STRIP)
+            self._flip_sampler.clear(location=0)
+            out[name] = held[0]
+        return out
+
     def _bind_images(self, images: Mapping[str, moderngl.Texture]) -> None:
         for name, unit in self._units.items():
             flip = True
@@ -336,6 +380,10 @@ class IsfProgram:
                 flip = False
             elif name in self._imported:
                 tex = self._imported[name]
+                flip = False  # loaded bottom row first
+            elif name in self._raw and name in images:
+                tex = images[name]  # copied bottom row first by _gl_oriented
+                flip = False
             else:
                 tex = images.get(name) or self._blank
                 if self._types.get(name) in ("audio", "audioFFT"):
@@ -348,6 +396,12 @@ class IsfProgram:
     def release(self) -> None:
         for buf in self._buffers.values():
             buf.release()
+        if self._upright:
+            self._default_fbo.use()
+        for tex, fbo in self._upright.values():
+            fbo.release()
+            tex.release()
+        self._upright = {}
         if self._out_fbo is not None and self._out is not None:
             self._default_fbo.use()
             self._out_fbo.release()
@@ -356,6 +410,108 @@ class IsfProgram:
         for obj in reversed(self._objects):
             obj.release()
         self._objects = []
+
+
+def resolve_image_param(name: str, show_root: Path | None, shader: Path) -> Path:
+    """The file an ``image`` parameter names: absolute as given; else in the show folder
+    (as the show loader checked it), else beside the shader (values sent over OSC)."""
+    path = Path(name)
+    if path.is_absolute():
+        return path
+    folders = [f for f in (show_root, shader.parent, shader.parent.parent) if f is not None]
+    for folder in folders:
+        if (folder / path).is_file():
+            return folder / path
+    return folders[0] / path
+
+
+class ImageInputs:
+    """The pictures of an ISF program's ``image`` parameters (other than the ones the host
+    feeds: ``inputImage``, ``startImage``, ``endImage``): each file loaded once and kept
+    while its identity (path, size, mtime) holds; a value that changes (a cue) switches to
+    the new file's texture on the first frame that asks for it. A file that cannot be
+    read is logged once and reads as transparent black."""
+
+    KEEP = 8
+    """Files kept loaded at most (per program): the ones in use and the last used."""
+
+    def __init__(self, ctx: moderngl.Context, max_texture_size: int, owner: str) -> None:
+        self.ctx = ctx
+        self.max_texture_size = max_texture_size
+        self.owner = owner
+        self._textures: dict[Path, tuple[object, moderngl.Texture | None]] = {}
+        self.loads = 0  # files read (for tests: loaded once, not per frame)
+
+    def textures(
+        self,
+        doc: IsfDocument,
+        values: Mapping[str, ParamValue],
+        show_root: Path | None,
+        skip: tuple[str, ...] = (),
+    ) -> dict[str, moderngl.Texture]:
+        from mapping.kinds import ContentId
+
+        out: dict[str, moderngl.Texture] = {}
+        used: set[Path] = set()
+        for spec in doc.params:
+            if spec.type != "image" or spec.name in skip:
+                continue
+            value = values.get(spec.name, spec.default)
+            if not isinstance(value, str) or not value:
+                continue
+            path = resolve_image_param(value, show_root, doc.file)
+            ident = ContentId.of(path)
+            cached = self._textures.get(path)
+            if cached is None or cached[0] != ident:
+                if cached is not None and cached[1] is not None:
+                    cached[1].release()
+                tex: moderngl.Texture | None = None
+                try:
+                    image = load_image(path, self.max_texture_size)
+                except MediaError as exc:
+                    log.error("%s: image input %s: %s", self.owner, spec.name, exc)
+                else:
+                    h, w = image.shape[:2]
+                    tex = self.ctx.texture((w, h), 4, np.ascontiguousarray(image).tobytes())
+                    tex.filter = (moderngl.LINEAR, moderngl.LINEAR)
+                    tex.repeat_x = tex.repeat_y = False
+                    self.loads += 1
+                cached = self._textures[path] = (ident, tex)
+            self._textures[path] = self._textures.pop(path)  # most recently used last
+            used.add(path)
+            if cached[1] is not None:
+                out[spec.name] = cached[1]
+        self._prune(used)
+        return out
+
+    def _prune(self, used: set[Path]) -> None:
+        """Keep at most :attr:`KEEP` files besides the ones in use: a cue list stepping
+        through many pictures does not hold them all (the least recently used goes; it
+        is read again if named again)."""
+        spare = [p for p in self._textures if p not in used]
+        for path in spare[: max(0, len(self._textures) - self.KEEP)]:
+            _, tex = self._textures.pop(path)
+            if tex is not None:
+                tex.release()
+
+    def release(self) -> None:
+        for _, tex in self._textures.values():
+            if tex is not None:
+                tex.release()
+        self._textures = {}
+
+
+RENDER_DATE_ORIGIN = datetime.datetime(2000, 1, 1, 0, 0, 0)
+"""``DATE`` in an offline render: this moment plus the frame's show time (so two renders
+of a show give the same frames); live, ``DATE`` is the wall clock."""
+
+
+def isf_date(offline: bool, show_time_s: float) -> datetime.datetime | None:
+    """The ``DATE`` an ISF program gets: ``None`` (the wall clock) live; offline the
+    render's fixed origin plus the show time."""
+    if not offline:
+        return None
+    return RENDER_DATE_ORIGIN + datetime.timedelta(seconds=max(0.0, float(show_time_s)))
 
 
 def load_isf_program(ctx: moderngl.Context, file: Path) -> IsfProgram:

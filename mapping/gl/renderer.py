@@ -232,7 +232,7 @@ class Renderer:
         """What sources that listen (ISF audio inputs) hear: ``tap(n)`` gives the last ``n``
         samples of the show's soundtrack before the frame being drawn
         (:class:`mapping.sound.SoundTap`)."""
-        self._env.soundtrack = tap
+        self._env.soundtrack = self._effects.soundtrack = tap  # ISF layers, filters, transitions
         self._env.sound_rate = rate
 
     def set_show(self, show: Show, in_use: Iterable[tuple[str, Content]] = ()) -> None:
@@ -273,6 +273,7 @@ class Renderer:
         for target in old.values():
             self._release_output(target)
         self._update_blend(self._blend_hidden)
+        self._env.show_root = show.file.parent  # ISF image parameters name files in it
         self._ids = {path: ContentId.of(path) for _, path in show.media_files()}
         wanted = {self._source_key(layer, layer.content) for layer in show.layers}
         for cue in show.cues:
@@ -491,6 +492,7 @@ class Renderer:
     def render(self, frame: FrameState) -> None:
         """Draw one frame: every layer onto the canvas, then every output."""
         ctx = self.ctx
+        self._env.show_time_s = self._effects.show_time_s = frame.show_time_s  # ISF DATE
         self._preroll(frame)
         self._draw_canvas(frame)
         ctx.disable(moderngl.BLEND)

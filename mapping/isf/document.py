@@ -527,10 +527,9 @@ def _parse_input(
         elif entry.get("MIN") is not None and entry.get("MAX") is not None:
             lo, hi = int(entry["MIN"]), int(entry["MAX"])
         default = entry.get("DEFAULT")
-        if default is not None:
-            value = int(default)
-        else:
-            value = vals[0] if vals else (lo if lo is not None else 0)
+        # VVISF (ISFDoc.cpp): no DEFAULT leaves the value null, which its uniform upload
+        # reads as 0 (ISFVal::getLongVal) — even for a menu without 0 or a MIN above 0
+        value = int(default) if default is not None else 0
         out.update(default=value, min=lo, max=hi, values=vals, labels=labs)
         if entry.get("IDENTITY") is not None:
             out["identity"] = int(entry["IDENTITY"])

@@ -89,6 +89,11 @@ void isf_vertShaderInit(void) {
     isf_FragNormCoord = vec2((gl_Position.x + 1.0) / 2.0, (gl_Position.y + 1.0) / 2.0);
 }
 """
+_THIS_NORM = "_isf_thisNormCoord"
+_VERT_INIT_THIS = _VERT_INIT.replace(
+    "(gl_Position.y + 1.0) / 2.0);\n",
+    f"(gl_Position.y + 1.0) / 2.0);\n    {_THIS_NORM} = isf_FragNormCoord;\n",
+)
 _PASSTHROUGH_VERTEX = "void main(void) {\n    isf_vertShaderInit();\n}\n"
 
 
@@ -171,9 +176,10 @@ def _split_args(text: str, start: int, line_of: int, name: str) -> tuple[list[st
 _COMMENT_RE = re.compile(r"//[^\n]*|/\*.*?(?:\*/|$)", re.DOTALL)
 
 
-def rewrite_macros(source: str, first_line: int) -> str:
+def rewrite_macros(source: str, first_line: int, this_norm: str = "isf_FragNormCoord") -> str:
     """Replace ISF's image macros by the sampling functions (new lines kept). Calls
-    inside comments are left alone (commented-out code need not be well formed)."""
+    inside comments are left alone (commented-out code need not be well formed).
+    ``IMG_THIS_NORM_PIXEL(img)`` reads ``img`` at ``this_norm``."""
     comments = [(c.start(), c.end()) for c in _COMMENT_RE.finditer(source)]
     out: list[str] = []
     pos = 0
@@ -214,7 +220,7 @@ def rewrite_macros(source: str, first_line: int) -> str:
             elif name == "IMG_THIS_PIXEL":
                 replacement = f"VVSAMPLER_2DBYPIXEL({common}, gl_FragCoord.xy){keep}"
             else:
-                replacement = f"VVSAMPLER_2DBYNORM({common}, isf_FragNormCoord){keep}"
+                replacement = f"VVSAMPLER_2DBYNORM({common}, {this_norm}){keep}"
         out.append(source[pos : m.start()])
         out.append(replacement)
         pos = end
@@ -227,13 +233,21 @@ def _blank_versions(source: str) -> str:
 def translate(doc: IsfDocument) -> IsfSources:
     """The GLSL 3.30 core shaders for ``doc``. Raises :class:`TranslateError` (with the
     line of the ``.fs`` or ``.vs`` file) for a macro call it cannot rewrite."""
-    frag_body = rewrite_macros(_blank_versions(doc.fragment_source), doc.fragment_first_line)
+    # with a custom vertex shader, IMG_THIS_NORM_PIXEL reads where isf_vertShaderInit()
+    # put the fragment, as VVISF's per-vertex texture coordinates do, even if the .vs then
+    # changes isf_FragNormCoord
+    custom = doc.vertex_source is not None
+    this_norm = _THIS_NORM if custom else "isf_FragNormCoord"
+    frag_body = rewrite_macros(
+        _blank_versions(doc.fragment_source), doc.fragment_first_line, this_norm
+    )
     fragment = (
         "#version 330 core\n"
         f"#line {PRELUDE_LINE}\n"
         + _LEGACY_FRAGMENT
         + "out vec4 gl_FragColor;\n"
         + declarations(doc, "fragment")
+        + (f"in vec2 {_THIS_NORM};\n" if custom else "")
         + _SAMPLING
         + f"#line {doc.fragment_first_line}\n"
         + frag_body
@@ -251,10 +265,11 @@ def translate(doc: IsfDocument) -> IsfSources:
         + _LEGACY_VERTEX
         + "in vec4 VERTEXDATA;\nvoid isf_vertShaderInit();\n"
         + declarations(doc, "vertex")
+        + (f"out vec2 {_THIS_NORM};\n" if custom else "")
         + _SAMPLING_VERTEX
         + "#line 1\n"
         + vert_body
         + f"\n#line {PRELUDE_LINE + 500}\n"
-        + _VERT_INIT
+        + (_VERT_INIT_THIS if custom else _VERT_INIT)
     )
     return IsfSources(vertex, fragment, image_names(doc))

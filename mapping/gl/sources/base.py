@@ -19,6 +19,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import moderngl
 import numpy as np
@@ -67,6 +68,12 @@ class SourceEnv:
     """The last ``n`` samples of the show's soundtrack before the frame being drawn,
     float32 ``(n, channels)`` (:class:`mapping.sound.SoundTap`; ``None``: no sound)."""
     sound_rate: int = 48000
+    show_root: Path | None = None
+    """The show's folder (the renderer sets it with the show): ISF image parameters name
+    files in it."""
+    show_time_s: float = 0.0
+    """The show time of the frame being drawn (the renderer sets it each frame): an
+    offline render's ISF ``DATE`` is derived from it."""
 
     def upload(self, image: np.ndarray) -> moderngl.Texture:
         """A content texture (bilinear, clamped) holding ``image`` (H, W, C uint8)."""

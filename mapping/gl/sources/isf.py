@@ -2,27 +2,30 @@
 
 ``TIME`` is the layer's media time (frame-exact, as for every generator); the layer's
 parameters set the file's inputs (:class:`mapping.params.ParamSpec` from
-:func:`mapping.isf.param_specs`); an ``image`` parameter names an image file (absolute, or
-relative to the shader's folder or the show folder above it), loaded once per name; ``audio``
-and ``audioFFT`` inputs read the show's soundtrack through ``SourceEnv.soundtrack`` (silence
-when there is none): the waveform as a float texture ``samples × channels`` (0.5 = silence,
-as ISF hosts store it) and the magnitude spectrum (numpy ``rfft`` of a Hann-windowed block,
-scaled so a full-scale sine reads 1.0 in its bin) as ``bins × channels``.
+:func:`mapping.isf.param_specs`); an ``image`` parameter names an image file (relative to
+the show folder, as the show loader checked it; absolute; or, for a name sent over OSC,
+beside the shader), loaded once per file (:class:`mapping.gl.isf.ImageInputs`); ``DATE``
+is the wall clock live and, in an offline render, a fixed origin plus the show time
+(:func:`mapping.gl.isf.isf_date`). ``audio`` and ``audioFFT`` inputs read the show's
+soundtrack through ``SourceEnv.soundtrack`` (silence when there is none): the waveform as
+a float texture ``samples × channels`` (0.5 = silence, as ISF hosts store it; ``MAX``
+samples) and the magnitude spectrum (numpy ``rfft`` of a Hann-windowed block, scaled so a
+full-scale sine reads 1.0 in its bin) as ``columns × channels`` (``MAX`` columns: see
+:func:`spectrum_texture_data` and :func:`audio_block_samples`).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import moderngl
 import numpy as np
 
-from mapping.gl.isf import load_isf_program
+from mapping.gl.isf import ImageInputs, isf_date, load_isf_program
 from mapping.gl.sources.base import SOURCE_RGBA, Binding, ContentSource, SourceEnv, region_size
-from mapping.media.errors import MediaError
-from mapping.media.image import load_image
+from mapping.isf.document import IsfInput
 from mapping.params import ParamValue
 from mapping.show import Content, Layer
 
@@ -45,17 +48,78 @@ def waveform_texture_data(block: np.ndarray) -> np.ndarray:
 
 
 def spectrum_texture_data(block: np.ndarray, bins: int | None = None) -> np.ndarray:
-    """``(channels, bins, 4)`` float32: the magnitude spectrum of each channel (Hann window,
-    ``|rfft| × 2 / sum(window)``: a full-scale sine reads 1.0 in its bin) in RGB, alpha 1."""
+    """``(channels, columns, 4)`` float32: the magnitude spectrum of each channel (Hann
+    window, ``|rfft| × 2 / sum(window)``: a full-scale sine reads 1.0 in its bin) in RGB,
+    alpha 1. ``bins`` (an ``audioFFT`` input's ``MAX``) fewer than the spectrum has groups
+    it into that many columns of equal bin ranges, each the mean magnitude of its bins
+    (column ``k`` covers bins ``floor(k·B/bins) .. floor((k+1)·B/bins) − 1``), so a
+    4-column graph spans the whole spectrum as the ISF specification describes."""
     n = block.shape[0]
     window = np.hanning(n).astype(np.float64)
     spectrum = np.abs(np.fft.rfft(block.T.astype(np.float64) * window, axis=1))
     spectrum *= 2.0 / max(window.sum(), 1e-12)
-    if bins is not None:
-        spectrum = spectrum[:, :bins]
+    total = spectrum.shape[1]
+    if bins is not None and 0 < bins < total:
+        edges = (np.arange(bins + 1) * total) // bins
+        sums = np.add.reduceat(spectrum, edges[:-1], axis=1)
+        spectrum = sums / np.diff(edges)[None, :]
     out = np.ones((*spectrum.shape, 4), np.float32)
     out[..., 0] = out[..., 1] = out[..., 2] = spectrum
     return out
+
+
+def audio_block_samples(kind: str, top: int | None) -> int:
+    """How many soundtrack samples an ``audio`` / ``audioFFT`` input's texture is made
+    from: ``audio``: ``MAX`` (the ISF specification: the samples the shader wants), else
+    :data:`AUDIO_SAMPLES`; ``audioFFT``: :data:`AUDIO_SAMPLES` (513 bins, grouped down to a
+    smaller ``MAX``), or ``2·(MAX − 1)`` samples when ``MAX`` asks for more bins than that,
+    so the spectrum has exactly ``MAX`` bins."""
+    if kind == "audio":
+        return top if top else AUDIO_SAMPLES
+    if top and top > AUDIO_SAMPLES // 2 + 1:
+        return 2 * (top - 1)
+    return AUDIO_SAMPLES
+
+
+class AudioInputs:
+    """The textures of a program's ``audio`` / ``audioFFT`` inputs, filled each render
+    from ``tap(n)`` (the last ``n`` samples of the soundtrack; ``None``: silence)."""
+
+    def __init__(self, ctx: moderngl.Context) -> None:
+        self.ctx = ctx
+        self._textures: dict[str, moderngl.Texture] = {}
+
+    def textures(
+        self, inputs: Sequence[IsfInput], tap: Callable[[int], np.ndarray | None] | None
+    ) -> dict[str, moderngl.Texture]:
+        out: dict[str, moderngl.Texture] = {}
+        for inp in inputs:
+            top = inp.max if isinstance(inp.max, int) else None
+            samples = audio_block_samples(inp.type, top)
+            block = tap(samples) if tap is not None else None
+            if block is None or block.size == 0:
+                block = np.zeros((samples, 2), np.float32)
+            if inp.type == "audio":
+                data = waveform_texture_data(block)
+            else:
+                data = spectrum_texture_data(block, top)
+            h, w = data.shape[:2]
+            tex = self._textures.get(inp.name)
+            if tex is None or tex.size != (w, h):
+                if tex is not None:
+                    tex.release()
+                tex = self.ctx.texture((w, h), 4, dtype="f4")
+                tex.filter = (moderngl.LINEAR, moderngl.LINEAR)
+                tex.repeat_x = tex.repeat_y = False
+                self._textures[inp.name] = tex
+            tex.write(np.ascontiguousarray(data).tobytes())
+            out[inp.name] = tex
+        return out
+
+    def release(self) -> None:
+        for tex in self._textures.values():
+            tex.release()
+        self._textures = {}
 
 
 class IsfSource(ContentSource):
@@ -74,8 +138,10 @@ class IsfSource(ContentSource):
             or self.program.persistent
             or bool(self._audio)
         )
-        self._images: dict[str, tuple[str, moderngl.Texture | None]] = {}
-        self._audio_tex: dict[str, moderngl.Texture] = {}
+        self._image_inputs = ImageInputs(
+            env.ctx, env.max_texture_size, f"layer '{layer.name}' ({self.file.name})"
+        )
+        self._audio_inputs = AudioInputs(env.ctx)
         self._drawn_params: dict[str, ParamValue] | None = None
         self._binding: Binding | None = None
         self._redraw = False  # an event fired last render: draw again to end it
@@ -98,76 +164,18 @@ class IsfSource(ContentSource):
         self._drawn_params = dict(params)
         images = self._image_textures(params)
         images.update(self._audio_textures())
-        texture = self.program.render(self._size, media_time_s, params, images)
+        date = isf_date(self.env.offline, self.env.show_time_s)
+        texture = self.program.render(self._size, media_time_s, params, images, date=date)
         self._binding = Binding(SOURCE_RGBA, (texture,))
         return self._binding
 
-    def _resolve(self, name: str) -> Path:
-        path = Path(name)
-        if path.is_absolute():
-            return path
-        for folder in (self.file.parent, self.file.parent.parent):
-            if (folder / path).exists():
-                return folder / path
-        return self.file.parent / path
-
     def _image_textures(self, params: Mapping[str, ParamValue]) -> dict[str, moderngl.Texture]:
-        out: dict[str, moderngl.Texture] = {}
-        for spec in self.program.doc.params:
-            if spec.type != "image":
-                continue
-            value = params.get(spec.name, spec.default)
-            if not isinstance(value, str) or not value:
-                continue
-            cached = self._images.get(spec.name)
-            if cached is None or cached[0] != value:
-                if cached is not None and cached[1] is not None:
-                    cached[1].release()
-                try:
-                    image = load_image(self._resolve(value), self.env.max_texture_size)
-                    tex: moderngl.Texture | None = self.env.upload(image)
-                except MediaError as exc:
-                    log.error("layer '%s': image input %s: %s", self.layer.name, spec.name, exc)
-                    tex = None
-                cached = self._images[spec.name] = (value, tex)
-            if cached[1] is not None:
-                out[spec.name] = cached[1]
-        return out
+        return self._image_inputs.textures(self.program.doc, params, self.env.show_root)
 
     def _audio_textures(self) -> dict[str, moderngl.Texture]:
-        out: dict[str, moderngl.Texture] = {}
-        if not self._audio:
-            return out
-        tap = self.env.soundtrack
-        for inp in self._audio:
-            samples = AUDIO_SAMPLES
-            if inp.type == "audio" and isinstance(inp.max, int):
-                samples = inp.max
-            block = tap(samples) if tap is not None else None
-            if block is None or block.size == 0:
-                block = np.zeros((samples, 2), np.float32)
-            if inp.type == "audio":
-                data = waveform_texture_data(block)
-            else:
-                data = spectrum_texture_data(block, inp.max if isinstance(inp.max, int) else None)
-            h, w = data.shape[:2]
-            tex = self._audio_tex.get(inp.name)
-            if tex is None or tex.size != (w, h):
-                if tex is not None:
-                    tex.release()
-                tex = self.env.ctx.texture((w, h), 4, dtype="f4")
-                tex.filter = (moderngl.LINEAR, moderngl.LINEAR)
-                tex.repeat_x = tex.repeat_y = False
-                self._audio_tex[inp.name] = tex
-            tex.write(np.ascontiguousarray(data).tobytes())
-            out[inp.name] = tex
-        return out
+        return self._audio_inputs.textures(self._audio, self.env.soundtrack)
 
     def release(self) -> None:
-        for _, tex in self._images.values():
-            if tex is not None:
-                tex.release()
-        for tex in self._audio_tex.values():
-            tex.release()
-        self._images, self._audio_tex = {}, {}
+        self._image_inputs.release()
+        self._audio_inputs.release()
         self.program.release()
