@@ -223,6 +223,9 @@ def test_an_edit_naming_a_missing_file_is_refused_with_file_and_line_then_picks_
     monitor = ShowMonitor(root.parent / "state", root)
     monitor.write_status(player)
     assert json.loads(monitor.status_path.read_text())["reload_error"] == error
+    from mapping.control.panel.state import StateDiff
+
+    assert StateDiff().state(player, 0.0)["reload_error"] == error  # the panel says it too
     assert "file not found: media/later.png" in error
     assert "keeps running as it was" in caplog.text and f"show.toml:{line}" in caplog.text
     assert pixel(player, 40) == list(RED)  # the last good state

@@ -102,6 +102,7 @@ class StateDiff:
             "can_undo": processor.can_undo,
             "can_redo": processor.can_redo,
             "errors": dict(player.renderer.errors),
+            "reload_error": live.reload_error,
             "test_patterns": {o: (p or "") for o, p in live.patterns.items()},
             "schedule": self._schedule,
             "nodes": self._nodes,

@@ -97,6 +97,7 @@ function render(changed) {
   if ("can_undo" in changed) $("undo").disabled = !state.can_undo;
   if ("can_redo" in changed) $("redo").disabled = !state.can_redo;
   if ("errors" in changed) for (const [layer, text] of Object.entries(state.errors || {})) showError(`${layer}: ${text}`, "warning");
+  if (changed.reload_error) showError(`show folder edit refused: ${changed.reload_error}`, "warning");
   if ("schedule" in changed && state.schedule) $("schedule-now").textContent = state.schedule;
   if ("nodes" in changed) renderNodes();
 }
