@@ -32,7 +32,7 @@ from mapping.cluster.lock import ClusterClock, TagTimeProcessor, first_slot_at, 
 from mapping.cluster.showhash import FileEntry, HashCache, ShowHash, compare, describe, hash_show
 from mapping.commands import Command, CommandQueue, Result, Ticket
 from mapping.ratelimit import RateLimitedLog
-from mapping.show import Show
+from mapping.show import ClusterSettings, Show
 
 log = logging.getLogger(__name__)
 
@@ -45,8 +45,35 @@ RESEND_BATCH = 64
 LOST_AFTER_S = 1.0
 """A node silent this long is reported lost."""
 MISMATCH_CHOICES = ("refuse", "warn")
+DEFAULT_LEAD_FRAMES = 4
+DEFAULT_MISMATCH = "refuse"
 MAX_LOG = 200_000
 """Commands kept for nodes that rejoin (a show that exceeds it warns once)."""
+
+
+def settings(
+    lead_frames: int | None, mismatch: str | None, show: ClusterSettings
+) -> tuple[int, str]:
+    """The lead (frames) and the show-folder mismatch rule: the command line's (not None)
+    over the show file's ``[cluster]``, over the defaults (4 frames, refuse)."""
+    lead = lead_frames if lead_frames is not None else show.lead_frames
+    rule = mismatch if mismatch is not None else show.show_mismatch
+    return (
+        DEFAULT_LEAD_FRAMES if lead is None else lead,
+        DEFAULT_MISMATCH if rule is None else rule,
+    )
+
+
+def follow_show(renderer: Any, mine: Callable[[Show], frozenset[str]]) -> None:
+    """Keep ``renderer.drives`` the outputs ``mine(show)`` of whatever show it is given
+    (a ``show.load`` — the evening schedule's — brings other outputs)."""
+    set_show = renderer.set_show
+
+    def set_show_following(show: Show) -> None:
+        renderer.drives = mine(show)
+        set_show(show)
+
+    renderer.set_show = set_show_following
 
 
 @dataclass
@@ -155,7 +182,9 @@ class ClusterController:
         player.processor = TagTimeProcessor(player.registry, player.live)
         player.commands = ClusterCommandQueue(self)
         player.cluster = self
-        player.renderer.drives = frozenset(o.name for o in self.show.outputs if o.node is None)
+        follow_show(
+            player.renderer, lambda show: frozenset(o.name for o in show.outputs if o.node is None)
+        )
         player.outputs.make_current()
         player.renderer.set_show(player.live.show)
 

@@ -27,6 +27,7 @@ from typing import IO, Any
 from mapping.cluster import protocol
 from mapping.cluster.clock import ClockSource, SystemClock
 from mapping.cluster.clockalarm import ClockWatch
+from mapping.cluster.controller import follow_show
 from mapping.cluster.lock import ClusterClock, TagTimeProcessor, frame_index
 from mapping.cluster.showhash import HashCache, hash_show
 from mapping.ratelimit import RateLimitedLog
@@ -165,7 +166,10 @@ class RenderNode:
                 log.error("the controller's resumed state is unreadable (%s): starting afresh", exc)
         player.clock = ClusterClock(self.source, hello.epoch_s)
         player.processor = TagTimeProcessor(player.registry, player.live)
-        player.renderer.drives = frozenset(o.name for o in self.outputs)
+        name = self.name
+        follow_show(
+            player.renderer, lambda show: frozenset(o.name for o in show.outputs if o.node == name)
+        )
         player.outputs.make_current()
         player.renderer.set_show(player.live.show)
         player.frame_listeners.append(self._on_frame)
