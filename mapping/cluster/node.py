@@ -21,6 +21,7 @@ import random
 import socket
 import threading
 import time
+import zlib
 from pathlib import Path
 from typing import IO, Any
 
@@ -91,6 +92,9 @@ class RenderNode:
         self._pending: dict[int, protocol.TaggedCommand] = {}
         self.received = 0  # highest sequence number held with none missing
         self._ready: list[protocol.TaggedCommand] = []  # in order, before the player exists
+        self._state: protocol.StateSnapshot | None = None  # the state to start from, if sent
+        self._restoring = False  # a snapshot waits for the render thread: commands wait too
+        self.snapshots = 0
         self.player: Any = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -157,7 +161,11 @@ class RenderNode:
         hello = self.hello
         if hello is None:
             raise RuntimeError("attach: no heartbeat from the controller yet")
-        if hello.snapshot is not None:  # a resumed controller: its state at its start
+        player.processor = TagTimeProcessor(player.registry, player.live)
+        state = self._state
+        if state is not None:  # a compacted log: the state after its snapshot's command
+            self._restore(player, state)
+        elif hello.snapshot is not None:  # a resumed controller: its state at its start
             from mapping.operations.journal import parse_journal, resume
 
             try:
@@ -165,7 +173,6 @@ class RenderNode:
             except ValueError as exc:
                 log.error("the controller's resumed state is unreadable (%s): starting afresh", exc)
         player.clock = ClusterClock(self.source, hello.epoch_s)
-        player.processor = TagTimeProcessor(player.registry, player.live)
         name = self.name
         follow_show(
             player.renderer, lambda show: frozenset(o.name for o in show.outputs if o.node == name)
@@ -179,6 +186,25 @@ class RenderNode:
             self._gpu = None
         with self._lock:
             self.player = player
+            ready, self._ready = self._ready, []
+            for tagged in ready:
+                self._deliver(tagged)
+
+    def _restore(self, player: Any, state: protocol.StateSnapshot) -> None:
+        from mapping.cluster.snapshot import SnapshotError, restore
+
+        try:
+            restore(player.live, player.processor, zlib.decompress(state.data).decode("utf-8"))
+            log.info("started from the controller's state after command #%d", state.seq)
+        except (SnapshotError, zlib.error, UnicodeDecodeError) as exc:
+            log.error("the controller's state snapshot is unusable (%s)", exc)
+
+    def _restore_now(self, state: protocol.StateSnapshot) -> None:
+        """On the render thread: a snapshot that came while running (cut off for long),
+        then the commands after it that waited."""
+        self._restore(self.player, state)
+        with self._lock:
+            self._restoring = False
             ready, self._ready = self._ready, []
             for tagged in ready:
                 self._deliver(tagged)
@@ -293,20 +319,37 @@ class RenderNode:
                 if self.player is not None:
                     self.player.running = False
                 self._hello_event.set()  # a node still waiting stops waiting
-        elif isinstance(packet, protocol.TaggedCommand):
+        elif isinstance(packet, protocol.TaggedCommand | protocol.StateSnapshot):
             self.controller = self.controller or addr
             with self._lock:
-                if packet.seq > self.received:
+                if isinstance(packet, protocol.StateSnapshot):
+                    if packet.seq > self.received:
+                        self._take_state(packet)
+                elif packet.seq > self.received:
                     self._pending[packet.seq] = packet
                 while self.received + 1 in self._pending:
                     tagged = self._pending.pop(self.received + 1)
                     self.received += 1
-                    if self.player is None:
+                    if self.player is None or self._restoring:
                         self._ready.append(tagged)
                     else:
                         self._deliver(tagged)
                 received = self.received
             self._send(protocol.encode_ack(protocol.Ack(self.name, self.instance, received)))
+
+    def _take_state(self, state: protocol.StateSnapshot) -> None:
+        """(Under the lock.) The state after command ``state.seq`` replaces every command
+        up to it: kept for :meth:`attach`, or restored on the render thread when running."""
+        self.snapshots += 1
+        self.received = state.seq
+        self._ready = []
+        for seq in [s for s in self._pending if s <= state.seq]:
+            del self._pending[seq]
+        self._state = state
+        if self.player is not None:
+            log.warning("missed commands the controller no longer keeps: taking its state")
+            self._restoring = True
+            self.player.call_soon(lambda: self._restore_now(state))
 
     # -- health
 

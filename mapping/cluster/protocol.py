@@ -8,6 +8,9 @@ controller → node
     ``/cluster/hello s`` (JSON: epoch, fps, show, start cue, last sequence number, lead,
     controller instance, show hash): the controller's heartbeat, several times a second.
     ``/cluster/refuse s`` (why): the node has another show folder and is not driven.
+    ``/cluster/snapshot i b`` (sequence number, zlib-compressed JSON): the show's state
+    after that command (``mapping.cluster.snapshot``), sent instead of the commands before
+    it to a node that (re)joins after the log was compacted; acknowledged like a command.
     A bundle time-tagged at the command's frame (epoch + slot / fps) holding
     ``/cluster/cmd i i s`` (sequence number, frame slot, JSON: name, args, mode, source):
     one registry command that changes the show state.
@@ -36,6 +39,7 @@ ACK = "/cluster/ack"
 STATUS = "/cluster/status"
 REFUSE = "/cluster/refuse"
 MANIFEST = "/cluster/manifest"
+SNAPSHOT = "/cluster/snapshot"
 MANIFEST_CHUNK = 40
 """Files per ``/cluster/manifest`` datagram (about 5 KB)."""
 
@@ -76,6 +80,15 @@ class TaggedCommand:
         return Command(
             self.name, dict(self.args), self.mode, slot_time(self.slot, fps), self.source
         )  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class StateSnapshot:
+    """The show's state after command ``seq`` (zlib-compressed JSON, see
+    :mod:`mapping.cluster.snapshot`)."""
+
+    seq: int
+    data: bytes
 
 
 @dataclass(frozen=True)
@@ -139,6 +152,10 @@ def encode_manifest(node: str, instance: int, files: list[tuple[str, int, str]])
     ]
 
 
+def encode_snapshot(snapshot: StateSnapshot) -> bytes:
+    return osc_codec.encode_message(SNAPSHOT, snapshot.seq, snapshot.data)
+
+
 def encode_refuse(refuse: Refuse) -> bytes:
     return osc_codec.encode_message(REFUSE, refuse.reason)
 
@@ -162,7 +179,7 @@ def encode_status(health: NodeHealth) -> bytes:
     return osc_codec.encode_message(STATUS, json.dumps(asdict(health)))
 
 
-Packet = Hello | TaggedCommand | Ack | NodeHealth | Refuse | ManifestPart
+Packet = Hello | TaggedCommand | Ack | NodeHealth | Refuse | ManifestPart | StateSnapshot
 
 
 def decode(data: bytes) -> list[Packet]:
@@ -198,6 +215,11 @@ def _decode_message(msg: osc_codec.Message) -> Packet:
         return Hello(**json.loads(a[0]))
     if msg.address == STATUS:
         return NodeHealth(**json.loads(a[0]))
+    if msg.address == SNAPSHOT:
+        seq, data = a
+        if not isinstance(data, bytes):
+            raise TypeError("expected a blob")
+        return StateSnapshot(int(seq), data)
     if msg.address == REFUSE:
         return Refuse(str(a[0]))
     if msg.address == MANIFEST:
