@@ -223,7 +223,7 @@ def _random_commands(registry, n: int, seed: int, t: float = 0.0, pauses: bool =
 
     rnd = random.Random(seed)
     out = []
-    for i in range(n):
+    for _ in range(n):
         t += rnd.choice((0.0, 1 / 30, 0.1, 0.37))
         r = rnd.random()
         if r < 0.3:
