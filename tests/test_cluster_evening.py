@@ -5,6 +5,7 @@ GPU load and thumbnails on the panel."""
 from __future__ import annotations
 
 import datetime as dt
+import time
 from pathlib import Path
 
 import pytest
@@ -360,3 +361,97 @@ def test_a_snapshot_then_the_later_commands_give_exactly_the_same_frames(tmp_pat
         other_p.apply(c, t)
         other.frame(t)
     assert _frames(other, times) != a
+
+
+def _same(frame_a, frame_b) -> bool:
+    return frame_a is not None and frame_a == frame_b
+
+
+def test_a_node_joining_after_many_commands_starts_from_a_snapshot_in_step(
+    tmp_path: Path, ctx
+) -> None:
+    """Over loopback UDP: 600 fader moves and GOs, the log compacted every 100; node b
+    joins after them and gets a snapshot plus the few commands after it (not 600), then
+    shows exactly the frames of the controller and of node a, which saw every command."""
+    import random
+
+    from mapping.cluster.controller import ClusterController
+    from mapping.cluster.lock import first_slot_at, slot_time
+
+    addresses = {n: free_port() for n in "ab"}
+    root = write_cluster_show(tmp_path / "s", {n: f"{h}:{p}" for n, (h, p) in addresses.items()})
+    show = load_show(root)
+    clock = ReferenceClock()
+    controller = ClusterController(
+        show, FPS, clock=clock, start_cue="1", bind=("127.0.0.1", 0), compact_every=100
+    )
+    main = ShowPlayer(show, HeadlessOutputs(ctx), start_cue="1")
+    controller.attach(main)
+    controller.start(0.0)
+    players: dict[str, ShowPlayer] = {}
+    nodes: dict[str, RenderNode] = {}
+
+    def join(name: str) -> RenderNode:
+        node = RenderNode(show, name, addresses[name], clock=clock).start()
+        nodes[name] = node
+        hello = node.wait_hello(5.0)
+        assert hello is not None and node.wait_caught_up(5.0)
+        player = ShowPlayer(show, HeadlessOutputs(ctx), start_cue=hello.start_cue)
+        node.attach(player)
+        players[name] = player
+        return node
+
+    differ: list[float] = []
+
+    def run_until(show_time: float) -> None:
+        slot = first_slot_at(main.clock(), FPS)
+        while slot_time(slot, FPS) < show_time:
+            t = slot_time(slot, FPS)
+            time.sleep(max(0.0, t - main.clock()))
+            for p in (main, *players.values()):
+                p.step(t)
+            if any(not _same(main.frame_state, p.frame_state) for p in players.values()):
+                differ.append(t)
+            slot += 1
+
+    rnd = random.Random(5)
+    layers = ("red", "green", "blue", "white")
+    try:
+        join("a")
+        for i in range(600):
+            if i % 150 == 75:
+                main.submit("go", source="test")
+            elif i % 40 == 0:
+                main.submit("master", rnd.random(), 0.5, source="osc")
+            else:
+                layer = rnd.choice(layers)
+                fade = rnd.choice((0.0, 0.0, 0.4))
+                main.submit(
+                    "layer.opacity", rnd.random(), fade, path={"layer": layer}, source="osc"
+                )
+            if i % 40 == 39:
+                run_until(main.clock() + 1 / FPS)
+        run_until(main.clock() + 0.3)  # every command applied
+        assert controller.compactions >= 5 and controller.base is not None
+        sent_before = dict(controller.sent_bytes)
+        started = time.monotonic()
+        b = join("b")
+        join_s = time.monotonic() - started
+        assert b.snapshots == 1 and b.received == len(controller.log) == 600
+        differ.clear()
+        for _ in range(20):  # more faders while everyone runs
+            main.submit("layer.opacity", rnd.random(), 0.2, path={"layer": "blue"}, source="osc")
+            run_until(main.clock() + 0.05)
+        run_until(main.clock() + 0.3)
+        assert differ == []
+        assert main.frame_state.layers[2].opacity == players["b"].frame_state.layers[2].opacity
+        to_b = controller.sent_bytes[addresses["b"]] - sent_before.get(addresses["b"], 0)
+        to_a = controller.sent_bytes[addresses["a"]]
+        assert len(controller.base.data) < 8000 and to_b < to_a / 4, (to_a, to_b)
+        assert join_s < 2.0
+    finally:
+        controller.close()
+        for node in nodes.values():
+            node.close()
+        for p in (main, *players.values()):
+            p.close()

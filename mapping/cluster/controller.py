@@ -203,6 +203,8 @@ class ClusterController:
         self._thread: threading.Thread | None = None
         self._warn = RateLimitedLog(log)
         self.sent_packets = 0
+        self.sent_bytes: dict[tuple[str, int], int] = {}
+        """Bytes sent to each node's address (heartbeats, commands, snapshots)."""
         self.resent = 0
 
     @property
@@ -353,6 +355,7 @@ class ClusterController:
         try:
             self._sock.sendto(data, address)
             self.sent_packets += 1
+            self.sent_bytes[address] = self.sent_bytes.get(address, 0) + len(data)
         except OSError as exc:  # unreachable for now: the heartbeat and resends go on
             self._warn.warning(
                 f"send:{address}", "cluster: cannot send to %s:%d: %s", *address, exc
