@@ -455,3 +455,88 @@ def test_a_node_joining_after_many_commands_starts_from_a_snapshot_in_step(
             node.close()
         for p in (main, *players.values()):
             p.close()
+
+
+# -- GPU load per node
+
+# what nvidia-smi prints for --format=csv,noheader,nounits (one integer per GPU; "[N/A]" or
+# "[Not Supported]" for a GPU that does not report): one GPU, two GPUs, the two refusals.
+# Written in that form, not captured: no NVIDIA GPU on the machines these tests were written on.
+NVIDIA_ONE = "37\n"
+NVIDIA_TWO = "5\n87\n"
+NVIDIA_NA = "[N/A]\n"
+NVIDIA_NOT_SUPPORTED = "[Not Supported]\n"
+
+
+def test_gpu_load_parsing_of_captured_outputs() -> None:
+    from mapping.cluster.gpuload import describe, parse_busy_percent, parse_nvidia_smi
+
+    assert parse_nvidia_smi(NVIDIA_ONE) == 0.37
+    assert parse_nvidia_smi(NVIDIA_TWO) == 0.87  # the busiest GPU
+    assert parse_nvidia_smi(NVIDIA_NA) is None
+    assert parse_nvidia_smi(NVIDIA_NOT_SUPPORTED) is None
+    assert parse_nvidia_smi("") is None
+    assert parse_busy_percent("42\n") == 0.42  # amdgpu's gpu_busy_percent
+    assert parse_busy_percent("100\n") == 1.0
+    assert parse_busy_percent("") is None and parse_busy_percent("250") is None
+    assert describe(0.42) == "42 %" and describe(None) == "unknown"
+
+
+def test_gpu_load_sampled_on_a_thread_from_sysfs_or_nvidia_smi_else_unknown(
+    tmp_path: Path,
+) -> None:
+    from mapping.cluster.gpuload import GpuLoadWatch
+    from mapping.control.panel.state import node_lines
+
+    drm = tmp_path / "drm"
+    for card, percent in (("card0", "12"), ("card1", "64")):
+        (drm / card / "device").mkdir(parents=True)
+        (drm / card / "device" / "gpu_busy_percent").write_text(percent + "\n")
+    watch = GpuLoadWatch(0.02, drm=drm, nvidia_smi="").start()
+    try:
+        deadline = time.monotonic() + 5.0
+        while watch.load is None and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert watch.source == "amdgpu sysfs" and watch.load == 0.64
+        (drm / "card0" / "device" / "gpu_busy_percent").write_text("91\n")
+        while watch.load != 0.91 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert watch.load == 0.91
+    finally:
+        watch.stop()
+    # a program answering as nvidia-smi does (its captured output)
+    smi = tmp_path / "nvidia-smi"
+    (tmp_path / "captured.csv").write_text(NVIDIA_TWO)
+    smi.write_text(f"#!/bin/sh\ncat '{tmp_path / 'captured.csv'}'\n")
+    smi.chmod(0o755)
+    watch = GpuLoadWatch(0.02, drm=tmp_path / "none", nvidia_smi=str(smi))
+    assert watch.source == "nvidia-smi" and watch.sample() == 0.87
+    # neither: unknown, no thread at all
+    watch = GpuLoadWatch(drm=tmp_path / "none", nvidia_smi="").start()
+    assert watch.source is None and watch.load is None and watch._thread is None
+    watch.stop()
+    # the panel's node table: "unknown" is the page's word for None; a load is rounded
+    lines = node_lines(
+        [
+            {"name": "a", "state": "ok", "gpu_load": None},
+            {"name": "b", "state": "ok", "gpu_load": 0.87},
+        ]
+    )
+    assert [n["gpu_load"] for n in lines] == [None, 0.85]
+    page = (Path(__file__).parents[1] / "mapping/control/panel/static/panel.js").read_text()
+    assert '"unknown"' in page and "n.gpu_load" in page
+
+
+def test_this_machine_s_node_reports_its_gpu_load_or_none() -> None:
+    """Here (no amdgpu sysfs, no nvidia-smi on the CI machine) the node says None."""
+    from mapping.cluster.gpuload import GpuLoadWatch, busy_files
+
+    watch = GpuLoadWatch(0.05).start()
+    try:
+        time.sleep(0.2)
+        if not busy_files() and watch.nvidia_smi is None:
+            assert watch.load is None and watch.source is None
+        else:
+            assert watch.load is None or 0.0 <= watch.load <= 1.0
+    finally:
+        watch.stop()

@@ -29,6 +29,7 @@ from mapping.cluster import protocol
 from mapping.cluster.clock import ClockSource, SystemClock
 from mapping.cluster.clockalarm import ClockWatch
 from mapping.cluster.controller import follow_show
+from mapping.cluster.gpuload import GpuLoadWatch
 from mapping.cluster.lock import ClusterClock, TagTimeProcessor, frame_index
 from mapping.cluster.showhash import HashCache, hash_show
 from mapping.ratelimit import RateLimitedLog
@@ -109,6 +110,7 @@ class RenderNode:
             target=self._hash_show, args=(hash_cache,), name="show-hash", daemon=True
         ).start()
         self._gpu: str | None = None
+        self.gpu_watch = GpuLoadWatch()  # sampled on its own thread from start()
         self.late_commands = 0
         self.controller_restarted = False
 
@@ -121,12 +123,14 @@ class RenderNode:
             target=self._loop, name=f"cluster-node-{self.name}", daemon=True
         )
         self._thread.start()
+        self.gpu_watch.start()
         return self
 
     def close(self) -> None:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=2)
+        self.gpu_watch.stop()
         if self.watch is not None:
             self.watch.stop()
         self._sock.close()
@@ -378,7 +382,7 @@ class RenderNode:
             clock_reason=clock.get("clock_reason") or "",
             cpu_load=_cpu_load(),
             gpu=self._gpu,
-            gpu_load=_gpu_load(),
+            gpu_load=self.gpu_watch.load,
             extra={"late_commands": self.late_commands},
         )
 
@@ -405,16 +409,6 @@ def _cpu_load() -> float | None:
         return round(os.getloadavg()[0] / (os.cpu_count() or 1), 3)
     except OSError:
         return None
-
-
-def _gpu_load() -> float | None:
-    """The GPU's busy fraction where the kernel driver says (amdgpu, i915 via sysfs)."""
-    for card in sorted(Path("/sys/class/drm").glob("card?/device/gpu_busy_percent")):
-        try:
-            return int(card.read_text().strip()) / 100.0
-        except (OSError, ValueError):
-            continue
-    return None
 
 
 def run_node(
