@@ -540,3 +540,104 @@ def test_this_machine_s_node_reports_its_gpu_load_or_none() -> None:
             assert watch.load is None or 0.0 <= watch.load <= 1.0
     finally:
         watch.stop()
+
+
+# -- the nodes' outputs on the controller's web panel
+
+
+def test_the_panel_shows_thumbnails_of_the_nodes_outputs(tmp_path: Path, ctx) -> None:
+    """While a page watches, the node sends small JPEGs of its output (shrunk on its GPU,
+    one datagram each); the controller's panel serves and announces them like its own."""
+    import asyncio
+    import threading
+
+    import cv2
+    import numpy as np
+
+    from mapping.cluster import protocol
+    from mapping.cluster.controller import ClusterController
+    from mapping.control.panel import PanelServer
+    from tests.panelkit import TOKEN
+    from tests.test_panel_api import login, session
+
+    listen = free_port()
+    root = write_cluster_show(
+        tmp_path / "s", {"a": f"{listen[0]}:{listen[1]}"}, controller_outputs=1, size=(64, 36)
+    )
+    show = load_show(root)
+    clock = ReferenceClock()
+    controller = ClusterController(show, FPS, clock=clock, start_cue="2", bind=("127.0.0.1", 0))
+    main = ShowPlayer(show, HeadlessOutputs(ctx), start_cue="2")
+    controller.attach(main)
+    controller.start(0.0)
+    node = RenderNode(show, "a", listen, clock=clock).start()
+    panel = None
+    player = None
+    got: dict = {}
+
+    def decode(jpeg: bytes) -> np.ndarray:
+        return cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)[..., ::-1]
+
+    async def client() -> None:
+        """The first picture (green), then — after the operator's GO to blue — pictures
+        until one is all blue: the node's thumbnails follow what it draws."""
+        async with session() as s:
+            csrf = await login(s, panel.url)
+            async with s.ws_connect(f"{panel.url}ws?csrf={csrf}") as ws:
+                seqs = []
+                while True:
+                    m = await ws.receive_json()
+                    if m["type"] != "thumb" or m["output"] != "out-a":
+                        continue
+                    seqs.append(m["seq"])
+                    async with s.get(panel.url + "api/thumb/out-a") as r:
+                        got["type"] = r.headers["Content-Type"]
+                        jpeg = await r.read()
+                    got.setdefault("first", jpeg)
+                    mean = decode(jpeg).reshape(-1, 3).mean(axis=0)
+                    if mean[2] > 200 and mean[1] < 30:
+                        got["jpeg"], got["seqs"] = jpeg, seqs
+                        return
+
+    try:
+        hello = node.wait_hello(5.0)
+        assert hello is not None and hello.thumbs_fps == 0.0  # nobody watches: none asked
+        player = ShowPlayer(show, HeadlessOutputs(ctx), start_cue=hello.start_cue)
+        node.attach(player)
+        panel = PanelServer(main, "127.0.0.1", port=0, token=TOKEN).start()
+        thread = threading.Thread(
+            target=lambda: asyncio.run(asyncio.wait_for(client(), 15.0)), daemon=True
+        )
+        thread.start()
+        deadline = time.monotonic() + 15.0
+        went = False
+        while thread.is_alive() and time.monotonic() < deadline:
+            if "first" in got and not went:
+                main.submit("go", source="test")  # cue 3: blue
+                went = True
+            t = main.clock()
+            for p in (main, player):
+                p.step(t)
+            time.sleep(1 / FPS)
+        thread.join(1.0)
+        assert got.get("type") == "image/jpeg", got
+        assert got["seqs"] == sorted(set(got["seqs"]))
+        assert node.thumbs_sent >= 2 and node.hello.thumbs_fps > 0
+        assert len(got["jpeg"]) <= protocol.MAX_THUMB_BYTES
+        first = decode(got["first"]).reshape(-1, 3).mean(axis=0)
+        assert first[1] > 200 and first[2] < 30  # cue 2: green
+        image = decode(got["jpeg"])
+        assert image.shape == (36, 64, 3)  # the 64×36 output, shown 1:1
+        output = player.renderer.read_output("out-a")[..., :3]  # cue 3 now: blue, full
+        expected = output.reshape(-1, 3).mean(axis=0)
+        rgb = image.reshape(-1, 3).mean(axis=0)
+        assert expected[2] > 200 and np.abs(rgb - expected).max() < 12.0, (rgb, expected)
+        assert "out-a" not in main.renderer.output_names()  # drawn by the node, not here
+    finally:
+        if panel is not None:
+            panel.close()
+        controller.close()
+        node.close()
+        main.close()
+        if player is not None:
+            player.close()

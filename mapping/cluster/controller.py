@@ -188,6 +188,12 @@ class ClusterController:
         self._next_try = compact_every
         self.compactions = 0
         self.snapshot_sends = 0
+        self.thumbs: dict[str, tuple[int, bytes]] = {}
+        """Output name → (sequence number, JPEG): the nodes' outputs' latest thumbnails."""
+        self._thumb_seq = 0
+        self._thumbs_fps = 0.0
+        self._thumbs_until = -1.0e9
+        self._player: Any = None
         self._last_slot = -(2**62)
         self._lock = threading.Lock()
         self._sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -224,6 +230,7 @@ class ClusterController:
         player.processor = RecordingProcessor(player.registry, player.live)
         player.commands = ClusterCommandQueue(self)
         player.cluster = self
+        self._player = player
         player.frame_listeners.append(self._compact)
         follow_show(
             player.renderer, lambda show: frozenset(o.name for o in show.outputs if o.node is None)
@@ -361,6 +368,17 @@ class ClusterController:
                 f"send:{address}", "cluster: cannot send to %s:%d: %s", *address, exc
             )
 
+    def want_thumbs(self, fps: float, for_s: float = 2.0) -> None:
+        """Ask the nodes for thumbnails of their outputs, ``fps`` per output and second,
+        for the next ``for_s`` seconds (the web panel calls this while it is watched)."""
+        self._thumbs_fps = fps
+        self._thumbs_until = time.monotonic() + for_s
+
+    def thumbs_since(self, seq: int) -> list[tuple[str, int, bytes]]:
+        """The nodes' thumbnails newer than ``seq``: (output, sequence number, JPEG)."""
+        with self._lock:
+            return [(name, s, jpeg) for name, (s, jpeg) in self.thumbs.items() if s > seq]
+
     def hello(self) -> protocol.Hello:
         return protocol.Hello(
             self.epoch_s,
@@ -372,6 +390,7 @@ class ClusterController:
             self.instance,
             self.show_hash,
             self.snapshot,
+            self._thumbs_fps if time.monotonic() < self._thumbs_until else 0.0,
         )
 
     def _send_snapshot(self, link: NodeLink, now: float) -> None:
@@ -413,6 +432,9 @@ class ClusterController:
     def _receive(self, packet: protocol.Packet) -> None:
         if isinstance(packet, protocol.ManifestPart):
             self._manifest_part(packet)
+            return
+        if isinstance(packet, protocol.Thumb):
+            self._thumb(packet)
             return
         if isinstance(packet, protocol.Ack):
             name, instance, acked = packet.node, packet.instance, packet.seq
@@ -459,6 +481,19 @@ class ClusterController:
                         log.warning("node %s: clock back within a quarter frame", name)
                 self._judge_hash(link, packet)
                 link.health = packet
+
+    def _thumb(self, thumb: protocol.Thumb) -> None:
+        """Keep a node's thumbnail, if that node drives that output."""
+        link = self.nodes.get(thumb.node)
+        show = self._player.live.show if self._player is not None else self.show
+        output = next((o for o in show.outputs if o.name == thumb.output), None)
+        if link is None or link.instance != thumb.instance or output is None:
+            return
+        if output.node != thumb.node or link.refused is not None:
+            return
+        with self._lock:
+            self._thumb_seq += 1
+            self.thumbs[thumb.output] = (self._thumb_seq, thumb.jpeg)
 
     def _manifest_part(self, part: protocol.ManifestPart) -> None:
         """Collect a node's manifest; complete, name the files that differ from ours."""

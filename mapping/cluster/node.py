@@ -14,9 +14,11 @@ show with its original tag and so reaches the current cue and show time.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
+import queue
 import random
 import socket
 import threading
@@ -110,6 +112,14 @@ class RenderNode:
             target=self._hash_show, args=(hash_cache,), name="show-hash", daemon=True
         ).start()
         self._gpu: str | None = None
+        self._thumbnailer: Any = None  # made on the render thread when thumbnails are asked
+        self._thumb_thread: int | None = None
+        self._thumb_queue: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=8)
+        self._thumb_next = 0.0
+        self._thumb_turn = 0
+        self._thumb_drawn: dict[str, int] = {}
+        self._thumb_seq = 0
+        self.thumbs_sent = 0
         self.gpu_watch = GpuLoadWatch()  # sampled on its own thread from start()
         self.late_commands = 0
         self.controller_restarted = False
@@ -131,6 +141,9 @@ class RenderNode:
         if self._thread is not None:
             self._thread.join(timeout=2)
         self.gpu_watch.stop()
+        if self._thumbnailer is not None and threading.get_ident() == self._thumb_thread:
+            self._thumbnailer.release()  # GL objects: only on the thread that made them
+        self._thumbnailer = None
         if self.watch is not None:
             self.watch.stop()
         self._sock.close()
@@ -184,6 +197,7 @@ class RenderNode:
         player.outputs.make_current()
         player.renderer.set_show(player.live.show)
         player.frame_listeners.append(self._on_frame)
+        player.frame_listeners.append(self._thumbs)
         try:
             self._gpu = str(player.outputs.ctx.info.get("GL_RENDERER"))
         except Exception:  # no GL information: the heartbeat says None
@@ -238,6 +252,70 @@ class RenderNode:
             self._record.write(json.dumps(line) + "\n")
             self._record.flush()
 
+    def _thumbs(self, player: Any) -> None:
+        """Frame listener (render thread): while the controller asks (its panel is
+        watched), shrink one of this node's outputs on the GPU now and then
+        (:class:`~mapping.gl.thumbnails.Thumbnailer`, read back a frame later); the network
+        thread encodes and sends them."""
+        hello = self.hello
+        fps = hello.thumbs_fps if hello is not None else 0.0
+        thumbnailer = self._thumbnailer
+        if thumbnailer is not None:
+            for name in thumbnailer.pending():  # captured last frame: the read-back is done
+                image = thumbnailer.collect(name)
+                if image is not None:
+                    with contextlib.suppress(queue.Full):  # the network is behind: skip one
+                        self._thumb_queue.put_nowait((name, image))
+        if fps <= 0.0:
+            return
+        now = time.monotonic()
+        names = player.renderer.output_names()
+        if not names or now < self._thumb_next:
+            return
+        if thumbnailer is None:
+            from mapping.gl.thumbnails import Thumbnailer
+
+            player.outputs.make_current()
+            thumbnailer = self._thumbnailer = Thumbnailer(player.outputs.ctx)
+            self._thumb_thread = threading.get_ident()
+        self._thumb_next = now + 1.0 / (fps * len(names))
+        for i in range(len(names)):  # the next output in turn that was redrawn since
+            name = names[(self._thumb_turn + i) % len(names)]
+            if self._thumb_drawn.get(name) != player.drawn:
+                self._thumb_turn = (self._thumb_turn + i + 1) % len(names)
+                self._thumb_drawn[name] = player.drawn
+                player.outputs.make_current()
+                thumbnailer.capture(name, player.renderer.output_texture(name))
+                return
+
+    def _send_thumbs(self) -> None:
+        """(Network thread.) Encode the thumbnails read back and send them, each in one
+        datagram of at most ``MAX_THUMB_BYTES`` (a lower JPEG quality, else skipped)."""
+        from mapping.control.panel.server import encode_jpeg
+
+        while True:
+            try:
+                name, image = self._thumb_queue.get_nowait()
+            except queue.Empty:
+                return
+            data = b""
+            for quality in (80, 50, 25):
+                try:
+                    data = encode_jpeg(image, quality)
+                except ValueError:
+                    break
+                if len(data) <= protocol.MAX_THUMB_BYTES:
+                    break
+            if not data or len(data) > protocol.MAX_THUMB_BYTES:
+                self._warn.warning(
+                    f"thumb:{name}", "output %s: no thumbnail small enough to send", name
+                )
+                continue
+            self._thumb_seq += 1
+            thumb = protocol.Thumb(self.name, self.instance, name, self._thumb_seq, data)
+            self._send(protocol.encode_thumb(thumb))
+            self.thumbs_sent += 1
+
     # -- the network thread
 
     def _loop(self) -> None:
@@ -264,6 +342,8 @@ class RenderNode:
                         self._receive(packet, addr)
                     except Exception:  # the node goes on: one bad packet is logged
                         log.exception("cluster: handling a packet from %s failed", addr)
+            if not self._thumb_queue.empty():
+                self._send_thumbs()
             now = time.monotonic()
             if self.controller is not None and now >= next_status:
                 next_status = now + STATUS_PERIOD_S
