@@ -641,3 +641,72 @@ def test_the_panel_shows_thumbnails_of_the_nodes_outputs(tmp_path: Path, ctx) ->
         main.close()
         if player is not None:
             player.close()
+
+
+def test_a_node_cut_off_past_the_kept_log_takes_the_snapshot_while_running(
+    tmp_path: Path, ctx
+) -> None:
+    """The cable is out while 300 commands pass and the log is compacted past what the
+    node holds: when it is back the node gets the state (on its render thread), then the
+    commands after it, and draws the controller's frames again — no restart."""
+    import random
+
+    from mapping.cluster.controller import ClusterController
+    from mapping.cluster.lock import first_slot_at, slot_time
+    from tests.clusterkit import Impairment, UdpRelay
+
+    relay = UdpRelay(Impairment(), seed=7)
+    listen = free_port()
+    front = relay.add(("127.0.0.1", 0), "127.0.0.1", listen)
+    relay.start()
+    show = load_show(write_cluster_show(tmp_path / "s", {"a": f"{front[0]}:{front[1]}"}))
+    clock = ReferenceClock()
+    controller = ClusterController(
+        show, FPS, clock=clock, start_cue="1", bind=("127.0.0.1", 0), compact_every=100
+    )
+    main = ShowPlayer(show, HeadlessOutputs(ctx), start_cue="1")
+    controller.attach(main)
+    controller.start(0.0)
+    node = RenderNode(show, "a", listen, clock=clock).start()
+    player = None
+    try:
+        hello = node.wait_hello(5.0)
+        assert hello is not None
+        player = ShowPlayer(show, HeadlessOutputs(ctx), start_cue=hello.start_cue)
+        node.attach(player)
+
+        def run_for(seconds: float) -> list[bool]:
+            same = []
+            end = main.clock() + seconds
+            while main.clock() < end:
+                t = slot_time(first_slot_at(main.clock(), FPS), FPS)
+                time.sleep(max(0.0, t - main.clock()))
+                for p in (main, player):
+                    p.step(t)
+                same.append(main.frame_state == player.frame_state)
+            return same
+
+        rnd = random.Random(9)
+        run_for(0.3)
+        relay.impairment = Impairment(loss=1.0)  # the cable is out
+        for i in range(300):
+            layer = rnd.choice(("red", "green", "blue", "white"))
+            main.submit("layer.opacity", rnd.random(), 0.3, path={"layer": layer}, source="osc")
+            if i % 100 == 50:
+                main.submit("go", source="test")
+            if i % 50 == 49:
+                run_for(0.05)
+        run_for(0.5)
+        assert controller.base is not None and controller.base.seq > node.received
+        assert not run_for(0.1)[-1]  # cut off: it shows the old state
+        relay.impairment = Impairment()  # back
+        run_for(1.0)
+        assert node.snapshots == 1 and node.received == len(controller.log)
+        assert all(run_for(0.5))  # the same frames as the controller again
+    finally:
+        controller.close()
+        node.close()
+        relay.close()
+        main.close()
+        if player is not None:
+            player.close()
