@@ -453,12 +453,12 @@ class ClusterController:
                 if link.instance is not None:
                     link.rejoins += 1
                     log.warning(
-                        "node %s restarted: sending it the show's %d commands", name, len(self.log)
+                        "node %s restarted: sending it %s",
+                        name,
+                        self._catch_up_text(acked),
                     )
                 else:
-                    log.info(
-                        "node %s joined (%d commands to catch up)", name, len(self.log) - acked
-                    )
+                    log.info("node %s joined: sending it %s", name, self._catch_up_text(acked))
                 link.instance = instance
                 link.acked = acked
                 link.sent_at.clear()
@@ -494,6 +494,11 @@ class ClusterController:
         with self._lock:
             self._thumb_seq += 1
             self.thumbs[thumb.output] = (self._thumb_seq, thumb.jpeg)
+
+    def _catch_up_text(self, acked: int) -> str:
+        base = self.base.seq if self.base is not None and self.base.seq > acked else acked
+        state = f"the state after command #{base}, then " if base > acked else ""
+        return f"{state}{len(self.log) - base} command(s)"
 
     def _manifest_part(self, part: protocol.ManifestPart) -> None:
         """Collect a node's manifest; complete, name the files that differ from ours."""
