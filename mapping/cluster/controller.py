@@ -330,13 +330,18 @@ class ClusterController:
         base = self.base.seq if self.base else 0
         if cut - base < self._next_try or (self._barrier is not None and cut >= self._barrier):
             return
-        snap = take(
-            player.live,
-            player.processor,
-            cut,
-            player.status.show_time_s,
-            getattr(player.processor, "recorder", None) and player.processor.recorder.records,
-        )
+        try:
+            snap = take(
+                player.live,
+                player.processor,
+                cut,
+                player.status.show_time_s,
+                getattr(player.processor, "recorder", None) and player.processor.recorder.records,
+            )
+        except Exception as exc:  # never a listener failing every frame: logged, log kept
+            log.debug("snapshot failed", exc_info=True)
+            self._warn.warning("snapshot", "cluster: taking a state snapshot failed: %s", exc)
+            snap = None
         if snap is None or len(snap.data) > MAX_SNAPSHOT_BYTES:
             if snap is not None:
                 self._warn.warning(

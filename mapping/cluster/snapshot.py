@@ -187,11 +187,11 @@ def take(
     before the edit and its show time (:class:`UndoRecorder` keeps them)."""
     try:
         doc = _document(live, processor, undo_records or {})
-    except TypeError:
+        doc["seq"] = seq
+        doc["show_time_s"] = show_time_s
+        text = json.dumps(doc, separators=(",", ":"), allow_nan=False)
+    except (TypeError, ValueError):  # something it cannot express: the log is kept
         return None
-    doc["seq"] = seq
-    doc["show_time_s"] = show_time_s
-    text = json.dumps(doc, separators=(",", ":"), allow_nan=False)
     return Snapshot(seq, show_time_s, zlib.compress(text.encode("utf-8"), 6))
 
 
