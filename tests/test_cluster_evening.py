@@ -710,3 +710,42 @@ def test_a_node_cut_off_past_the_kept_log_takes_the_snapshot_while_running(
         main.close()
         if player is not None:
             player.close()
+
+
+def test_a_command_a_snapshot_cannot_hold_stops_compaction(tmp_path: Path, ctx, caplog) -> None:
+    """``undo`` (its effect hangs on history a snapshot does not replay) and a mapping
+    edit cannot be compacted: from the first of them on, the log is kept whole."""
+    import logging
+
+    from mapping.cluster.controller import ClusterController
+
+    show = load_show(write_cluster_show(tmp_path / "s", {"a": "127.0.0.1:9"}))
+    controller = ClusterController(
+        show, FPS, clock=ReferenceClock(), bind=("127.0.0.1", 0), compact_every=20
+    )
+    main = ShowPlayer(show, HeadlessOutputs(ctx), start_cue="1")
+    controller.attach(main)
+    t = 0.0
+
+    def submit(n: int, name: str = "layer.opacity") -> None:
+        nonlocal t
+        for i in range(n):
+            if name == "layer.opacity":
+                main.submit(name, (i % 10) / 10, path={"layer": "red"}, source="osc")
+            else:
+                main.submit(name, source="osc")
+        t += 1.0
+        main.step(t)  # past every tag: all applied
+
+    try:
+        submit(30)
+        assert controller.base is not None and controller.base.seq == 30
+        assert controller.log[:30] == [None] * 30  # the commands it replaced are gone
+        with caplog.at_level(logging.INFO):
+            submit(1, "undo")
+        assert "undo cannot be compacted" in caplog.text
+        submit(60)
+        assert controller.base.seq == 30 and all(c is not None for c in controller.log[30:])
+    finally:
+        controller.close()
+        main.close()
