@@ -749,3 +749,35 @@ def test_a_command_a_snapshot_cannot_hold_stops_compaction(tmp_path: Path, ctx, 
     finally:
         controller.close()
         main.close()
+
+
+def test_a_snapshot_names_the_loaded_show_and_a_node_loads_it(tmp_path: Path) -> None:
+    """After ``show.load`` (the evening schedule's), the snapshot says which show: a node
+    still on the first one loads it by name from its own shows folder, then takes the state."""
+    from mapping.cluster.controller import RecordingProcessor
+    from mapping.cluster.snapshot import restore, take
+    from mapping.control.builtin import build_registry
+    from mapping.live import LiveShow, ShowLibrary
+
+    registry = build_registry()
+    shows = tmp_path / "shows"
+    write_cluster_show(shows / "early", {"a": "127.0.0.1:9"})
+    later = write_cluster_show(shows / "late", {"a": "127.0.0.1:9"}, fade_s=2.0)
+    controller = LiveShow(load_show(shows / "early"), library=ShowLibrary(shows))
+    cp = RecordingProcessor(registry, controller)
+    for t, (name, args, path) in enumerate(
+        [
+            ("show.load", ["late"], None),
+            ("cue.start", [], {"cue": "2"}),
+            ("layer.opacity", [0.4, 1.0], {"layer": "red"}),
+        ]
+    ):
+        assert cp.apply(registry.make(name, args, path=path), float(t)).ok
+        controller.frame(float(t))
+    snap = take(controller, cp, 3, 2.0, cp.recorder.records)
+    assert snap is not None
+    node = LiveShow(load_show(shows / "early"), library=ShowLibrary(shows))
+    restore(node, RecordingProcessor(registry, node), snap.json)
+    assert node.show.root == later
+    for t in (2.0, 2.5, 3.9, 5.0):
+        assert node.frame(t) == controller.frame(t)
