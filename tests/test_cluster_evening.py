@@ -383,7 +383,13 @@ def test_a_node_joining_after_many_commands_starts_from_a_snapshot_in_step(
     show = load_show(root)
     clock = ReferenceClock()
     controller = ClusterController(
-        show, FPS, clock=clock, start_cue="1", bind=("127.0.0.1", 0), compact_every=100
+        show,
+        FPS,
+        clock=clock,
+        start_cue="1",
+        bind=("127.0.0.1", 0),
+        compact_every=100,
+        lead_frames=8,  # a loaded machine: commands still reach the node before their frame
     )
     main = ShowPlayer(show, HeadlessOutputs(ctx), start_cue="1")
     controller.attach(main)
@@ -432,7 +438,8 @@ def test_a_node_joining_after_many_commands_starts_from_a_snapshot_in_step(
             if i % 40 == 39:
                 run_until(main.clock() + 1 / FPS)
         run_until(main.clock() + 0.3)  # every command applied
-        assert controller.compactions >= 5 and controller.base is not None
+        assert controller.compactions >= 2 and controller.base is not None
+        assert controller.base.seq >= 500  # at most 100 commands kept after it
         sent_before = dict(controller.sent_bytes)
         started = time.monotonic()
         b = join("b")
@@ -662,7 +669,13 @@ def test_a_node_cut_off_past_the_kept_log_takes_the_snapshot_while_running(
     show = load_show(write_cluster_show(tmp_path / "s", {"a": f"{front[0]}:{front[1]}"}))
     clock = ReferenceClock()
     controller = ClusterController(
-        show, FPS, clock=clock, start_cue="1", bind=("127.0.0.1", 0), compact_every=100
+        show,
+        FPS,
+        clock=clock,
+        start_cue="1",
+        bind=("127.0.0.1", 0),
+        compact_every=100,
+        lead_frames=8,  # a loaded machine: commands still reach the node before their frame
     )
     main = ShowPlayer(show, HeadlessOutputs(ctx), start_cue="1")
     controller.attach(main)
