@@ -128,30 +128,7 @@ def _parser() -> argparse.ArgumentParser:
         help="with --supervise: restart the show when no frame was drawn for S seconds",
     )
 
-    cluster = run.add_argument_group("several machines (docs/cluster.md)")
-    cluster.add_argument(
-        "--lead-frames",
-        type=argtypes.frames,
-        default=4,
-        metavar="N",
-        help="when the show names [[nodes]]: commands land this many frames ahead on every "
-        "machine (more than the network's delay; default 4)",
-    )
-    cluster.add_argument(
-        "--cluster-bind",
-        metavar="ADDR",
-        default="0.0.0.0",
-        help="interface the controller talks to the nodes from (default: all)",
-    )
-    cluster.add_argument(
-        "--show-mismatch",
-        choices=("refuse", "warn"),
-        default="refuse",
-        help="a node whose show folder differs (content hash): refuse it (default) or warn",
-    )
-    from mapping.cluster.clockchoice import add_clock_arguments
-
-    add_clock_arguments(cluster)  # the shared time, when the show names [[nodes]]
+    _cluster_options(run)
     _node_parser(sub)
 
     render = sub.add_parser("render", help="render frames to PNG files (and MP4) headless")
@@ -287,7 +264,7 @@ def cmd_node(args: argparse.Namespace) -> int:
         )
         return 2
     _set_trial_budget(args, None)  # the node's shaders are tried like the controller's
-    clock = _cluster_clock(args)
+    clock = _cluster_clock(args, show)
     if args.clock_offset:
         clock = OffsetClock(clock, args.clock_offset)
     mine = tuple(o for o in show.outputs if o.node == args.name)
@@ -314,13 +291,72 @@ def cmd_node(args: argparse.Namespace) -> int:
     )
 
 
-def _cluster_clock(args: argparse.Namespace):  # -> ClockSource
-    """The shared time ``--clock`` asks for (``auto``: PTP, else chrony, else the system)."""
+def _cluster_options(parser: argparse.ArgumentParser) -> None:
+    """The controller's options (``run`` and ``schedule --run``); each overrides the show
+    file's ``[cluster]`` setting."""
+    cluster = parser.add_argument_group("several machines (docs/cluster.md)")
+    cluster.add_argument(
+        "--lead-frames",
+        type=argtypes.frames,
+        default=None,
+        metavar="N",
+        help="when the show names [[nodes]]: commands land this many frames ahead on every "
+        "machine (more than the network's delay; default: [cluster] lead_frames, else 4)",
+    )
+    cluster.add_argument(
+        "--cluster-bind",
+        metavar="ADDR",
+        default="0.0.0.0",
+        help="interface the controller talks to the nodes from (default: all)",
+    )
+    cluster.add_argument(
+        "--show-mismatch",
+        choices=("refuse", "warn"),
+        default=None,
+        help="a node whose show folder differs (content hash): refuse it or warn "
+        "(default: [cluster] show_mismatch, else refuse)",
+    )
+    from mapping.cluster.clockchoice import add_clock_arguments
+
+    add_clock_arguments(cluster)  # the shared time, when the show names [[nodes]]
+
+
+def _cluster_clock(args: argparse.Namespace, show):  # show: Show -> ClockSource
+    """The shared time ``--clock`` asks for, else the show file's ``[cluster] clock``, else
+    ``auto`` (PTP, else chrony, else the system clock)."""
     from mapping.cluster.clockchoice import choose_clock, resolve_choice
 
     return choose_clock(
-        resolve_choice(args.clock), ptp_socket=args.ptp_socket, chrony_socket=args.chrony_socket
+        resolve_choice(args.clock, show.cluster.clock),
+        ptp_socket=args.ptp_socket,
+        chrony_socket=args.chrony_socket,
     ).clock
+
+
+def _cluster_controller(
+    args: argparse.Namespace, show, player, fps: float, state_dir: Path, start_cue: str | None
+):  # -> ClusterController | None
+    """The controller side of a multi-machine show (``run`` and ``schedule --run`` alike):
+    None when the show names no nodes. Attached to ``player`` before anything submits, so
+    every command goes to the nodes first; the caller :meth:`~ClusterController.start` s it.
+    The command line's options win over the show file's ``[cluster]`` table."""
+    if not show.nodes:
+        return None
+    from mapping.cluster.controller import ClusterController, settings
+
+    lead_frames, mismatch = settings(args.lead_frames, args.show_mismatch, show.cluster)
+    cluster = ClusterController(
+        show,
+        fps,
+        clock=_cluster_clock(args, show),
+        start_cue=start_cue,
+        lead_frames=lead_frames,
+        bind=(args.cluster_bind, 0),
+        mismatch=mismatch,
+        hash_cache=state_dir / "showhash-cache.json",
+    )
+    cluster.attach(player)
+    return cluster
 
 
 def _load(show_dir: Path):  # -> Show | None
@@ -435,21 +471,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         keys,
     )
     fps = _frame_rate(args, outputs)
-    cluster = None
-    if show.nodes:  # before anything submits: commands go to the nodes first
-        from mapping.cluster.controller import ClusterController
-
-        cluster = ClusterController(
-            show,
-            fps,
-            clock=_cluster_clock(args),
-            start_cue=start_cue,
-            lead_frames=args.lead_frames,
-            bind=(args.cluster_bind, 0),
-            mismatch=args.show_mismatch,
-            hash_cache=state_dir / "showhash-cache.json",
-        )
-        cluster.attach(player)
+    cluster = _cluster_controller(args, show, player, fps, state_dir, start_cue)
     try:
         osc = _start_osc(args, show, player)
     except (OSError, RuntimeError):
@@ -670,6 +692,7 @@ def _schedule_parser(sub) -> None:  # sub: argparse._SubParsersAction
     sound.add_argument("--audio-device", metavar="DEV", help="with --run: sound output (as run)")
     sound.add_argument("--no-audio", action="store_true", help="with --run: no sound")
     _panel_options(sched)
+    _cluster_options(sched)  # a multi-machine show: the schedule drives the nodes too
 
 
 def cmd_schedule(args: argparse.Namespace) -> int:
@@ -740,21 +763,28 @@ def _run_schedule(args: argparse.Namespace, schedule) -> int:  # schedule: Sched
     player = ShowPlayer(show, outputs, registry=registry, library=ShowLibrary(schedule.shows_dir))
     if not args.headless:
         bindings.update(key_bindings(registry))
+    state_dir = default_state_dir()
+    fps = _frame_rate(args, outputs)
+    # as for run: before the schedule submits anything, so its commands reach the nodes
+    cluster = _cluster_controller(args, show, player, fps, state_dir, None)
     attach(player, schedule)
     log.info("running the schedule %s; %s", args.file, player.live.schedule.now().describe())
     panel_port = args.panel_port if args.panel_port is not None else show.control.panel_port
     panel = start_panel(
-        player, panel_port, args.panel_bind, args.panel_token, default_state_dir() / "panel-token"
+        player, panel_port, args.panel_bind, args.panel_token, state_dir / "panel-token"
     )
     sound = None
     if not args.no_audio:  # the evening's shows change: the output is opened once for all
         sound = ShowSound(player, device=args.audio_device)
         sound.start()
     try:
-        fps = _frame_rate(args, outputs)
         _set_trial_budget(args, fps)
+        if cluster is not None:
+            cluster.start()
         player.run(fps=fps, duration_s=args.duration)
     finally:
+        if cluster is not None:
+            cluster.close()
         if sound is not None:
             sound.close()
         if panel is not None:

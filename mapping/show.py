@@ -81,6 +81,10 @@ REGION_SIZE = validate.Range(MIN_REGION_SIZE, MAX_RESOLUTION)
 POSITION = validate.Range(-MAX_POSITION, MAX_POSITION, integer=True)
 DISPLAY = validate.Range(0, MAX_DISPLAY, integer=True)
 PORT = validate.Range(0, 65535, integer=True)
+LEAD_FRAMES = validate.Range(1, 600, integer=True)
+"""``[cluster] lead_frames``: how many frames ahead commands land on every machine."""
+CLOCK_CHOICES = ("auto", "ptp", "chrony", "system")
+MISMATCH_CHOICES = ("refuse", "warn")
 COORDINATE = validate.Range(-validate.MAX_COORDINATE_PX, validate.MAX_COORDINATE_PX)
 
 RGBA = tuple[float, float, float, float]
@@ -320,6 +324,19 @@ class Node:
 
 
 @dataclass(frozen=True)
+class ClusterSettings:
+    """A multi-machine show's settings (``[cluster]``, ``docs/cluster.md``); None: not
+    given in the show file (the command line's option, else the default, decides)."""
+
+    clock: str | None = None
+    """Where the shared time comes from: ``auto``, ``ptp``, ``chrony`` or ``system``."""
+    lead_frames: int | None = None
+    """Commands land this many frames ahead on every machine."""
+    show_mismatch: str | None = None
+    """A node with another show folder: ``refuse`` it or ``warn``."""
+
+
+@dataclass(frozen=True)
 class Show:
     root: Path
     name: str
@@ -335,6 +352,8 @@ class Show:
     one window per output."""
     nodes: tuple[Node, ...] = ()
     """Render nodes (``[[nodes]]``); empty: a single-machine show."""
+    cluster: ClusterSettings = field(default_factory=ClusterSettings)
+    """``[cluster]``: clock, lead and show-folder mismatch settings."""
 
     @property
     def file(self) -> Path:
@@ -476,7 +495,9 @@ _TOP_KEYS = (
     "blend",
     "span",
     "nodes",
+    "cluster",
 )
+_CLUSTER_KEYS = ("clock", "lead_frames", "show_mismatch")
 _NODE_KEYS = ("name", "address")
 _CANVAS_KEYS = ("size", "reference")
 _OUTPUT_KEYS = ("name", "resolution", "display", "position", "gamma", "color", "node")
@@ -740,11 +761,23 @@ class _ShowParser:
         blend = self.parse_blend(surfaces)
         span = self.parse_span(outputs)
         nodes = self.parse_nodes()
+        cluster = self.parse_cluster()
         if self.problems:
             raise ValidationError(self.problems)
         assert canvas is not None
         return Show(
-            self.root, name, canvas, outputs, surfaces, layers, cues, control, blend, span, nodes
+            self.root,
+            name,
+            canvas,
+            outputs,
+            surfaces,
+            layers,
+            cues,
+            control,
+            blend,
+            span,
+            nodes,
+            cluster,
         )
 
     def parse_canvas(self) -> Canvas | None:
@@ -802,6 +835,40 @@ class _ShowParser:
                 self.problem(path, f"unknown node '{name}'{did_you_mean(name, declared)}")
             raise _InvalidError
         return name
+
+    def parse_cluster(self) -> ClusterSettings:
+        """``[cluster]``: ``clock``, ``lead_frames``, ``show_mismatch`` (``docs/cluster.md``)."""
+        table = self.doc.get("cluster")
+        if table is None:
+            return ClusterSettings()
+        if not isinstance(table, dict):
+            self.problem("cluster", f"expected a table, got {_describe(table)}")
+            return ClusterSettings()
+        self.unknown_keys(table, _CLUSTER_KEYS, "cluster")
+        clock = self.attempt(self.one_of, table.get("clock"), CLOCK_CHOICES, "cluster.clock")
+        mismatch = self.attempt(
+            self.one_of, table.get("show_mismatch"), MISMATCH_CHOICES, "cluster.show_mismatch"
+        )
+        lead = table.get("lead_frames")
+        if lead is not None and (message := LEAD_FRAMES.problem(lead)):
+            self.problem("cluster.lead_frames", f"{message} (frames)")
+            lead = _BAD
+        if not _all_ok(clock, mismatch, lead):
+            return ClusterSettings()
+        return ClusterSettings(clock, lead, mismatch)
+
+    def one_of(self, value: Any, choices: tuple[str, ...], path: str) -> str | None:
+        """None (not given) or one of ``choices``, with a hint for a near miss."""
+        if value is None:
+            return None
+        if not isinstance(value, str) or value not in choices:
+            hint = did_you_mean(value, choices) if isinstance(value, str) else ""
+            self.problem(
+                path,
+                f"expected one of: {', '.join(choices)}; got {_describe(value)}{hint}",
+            )
+            raise _InvalidError
+        return value
 
     def parse_nodes(self) -> tuple[Node, ...]:
         """``[[nodes]]``: each render machine's name and ``host:port`` (``docs/cluster.md``)."""

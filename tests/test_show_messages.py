@@ -115,7 +115,7 @@ def test_unknown_top_level_key(tmp_path):
     assert problems(tmp_path, "schema_version = 1\n", "schema_version = 1\nnmae = 'x'\n") == [
         ("nmae", 2, "unknown key (did you mean 'name'?); expected one of: "
                     "schema_version, name, canvas, outputs, surfaces, layers, cues, control, "
-                    "blend, span, nodes")
+                    "blend, span, nodes, cluster")
     ]  # fmt: skip
 
 

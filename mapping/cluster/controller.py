@@ -30,9 +30,10 @@ from mapping.cluster import protocol
 from mapping.cluster.clock import ClockSource, SystemClock
 from mapping.cluster.lock import ClusterClock, TagTimeProcessor, first_slot_at, slot_time
 from mapping.cluster.showhash import FileEntry, HashCache, ShowHash, compare, describe, hash_show
+from mapping.cluster.snapshot import COMPACTABLE, UndoRecorder, take
 from mapping.commands import Command, CommandQueue, Result, Ticket
 from mapping.ratelimit import RateLimitedLog
-from mapping.show import Show
+from mapping.show import ClusterSettings, Show
 
 log = logging.getLogger(__name__)
 
@@ -45,8 +46,39 @@ RESEND_BATCH = 64
 LOST_AFTER_S = 1.0
 """A node silent this long is reported lost."""
 MISMATCH_CHOICES = ("refuse", "warn")
+DEFAULT_LEAD_FRAMES = 4
+DEFAULT_MISMATCH = "refuse"
 MAX_LOG = 200_000
-"""Commands kept for nodes that rejoin (a show that exceeds it warns once)."""
+"""Commands kept whole for nodes that rejoin (past it, a warning: compaction is stopped)."""
+COMPACT_EVERY = 1000
+"""The log is compacted every this many commands: a state snapshot replaces them."""
+MAX_SNAPSHOT_BYTES = 60_000
+"""A snapshot travels in one UDP datagram (compressed); a larger state is not compacted."""
+
+
+def settings(
+    lead_frames: int | None, mismatch: str | None, show: ClusterSettings
+) -> tuple[int, str]:
+    """The lead (frames) and the show-folder mismatch rule: the command line's (not None)
+    over the show file's ``[cluster]``, over the defaults (4 frames, refuse)."""
+    lead = lead_frames if lead_frames is not None else show.lead_frames
+    rule = mismatch if mismatch is not None else show.show_mismatch
+    return (
+        DEFAULT_LEAD_FRAMES if lead is None else lead,
+        DEFAULT_MISMATCH if rule is None else rule,
+    )
+
+
+def follow_show(renderer: Any, mine: Callable[[Show], frozenset[str]]) -> None:
+    """Keep ``renderer.drives`` the outputs ``mine(show)`` of whatever show it is given
+    (a ``show.load`` — the evening schedule's — brings other outputs)."""
+    set_show = renderer.set_show
+
+    def set_show_following(show: Show) -> None:
+        renderer.drives = mine(show)
+        set_show(show)
+
+    renderer.set_show = set_show_following
 
 
 @dataclass
@@ -67,6 +99,7 @@ class NodeLink:
     differences: str | None = None
     """The files whose content differs from the controller's show folder (from the node's
     manifest), once known."""
+    snapshot_sent_at: float = -1.0e9
 
 
 class ClusterCommandQueue(CommandQueue):
@@ -78,8 +111,32 @@ class ClusterCommandQueue(CommandQueue):
 
     def submit(self, command: Command, on_result: Callable[[Result], None] | None = None) -> Ticket:
         if command.mode != "query":
-            command = self.controller.publish(command)
+            command, seq = self.controller.publish_seq(command)
+            controller, reply = self.controller, on_result
+
+            def on_result(result: Result) -> None:  # on the render thread, in order
+                controller.applied_seq = max(controller.applied_seq, seq)
+                if reply is not None:
+                    reply(result)
+
         return super().submit(command, on_result)
+
+
+class RecordingProcessor(TagTimeProcessor):
+    """The controller's processor: as :class:`TagTimeProcessor`, and it keeps what a
+    snapshot needs of each undo entry (:class:`~mapping.cluster.snapshot.UndoRecorder`)."""
+
+    def __init__(self, registry: Any, target: Any) -> None:
+        super().__init__(registry, target)
+        self.recorder = UndoRecorder(self)
+
+    def apply(self, command: Command, show_time_s: float) -> Result:
+        at = command.at_show_time_s
+        self.recorder.before(command, at if at is not None and at < show_time_s else show_time_s)
+        try:
+            return super().apply(command, show_time_s)
+        finally:
+            self.recorder.after()
 
 
 class ClusterController:
@@ -98,6 +155,7 @@ class ClusterController:
         show_hash: str | None = None,
         mismatch: str = "refuse",
         hash_cache: Path | None = None,
+        compact_every: int = COMPACT_EVERY,
     ) -> None:
         """``show_hash``: this show folder's digest (None: computed on a thread at
         :meth:`start`, cached in ``hash_cache``); ``mismatch``: what to do with a node whose
@@ -120,7 +178,22 @@ class ClusterController:
         self._hash_cache = hash_cache
         self.instance = random.randrange(1, 2**31)
         self.nodes = {n.name: NodeLink(n.name, _resolve(n.host, n.port)) for n in show.nodes}
-        self.log: list[protocol.TaggedCommand] = []
+        self.log: list[protocol.TaggedCommand | None] = []
+        """Every command of the show by sequence number; those a snapshot replaced: None."""
+        self.base: protocol.StateSnapshot | None = None
+        """The latest snapshot: the state after command ``base.seq`` (None: not compacted)."""
+        self.compact_every = compact_every
+        self.applied_seq = 0  # the last command the controller's own player applied
+        self._barrier: int | None = None  # the first command a snapshot cannot hold
+        self._next_try = compact_every
+        self.compactions = 0
+        self.snapshot_sends = 0
+        self.thumbs: dict[str, tuple[int, bytes]] = {}
+        """Output name → (sequence number, JPEG): the nodes' outputs' latest thumbnails."""
+        self._thumb_seq = 0
+        self._thumbs_fps = 0.0
+        self._thumbs_until = -1.0e9
+        self._player: Any = None
         self._last_slot = -(2**62)
         self._lock = threading.Lock()
         self._sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -136,6 +209,8 @@ class ClusterController:
         self._thread: threading.Thread | None = None
         self._warn = RateLimitedLog(log)
         self.sent_packets = 0
+        self.sent_bytes: dict[tuple[str, int], int] = {}
+        """Bytes sent to each node's address (heartbeats, commands, snapshots)."""
         self.resent = 0
 
     @property
@@ -152,10 +227,14 @@ class ClusterController:
         """Make ``player`` the controller's: cluster show time, tag-time commands,
         replicated queue, only the outputs no node drives (call before anything submits)."""
         player.clock = self.clock
-        player.processor = TagTimeProcessor(player.registry, player.live)
+        player.processor = RecordingProcessor(player.registry, player.live)
         player.commands = ClusterCommandQueue(self)
         player.cluster = self
-        player.renderer.drives = frozenset(o.name for o in self.show.outputs if o.node is None)
+        self._player = player
+        player.frame_listeners.append(self._compact)
+        follow_show(
+            player.renderer, lambda show: frozenset(o.name for o in show.outputs if o.node is None)
+        )
         player.outputs.make_current()
         player.renderer.set_show(player.live.show)
 
@@ -202,6 +281,10 @@ class ClusterController:
     def publish(self, command: Command) -> Command:
         """Give ``command`` its sequence number and frame slot, send it to every node, and
         return it tagged for the controller's own queue."""
+        return self.publish_seq(command)[0]
+
+    def publish_seq(self, command: Command) -> tuple[Command, int]:
+        """:meth:`publish`, and the sequence number it got."""
         with self._lock:
             earliest = self.clock() + self.lead_s
             if command.at_show_time_s is not None:
@@ -216,9 +299,19 @@ class ClusterController:
                 command.mode,
                 command.source,
             )
-            if len(self.log) == MAX_LOG:
+            if command.name not in COMPACTABLE and self._barrier is None:
+                self._barrier = tagged.seq
+                log.info(
+                    "cluster: %s cannot be compacted: rejoining nodes replay the commands "
+                    "from #%d on",
+                    command.name,
+                    tagged.seq,
+                )
+            if len(self.log) - (self.base.seq if self.base else 0) == MAX_LOG:
                 log.warning(
-                    "more than %d commands this show: rejoining nodes replay them all", MAX_LOG
+                    "more than %d commands since the last snapshot: rejoining nodes replay "
+                    "them all",
+                    MAX_LOG,
                 )
             self.log.append(tagged)
             data = protocol.encode_command(tagged, self.epoch_s, self.fps)
@@ -227,7 +320,46 @@ class ClusterController:
                 if link.refused is None:
                     link.sent_at[tagged.seq] = now
                     self._send(data, link.address)
-        return replace(command, at_show_time_s=slot_time(slot, self.fps))
+        return replace(command, at_show_time_s=slot_time(slot, self.fps)), tagged.seq
+
+    def _compact(self, player: Any) -> None:
+        """Frame listener (render thread, after the frame applied its commands): every
+        :attr:`compact_every` commands, replace the log up to the last applied one by a
+        snapshot of the state (``mapping.cluster.snapshot``)."""
+        cut = self.applied_seq
+        base = self.base.seq if self.base else 0
+        if cut - base < self._next_try or (self._barrier is not None and cut >= self._barrier):
+            return
+        try:
+            snap = take(
+                player.live,
+                player.processor,
+                cut,
+                player.status.show_time_s,
+                getattr(player.processor, "recorder", None) and player.processor.recorder.records,
+            )
+        except Exception as exc:  # never a listener failing every frame: logged, log kept
+            log.debug("snapshot failed", exc_info=True)
+            self._warn.warning("snapshot", "cluster: taking a state snapshot failed: %s", exc)
+            snap = None
+        if snap is None or len(snap.data) > MAX_SNAPSHOT_BYTES:
+            if snap is not None:
+                self._warn.warning(
+                    "snapshot-size",
+                    "cluster: the show's state is %d bytes compressed (over %d): the command "
+                    "log is kept whole",
+                    len(snap.data),
+                    MAX_SNAPSHOT_BYTES,
+                )
+            self._next_try = cut - base + max(1, self.compact_every // 4)  # later, again
+            return
+        with self._lock:
+            for seq in range(base + 1, cut + 1):
+                self.log[seq - 1] = None
+            self.base = protocol.StateSnapshot(cut, snap.data)
+            self.compactions += 1
+        self._next_try = self.compact_every
+        log.debug("cluster: log compacted to a %d-byte snapshot after #%d", len(snap.data), cut)
 
     # -- the network thread
 
@@ -235,10 +367,22 @@ class ClusterController:
         try:
             self._sock.sendto(data, address)
             self.sent_packets += 1
+            self.sent_bytes[address] = self.sent_bytes.get(address, 0) + len(data)
         except OSError as exc:  # unreachable for now: the heartbeat and resends go on
             self._warn.warning(
                 f"send:{address}", "cluster: cannot send to %s:%d: %s", *address, exc
             )
+
+    def want_thumbs(self, fps: float, for_s: float = 2.0) -> None:
+        """Ask the nodes for thumbnails of their outputs, ``fps`` per output and second,
+        for the next ``for_s`` seconds (the web panel calls this while it is watched)."""
+        self._thumbs_fps = fps
+        self._thumbs_until = time.monotonic() + for_s
+
+    def thumbs_since(self, seq: int) -> list[tuple[str, int, bytes]]:
+        """The nodes' thumbnails newer than ``seq``: (output, sequence number, JPEG)."""
+        with self._lock:
+            return [(name, s, jpeg) for name, (s, jpeg) in self.thumbs.items() if s > seq]
 
     def hello(self) -> protocol.Hello:
         return protocol.Hello(
@@ -251,7 +395,17 @@ class ClusterController:
             self.instance,
             self.show_hash,
             self.snapshot,
+            self._thumbs_fps if time.monotonic() < self._thumbs_until else 0.0,
         )
+
+    def _send_snapshot(self, link: NodeLink, now: float) -> None:
+        base = self.base
+        assert base is not None
+        if now - link.snapshot_sent_at < RESEND_AFTER_S:
+            return
+        link.snapshot_sent_at = now
+        self._send(protocol.encode_snapshot(base), link.address)
+        self.snapshot_sends += 1
 
     def _loop(self) -> None:
         next_hello = 0.0
@@ -284,6 +438,9 @@ class ClusterController:
         if isinstance(packet, protocol.ManifestPart):
             self._manifest_part(packet)
             return
+        if isinstance(packet, protocol.Thumb):
+            self._thumb(packet)
+            return
         if isinstance(packet, protocol.Ack):
             name, instance, acked = packet.node, packet.instance, packet.seq
         elif isinstance(packet, protocol.NodeHealth):
@@ -301,12 +458,12 @@ class ClusterController:
                 if link.instance is not None:
                     link.rejoins += 1
                     log.warning(
-                        "node %s restarted: sending it the show's %d commands", name, len(self.log)
+                        "node %s restarted: sending it %s",
+                        name,
+                        self._catch_up_text(acked),
                     )
                 else:
-                    log.info(
-                        "node %s joined (%d commands to catch up)", name, len(self.log) - acked
-                    )
+                    log.info("node %s joined: sending it %s", name, self._catch_up_text(acked))
                 link.instance = instance
                 link.acked = acked
                 link.sent_at.clear()
@@ -329,6 +486,24 @@ class ClusterController:
                         log.warning("node %s: clock back within a quarter frame", name)
                 self._judge_hash(link, packet)
                 link.health = packet
+
+    def _thumb(self, thumb: protocol.Thumb) -> None:
+        """Keep a node's thumbnail, if that node drives that output."""
+        link = self.nodes.get(thumb.node)
+        show = self._player.live.show if self._player is not None else self.show
+        output = next((o for o in show.outputs if o.name == thumb.output), None)
+        if link is None or link.instance != thumb.instance or output is None:
+            return
+        if output.node != thumb.node or link.refused is not None:
+            return
+        with self._lock:
+            self._thumb_seq += 1
+            self.thumbs[thumb.output] = (self._thumb_seq, thumb.jpeg)
+
+    def _catch_up_text(self, acked: int) -> str:
+        base = self.base.seq if self.base is not None and self.base.seq > acked else acked
+        state = f"the state after command #{base}, then " if base > acked else ""
+        return f"{state}{len(self.log) - base} command(s)"
 
     def _manifest_part(self, part: protocol.ManifestPart) -> None:
         """Collect a node's manifest; complete, name the files that differ from ours."""
@@ -379,6 +554,9 @@ class ClusterController:
                     continue  # never heard of (it gets the log when it joins), or up to date
                 if link.last_seen is None or now - link.last_seen > LOST_AFTER_S:
                     continue  # silent: repeats wait until it is heard from again
+                if self.base is not None and link.acked < self.base.seq:
+                    self._send_snapshot(link, now)  # the state, then the commands after it
+                    continue
                 count = 0
                 for seq in range(link.acked + 1, last + 1):
                     sent = link.sent_at.get(seq)
@@ -386,6 +564,7 @@ class ClusterController:
                         continue
                     link.sent_at[seq] = now
                     tagged = self.log[seq - 1]
+                    assert tagged is not None  # compacted ones are never past acked
                     self._send(
                         protocol.encode_command(tagged, self.epoch_s, self.fps), link.address
                     )

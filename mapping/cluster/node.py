@@ -14,19 +14,24 @@ show with its original tag and so reaches the current cue and show time.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
+import queue
 import random
 import socket
 import threading
 import time
+import zlib
 from pathlib import Path
 from typing import IO, Any
 
 from mapping.cluster import protocol
 from mapping.cluster.clock import ClockSource, SystemClock
 from mapping.cluster.clockalarm import ClockWatch
+from mapping.cluster.controller import follow_show
+from mapping.cluster.gpuload import GpuLoadWatch
 from mapping.cluster.lock import ClusterClock, TagTimeProcessor, frame_index
 from mapping.cluster.showhash import HashCache, hash_show
 from mapping.ratelimit import RateLimitedLog
@@ -90,6 +95,9 @@ class RenderNode:
         self._pending: dict[int, protocol.TaggedCommand] = {}
         self.received = 0  # highest sequence number held with none missing
         self._ready: list[protocol.TaggedCommand] = []  # in order, before the player exists
+        self._state: protocol.StateSnapshot | None = None  # the state to start from, if sent
+        self._restoring = False  # a snapshot waits for the render thread: commands wait too
+        self.snapshots = 0
         self.player: Any = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -104,6 +112,15 @@ class RenderNode:
             target=self._hash_show, args=(hash_cache,), name="show-hash", daemon=True
         ).start()
         self._gpu: str | None = None
+        self._thumbnailer: Any = None  # made on the render thread when thumbnails are asked
+        self._thumb_thread: int | None = None
+        self._thumb_queue: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=8)
+        self._thumb_next = 0.0
+        self._thumb_turn = 0
+        self._thumb_drawn: dict[str, int] = {}
+        self._thumb_seq = 0
+        self.thumbs_sent = 0
+        self.gpu_watch = GpuLoadWatch()  # sampled on its own thread from start()
         self.late_commands = 0
         self.controller_restarted = False
 
@@ -116,12 +133,17 @@ class RenderNode:
             target=self._loop, name=f"cluster-node-{self.name}", daemon=True
         )
         self._thread.start()
+        self.gpu_watch.start()
         return self
 
     def close(self) -> None:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=2)
+        self.gpu_watch.stop()
+        if self._thumbnailer is not None and threading.get_ident() == self._thumb_thread:
+            self._thumbnailer.release()  # GL objects: only on the thread that made them
+        self._thumbnailer = None
         if self.watch is not None:
             self.watch.stop()
         self._sock.close()
@@ -156,7 +178,11 @@ class RenderNode:
         hello = self.hello
         if hello is None:
             raise RuntimeError("attach: no heartbeat from the controller yet")
-        if hello.snapshot is not None:  # a resumed controller: its state at its start
+        player.processor = TagTimeProcessor(player.registry, player.live)
+        state = self._state
+        if state is not None:  # a compacted log: the state after its snapshot's command
+            self._restore(player, state)
+        elif hello.snapshot is not None:  # a resumed controller: its state at its start
             from mapping.operations.journal import parse_journal, resume
 
             try:
@@ -164,17 +190,39 @@ class RenderNode:
             except ValueError as exc:
                 log.error("the controller's resumed state is unreadable (%s): starting afresh", exc)
         player.clock = ClusterClock(self.source, hello.epoch_s)
-        player.processor = TagTimeProcessor(player.registry, player.live)
-        player.renderer.drives = frozenset(o.name for o in self.outputs)
+        name = self.name
+        follow_show(
+            player.renderer, lambda show: frozenset(o.name for o in show.outputs if o.node == name)
+        )
         player.outputs.make_current()
         player.renderer.set_show(player.live.show)
         player.frame_listeners.append(self._on_frame)
+        player.frame_listeners.append(self._thumbs)
         try:
             self._gpu = str(player.outputs.ctx.info.get("GL_RENDERER"))
         except Exception:  # no GL information: the heartbeat says None
             self._gpu = None
         with self._lock:
             self.player = player
+            ready, self._ready = self._ready, []
+            for tagged in ready:
+                self._deliver(tagged)
+
+    def _restore(self, player: Any, state: protocol.StateSnapshot) -> None:
+        from mapping.cluster.snapshot import SnapshotError, restore
+
+        try:
+            restore(player.live, player.processor, zlib.decompress(state.data).decode("utf-8"))
+            log.info("started from the controller's state after command #%d", state.seq)
+        except (SnapshotError, zlib.error, UnicodeDecodeError) as exc:
+            log.error("the controller's state snapshot is unusable (%s)", exc)
+
+    def _restore_now(self, state: protocol.StateSnapshot) -> None:
+        """On the render thread: a snapshot that came while running (cut off for long),
+        then the commands after it that waited."""
+        self._restore(self.player, state)
+        with self._lock:
+            self._restoring = False
             ready, self._ready = self._ready, []
             for tagged in ready:
                 self._deliver(tagged)
@@ -204,6 +252,70 @@ class RenderNode:
             self._record.write(json.dumps(line) + "\n")
             self._record.flush()
 
+    def _thumbs(self, player: Any) -> None:
+        """Frame listener (render thread): while the controller asks (its panel is
+        watched), shrink one of this node's outputs on the GPU now and then
+        (:class:`~mapping.gl.thumbnails.Thumbnailer`, read back a frame later); the network
+        thread encodes and sends them."""
+        hello = self.hello
+        fps = hello.thumbs_fps if hello is not None else 0.0
+        thumbnailer = self._thumbnailer
+        if thumbnailer is not None:
+            for name in thumbnailer.pending():  # captured last frame: the read-back is done
+                image = thumbnailer.collect(name)
+                if image is not None:
+                    with contextlib.suppress(queue.Full):  # the network is behind: skip one
+                        self._thumb_queue.put_nowait((name, image))
+        if fps <= 0.0:
+            return
+        now = time.monotonic()
+        names = player.renderer.output_names()
+        if not names or now < self._thumb_next:
+            return
+        if thumbnailer is None:
+            from mapping.gl.thumbnails import Thumbnailer
+
+            player.outputs.make_current()
+            thumbnailer = self._thumbnailer = Thumbnailer(player.outputs.ctx)
+            self._thumb_thread = threading.get_ident()
+        self._thumb_next = now + 1.0 / (fps * len(names))
+        for i in range(len(names)):  # the next output in turn that was redrawn since
+            name = names[(self._thumb_turn + i) % len(names)]
+            if self._thumb_drawn.get(name) != player.drawn:
+                self._thumb_turn = (self._thumb_turn + i + 1) % len(names)
+                self._thumb_drawn[name] = player.drawn
+                player.outputs.make_current()
+                thumbnailer.capture(name, player.renderer.output_texture(name))
+                return
+
+    def _send_thumbs(self) -> None:
+        """(Network thread.) Encode the thumbnails read back and send them, each in one
+        datagram of at most ``MAX_THUMB_BYTES`` (a lower JPEG quality, else skipped)."""
+        from mapping.control.panel.server import encode_jpeg
+
+        while True:
+            try:
+                name, image = self._thumb_queue.get_nowait()
+            except queue.Empty:
+                return
+            data = b""
+            for quality in (80, 50, 25):
+                try:
+                    data = encode_jpeg(image, quality)
+                except ValueError:
+                    break
+                if len(data) <= protocol.MAX_THUMB_BYTES:
+                    break
+            if not data or len(data) > protocol.MAX_THUMB_BYTES:
+                self._warn.warning(
+                    f"thumb:{name}", "output %s: no thumbnail small enough to send", name
+                )
+                continue
+            self._thumb_seq += 1
+            thumb = protocol.Thumb(self.name, self.instance, name, self._thumb_seq, data)
+            self._send(protocol.encode_thumb(thumb))
+            self.thumbs_sent += 1
+
     # -- the network thread
 
     def _loop(self) -> None:
@@ -230,6 +342,8 @@ class RenderNode:
                         self._receive(packet, addr)
                     except Exception:  # the node goes on: one bad packet is logged
                         log.exception("cluster: handling a packet from %s failed", addr)
+            if not self._thumb_queue.empty():
+                self._send_thumbs()
             now = time.monotonic()
             if self.controller is not None and now >= next_status:
                 next_status = now + STATUS_PERIOD_S
@@ -289,20 +403,37 @@ class RenderNode:
                 if self.player is not None:
                     self.player.running = False
                 self._hello_event.set()  # a node still waiting stops waiting
-        elif isinstance(packet, protocol.TaggedCommand):
+        elif isinstance(packet, protocol.TaggedCommand | protocol.StateSnapshot):
             self.controller = self.controller or addr
             with self._lock:
-                if packet.seq > self.received:
+                if isinstance(packet, protocol.StateSnapshot):
+                    if packet.seq > self.received:
+                        self._take_state(packet)
+                elif packet.seq > self.received:
                     self._pending[packet.seq] = packet
                 while self.received + 1 in self._pending:
                     tagged = self._pending.pop(self.received + 1)
                     self.received += 1
-                    if self.player is None:
+                    if self.player is None or self._restoring:
                         self._ready.append(tagged)
                     else:
                         self._deliver(tagged)
                 received = self.received
             self._send(protocol.encode_ack(protocol.Ack(self.name, self.instance, received)))
+
+    def _take_state(self, state: protocol.StateSnapshot) -> None:
+        """(Under the lock.) The state after command ``state.seq`` replaces every command
+        up to it: kept for :meth:`attach`, or restored on the render thread when running."""
+        self.snapshots += 1
+        self.received = state.seq
+        self._ready = []
+        for seq in [s for s in self._pending if s <= state.seq]:
+            del self._pending[seq]
+        self._state = state
+        if self.player is not None:
+            log.warning("missed commands the controller no longer keeps: taking its state")
+            self._restoring = True
+            self.player.call_soon(lambda: self._restore_now(state))
 
     # -- health
 
@@ -331,7 +462,7 @@ class RenderNode:
             clock_reason=clock.get("clock_reason") or "",
             cpu_load=_cpu_load(),
             gpu=self._gpu,
-            gpu_load=_gpu_load(),
+            gpu_load=self.gpu_watch.load,
             extra={"late_commands": self.late_commands},
         )
 
@@ -358,16 +489,6 @@ def _cpu_load() -> float | None:
         return round(os.getloadavg()[0] / (os.cpu_count() or 1), 3)
     except OSError:
         return None
-
-
-def _gpu_load() -> float | None:
-    """The GPU's busy fraction where the kernel driver says (amdgpu, i915 via sysfs)."""
-    for card in sorted(Path("/sys/class/drm").glob("card?/device/gpu_busy_percent")):
-        try:
-            return int(card.read_text().strip()) / 100.0
-        except (OSError, ValueError):
-            continue
-    return None
 
 
 def run_node(

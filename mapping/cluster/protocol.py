@@ -8,6 +8,9 @@ controller → node
     ``/cluster/hello s`` (JSON: epoch, fps, show, start cue, last sequence number, lead,
     controller instance, show hash): the controller's heartbeat, several times a second.
     ``/cluster/refuse s`` (why): the node has another show folder and is not driven.
+    ``/cluster/snapshot i b`` (sequence number, zlib-compressed JSON): the show's state
+    after that command (``mapping.cluster.snapshot``), sent instead of the commands before
+    it to a node that (re)joins after the log was compacted; acknowledged like a command.
     A bundle time-tagged at the command's frame (epoch + slot / fps) holding
     ``/cluster/cmd i i s`` (sequence number, frame slot, JSON: name, args, mode, source):
     one registry command that changes the show state.
@@ -18,6 +21,9 @@ node → controller
     ``/cluster/manifest s i i i s`` (node, instance, part, parts, JSON files: name, size,
     SHA-256): its show folder's manifest, sent when its hash differs from the controller's,
     so that the controller names the files that differ.
+    ``/cluster/thumb s i s i b`` (node, instance, output, sequence number, JPEG): a small
+    picture of one of its outputs, for the controller's web panel, while the heartbeat
+    asks for them (``thumbs_fps``); at most :data:`MAX_THUMB_BYTES`.
 """
 
 from __future__ import annotations
@@ -36,6 +42,10 @@ ACK = "/cluster/ack"
 STATUS = "/cluster/status"
 REFUSE = "/cluster/refuse"
 MANIFEST = "/cluster/manifest"
+SNAPSHOT = "/cluster/snapshot"
+THUMB = "/cluster/thumb"
+MAX_THUMB_BYTES = 16_000
+"""A node's thumbnail travels in one datagram of at most this many bytes of JPEG."""
 MANIFEST_CHUNK = 40
 """Files per ``/cluster/manifest`` datagram (about 5 KB)."""
 
@@ -59,6 +69,9 @@ class Hello:
     snapshot: str | None = None
     """A resumed controller's state at its start (the state journal's JSON: cue lists'
     cues with their fire times, master, blackout); the command log applies on top."""
+    thumbs_fps: float = 0.0
+    """Thumbnails of each of its outputs a node sends per second (0: none; the controller
+    asks while its web panel is watched)."""
 
 
 @dataclass(frozen=True)
@@ -76,6 +89,26 @@ class TaggedCommand:
         return Command(
             self.name, dict(self.args), self.mode, slot_time(self.slot, fps), self.source
         )  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class StateSnapshot:
+    """The show's state after command ``seq`` (zlib-compressed JSON, see
+    :mod:`mapping.cluster.snapshot`)."""
+
+    seq: int
+    data: bytes
+
+
+@dataclass(frozen=True)
+class Thumb:
+    """A small JPEG of one of a node's outputs."""
+
+    node: str
+    instance: int
+    output: str
+    seq: int
+    jpeg: bytes
 
 
 @dataclass(frozen=True)
@@ -139,6 +172,16 @@ def encode_manifest(node: str, instance: int, files: list[tuple[str, int, str]])
     ]
 
 
+def encode_snapshot(snapshot: StateSnapshot) -> bytes:
+    return osc_codec.encode_message(SNAPSHOT, snapshot.seq, snapshot.data)
+
+
+def encode_thumb(thumb: Thumb) -> bytes:
+    return osc_codec.encode_message(
+        THUMB, thumb.node, thumb.instance, thumb.output, thumb.seq, thumb.jpeg
+    )
+
+
 def encode_refuse(refuse: Refuse) -> bytes:
     return osc_codec.encode_message(REFUSE, refuse.reason)
 
@@ -162,7 +205,7 @@ def encode_status(health: NodeHealth) -> bytes:
     return osc_codec.encode_message(STATUS, json.dumps(asdict(health)))
 
 
-Packet = Hello | TaggedCommand | Ack | NodeHealth | Refuse | ManifestPart
+Packet = Hello | TaggedCommand | Ack | NodeHealth | Refuse | ManifestPart | StateSnapshot | Thumb
 
 
 def decode(data: bytes) -> list[Packet]:
@@ -198,6 +241,16 @@ def _decode_message(msg: osc_codec.Message) -> Packet:
         return Hello(**json.loads(a[0]))
     if msg.address == STATUS:
         return NodeHealth(**json.loads(a[0]))
+    if msg.address == SNAPSHOT:
+        seq, data = a
+        if not isinstance(data, bytes):
+            raise TypeError("expected a blob")
+        return StateSnapshot(int(seq), data)
+    if msg.address == THUMB:
+        node, instance, output, seq, jpeg = a
+        if not isinstance(jpeg, bytes) or len(jpeg) > MAX_THUMB_BYTES:
+            raise TypeError(f"expected a JPEG of at most {MAX_THUMB_BYTES} bytes")
+        return Thumb(str(node), int(instance), str(output), int(seq), jpeg)
     if msg.address == REFUSE:
         return Refuse(str(a[0]))
     if msg.address == MANIFEST:

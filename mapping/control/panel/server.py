@@ -181,6 +181,7 @@ class PanelServer:
         self._thumb_turn = 0
         self._thumb_drawn: dict[str, int] = {}
         self.thumbnail_captures = 0
+        self._node_thumb_seq = 0  # the nodes' thumbnails taken from the cluster controller
 
     @property
     def url(self) -> str:
@@ -545,6 +546,25 @@ class PanelServer:
         if changes:
             self._broadcast({"type": "state", "data": changes})
         self._thumbnails(player, now)
+        self._node_thumbnails(player)
+
+    def _node_thumbnails(self, player: ShowPlayer) -> None:
+        """A multi-machine show: the render nodes send thumbnails of their outputs while a
+        page watches (``docs/cluster.md``); they are served like the controller's own."""
+        cluster = getattr(player, "cluster", None)
+        if cluster is None or self.thumb_fps <= 0 or self._loop is None:
+            return
+        cluster.want_thumbs(self.thumb_fps)
+        for name, seq, jpeg in cluster.thumbs_since(self._node_thumb_seq):
+            self._node_thumb_seq = max(self._node_thumb_seq, seq)
+            with contextlib.suppress(RuntimeError):
+                self._loop.call_soon_threadsafe(self._store_thumb, name, jpeg)
+
+    def _store_thumb(self, name: str, jpeg: bytes) -> None:
+        """(The server's loop.) The latest thumbnail of an output, told to every page."""
+        self._thumb_seq += 1
+        self.thumbs[name] = (self._thumb_seq, jpeg)
+        self._broadcast({"type": "thumb", "output": name, "seq": self._thumb_seq})
 
     def _thumbnails(self, player: ShowPlayer, now: float) -> None:
         if self.thumb_fps <= 0:
@@ -587,18 +607,16 @@ class PanelServer:
         def done(f: asyncio.Future[bytes]) -> None:
             if f.cancelled() or f.exception() is not None:
                 return
-            self._thumb_seq += 1
-            self.thumbs[name] = (self._thumb_seq, f.result())
-            self._broadcast({"type": "thumb", "output": name, "seq": self._thumb_seq})
+            self._store_thumb(name, f.result())
 
         future.add_done_callback(done)
 
 
-def encode_jpeg(image_rgb: Any) -> bytes:
+def encode_jpeg(image_rgb: Any, quality: int = JPEG_QUALITY) -> bytes:
     import cv2
 
     ok, data = cv2.imencode(
-        ".jpg", cv2.cvtColor(image_rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY]
+        ".jpg", cv2.cvtColor(image_rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, quality]
     )
     if not ok:
         raise ValueError("JPEG encoding failed")

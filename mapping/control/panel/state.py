@@ -127,6 +127,7 @@ def node_lines(health: list[dict[str, Any]]) -> list[dict[str, Any]]:
     for h in health:
         offset = h.get("clock_offset_s")
         cpu = h.get("cpu_load")
+        gpu_load = h.get("gpu_load")
         out.append(
             {
                 "name": h["name"],
@@ -139,6 +140,7 @@ def node_lines(health: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 "clock_offset_ms": None if offset is None else round(offset * 1000, 1),
                 "cpu": None if cpu is None else round(cpu * 20) / 20,
                 "gpu": h.get("gpu"),
+                "gpu_load": None if gpu_load is None else round(gpu_load * 20) / 20,
                 "rejoins": int(h.get("rejoins") or 0),
                 "problem": "; ".join(
                     p

@@ -113,7 +113,7 @@ function renderNodes() {
     el("td", {}, n.late_frames),
     el("td", {class: n.clock_alarm ? "alarm" : ""}, `${n.clock}${n.clock_offset_ms === null ? "" : ` ${n.clock_offset_ms} ms`}`),
     el("td", {}, n.cpu === null ? "–" : Math.round(n.cpu * 100) + "%"),
-    el("td", {}, n.gpu || "–"),
+    el("td", {title: n.gpu || ""}, n.gpu_load === null || n.gpu_load === undefined ? "unknown" : Math.round(n.gpu_load * 100) + "%"),
     el("td", {}, n.problem || ""))));
 }
 
