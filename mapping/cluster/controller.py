@@ -116,6 +116,8 @@ class ClusterCommandQueue(CommandQueue):
 
             def on_result(result: Result) -> None:  # on the render thread, in order
                 controller.applied_seq = max(controller.applied_seq, seq)
+                if command.name == "show.reload":  # the folder changed: hash it again
+                    controller.reloaded(seq)
                 if reply is not None:
                     reply(result)
 
@@ -176,6 +178,15 @@ class ClusterController:
         self.mismatch = mismatch
         self._my_hash: ShowHash | None = None
         self._hash_cache = hash_cache
+        self._cache: HashCache | None = None
+        self._hashing = threading.Lock()  # one hash of the folder at a time
+        self.hash_seq = 0
+        """The ``show.reload`` (sequence number; 0: the start) after which :attr:`show_hash`
+        was computed."""
+        self.reload_seq = 0
+        """The last ``show.reload`` the controller applied (0: none)."""
+        self._reload_published = 0  # the last show.reload sent: hashes wait for it
+        self.rehashes = 0
         self.instance = random.randrange(1, 2**31)
         self.nodes = {n.name: NodeLink(n.name, _resolve(n.host, n.port)) for n in show.nodes}
         self.log: list[protocol.TaggedCommand | None] = []
@@ -268,13 +279,39 @@ class ClusterController:
             self._thread.join(timeout=2)
         self._sock.close()
 
-    def _hash_show(self) -> None:
+    def _hash_show(self, after_seq: int = 0) -> None:
+        """Hash the show folder (on a thread of its own): at start, and after the
+        ``show.reload`` ``after_seq`` (the cache makes that cheap: unchanged files are only
+        stat'ed). Nodes are then compared with the new hash."""
         try:
-            self._my_hash = hash_show(self.show.root, HashCache(self._hash_cache))
-            self.show_hash = self._my_hash.digest
-            log.info("show folder hash %s", self.show_hash[:16])
+            with self._hashing:
+                if after_seq < self.hash_seq:
+                    return  # a later reload's hash is already in
+                if self._cache is None:
+                    self._cache = HashCache(self._hash_cache)
+                mine = hash_show(self.show.root, self._cache)
+                if self._hash_cache is not None:
+                    self._cache.save()
+                with self._lock:
+                    changed = mine.digest != self.show_hash
+                    self._my_hash, self.show_hash, self.hash_seq = mine, mine.digest, after_seq
+                    if after_seq:
+                        self.rehashes += 1
+                    for link in self.nodes.values():  # their files are compared again
+                        link.differences = None
+                        link.manifest = {}
+                        link.manifest_key = None
+            if after_seq == 0 or changed:
+                log.info("show folder hash %s", mine.digest[:16])
         except Exception:  # no hash: nodes are not compared, the show goes on
             log.exception("hashing the show folder failed")
+
+    def reloaded(self, seq: int) -> None:
+        """The controller applied ``show.reload`` number ``seq`` (render thread): hash the
+        folder again on a thread; the nodes' hashes are compared with it once they too
+        reloaded."""
+        self.reload_seq = max(self.reload_seq, seq)
+        threading.Thread(target=self._hash_show, args=(seq,), name="show-hash", daemon=True).start()
 
     # -- commands
 
@@ -299,6 +336,8 @@ class ClusterController:
                 command.mode,
                 command.source,
             )
+            if command.name == "show.reload":
+                self._reload_published = tagged.seq
             if command.name not in COMPACTABLE and self._barrier is None:
                 self._barrier = tagged.seq
                 log.info(
@@ -337,6 +376,8 @@ class ClusterController:
                 cut,
                 player.status.show_time_s,
                 getattr(player.processor, "recorder", None) and player.processor.recorder.records,
+                reload_seq=self.reload_seq,
+                show_hash=self.show_hash if self.hash_seq == self.reload_seq else None,
             )
         except Exception as exc:  # never a listener failing every frame: logged, log kept
             log.debug("snapshot failed", exc_info=True)
@@ -511,6 +552,8 @@ class ClusterController:
         mine = self._my_hash
         if link is None or mine is None or not 0 <= part.part < part.parts <= 10_000:
             return
+        if link.health is None or not self._comparable(link.health):
+            return  # a reload on its way: the node's files are compared after it
         with self._lock:
             if link.manifest_key != (part.instance, part.parts):  # another manifest
                 link.manifest_key = (part.instance, part.parts)
@@ -526,9 +569,23 @@ class ClusterController:
             "node %s: files that differ from the controller's: %s", link.name, link.differences
         )
 
+    def _comparable(self, health: protocol.NodeHealth) -> bool:
+        """Whether the node's hash and the controller's are of the same moment: not while
+        a ``show.reload`` is on its way or being hashed on either side. A node reports the
+        reload its hash follows (``extra["hash_seq"]``: -1, hashed at its start; None, a
+        reload it holds is not hashed yet)."""
+        if self.show_hash is None or health.show_hash is None:
+            return False
+        if self.hash_seq < self._reload_published:
+            return False
+        theirs = health.extra.get("hash_seq", -1)
+        return theirs == -1 or theirs == self.hash_seq
+
     def _judge_hash(self, link: NodeLink, health: protocol.NodeHealth) -> None:
         """A node whose show folder differs is named, and refused unless set to warn."""
         mine, theirs = self.show_hash, health.show_hash
+        if not self._comparable(health):
+            return
         if mine is None or theirs is None or mine == theirs:
             if link.refused is not None and mine == theirs:
                 log.warning("node %s now has the same show folder: driven again", link.name)
@@ -590,7 +647,7 @@ class ClusterController:
                 elif link.refused is not None:
                     state = "refused"
                 elif h is not None and (
-                    h.clock_alarm or (self.show_hash and h.show_hash not in (None, self.show_hash))
+                    h.clock_alarm or (self._comparable(h) and h.show_hash != self.show_hash)
                 ):
                     state = "warning"
                 else:
@@ -607,7 +664,7 @@ class ClusterController:
                     "refused": link.refused,
                     "files_differ": link.differences,
                     "show_hash_same": None
-                    if h is None or h.show_hash is None or self.show_hash is None
+                    if h is None or not self._comparable(h)
                     else h.show_hash == self.show_hash,
                 }
                 if h is not None:

@@ -105,12 +105,17 @@ class RenderNode:
         self._record: IO[str] | None = open(record, "a", encoding="utf-8") if record else None
         self.watch: ClockWatch | None = None  # the quarter-frame alarm, once fps is known
         self.show_hash: str | None = None
+        self.hash_seq: int | None = -1
+        """The ``show.reload`` its hash follows: -1, hashed at start; None, a reload it
+        holds is not hashed yet (the controller compares hashes of the same moment)."""
+        self._reload_held = 0  # the last show.reload received
+        self.reload_seq = 0  # the last show.reload applied (or restored from a snapshot)
+        self._cache = HashCache(hash_cache)
+        self._hashing = threading.Lock()
         self._manifest: list[tuple[str, int, str]] = []
         self._manifest_sent = -1.0e9
         self.refused: str | None = None
-        threading.Thread(
-            target=self._hash_show, args=(hash_cache,), name="show-hash", daemon=True
-        ).start()
+        threading.Thread(target=self._hash_show, name="show-hash", daemon=True).start()
         self._gpu: str | None = None
         self._thumbnailer: Any = None  # made on the render thread when thumbnails are asked
         self._thumb_thread: int | None = None
@@ -178,6 +183,15 @@ class RenderNode:
         hello = self.hello
         if hello is None:
             raise RuntimeError("attach: no heartbeat from the controller yet")
+        from mapping.reload import ShowWatcher
+
+        if any(
+            isinstance(getattr(f, "__self__", None), ShowWatcher) for f in player.frame_listeners
+        ):
+            raise RuntimeError(
+                "attach: a render node must not watch its show folder: it reloads when the "
+                "controller's show.reload lands, at the same frame as every machine"
+            )
         player.processor = TagTimeProcessor(player.registry, player.live)
         state = self._state
         if state is not None:  # a compacted log: the state after its snapshot's command
@@ -212,10 +226,16 @@ class RenderNode:
         from mapping.cluster.snapshot import SnapshotError, restore
 
         try:
-            restore(player.live, player.processor, zlib.decompress(state.data).decode("utf-8"))
+            text = zlib.decompress(state.data).decode("utf-8")
+            meta = restore(player.live, player.processor, text, self.reload_seq)
             log.info("started from the controller's state after command #%d", state.seq)
         except (SnapshotError, zlib.error, UnicodeDecodeError) as exc:
             log.error("the controller's state snapshot is unusable (%s)", exc)
+            return
+        reloaded = int(meta["reload_seq"])
+        if reloaded > self.reload_seq:  # this copy of the folder was loaded again: hash it
+            self.reload_seq = reloaded
+            self._start_rehash(reloaded)
 
     def _restore_now(self, state: protocol.StateSnapshot) -> None:
         """On the render thread: a snapshot that came while running (cut off for long),
@@ -232,7 +252,16 @@ class RenderNode:
         command = tagged.command(self.hello.fps)
         if self.player.clock() > command.at_show_time_s:
             self.late_commands += 1
-        self.player.commands.submit(command)
+        if tagged.name != "show.reload":
+            self.player.commands.submit(command)
+            return
+        seq = tagged.seq
+
+        def reloaded(result: Any) -> None:  # render thread: the folder was read again
+            self.reload_seq = max(self.reload_seq, seq)
+            self._start_rehash(seq)
+
+        self.player.commands.submit(command, reloaded)
 
     def _on_frame(self, player: Any) -> None:
         status = player.status
@@ -414,6 +443,9 @@ class RenderNode:
                 while self.received + 1 in self._pending:
                     tagged = self._pending.pop(self.received + 1)
                     self.received += 1
+                    if tagged.name == "show.reload":  # its hash waits for it
+                        self._reload_held = tagged.seq
+                        self.hash_seq = None
                     if self.player is None or self._restoring:
                         self._ready.append(tagged)
                     else:
@@ -463,7 +495,7 @@ class RenderNode:
             cpu_load=_cpu_load(),
             gpu=self._gpu,
             gpu_load=self.gpu_watch.load,
-            extra={"late_commands": self.late_commands},
+            extra={"late_commands": self.late_commands, "hash_seq": self.hash_seq},
         )
 
     def _send_manifest(self, every_s: float) -> None:
@@ -474,12 +506,28 @@ class RenderNode:
         for data in protocol.encode_manifest(self.name, self.instance, self._manifest):
             self._send(data)
 
-    def _hash_show(self, cache: Path | None) -> None:
+    def _start_rehash(self, after_seq: int) -> None:
+        threading.Thread(
+            target=self._hash_show, args=(after_seq,), name="show-hash", daemon=True
+        ).start()
+
+    def _hash_show(self, after_seq: int = 0) -> None:
+        """Hash this node's copy of the show folder: at start, and after each
+        ``show.reload`` it applied (``after_seq``; unchanged files are only stat'ed)."""
         try:
-            h = hash_show(self.show.root, HashCache(cache))
-            self._manifest = [(f.name, f.size, f.sha256) for f in h.files]
-            self.show_hash = h.digest
-            log.info("show folder hash %s", self.show_hash[:16])
+            with self._hashing:
+                h = hash_show(self.show.root, self._cache)
+                if self._cache.file is not None:
+                    self._cache.save()
+                with self._lock:
+                    self._manifest = [(f.name, f.size, f.sha256) for f in h.files]
+                    changed = h.digest != self.show_hash
+                    self.show_hash = h.digest
+                    if after_seq and after_seq >= self._reload_held:
+                        self.hash_seq = after_seq
+                        self._manifest_sent = -1.0e9  # differing: the new manifest at once
+            if changed:
+                log.info("show folder hash %s", h.digest[:16])
         except Exception:  # the node plays on; the controller sees no hash
             log.exception("hashing the show folder failed")
 

@@ -16,7 +16,11 @@ cues and the master only (a resumed show restarts its current cue), so faders, a
 a stop or a pause would be lost.
 
 Only what the snapshot can express is compacted: the commands in :data:`COMPACTABLE`.
-Anything else in the log (a mapping edit, an output image, a show reload, undo/redo …)
+A ``show.reload`` is: the snapshot records the sequence number of the last one applied
+(and the controller's show-folder hash then), and a node restoring it loads its own copy
+of the show folder first (distributed by rsync or Syncthing; the hash comparison at join
+names a node whose copy differs). A ``layer.content`` file is named by its path inside the
+show folder. Anything else in the log (a mapping edit, an output image, undo/redo)
 stops compaction at that point: the log from there is kept whole. :func:`take` returns
 None when the current state holds something it cannot express (an image pattern, an undo
 entry it did not see made): the log is then simply kept longer.
@@ -28,6 +32,7 @@ import itertools
 import json
 import zlib
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from mapping.commands import Command
@@ -55,6 +60,8 @@ COMPACTABLE = frozenset(
         "testpattern.cycle",
         "lock",
         "show.load",
+        "show.reload",  # the snapshot says so: a node loads its own copy of the folder
+        "layer.content",  # a file of the show folder, named by its path inside it
         "schedule.join",
         "schedule.hold",  # the schedule's state lives on the controller only
         "schedule.start",
@@ -153,18 +160,25 @@ def _references(show: Any) -> tuple[list[tuple[Any, Any]], list[tuple[Any, Any]]
     return contents, transitions
 
 
-def _ref(value: Any, table: list[tuple[Any, Any]], what: str) -> Any:
+def _ref(value: Any, table: list[tuple[Any, Any]], what: str, root: Path | None = None) -> Any:
     if value is None:
         return None
     for key, known in table:
         if known == value:
             return key
+    if root is not None and isinstance(value, Path):  # a layer.content file
+        try:
+            return {"file": value.resolve().relative_to(root.resolve()).as_posix()}
+        except ValueError:
+            raise TypeError(f"a {what} outside the show folder") from None
     raise TypeError(f"a {what} the show file does not name")
 
 
-def _unref(key: Any, table: list[tuple[Any, Any]], what: str) -> Any:
+def _unref(key: Any, table: list[tuple[Any, Any]], what: str, root: Path | None = None) -> Any:
     if key is None:
         return None
+    if isinstance(key, dict) and root is not None:  # a layer.content file
+        return (root.resolve() / key["file"]).resolve()
     for known_key, value in table:
         if known_key == key:
             return value
@@ -180,15 +194,22 @@ def take(
     seq: int,
     show_time_s: float,
     undo_records: dict[int, tuple[Any, Any, float]] | None = None,
+    *,
+    reload_seq: int = 0,
+    show_hash: str | None = None,
 ) -> Snapshot | None:
     """The state of ``live`` (a :class:`~mapping.live.LiveShow`) and ``processor``'s undo
     history after command ``seq``; None when it holds something a snapshot cannot express.
     ``undo_records``: per undo entry (by ``id`` of its function), that function, the value
-    before the edit and its show time (:class:`UndoRecorder` keeps them)."""
+    before the edit and its show time (:class:`UndoRecorder` keeps them).
+    ``reload_seq``: the last ``show.reload`` applied (0: none); ``show_hash``: the
+    controller's show-folder hash then."""
     try:
         doc = _document(live, processor, undo_records or {})
         doc["seq"] = seq
         doc["show_time_s"] = show_time_s
+        doc["reload_seq"] = reload_seq
+        doc["show_hash"] = show_hash
         text = json.dumps(doc, separators=(",", ":"), allow_nan=False)
     except (TypeError, ValueError):  # something it cannot express: the log is kept
         return None
@@ -198,17 +219,18 @@ def take(
 def _document(live: Any, processor: Any, records: dict[int, tuple[Any, Any, float]]) -> dict:
     engine = live.engine
     contents, transitions = _references(live.show)
+    root = live.show.root
     if any(k and k.startswith("image:") for k in live.patterns.values()):
         raise TypeError("an image pattern")
     tracks = {}
     for name, tr in engine._tracks.items():
         tracks[name] = {
-            "content": _ref(tr.content, contents, "content"),
+            "content": _ref(tr.content, contents, "content", root),
             "content_since": tr.content_since,
             "opacity": _fade(tr.opacity),
             "params": {k: _fade(f) for k, f in tr.params.items()},
             "events": sorted(tr.events),
-            "previous": _ref(tr.previous, contents, "content"),
+            "previous": _ref(tr.previous, contents, "content", root),
             "previous_since": tr.previous_since,
             "mix": _fade(tr.mix),
             "transition": _ref(tr.transition, transitions, "transition"),
@@ -248,34 +270,44 @@ def _document(live: Any, processor: Any, records: dict[int, tuple[Any, Any, floa
     }
 
 
-def restore(live: Any, processor: Any, text: str) -> None:
+def restore(live: Any, processor: Any, text: str, reload_seq: int = 0) -> dict[str, Any]:
     """Put ``live`` and ``processor`` in the snapshot's state (``text``: its JSON). Loads
-    the snapshot's show by name first when another one is loaded. Raises
-    :class:`SnapshotError` when the snapshot does not fit the show."""
+    the snapshot's show by name first when another one is loaded; when the controller
+    reloaded its show folder after the last ``show.reload`` ``live`` applied
+    (``reload_seq``), loads this machine's copy of the folder again first. Returns the
+    snapshot's ``reload_seq`` and ``show_hash``. Raises :class:`SnapshotError` when the
+    snapshot does not fit the show (or the folder copy does not load)."""
     from mapping.cues import CueEngine
+    from mapping.errors import ValidationError
 
     try:
         doc = json.loads(text)
         if doc.get("version") != SNAPSHOT_VERSION:
             raise SnapshotError(f"expected snapshot version {SNAPSHOT_VERSION}")
-        if doc["show"] != live.show.root.name:
-            try:
+        reloaded = int(doc.get("reload_seq", 0))
+        try:
+            if doc["show"] != live.show.root.name:
                 live.load_named(doc["show"])
-            except ValueError as exc:
-                raise SnapshotError(str(exc)) from None
+            elif reloaded > reload_seq:  # the folder was edited: this machine's copy of it
+                live._adopt(live.loader(live.show.root))
+        except ValidationError as exc:
+            raise SnapshotError(f"the show folder does not load: {exc}") from None
+        except ValueError as exc:
+            raise SnapshotError(str(exc)) from None
         contents, transitions = _references(live.show)
+        root = live.show.root
         e = doc["engine"]
         engine = CueEngine(live.show)
         if set(e["tracks"]) != set(engine._tracks):
             raise SnapshotError("the show's layers differ from the controller's")
         for name, t in e["tracks"].items():
             tr = engine._tracks[name]
-            tr.content = _unref(t["content"], contents, "content")
+            tr.content = _unref(t["content"], contents, "content", root)
             tr.content_since = float(t["content_since"])
             tr.opacity = _unfade(t["opacity"])
             tr.params = {k: _unfade(f) for k, f in t["params"].items()}
             tr.events = set(t["events"])
-            tr.previous = _unref(t["previous"], contents, "content")
+            tr.previous = _unref(t["previous"], contents, "content", root)
             tr.previous_since = float(t["previous_since"])
             tr.mix = _unfade(t["mix"])
             tr.transition = _unref(t["transition"], transitions, "transition")
@@ -297,6 +329,7 @@ def restore(live: Any, processor: Any, text: str) -> None:
         live.locked = bool(doc["locked"])
         processor._undo = [_undo_entry(live, processor, *entry) for entry in doc["undo"]]
         processor._redo = [_uncommand(c) for c in doc["redo"]]
+        return {"reload_seq": reloaded, "show_hash": doc.get("show_hash")}
     except (KeyError, TypeError, ValueError) as exc:
         if isinstance(exc, SnapshotError):
             raise
