@@ -74,9 +74,9 @@ def follow_show(renderer: Any, mine: Callable[[Show], frozenset[str]]) -> None:
     (a ``show.load`` — the evening schedule's — brings other outputs)."""
     set_show = renderer.set_show
 
-    def set_show_following(show: Show) -> None:
+    def set_show_following(show: Show, *args: Any, **kwargs: Any) -> None:
         renderer.drives = mine(show)
-        set_show(show)
+        set_show(show, *args, **kwargs)  # the player passes what is in use after a reload
 
     renderer.set_show = set_show_following
 

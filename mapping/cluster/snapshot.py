@@ -76,6 +76,7 @@ UNDO_VALUE = {
     "surface.visible": "visible",
     "output.level": "level",
     "output.testpattern": "pattern",
+    "layer.content": "file",  # the content before: a show's own, or a file named by its path
 }
 """The edits whose undo a snapshot can carry: the command again, with the value before it
 (and no fade), as of its own time — what their undo does."""
@@ -243,7 +244,10 @@ def _document(live: Any, processor: Any, records: dict[int, tuple[Any, Any, floa
         if record is None or record[0] is not fn or command.name not in UNDO_VALUE:
             raise TypeError("an undo entry without its value before")
         _, before, t = record
-        undo.append([_command(command), _value(before), t])
+        if command.name == "layer.content":  # a reference, as the tracks' contents
+            undo.append([_command(command), _ref(before, contents, "content", root), t])
+        else:
+            undo.append([_command(command), _value(before), t])
     return {
         "version": SNAPSHOT_VERSION,
         "show": live.show.root.name,
@@ -340,6 +344,13 @@ def _undo_entry(live: Any, processor: Any, command: list[Any], before: Any, t: f
     c = _uncommand(command)
     spec = processor.registry.spec(c.name)
     args = dict(c.args)
+    if c.name == "layer.content":  # what its own undo does: the content before, at once
+        content = _unref(before, _references(live.show)[0], "content", live.show.root)
+
+        def undo_content() -> None:
+            live.engine.set_content(args["layer"], content, t)
+
+        return (c, undo_content)
     value = _unvalue(before)
     if c.name == "output.testpattern" and value is None:
         value = "off"
@@ -399,6 +410,8 @@ def _before_value(live: Any, command: Command, t: float) -> Any:
             return live.engine.level(a["output"], t)
         if command.name == "output.testpattern":
             return live.patterns[a["output"]]
+        if command.name == "layer.content":
+            return live.engine.content(a["layer"])
     except (KeyError, TypeError):
         return _UNKNOWN
     return _UNKNOWN
