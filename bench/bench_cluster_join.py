@@ -11,7 +11,10 @@ What it measures
     frames equal the controller's (``FrameState`` compared exactly).
 
     Baseline (same process, same commands): compaction off (``compact_every`` larger than
-    the log), i.e. the whole log replayed, 64 commands per node per 100 ms.
+    the log), i.e. the whole log replayed, 64 commands per node per 100 ms — which is also
+    what an edit of the show folder (``show.reload``) caused before it could be compacted.
+    The third row per length: compaction on, with an edit of ``show.toml`` and its
+    ``show.reload`` (what the folder watcher submits) every ``--edit-every`` commands.
 
 Run: ``python bench/bench_cluster_join.py`` (``--commands 2000 5000``).
 """
@@ -49,7 +52,7 @@ def _port() -> tuple[str, int]:
     return address
 
 
-def one(n_commands: int, compact_every: int, ctx) -> list[str]:
+def one(n_commands: int, compact_every: int, ctx, edit_every: int = 0) -> list[str]:
     addresses = {n: _port() for n in "ab"}
     with tempfile.TemporaryDirectory() as tmp:
         root = write_cluster_show(
@@ -94,8 +97,14 @@ def one(n_commands: int, compact_every: int, ctx) -> list[str]:
         rnd = random.Random(5)
         try:
             join("a")
+            colours = ("#ff0000", "#ff4000")
             for i in range(n_commands):
-                if i % 150 == 75:
+                if edit_every and i % edit_every == edit_every // 2:
+                    toml = root / "show.toml"
+                    toml.write_text(toml.read_text().replace(*colours))
+                    colours = colours[::-1]
+                    main.submit("show.reload", source="watch")
+                elif i % 150 == 75:
                     main.submit("go", source="bench")
                 elif i % 40 == 0:
                     main.submit("master", rnd.random(), 0.5, source="osc")
@@ -119,7 +128,8 @@ def one(n_commands: int, compact_every: int, ctx) -> list[str]:
             snapshot = len(controller.base.data) if controller.base is not None else 0
             return [
                 f"{n_commands:,}",
-                "on" if compact_every < n_commands else "off (baseline)",
+                ("on" if compact_every < n_commands else "off (baseline)")
+                + (f", an edit every {edit_every}" if edit_every else ""),
                 f"{b.snapshots}",
                 f"{snapshot:,}",
                 f"{sent:,}",
@@ -138,6 +148,7 @@ def one(n_commands: int, compact_every: int, ctx) -> list[str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--commands", type=int, nargs="+", default=[2000, 5000])
+    parser.add_argument("--edit-every", type=int, default=500)
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     ctx = create_headless_context()
@@ -145,6 +156,7 @@ def main() -> None:
     for n in args.commands:
         rows.append(one(n, 10**9, ctx))  # baseline: the whole log replayed
         rows.append(one(n, 1000, ctx))
+        rows.append(one(n, 1000, ctx, args.edit_every))
     print(
         f"node joining a running show ({platform.processor() or platform.machine()}, {FPS:g} fps)"
     )

@@ -160,8 +160,9 @@ class ClusterController:
         compact_every: int = COMPACT_EVERY,
     ) -> None:
         """``show_hash``: this show folder's digest (None: computed on a thread at
-        :meth:`start`, cached in ``hash_cache``); ``mismatch``: what to do with a node whose
-        show folder differs — ``refuse`` it (named, not driven, told to stop) or ``warn``."""
+        :meth:`start` and after each ``show.reload``, cached in ``hash_cache``);
+        ``mismatch``: what to do with a node whose show folder differs — ``refuse`` it
+        (named, not driven, told to stop) or ``warn``."""
         if mismatch not in MISMATCH_CHOICES:
             raise ValueError(f"mismatch: expected one of {', '.join(MISMATCH_CHOICES)}")
         if lead_frames < 1:
@@ -186,6 +187,7 @@ class ClusterController:
         self.reload_seq = 0
         """The last ``show.reload`` the controller applied (0: none)."""
         self._reload_published = 0  # the last show.reload sent: hashes wait for it
+        self._reload_tried = 0  # the last show.reload a snapshot was tried right after
         self.rehashes = 0
         self.instance = random.randrange(1, 2**31)
         self.nodes = {n.name: NodeLink(n.name, _resolve(n.host, n.port)) for n in show.nodes}
@@ -363,12 +365,18 @@ class ClusterController:
 
     def _compact(self, player: Any) -> None:
         """Frame listener (render thread, after the frame applied its commands): every
-        :attr:`compact_every` commands, replace the log up to the last applied one by a
-        snapshot of the state (``mapping.cluster.snapshot``)."""
+        :attr:`compact_every` commands and after each ``show.reload``, replace the log up
+        to the last applied one by a snapshot of the state (``mapping.cluster.snapshot``)."""
         cut = self.applied_seq
         base = self.base.seq if self.base else 0
-        if cut - base < self._next_try or (self._barrier is not None and cut >= self._barrier):
+        if self._barrier is not None and cut >= self._barrier:
             return
+        # right after a show.reload, whatever the count: a node joining later then starts
+        # from the state of the folder as it has it now, not replaying the reload against it
+        after_reload = base < self.reload_seq <= cut and self._reload_tried < self.reload_seq
+        if cut - base < self._next_try and not after_reload:
+            return
+        self._reload_tried = max(self._reload_tried, self.reload_seq if after_reload else 0)
         try:
             snap = take(
                 player.live,
