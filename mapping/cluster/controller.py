@@ -292,8 +292,6 @@ class ClusterController:
                 if self._cache is None:
                     self._cache = HashCache(self._hash_cache)
                 mine = hash_show(self.show.root, self._cache)
-                if self._hash_cache is not None:
-                    self._cache.save()
                 with self._lock:
                     changed = mine.digest != self.show_hash
                     self._my_hash, self.show_hash, self.hash_seq = mine, mine.digest, after_seq

@@ -517,8 +517,6 @@ class RenderNode:
         try:
             with self._hashing:
                 h = hash_show(self.show.root, self._cache)
-                if self._cache.file is not None:
-                    self._cache.save()
                 with self._lock:
                     self._manifest = [(f.name, f.size, f.sha256) for f in h.files]
                     changed = h.digest != self.show_hash
