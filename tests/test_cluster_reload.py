@@ -235,3 +235,37 @@ def test_an_evening_of_folder_edits_keeps_compaction_and_nodes_in_step(
             node.close()
         for p in (main, *players.values()):
             p.close()
+
+
+def test_hashes_are_compared_only_after_the_same_reload(tmp_path: Path) -> None:
+    """A running node's hash is judged against the controller's only when both hashed
+    after the same show.reload (or the node hashed at its start): never in the frames
+    between a reload and its hash, where a folder in step would look different."""
+    from mapping.cluster import protocol
+    from mapping.cluster.controller import ClusterController
+    from mapping.commands import Command
+
+    show = load_show(write_cluster_show(tmp_path / "s", {"a": "127.0.0.1:9"}))
+    controller = ClusterController(
+        show, FPS, clock=ReferenceClock(), bind=("127.0.0.1", 0), show_hash="new"
+    )
+    link = controller.nodes["a"]
+
+    def judged(theirs: str, hash_seq: int | None) -> bool:
+        link.refused = None
+        health = protocol.NodeHealth("a", 1, show_hash=theirs, extra={"hash_seq": hash_seq})
+        controller._judge_hash(link, health)
+        return link.refused is not None
+
+    try:
+        assert judged("old", -1)  # hashed at its start: compared (and refused)
+        assert not judged("new", -1)
+        controller.publish(Command("show.reload", {}))  # #1 on its way: nobody judged
+        assert not judged("old", -1) and not judged("old", None)
+        controller.hash_seq = 1  # the controller hashed after #1
+        assert not judged("old", None)  # the node holds #1, not hashed yet
+        assert not judged("old", 0)  # (a hash from before it)
+        assert judged("old", 1)  # both after #1: its folder lacks the edit
+        assert not judged("new", 1)
+    finally:
+        controller.close()
