@@ -456,23 +456,9 @@ class ClusterController:
 
     def _loop(self) -> None:
         next_hello = 0.0
-        while not self._stop.is_set():
-            try:
-                data, addr = self._sock.recvfrom(65536)
-            except TimeoutError:
-                data = None
-            except OSError:
-                if self._stop.is_set():
-                    return
-                data = None
-            if data is not None:
-                try:
-                    for packet in protocol.decode(data):
-                        self._receive(packet)
-                except Exception as exc:  # a bad or unexpected packet must not stop the thread
-                    self._warn.warning(
-                        f"bad:{addr}", "cluster: ignored a packet from %s: %s", addr, exc
-                    )
+
+        def tick() -> None:
+            nonlocal next_hello
             now = time.monotonic()
             if now >= next_hello:
                 next_hello = now + HELLO_PERIOD_S
@@ -480,6 +466,8 @@ class ClusterController:
                 for link in self.nodes.values():
                     self._send(data, link.address)
             self._resend(now)
+
+        protocol.serve(self._sock, self._stop, lambda p, _a: self._receive(p), tick, self._warn)
 
     def _receive(self, packet: protocol.Packet) -> None:
         if isinstance(packet, protocol.ManifestPart):

@@ -349,28 +349,9 @@ class RenderNode:
 
     def _loop(self) -> None:
         next_status = 0.0
-        while not self._stop.is_set():
-            try:
-                data, addr = self._sock.recvfrom(65536)
-            except TimeoutError:
-                data = None
-            except OSError:
-                if self._stop.is_set():
-                    return
-                data = None
-            if data is not None:
-                try:
-                    packets = protocol.decode(data)
-                except protocol.ProtocolError as exc:
-                    self._warn.warning(
-                        f"bad:{addr}", "cluster: ignored a packet from %s: %s", addr, exc
-                    )
-                    packets = []
-                for packet in packets:
-                    try:
-                        self._receive(packet, addr)
-                    except Exception:  # the node goes on: one bad packet is logged
-                        log.exception("cluster: handling a packet from %s failed", addr)
+
+        def tick() -> None:
+            nonlocal next_status
             if not self._thumb_queue.empty():
                 self._send_thumbs()
             now = time.monotonic()
@@ -383,6 +364,8 @@ class RenderNode:
                         "no heartbeat from the controller for %.1f s",
                         now - self._last_hello,
                     )
+
+        protocol.serve(self._sock, self._stop, self._receive, tick, self._warn)
 
     def _send(self, data: bytes) -> None:
         if self.controller is None:

@@ -29,6 +29,10 @@ node → controller
 from __future__ import annotations
 
 import json
+import logging
+import socket
+import threading
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -258,3 +262,41 @@ def _decode_message(msg: osc_codec.Message) -> Packet:
         files = tuple((str(n), int(size), str(sha)) for n, size, sha in json.loads(body))
         return ManifestPart(str(node), int(instance), int(part), int(parts), files)
     raise ValueError("not a cluster message")
+
+
+_log = logging.getLogger(__name__)
+
+
+def serve(
+    sock: socket.socket,
+    stop: threading.Event,
+    handle: Callable[[Packet, tuple[str, int]], None],
+    tick: Callable[[], None],
+    warn: Any,
+) -> None:
+    """The network thread of a controller or a node: receive datagrams (``sock`` has a
+    short timeout), hand each decoded packet to ``handle``, call ``tick`` after each
+    receive or timeout (heartbeats, resends), until ``stop`` is set. A packet that does not
+    decode is warned about (``warn``: a :class:`mapping.ratelimit.RateLimitedLog`, once per
+    sender and interval); one whose handling fails is logged; neither stops the thread."""
+    while not stop.is_set():
+        try:
+            data, addr = sock.recvfrom(65536)
+        except TimeoutError:
+            data = None
+        except OSError:
+            if stop.is_set():
+                return
+            data = None
+        if data is not None:
+            try:
+                packets = decode(data)
+            except ProtocolError as exc:
+                warn.warning(f"bad:{addr}", "cluster: ignored a packet from %s: %s", addr, exc)
+                packets = []
+            for packet in packets:
+                try:
+                    handle(packet, addr)
+                except Exception:  # one bad packet is logged; the thread goes on
+                    _log.exception("cluster: handling a packet from %s failed", addr)
+        tick()
