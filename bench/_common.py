@@ -57,3 +57,22 @@ opacity = 0.0
 """
 """A tiny show (one 160×90 output, one solid layer) whose two cues GO round forever:
 what the control benchmarks (OSC, web panel) fire GOs at."""
+
+
+def one_output_show(name: str, size: tuple[int, int]) -> str:
+    """The head of a ``show.toml`` whose canvas is one output of ``size``, mapped 1:1 by
+    one surface (``all`` on output ``out``); append layers and cues to it."""
+    w, h = size
+    return f"""schema_version = 1
+name = "{name}"
+[canvas]
+size = [{w}, {h}]
+[[outputs]]
+name = "out"
+resolution = [{w}, {h}]
+[[surfaces]]
+name = "all"
+output = "out"
+polygon = [[0, 0], [{w}, 0], [{w}, {h}], [0, {h}]]
+corners = [[0, 0], [{w}, 0], [{w}, {h}], [0, {h}]]
+"""

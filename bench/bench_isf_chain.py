@@ -41,7 +41,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from _common import format_table
+from _common import format_table, one_output_show
 
 from mapping.cues import CueEngine
 from mapping.gl.context import create_headless_context
@@ -124,20 +124,7 @@ void main() {
 """,
 }
 
-SHOW = """\
-schema_version = 1
-name = "bench-isf"
-[canvas]
-size = [{w}, {h}]
-[[outputs]]
-name = "out"
-resolution = [{w}, {h}]
-[[surfaces]]
-name = "all"
-output = "out"
-polygon = [[0, 0], [{w}, 0], [{w}, {h}], [0, {h}]]
-corners = [[0, 0], [{w}, 0], [{w}, {h}], [0, {h}]]
-[[layers]]
+LAYER = """[[layers]]
 name = "picture"
 kind = "image"
 file = "media/noise.png"
@@ -219,7 +206,8 @@ def time_chain(
         show_dir.mkdir()
         (show_dir / "media").symlink_to(folder / "media")
         (show_dir / "shaders").symlink_to(shaders)
-        (show_dir / "show.toml").write_text(SHOW.format(w=size[0], h=size[1], filters=filters))
+        text = one_output_show("bench-isf", size) + LAYER.format(filters=filters)
+        (show_dir / "show.toml").write_text(text)
         show = load_show(show_dir)
         renderer = Renderer(ctx, show)
         engine = CueEngine(show)

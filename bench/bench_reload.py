@@ -60,7 +60,7 @@ from pathlib import Path
 import _common  # noqa: F401  (this checkout first on sys.path)
 import cv2
 import numpy as np
-from _common import REPO, format_table
+from _common import REPO, format_table, one_output_show
 
 from mapping.gl.context import create_headless_context
 from mapping.outputs import HeadlessOutputs
@@ -68,19 +68,7 @@ from mapping.player import ShowPlayer
 from mapping.reload import DEBOUNCE_S, ShowWatcher
 from mapping.show import load_show
 
-SHOW = """schema_version = 1
-name = "reload bench"
-[canvas]
-size = [{w}, {h}]
-[[outputs]]
-name = "out"
-resolution = [{w}, {h}]
-[[surfaces]]
-name = "all"
-output = "out"
-polygon = [[0, 0], [{w}, 0], [{w}, {h}], [0, {h}]]
-corners = [[0, 0], [{w}, 0], [{w}, {h}], [0, {h}]]
-[[layers]]
+LAYERS = """[[layers]]
 name = "glow"
 kind = "shader"
 shader = "shaders/glow.glsl"
@@ -120,7 +108,7 @@ class Folder:
 
     def show_toml(self, rgb: tuple[int, int, int]) -> None:
         w, h = self.size
-        text = SHOW.format(
+        text = one_output_show("reload bench", self.size) + LAYERS.format(
             w=w,
             h=h,
             third=w // 3,
