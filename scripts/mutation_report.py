@@ -22,7 +22,7 @@ from collections import Counter
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from mutation_workdir import REPO, results, scope, workdir  # noqa: E402
+from mutation_workdir import REPO, results, scope, workdir
 
 # Mutations that cannot change behaviour, recognised from the changed line alone.
 EQUIVALENT = {

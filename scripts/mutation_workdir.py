@@ -91,10 +91,10 @@ def prepare(module: str) -> Path:
         text=True,
         check=True,
     ).stdout
-    files = "\n".join(f for f in files.splitlines() if f != "pyproject.toml" and (REPO / f).is_file())
+    keep = [f for f in files.splitlines() if f != "pyproject.toml" and (REPO / f).is_file()]
     subprocess.run(
         ["rsync", "-a", "--files-from=-", f"{REPO}/", f"{folder}/"],
-        input=files,
+        input="\n".join(keep),
         text=True,
         check=True,
     )
@@ -107,7 +107,7 @@ def prepare(module: str) -> Path:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("module", help="a module of scripts/mutation_scope.toml, e.g. mapping/cues.py")
+    parser.add_argument("module", help="a module of mutation_scope.toml, e.g. mapping/cues.py")
     parser.add_argument("--survivors", action="store_true", help="print its surviving mutants")
     args = parser.parse_args()
     if args.module not in scope():
