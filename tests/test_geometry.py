@@ -328,6 +328,13 @@ def test_an_area_exactly_at_the_collinearity_threshold_is_accepted():
     assert geometry.quad_degeneracy(quad) is None
 
 
+def test_a_concave_corner_pin_is_not_a_bow_tie():
+    # the line through edge 2-3 separates corners 0 and 1, but the edges do not cross
+    dart = np.array([[0, 0], [10, 0], [3, 3], [0, 10]], float)
+    assert geometry.quad_degeneracy(dart) is None
+    assert geometry.quad_degeneracy(dart[[1, 2, 3, 0]]) is None
+
+
 def test_five_points_four_on_a_line_do_not_determine_a_homography():
     src = np.array([[0, 0], [1, 0], [2, 0], [3, 0], [0, 1]], float)
     with pytest.raises(ValueError, match=r"^point pairs do not determine a unique homography$"):
