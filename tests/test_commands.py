@@ -13,6 +13,7 @@ import pytest
 
 from mapping.commands import (
     Arg,
+    Command,
     CommandError,
     CommandProcessor,
     CommandQueue,
@@ -405,3 +406,137 @@ def test_the_queue_reports_the_earliest_pending_time(registry):
     queue.submit(registry.make("go"))
     assert queue.next_due() == -math.inf
     assert [t.command.at_show_time_s for t in queue.due(10.0, limit=1)] == [None]
+
+
+# --- edges of the specification (each kills a mutant that survived: docs/testing.md) -------
+
+
+def tiny_registry() -> tuple[Registry, dict]:
+    """A registry of its own (not the built-in one): a level with undo, two value
+    arguments, none, and a path argument that takes fixed choices."""
+    target = {"level": 0.5}
+
+    def set_level(t, args, show_time_s):
+        before = t["level"]
+        t["level"] = args["value"]
+        return lambda: t.__setitem__("level", before)
+
+    specs = [
+        CommandSpec(
+            "level",
+            "/level",
+            "the level",
+            set_level,
+            (Arg("value", float, minimum=0.0, maximum=1.0),),
+            query=lambda t, args: t["level"],
+            edit=True,
+        ),
+        CommandSpec(
+            "pair", "/pair", "two values", lambda t, a, s: None, (Arg("a", float), Arg("b", int))
+        ),
+        CommandSpec("ping", "/ping", "no values", lambda t, a, s: None),
+        CommandSpec(
+            "pick",
+            "/pick/{which}",
+            "fixed choices in the path",
+            lambda t, a, s: None,
+            (Arg("which", str, choices=("one", "two"), in_path=True),),
+        ),
+        CommandSpec(
+            "frames",
+            "/frames",
+            "a big integer range",
+            lambda t, a, s: None,
+            (Arg("n", int, minimum=0, maximum=10_000_000),),
+        ),
+    ]
+    return Registry(specs), target
+
+
+def test_too_many_values_name_every_argument_or_none():
+    registry, _ = tiny_registry()
+    with pytest.raises(CommandError) as error:
+        registry.make("pair", (1.0, 2, 3))
+    assert str(error.value) == (
+        "pair: expected at most 2 argument(s) (a (a number), b (an integer)), got 3"
+    )
+    with pytest.raises(CommandError) as error:
+        registry.make("ping", (1,))
+    assert str(error.value) == "ping: expected at most 0 argument(s) (no arguments), got 1"
+
+
+def test_path_choices_expand_into_addresses():
+    registry, target = tiny_registry()
+    addresses = [address for address, _spec, _values in registry.addresses(target)]
+    assert addresses == ["/level", "/pair", "/ping", "/pick/one", "/pick/two", "/frames"]
+
+
+def test_integer_bounds_are_written_as_integers():
+    registry, _ = tiny_registry()
+    with pytest.raises(CommandError) as error:
+        registry.make("frames", (20_000_000,))
+    assert str(error.value) == (
+        "frames: argument 'n': expected an integer in [0, 10000000], got 20000000"
+    )
+
+
+def test_a_refused_value_is_shown_whole_up_to_39_characters_then_cut():
+    registry, _ = tiny_registry()
+    prefix = "pick: argument 'which': expected one of one, two, got "
+    for text, shown in [
+        ("x" * 39, "'" + "x" * 39 + "'"),
+        ("x" * 40, "'" + "x" * 37 + "...'"),
+    ]:
+        with pytest.raises(CommandError) as error:
+            registry.make("pick", path={"which": text})
+        assert str(error.value) == prefix + shown
+    with pytest.raises(CommandError) as error:
+        registry.make("level", (list(range(30)),))
+    assert str(error.value) == (
+        "level: argument 'value': expected a number in [0, 1], got " + repr(list(range(30)))[:40]
+    )
+
+
+def test_undo_and_redo_answer_as_themselves():
+    registry, target = tiny_registry()
+    processor = CommandProcessor(registry, target)
+    nothing = processor.apply(Command("undo"), 0.0)
+    assert (nothing.ok, nothing.command, nothing.message) == (
+        False,
+        "undo",
+        "undo: nothing to undo",
+    )
+    nothing = processor.apply(Command("redo"), 0.0)
+    assert (nothing.ok, nothing.command, nothing.message) == (
+        False,
+        "redo",
+        "redo: nothing to redo",
+    )
+    processor.apply(registry.make("level", (0.25,)), 0.0)
+    undone = processor.apply(Command("undo"), 0.0)
+    assert (undone.ok, undone.command, undone.value) == (True, "undo", "level value=0.25")
+    assert target["level"] == 0.5
+    redone = processor.apply(Command("redo"), 0.0)
+    assert (redone.ok, redone.command, redone.message, redone.value) == (
+        True,
+        "redo",
+        "",
+        "level value=0.25",
+    )
+    assert target["level"] == 0.25
+
+
+def test_the_signature_and_membership_of_a_registry():
+    registry, _ = tiny_registry()
+    assert registry.spec("pair").signature() == "/pair fi"
+    assert registry.spec("ping").signature() == "/ping"
+    assert "pair" in registry and "nothing" not in registry
+
+
+def test_put_queues_the_command_itself():
+    registry, _ = tiny_registry()
+    queue = CommandQueue()
+    command = registry.make("level", (0.75,))
+    ticket = queue.put(command)
+    assert ticket.command is command
+    assert queue.due(0.0) == [ticket]
