@@ -6,6 +6,7 @@ tested on the built-in registry and a live demo show, without GL.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import threading
 
@@ -540,3 +541,117 @@ def test_put_queues_the_command_itself():
     ticket = queue.put(command)
     assert ticket.command is command
     assert queue.due(0.0) == [ticket]
+
+
+class Locked(dict):
+    """A target with the show lock on."""
+
+    locked = True
+
+
+def grid_spec() -> CommandSpec:
+    """Two path arguments: the row takes anything, the column's names depend on the row."""
+    return CommandSpec(
+        "cell",
+        "/grid/{row}/{col}",
+        "a cell",
+        lambda t, a, s: None,
+        (
+            Arg("row", str, in_path=True),
+            Arg(
+                "col", str, in_path=True, names=lambda t, v: ("a1", "b1") if v["row"] == "1" else ()
+            ),
+        ),
+    )
+
+
+def test_every_result_names_its_command():
+    registry, target = tiny_registry()
+    processor = CommandProcessor(registry, target)
+    assert processor.apply(registry.make("level", (0.25,)), 0.0).command == "level"
+    query = processor.apply(registry.make("level", mode="query"), 0.0)
+    assert (query.command, query.value) == ("level", 0.25)
+    clamped = processor.apply(Command("level", {"value": 2.0}, "add"), 0.0)
+    assert (clamped.ok, clamped.command, clamped.value) == (True, "level", 1.0)
+
+    def broken(t, args, s):
+        raise RuntimeError("boom")
+
+    failing = Registry([CommandSpec("fail", "/fail", "fails", broken)])
+    result = CommandProcessor(failing, target).apply(failing.make("fail"), 0.0)
+    assert (result.ok, result.command, result.message) == (False, "fail", "fail failed: boom")
+    unknown = processor.apply(Command("levle"), 0.0)
+    assert (unknown.command, unknown.message) == (
+        "levle",
+        "unknown command 'levle' (did you mean 'level'?)",
+    )
+    queue = CommandQueue(capacity=0)
+    ticket = queue.submit(registry.make("ping"))
+    assert (ticket.result.command, ticket.result.message) == (
+        "ping",
+        "command queue full: command dropped",
+    )
+    assert CommandQueue().capacity == 100_000
+
+
+def test_a_target_without_a_lock_is_unlocked_and_local_sources_pass_the_lock():
+    registry, target = tiny_registry()
+    locked_level = dataclasses.replace(registry.spec("level"), locked_in_show=True)
+    registry = Registry([locked_level])
+    assert CommandProcessor(registry, target).apply(registry.make("level", (0.1,)), 0.0).ok
+    locked = Locked(level=0.5)
+    processor = CommandProcessor(registry, locked)
+    refused = processor.apply(registry.make("level", (0.2,), source="osc"), 0.0)
+    assert (refused.ok, refused.command) == (False, "level")
+    assert refused.message == "level: refused, the show is locked (send /lock 0 first)"
+    assert processor.apply(registry.make("level", (0.3,), source="schedule:evening"), 0.0).ok
+    assert processor.apply(registry.make("level", (0.4,), source="key"), 0.0).ok
+    # REDO of an edit made at the keyboard keeps its source: the lock lets it through again
+    assert processor.apply(Command("undo"), 0.0).ok and locked["level"] == 0.3
+    assert processor.apply(Command("redo"), 0.0).ok and locked["level"] == 0.4
+
+
+def test_the_history_holds_200_edits_by_default():
+    registry, target = tiny_registry()
+    processor = CommandProcessor(registry, target)
+    for k in range(201):
+        processor.apply(registry.make("level", (k / 1000,)), 0.0)
+    undone = [processor.apply(Command("undo"), 0.0).ok for _ in range(201)]
+    assert undone == [True] * 200 + [False]
+    assert target["level"] == 0.0
+
+
+def test_every_path_name_is_checked_with_the_names_before_it():
+    registry = Registry([grid_spec()])
+    processor = CommandProcessor(registry, {})
+    assert processor.apply(registry.make("cell", path={"row": "1", "col": "a1"}), 0.0).ok
+    result = processor.apply(registry.make("cell", path={"row": "1", "col": "c1"}), 0.0)
+    assert result.message == "cell: unknown col 'c1'"
+    result = processor.apply(registry.make("cell", path={"row": "1", "col": "a"}), 0.0)
+    assert result.message == "cell: unknown col 'a' (did you mean 'a1'?)"
+    with pytest.raises(CommandError) as error:
+        tiny_registry()[0].make("pick", path={"which": "onee"})
+    assert str(error.value).endswith("got 'onee' (did you mean 'one'?)")
+
+
+def test_a_command_keeps_its_time_and_source_in_every_mode():
+    registry, _ = tiny_registry()
+    for mode in ("set", "query", "add"):
+        values = () if mode == "query" else (0.5,)
+        command = registry.make("level", values, mode=mode, at_show_time_s=3.0, source="osc")
+        assert (command.at_show_time_s, command.source, command.mode) == (3.0, "osc", mode)
+    assert registry.make("ping").source == ""
+
+
+def test_an_empty_path_segment_is_not_a_name_and_the_next_template_can_match():
+    pick_all = CommandSpec("pick.all", "/pick/", "an address ending in /", lambda t, a, s: None)
+    registry = Registry([tiny_registry()[0].spec("pick"), pick_all])
+    spec, values = registry.match("/pick/")
+    assert (spec.name, values) == ("pick.all", {})
+    assert registry.match("/pick/one")[1] == {"which": "one"}
+
+
+def test_registering_a_name_twice_says_which():
+    registry, _ = tiny_registry()
+    with pytest.raises(ValueError, match=r"^command 'ping' is registered twice$"):
+        registry.register(registry.spec("ping"))
