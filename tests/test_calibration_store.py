@@ -458,6 +458,23 @@ H_canvas_to_projector = [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]]
 HEAD = "schema_version = 1\n\n" + SURFACE
 
 BAD_ENTRIES = [
+    ("schema_version = 1\nvenue = 5\n" + SURFACE, ("venue", 2, "expected a string, got number 5")),
+    (
+        "schema_version = 1\nsurfaces = 5\n",
+        ("surfaces", 2, "expected a table of surfaces, got number 5"),
+    ),
+    (
+        "schema_version = true\n" + SURFACE,
+        ("schema_version", 1, "unsupported version boolean true; this program reads version 1"),
+    ),
+    (
+        HEAD + "pairs_projector_px = [[0, 0], [1, 1], [2, 0], [0, 2]]\n",
+        (
+            "surfaces.wall.pairs_canvas_px",
+            3,
+            "missing; pairs_projector_px needs pairs_canvas_px beside it",
+        ),
+    ),
     (
         "schema_version = 1\nblend = 3\n" + SURFACE,
         ("blend", 2, "expected a table [blend], got number 3"),
@@ -739,3 +756,42 @@ def test_update_calibration_says_how_it_is_called():
 def test_update_calibration_refuses_a_change_that_returns_something_else(tmp_path):
     with pytest.raises(TypeError, match=r"^the change must return a CalibrationFile, got None$"):
         store.update_calibration(tmp_path / "venue.toml", lambda cal: None)
+
+
+def test_deep_nesting_is_refused_naming_the_file(tmp_path):
+    path = write(tmp_path, "schema_version = 1\nx = " + "[" * 200 + "]" * 200 + "\n")
+    (problem,) = problems_of(path)
+    assert (problem.file, problem.line) == (path, 2)
+    assert problem.message.startswith("arrays or inline tables nested more than 32 deep")
+
+
+def test_a_save_returns_the_file_stamped_and_logs_what_it_did(tmp_path, caplog):
+    import hashlib
+    import logging
+
+    path = tmp_path / "venue.toml"
+    mesh = np.zeros((2, 3, 2))
+    mesh[1, 2] = (0.5, -1.0)
+    surface = SurfaceCalibration("left", np.eye(3), mesh_offsets_px=mesh)
+    with caplog.at_level(logging.DEBUG, logger="calibration.store"):
+        saved = save_calibration(path, CalibrationFile({"wall": surface}))
+        loaded = load_calibration(path)
+    assert saved.source.path == path
+    assert saved.source.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert f"saved calibration {path}: 1 surfaces" in caplog.messages
+    assert f"loaded calibration {path}: 1 surfaces" in caplog.messages
+    assert "mesh_size = [3, 2]\n" in path.read_text()  # columns, rows, on one line
+    assert loaded.surfaces["wall"] == surface
+
+
+def test_a_stale_save_tells_the_operator_what_to_do(tmp_path):
+    path = three_versions(tmp_path)
+    cal = load_calibration(path)
+    path.write_text(path.read_text() + "\n")  # someone else saved meanwhile
+    with pytest.raises(store.StaleCalibrationError) as error:
+        save_calibration(path, cal)
+    assert str(error.value) == (
+        f"{path} changed on disk since it was loaded (another tool or person saved it); "
+        "not overwriting their work. Reload the file and apply your change again "
+        "(update_calibration does this under the file's lock)."
+    )
