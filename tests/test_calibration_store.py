@@ -458,6 +458,32 @@ H_canvas_to_projector = [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]]
 HEAD = "schema_version = 1\n\n" + SURFACE
 
 BAD_ENTRIES = [
+    *[
+        (
+            HEAD + f"mesh_size = {size}\nmesh_offsets_px = [[0, 0], [0, 0], [0, 0], [0, 0]]\n",
+            (
+                "surfaces.wall.mesh_size",
+                6,
+                f"expected [columns, rows], integers 2..64, got {shown}",
+            ),
+        )
+        for size, shown in [
+            ("[2, 65]", "array [2, 65]"),
+            ("[1, 2]", "array [1, 2]"),
+            ("[2]", "array [2]"),
+            ("[2, 2, 1]", "array [2, 2, 1]"),
+            ("4", "number 4"),
+        ]
+    ],
+    (
+        HEAD + "mesh_size = [2, 2]\nmesh_offsets_px = [[0, 0], [0, 0], [0, 0]]\n",
+        (
+            "surfaces.wall.mesh_offsets_px",
+            7,
+            "expected a list of 4 [x, y] points, got array [[0, 0], [0, 0], [0, 0]] "
+            "(mesh_size 2×2, row by row)",
+        ),
+    ),
     ("schema_version = 1\nvenue = 5\n" + SURFACE, ("venue", 2, "expected a string, got number 5")),
     (
         "schema_version = 1\nsurfaces = 5\n",
@@ -584,6 +610,13 @@ def test_a_folder_and_a_latin_1_file_are_refused_as_calibration_files(tmp_path):
     (problem,) = problems_of(latin)
     assert (problem.file, problem.line) == (latin, 2)
     assert problem.message.startswith("not UTF-8 text: byte 0xff at column 10")
+
+
+def test_a_mesh_of_64_columns_is_the_largest_accepted(tmp_path):
+    offsets = ", ".join(f"[{k}, 0]" for k in range(128))
+    text = HEAD + f"mesh_size = [64, 2]\nmesh_offsets_px = [{offsets}]\n"
+    mesh = load_calibration(write(tmp_path, text)).surfaces["wall"].mesh_offsets_px
+    assert mesh.shape == (2, 64, 2) and mesh[1, 63, 0] == 127.0
 
 
 def test_blend_and_mesh_entries_load_with_their_defaults(tmp_path):
