@@ -828,3 +828,91 @@ def test_a_stale_save_tells_the_operator_what_to_do(tmp_path):
         "not overwriting their work. Reload the file and apply your change again "
         "(update_calibration does this under the file's lock)."
     )
+
+
+MODEL_ERRORS = [
+    (
+        {"mesh_offsets_px": np.zeros((2, 2))},
+        "mesh_offsets_px must be (rows, columns, 2) with 2..64 points a side, got shape (2, 2)",
+    ),
+    *[
+        (
+            {"mesh_offsets_px": np.zeros(shape)},
+            "mesh_offsets_px must be (rows, columns, 2) with 2..64 points a side, "
+            f"got shape {shape}",
+        )
+        for shape in [(2, 2, 3), (1, 2, 2), (2, 1, 2), (2, 65, 2), (65, 2, 2), (2, 2, 2, 2)]
+    ],
+    ({"mesh_offsets_px": np.full((2, 2, 2), np.nan)}, "mesh_offsets_px must be finite"),
+    ({"pairs_canvas_px": [[0, 0]]}, "pairs_canvas_px and pairs_projector_px go together"),
+    ({"pairs_projector_px": [[0, 0]]}, "pairs_canvas_px and pairs_projector_px go together"),
+    (
+        {"pairs_canvas_px": [[0, 0]], "pairs_projector_px": [[0, 0, 0]]},
+        "pairs_projector_px must be an (N, 2) array of points, got shape (1, 3)",
+    ),
+    (
+        {"pairs_canvas_px": [[0, np.inf]], "pairs_projector_px": [[0, 0]]},
+        "pairs_canvas_px must be finite",
+    ),
+    ({"points": True}, "points must be an integer >= 0, got True"),
+    ({"points": -1}, "points must be an integer >= 0, got -1"),
+    ({"points": 1.5}, "points must be an integer >= 0, got 1.5"),
+    ({"residual_rms_px": -0.5}, "residual_rms_px must be a finite number >= 0, got -0.5"),
+    ({"residual_max_px": float("inf")}, "residual_max_px must be a finite number >= 0, got inf"),
+]
+
+
+@pytest.mark.parametrize(("kwargs", "message"), MODEL_ERRORS)
+def test_a_surface_calibration_names_what_is_wrong(kwargs, message):
+    with pytest.raises(ValueError) as error:
+        SurfaceCalibration("left", np.eye(3), **kwargs)
+    assert str(error.value) == message
+
+
+def test_a_surface_calibration_keeps_its_own_frozen_copies_and_accepts_the_bounds():
+    mesh = np.zeros((64, 2, 2), dtype=np.float32)
+    pairs = [[0, 0], [1, 1]]
+    s = SurfaceCalibration(
+        "left",
+        np.eye(3, dtype=np.float32),
+        points=0,
+        residual_rms_px=0.0,
+        residual_max_px=0,
+        mesh_offsets_px=mesh,
+        pairs_canvas_px=pairs,
+        pairs_projector_px=pairs,
+    )
+    mesh[0, 0, 0] = 5.0
+    assert s.mesh_offsets_px[0, 0, 0] == 0.0 and s.mesh_offsets_px.dtype == np.float64
+    assert not s.mesh_offsets_px.flags.writeable
+    assert s.H_canvas_to_projector.dtype == np.float64
+    assert not s.H_canvas_to_projector.flags.writeable
+    assert s.pairs_projector_px.tolist() == pairs and s.pairs_projector_px.dtype == np.float64
+    assert (s.points, s.residual_rms_px, s.residual_max_px) == (0, 0.0, 0.0)
+    assert type(s.points) is int and type(s.residual_max_px) is float
+    assert SurfaceCalibration(
+        "left", np.eye(3), mesh_offsets_px=np.zeros((2, 64, 2))
+    ).mesh_offsets_px.shape == (2, 64, 2)
+
+
+def test_a_singular_matrix_is_refused_with_the_validators_words():
+    with pytest.raises(ValueError, match=r"^H_canvas_to_projector is singular: \|det\| relative"):
+        SurfaceCalibration("left", np.array([[1, 2, 3], [2, 4, 6], [0, 0, 1]], float))
+
+
+def test_a_calibration_file_checks_its_names_surfaces_and_version():
+    surface = SurfaceCalibration("left", np.eye(3))
+    with pytest.raises(ValueError, match=r"^surface names must be non-empty strings, got ''$"):
+        CalibrationFile({"": surface})
+    with pytest.raises(ValueError, match=r"^surface names must be non-empty strings, got 5$"):
+        CalibrationFile({5: surface})
+    with pytest.raises(TypeError, match=r"^surface 'a': expected SurfaceCalibration, got 5$"):
+        CalibrationFile({"a": 5})
+    with pytest.raises(ValueError, match=r"^schema_version 7 not supported; supported: \(1,\)$"):
+        CalibrationFile({}, schema_version=7)
+
+
+@pytest.mark.parametrize("history", [-1, True, 2.0])
+def test_history_must_be_a_whole_number_of_copies(tmp_path, history):
+    with pytest.raises(ValueError, match=rf"^history must be an integer >= 0, got {history!r}$"):
+        save_calibration(tmp_path / "venue.toml", sample_file(), history=history)
