@@ -718,3 +718,56 @@ def test_a_fade_runs_from_its_first_instant_to_just_before_its_end():
     assert not fade.running(1.999)
     assert fade.running(2.0) and fade.running(2.4)
     assert not fade.running(2.5)
+
+
+def test_back_skips_a_cue_of_another_list_in_between(tmp_path):
+    engine = CueEngine(make_show(tmp_path, EDGES))
+    engine.start("m2", 0.0)  # file order: m1, x1 (extra), m2
+    assert engine.back(1.0) == 0
+
+
+def test_a_cue_brings_a_hidden_surface_back(tmp_path):
+    cues = """
+[[cues]]
+number = 1
+name = "show-door"
+[cues.surfaces.door]
+visible = true
+"""
+    engine = CueEngine(make_show(tmp_path, cues))
+    engine.set_visible("door", False)
+    engine.go(0.0)
+    assert engine.tick(0.0).hidden_surfaces == frozenset()
+
+
+def test_firing_a_loaded_cue_disarms_it(tmp_path):
+    engine = CueEngine(make_show(tmp_path, EDGES))
+    engine.load("m2")
+    assert engine.loaded == {2}
+    engine.go(0.0)
+    assert engine.loaded == set()
+
+
+def test_opacity_is_read_mid_fade(tmp_path):
+    engine = CueEngine(make_show(tmp_path, EDGES))
+    engine.set_opacity("a", 1.0, 0.0, fade_s=2.0)
+    assert engine.opacity("a", 0.5) == 0.25
+
+
+def test_progress_of_a_cue_without_a_fade_and_of_one_still_waiting(tmp_path):
+    extra = """
+[[cues]]
+number = 6
+name = "m4"
+prewait = 0.5
+fade = 1.0
+[cues.layers.a]
+opacity = 0.25
+"""
+    engine = CueEngine(make_show(tmp_path, EDGES + extra))
+    engine.start("x1", 0.0)  # no fade: done at once
+    assert engine.progress(0.0) == 1.0
+    engine.start("m4", 1.0)
+    assert engine.progress(1.25) == 1.0  # not fired yet: nothing in progress
+    engine.tick(1.5)  # fires now
+    assert engine.progress(2.0) == 0.5
