@@ -640,7 +640,7 @@ def test_point_pairs_and_blend_values_are_checked_on_construction():
         SurfaceCalibration("left", eye, pairs_canvas_px=[[1, 2, 3]], pairs_projector_px=[[1, 2]])
     with pytest.raises(ValueError, match=r"^pairs_projector_px must be finite$"):
         SurfaceCalibration("left", eye, pairs_canvas_px=[[1, 2]], pairs_projector_px=[[1, np.nan]])
-    given = np.array([[1, 2], [3, 4]])
+    given = np.array([[1.0, 2.0], [3.0, 4.0]])
     s = SurfaceCalibration("left", eye, pairs_canvas_px=given, pairs_projector_px=given)
     given[0, 0] = 99  # the calibration holds its own read-only float64 copy
     assert s.pairs_canvas_px.dtype == np.float64 and s.pairs_canvas_px[0, 0] == 1.0
@@ -719,6 +719,7 @@ def test_history_lists_versions_newest_first_with_their_time_and_methods(tmp_pat
     entries[0].path.write_text("schema_version = 7\n")  # a damaged copy is listed, with why
     damaged, older = store.list_history(path)
     assert damaged.methods == {} and "schema_version" in damaged.problem
+    assert damaged.saved == entries[0].saved
     assert dict(older.methods) == {"wall": "manual"}
 
 
@@ -854,6 +855,15 @@ MODEL_ERRORS = [
         {"pairs_canvas_px": [[0, np.inf]], "pairs_projector_px": [[0, 0]]},
         "pairs_canvas_px must be finite",
     ),
+    (
+        {"pairs_canvas_px": [[0, 0]], "pairs_projector_px": [[0, 0], [1, 1]]},
+        "1 pairs_canvas_px but 2 pairs_projector_px",
+    ),
+    (
+        {"method": "magic"},
+        "unknown method 'magic'; expected one of "
+        "('corner-pin', 'point-pairs', 'structured-light', 'manual')",
+    ),
     ({"points": True}, "points must be an integer >= 0, got True"),
     ({"points": -1}, "points must be an integer >= 0, got -1"),
     ({"points": 1.5}, "points must be an integer >= 0, got 1.5"),
@@ -870,7 +880,7 @@ def test_a_surface_calibration_names_what_is_wrong(kwargs, message):
 
 
 def test_a_surface_calibration_keeps_its_own_frozen_copies_and_accepts_the_bounds():
-    mesh = np.zeros((64, 2, 2), dtype=np.float32)
+    mesh = np.zeros((64, 2, 2))
     pairs = [[0, 0], [1, 1]]
     s = SurfaceCalibration(
         "left",
@@ -916,3 +926,76 @@ def test_a_calibration_file_checks_its_names_surfaces_and_version():
 def test_history_must_be_a_whole_number_of_copies(tmp_path, history):
     with pytest.raises(ValueError, match=rf"^history must be an integer >= 0, got {history!r}$"):
         save_calibration(tmp_path / "venue.toml", sample_file(), history=history)
+
+
+def test_a_single_history_version_is_found_by_its_iso_time_to_the_second(tmp_path):
+    path = tmp_path / "venue.toml"
+    save_calibration(path, sample_file())
+    save_calibration(path, sample_file())
+    (entry,) = store.list_history(path)
+    assert store.find_history(path, entry.saved.strftime("%Y-%m-%dT%H:%M:%SZ")) == entry
+
+
+def test_calibrations_differing_in_any_array_are_not_equal():
+    shift = np.array([[1.0, 0, 5], [0, 1, 0], [0, 0, 1]])
+    assert SurfaceCalibration("left", np.eye(3)) != SurfaceCalibration("left", shift)
+    p, q = [[0.0, 0.0]], [[1.0, 0.0]]
+    a = SurfaceCalibration("left", np.eye(3), pairs_canvas_px=p, pairs_projector_px=p)
+    assert a != SurfaceCalibration("left", np.eye(3), pairs_canvas_px=q, pairs_projector_px=p)
+    assert a != SurfaceCalibration("left", np.eye(3), pairs_canvas_px=p, pairs_projector_px=q)
+    wide = SurfaceCalibration("left", np.eye(3), mesh_offsets_px=np.zeros((2, 4, 2)))
+    tall = SurfaceCalibration("left", np.eye(3), mesh_offsets_px=np.zeros((4, 2, 2)))
+    assert wide != tall  # the same bytes in another shape
+    assert type(SurfaceCalibration("left", np.eye(3), points=np.int64(3)).points) is int
+
+
+def test_every_bad_entry_of_a_blend_table_is_reported(tmp_path):
+    text = HEAD + "[blend.edges]\nleft = 5\nright = 6\n"
+    assert [p.key_path for p in problems_of(write(tmp_path, text))] == [
+        "blend.edges.left",
+        "blend.edges.right",
+    ]
+    text = HEAD + "[blend.edges.left]\nright = 5\ntop = 6\n[blend.edges.left.left]\n"
+    text += "[blend.edges.right.right]\n"
+    assert [p.key_path for p in problems_of(write(tmp_path, text))] == [
+        "blend.edges.left.right",
+        "blend.edges.left.top",
+        "blend.edges.left.left",
+        "blend.edges.right.right",
+    ]
+
+
+def test_a_file_without_surfaces_loads_empty(tmp_path):
+    cal = load_calibration(write(tmp_path, "schema_version = 1\n"))
+    assert dict(cal.surfaces) == {} and cal.blend is None
+
+
+def test_updating_a_folder_is_refused_as_when_loading(tmp_path):
+    folder = tmp_path / "venue.toml"
+    folder.mkdir()
+    with pytest.raises(ValidationError) as error:
+        store.update_calibration(folder, lambda cal: cal)
+    assert [p.message for p in error.value.problems] == ["is a folder, expected a calibration file"]
+
+
+def test_a_file_saved_through_a_linked_folder_keeps_the_path_it_was_given(tmp_path):
+    (tmp_path / "real").mkdir()
+    (tmp_path / "link").symlink_to(tmp_path / "real")
+    path = tmp_path / "link" / "venue.toml"
+    assert save_calibration(path, sample_file()).source.path == path
+    assert (tmp_path / "real" / "venue.toml").is_file()
+
+
+def test_a_new_file_is_created_readable_not_executable(tmp_path):
+    umask = os.umask(0)
+    os.umask(umask)
+    path = tmp_path / "venue.toml"
+    save_calibration(path, sample_file())
+    assert path.stat().st_mode & 0o777 == 0o666 & ~umask
+
+
+def test_twenty_previous_versions_are_kept_by_default(tmp_path):
+    path = tmp_path / "venue.toml"
+    for _ in range(22):
+        save_calibration(path, sample_file())
+    assert len(history_files(path)) == 20
