@@ -1,9 +1,11 @@
-"""Summarise a mutmut run (``mutants/**/*.meta``): mutation score per module and group.
+"""Summarise the mutation runs: mutation score per module of the scope.
 
-Usage: ``python scripts/mutation_report.py [--survivors] [--classify]`` after
-``scripts/mutation.sh``. ``--classify`` reads each survivor's diff (``mutmut show``) and
-counts those that match a mechanical equivalence rule (``EQUIVALENT`` below): a score
-without them is printed too. Other survivors were judged by hand (docs/testing.md).
+Usage: ``python scripts/mutation_report.py [MODULE...] [--survivors] [--classify]`` after
+``scripts/mutation.sh``. Reads each module's results in ``build/mutation/<module>/mutants``
+(only the mutants in the module's scope, ``scripts/mutation_scope.toml``). ``--classify``
+reads each survivor's diff (``mutmut show``) and counts those that match a mechanical
+equivalence rule (``EQUIVALENT`` below): a score without them is printed too. Other
+survivors were judged by hand (docs/testing.md).
 
 Score = (killed + timeout) / (all mutants checked), as ``mutmut export-cicd-stats`` counts
 it; mutants with no test that reaches them count as not killed. "not checked" means the run
@@ -13,28 +15,15 @@ was stopped before it reached them.
 from __future__ import annotations
 
 import argparse
-import json
 import re
 import subprocess
 import sys
 from collections import Counter
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-MODULES = [
-    "mapping/geometry.py",
-    "mapping/show.py",
-    "mapping/media/video.py",
-    "mapping/cues.py",
-    "mapping/commands.py",
-]
-# The media timing inside video.py (the issue's scope for that file): its pure functions
-# and the VideoClip methods that only do time maths.
-TIMING = re.compile(
-    r"\.x_(frame_index_at|pts_to_index|index_to_pts|frames_to_ticks)__mutmut"
-    r"|ǁVideoClipǁ(index_at|frame_at|fps|duration_s|frame_count|_pts_to_index|_index_to_pts"
-    r"|_frames_to_ticks)__mutmut"
-)
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from mutation_workdir import REPO, results, scope, workdir
+
 # Mutations that cannot change behaviour, recognised from the changed line alone.
 EQUIVALENT = {
     # the value becomes float64 at the next arithmetic anyway (or is float64 already)
@@ -81,24 +70,28 @@ def row(name: str, counts: Counter) -> str:
     )
 
 
-def changed_lines(mutant: str) -> str:
+def changed_lines(module: str, mutant: str) -> str:
     """'old → new' for the first changed line of a mutant (from ``mutmut show``)."""
-    mutmut = Path(sys.executable).parent / "mutmut"
     out = subprocess.run(
-        [str(mutmut), "show", mutant], capture_output=True, text=True, cwd=REPO, timeout=60
+        [sys.executable, "-m", "mutmut", "show", mutant],
+        capture_output=True,
+        text=True,
+        cwd=workdir(module),
+        timeout=60,
     ).stdout
     old = [ln[1:] for ln in out.splitlines() if ln.startswith("-") and not ln.startswith("---")]
     new = [ln[1:] for ln in out.splitlines() if ln.startswith("+") and not ln.startswith("+++")]
     return f"{old[0] if old else ''} → {new[0] if new else ''}"
 
 
-def equivalence(mutant: str) -> str | None:
-    text = changed_lines(mutant)
+def equivalence(module: str, mutant: str) -> str | None:
+    text = changed_lines(module, mutant)
     return next((name for name, rule in EQUIVALENT.items() if rule.search(text)), None)
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("modules", nargs="*", help="modules to report (default: all in scope)")
     parser.add_argument("--survivors", action="store_true", help="list surviving mutants")
     parser.add_argument(
         "--classify", action="store_true", help="count survivors equivalent by rule (slow)"
@@ -110,12 +103,11 @@ def main() -> int:
     )
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     survivors: list[str] = []
-    for module in MODULES:
-        meta = REPO / "mutants" / (module + ".meta")
-        if not meta.exists():
-            print(f"| {module} | (no results: {meta} missing) |")
+    for module in args.modules or list(scope()):
+        codes = results(module)
+        if not codes:
+            print(f"| {module} | (no results in {workdir(module).relative_to(REPO)}) |")
             continue
-        codes = json.loads(meta.read_text())["exit_code_by_key"]
         counts = Counter(classify(c) for c in codes.values())
         print(row(module, counts))
         module_survivors = sorted(
@@ -123,7 +115,7 @@ def main() -> int:
         )
         survivors += module_survivors
         if args.classify:
-            rules = Counter(equivalence(m) for m in module_survivors)
+            rules = Counter(equivalence(module, m) for m in module_survivors)
             equivalent = sum(v for k, v in rules.items() if k is not None)
             checked = sum(v for k, v in counts.items() if k != "not checked")
             caught = counts["killed"] + counts["timeout"]
@@ -133,9 +125,6 @@ def main() -> int:
                 f"{checked - equivalent} | | | {len(module_survivors) - equivalent} | | | "
                 f"{100.0 * caught / max(checked - equivalent, 1):5.1f} % |"
             )
-        if module.endswith("video.py"):
-            timing = Counter(classify(c) for k, c in codes.items() if TIMING.search(k))
-            print(row(module + " (media timing)", timing))
     if args.survivors:
         print()
         print("\n".join(survivors))

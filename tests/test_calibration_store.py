@@ -12,7 +12,9 @@ import tomli_w
 
 from calibration import store
 from calibration.store import (
+    BlendCalibration,
     CalibrationFile,
+    EdgeBlend,
     SurfaceCalibration,
     history_files,
     load_calibration,
@@ -441,3 +443,559 @@ def test_saved_matrices_are_readable_rows_and_errors_below_them_get_their_own_li
     (problem,) = info.value.problems
     lines = broken.splitlines()
     assert problem.line is not None and "pointpairs" in lines[problem.line - 1]
+
+
+# --------------------------------------------------------------------------- edges of the spec
+# Each kills a mutant that survived today's mutation run (docs/testing.md): the exact
+# problem (key path, line, message) for each kind of bad entry, the model's own checks,
+# history lookups, and update_calibration's contract.
+
+SURFACE = """\
+[surfaces.wall]
+output = "left"
+H_canvas_to_projector = [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]]
+"""
+HEAD = "schema_version = 1\n\n" + SURFACE
+
+BAD_ENTRIES = [
+    *[
+        (
+            HEAD + f"mesh_size = {size}\nmesh_offsets_px = [[0, 0], [0, 0], [0, 0], [0, 0]]\n",
+            (
+                "surfaces.wall.mesh_size",
+                6,
+                f"expected [columns, rows], integers 2..64, got {shown}",
+            ),
+        )
+        for size, shown in [
+            ("[2, 65]", "array [2, 65]"),
+            ("[1, 2]", "array [1, 2]"),
+            ("[2]", "array [2]"),
+            ("[2, 2, 1]", "array [2, 2, 1]"),
+            ("4", "number 4"),
+        ]
+    ],
+    (
+        HEAD + "mesh_size = [2, 2]\nmesh_offsets_px = [[0, 0], [0, 0], [0, 0]]\n",
+        (
+            "surfaces.wall.mesh_offsets_px",
+            7,
+            "expected a list of 4 [x, y] points, got array [[0, 0], [0, 0], [0, 0]] "
+            "(mesh_size 2×2, row by row)",
+        ),
+    ),
+    ("schema_version = 1\nvenue = 5\n" + SURFACE, ("venue", 2, "expected a string, got number 5")),
+    (
+        "schema_version = 1\nsurfaces = 5\n",
+        ("surfaces", 2, "expected a table of surfaces, got number 5"),
+    ),
+    (
+        "schema_version = true\n" + SURFACE,
+        ("schema_version", 1, "unsupported version boolean true; this program reads version 1"),
+    ),
+    (
+        HEAD + "pairs_projector_px = [[0, 0], [1, 1], [2, 0], [0, 2]]\n",
+        (
+            "surfaces.wall.pairs_canvas_px",
+            3,
+            "missing; pairs_projector_px needs pairs_canvas_px beside it",
+        ),
+    ),
+    (
+        "schema_version = 1\nblend = 3\n" + SURFACE,
+        ("blend", 2, "expected a table [blend], got number 3"),
+    ),
+    (
+        HEAD + "[blend]\nedges = 5\n",
+        ("blend.edges", 7, "expected a table of outputs, got number 5"),
+    ),
+    (
+        HEAD + "[blend.edges]\nleft = 5\n",
+        ("blend.edges.left", 7, "expected a table of neighbour outputs, got number 5"),
+    ),
+    (
+        HEAD + "[blend.edges.left]\nright = 5\n",
+        (
+            "blend.edges.left.right",
+            7,
+            "expected a table like { width_px = 60.0, curve = 1.0 }, got number 5",
+        ),
+    ),
+    (
+        HEAD + "[blend.edges.left.left]\ncurve = 1.0\n",
+        ("blend.edges.left.left", 6, "a blend edge joins two different outputs, got 'left' twice"),
+    ),
+    (
+        HEAD + "[blend]\nblak_level = 0.1\n",
+        (
+            "blend.blak_level",
+            7,
+            "unknown key (did you mean 'black_level'?); expected one of: black_level, edges",
+        ),
+    ),
+    (
+        HEAD + "[blend.edges.left.right]\ncurve = 0.05\n",
+        ("blend.edges.left.right.curve", 7, "expected a number between 0.1 and 10.0, got 0.05"),
+    ),
+    (
+        HEAD + "mesh_size = [2, 2]\n",
+        ("surfaces.wall.mesh_offsets_px", 3, "missing; mesh_size needs mesh_offsets_px beside it"),
+    ),
+    (
+        HEAD + "mesh_offsets_px = [[0, 0], [0, 0], [0, 0], [0, 0]]\n",
+        ("surfaces.wall.mesh_size", 3, "missing; mesh_offsets_px needs mesh_size beside it"),
+    ),
+    (
+        "schema_version = 1\n[surfaces]\nwall = 3\n",
+        ("surfaces.wall", 3, "expected a table [surfaces.wall], got number 3"),
+    ),
+    (
+        "schema_version = 1\n[surfaces.wall]\nH_canvas_to_projector = "
+        "[[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]]\n",
+        ("surfaces.wall.output", 2, "missing (required); expected the projector output name"),
+    ),
+    (
+        HEAD.replace('output = "left"', 'output = ""'),
+        ("surfaces.wall.output", 4, "expected a non-empty string, got string ''"),
+    ),
+    (
+        'schema_version = 1\n[surfaces.wall]\noutput = "left"\n',
+        (
+            "surfaces.wall.H_canvas_to_projector",
+            2,
+            "missing (required); expected a 3×3 H_canvas_to_projector like "
+            "[[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]]",
+        ),
+    ),
+    (HEAD + "points = -1\n", ("surfaces.wall.points", 6, "expected an integer ≥ 0, got number -1")),
+    (
+        HEAD + "updated = 5\n",
+        ("surfaces.wall.updated", 6, "expected ISO-8601 date-time text, got number 5"),
+    ),
+    (
+        HEAD + 'updated = "yesterday"\n',
+        (
+            "surfaces.wall.updated",
+            6,
+            "expected ISO-8601 date-time text like '2026-11-25T17:00:00Z', got string 'yesterday'",
+        ),
+    ),
+    (
+        HEAD + 'method = "magic"\n',
+        (
+            "surfaces.wall.method",
+            6,
+            "unknown method 'magic'; expected one of: corner-pin, point-pairs, "
+            "structured-light, manual",
+        ),
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), BAD_ENTRIES, ids=[e[1][0] for e in BAD_ENTRIES])
+def test_each_bad_entry_is_one_problem_with_its_key_line_and_message(tmp_path, text, expected):
+    path = tmp_path / "venue.toml"
+    path.write_text(text, encoding="utf-8")
+    problems = problems_of(path)
+    assert [(p.key_path, p.line, p.message) for p in problems] == [expected]
+    assert problems[0].file == path
+
+
+def test_a_folder_and_a_latin_1_file_are_refused_as_calibration_files(tmp_path):
+    folder = tmp_path / "venue.toml"
+    folder.mkdir()
+    assert [p.message for p in problems_of(folder)] == ["is a folder, expected a calibration file"]
+    latin = write(tmp_path, 'schema_version = 1\nvenue = "x"\n', "latin.toml")
+    latin.write_bytes(b'schema_version = 1\nvenue = "\xff"\n')
+    (problem,) = problems_of(latin)
+    assert (problem.file, problem.line) == (latin, 2)
+    assert problem.message.startswith("not UTF-8 text: byte 0xff at column 10")
+
+
+def test_a_mesh_of_64_columns_is_the_largest_accepted(tmp_path):
+    offsets = ", ".join(f"[{k}, 0]" for k in range(128))
+    text = HEAD + f"mesh_size = [64, 2]\nmesh_offsets_px = [{offsets}]\n"
+    mesh = load_calibration(write(tmp_path, text)).surfaces["wall"].mesh_offsets_px
+    assert mesh.shape == (2, 64, 2) and mesh[1, 63, 0] == 127.0
+
+
+def test_blend_and_mesh_entries_load_with_their_defaults(tmp_path):
+    path = write(
+        tmp_path,
+        HEAD
+        + "mesh_size = [3, 2]\n"
+        + "mesh_offsets_px = [[0, 0], [1, 0], [2, 0], [0, 1], [1, 1], [2, 1.5]]\n"
+        + "[blend.edges.left.right]\n",
+    )
+    cal = load_calibration(path)
+    assert cal.blend == BlendCalibration(0.0, (EdgeBlend("left", "right", 0.0, 1.0),))
+    mesh = cal.surfaces["wall"].mesh_offsets_px
+    assert mesh.shape == (2, 3, 2)  # rows, columns
+    assert mesh[1, 2].tolist() == [2.0, 1.5] and mesh[0, 1].tolist() == [1.0, 0.0]
+
+
+def test_point_pairs_and_blend_values_are_checked_on_construction():
+    eye = np.eye(3)
+    with pytest.raises(ValueError, match=r"^pairs_canvas_px must be an \(N, 2\) array of points, "):
+        SurfaceCalibration("left", eye, pairs_canvas_px=[[1, 2, 3]], pairs_projector_px=[[1, 2]])
+    with pytest.raises(ValueError, match=r"^pairs_projector_px must be finite$"):
+        SurfaceCalibration("left", eye, pairs_canvas_px=[[1, 2]], pairs_projector_px=[[1, np.nan]])
+    given = np.array([[1.0, 2.0], [3.0, 4.0]])
+    s = SurfaceCalibration("left", eye, pairs_canvas_px=given, pairs_projector_px=given)
+    given[0, 0] = 99  # the calibration holds its own read-only float64 copy
+    assert s.pairs_canvas_px.dtype == np.float64 and s.pairs_canvas_px[0, 0] == 1.0
+    assert not s.pairs_canvas_px.flags.writeable
+    with pytest.raises(ValueError, match=r"^width_px: expected a number between 0.0 and 100000.0"):
+        EdgeBlend("left", "right", width_px=-1.0)
+    with pytest.raises(ValueError, match=r"^curve: expected a number between 0.1 and 10.0, got 20"):
+        EdgeBlend("left", "right", curve=20)
+    with pytest.raises(ValueError, match=r"^curve: expected a number between 0.1 and 10.0"):
+        EdgeBlend("left", "right", curve=0.05)
+    with pytest.raises(ValueError, match=r"^a blend edge joins two outputs, got 'left' twice$"):
+        EdgeBlend("left", "left")
+    with pytest.raises(ValueError, match=r"^black_level: expected a number between 0.0 and 0.5"):
+        BlendCalibration(0.75)
+    assert type(BlendCalibration(0).black_level) is float
+
+
+def test_equal_calibrations_hash_equal():
+    a, b = sample_file(), sample_file()
+    assert hash(a) == hash(b) and len({a, b}) == 1
+    assert hash(a.surfaces["wall-left"]) == hash(b.surfaces["wall-left"])
+    assert len({a.surfaces["wall-left"], a.surfaces["door arch"]}) == 2
+
+
+def test_thousands_of_different_matrices_load(tmp_path):
+    """The loader remembers the matrices it validated lately; past its 4096 it forgets
+    the oldest instead of failing."""
+    surfaces = "".join(
+        f'[surfaces.s{k}]\noutput = "left"\n'
+        f"H_canvas_to_projector = [[1.0, 0.0, {k}.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]]\n"
+        for k in range(4100)
+    )
+    cal = load_calibration(write(tmp_path, "schema_version = 1\n" + surfaces))
+    assert len(cal.surfaces) == 4100
+    assert cal.surfaces["s4099"].H_canvas_to_projector[0, 2] == 4099.0
+
+
+def test_a_native_toml_datetime_keeps_its_offset(tmp_path):
+    path = write(tmp_path, HEAD + "updated = 2026-11-25T17:00:00+01:00\n")
+    assert load_calibration(path).surfaces["wall"].updated == "2026-11-25T17:00:00+01:00"
+
+
+def test_utc_now_text_is_the_utc_time_to_the_second():
+    import datetime as dt
+    import re
+    import time
+
+    before = time.time()
+    text = store.utc_now_text()
+    after = time.time()
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", text)
+    seconds = dt.datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.UTC).timestamp()
+    assert int(before) <= seconds <= after
+
+
+def three_versions(tmp_path: Path) -> Path:
+    """A file saved three times: two previous versions in its history."""
+    path = tmp_path / "venue.toml"
+    for method in ("manual", "corner-pin", "point-pairs"):
+        surface = SurfaceCalibration("left", np.eye(3), method=method)
+        save_calibration(path, CalibrationFile({"wall": surface}))
+    return path
+
+
+def test_history_lists_versions_newest_first_with_their_time_and_methods(tmp_path):
+    import datetime as dt
+
+    start = dt.datetime.now(dt.UTC)
+    path = three_versions(tmp_path)
+    entries = store.list_history(path)
+    assert [e.number for e in entries] == [1, 2]
+    assert [dict(e.methods) for e in entries] == [{"wall": "corner-pin"}, {"wall": "manual"}]
+    assert all(e.problem is None for e in entries)
+    assert entries[0].saved.tzinfo == dt.UTC
+    assert start - dt.timedelta(seconds=1) <= entries[1].saved <= entries[0].saved
+    entries[0].path.write_text("schema_version = 7\n")  # a damaged copy is listed, with why
+    damaged, older = store.list_history(path)
+    assert damaged.methods == {} and "schema_version" in damaged.problem
+    assert damaged.saved == entries[0].saved
+    assert dict(older.methods) == {"wall": "manual"}
+
+
+def test_history_versions_are_found_by_number_or_timestamp(tmp_path):
+    path = three_versions(tmp_path)
+    newest, oldest = store.list_history(path)
+    assert store.find_history(path, 2) == oldest and store.find_history(path, "1") == newest
+    iso = newest.saved.strftime("%Y-%m-%dT%H:%M:%S.%f")
+    assert store.find_history(path, iso + "Z") == newest
+    assert store.find_history(path, newest.saved.strftime("%Y%m%dT%H%M%S.%f")) == newest
+    stamp = newest.saved.strftime("%Y%m")  # six digits: a timestamp, not a number
+    with pytest.raises(LookupError, match=rf"^2 history versions match '{stamp}'; give more"):
+        store.find_history(path, stamp)
+    with pytest.raises(LookupError, match=r"^no history version saved at '1T'$"):
+        store.find_history(path, "1T")
+    with pytest.raises(LookupError, match=r"^no history version 3; there are 2 \(1 = newest\)$"):
+        store.find_history(path, 3)
+    lonely = tmp_path / "lonely.toml"
+    with pytest.raises(LookupError, match=rf"^{lonely} has no history$"):
+        store.find_history(lonely, 1)
+
+
+def test_restore_keeps_the_history_it_is_asked_to_and_says_what_it_did(tmp_path, caplog):
+    import logging
+
+    path = three_versions(tmp_path)
+    oldest = store.list_history(path)[1]
+    with caplog.at_level(logging.INFO, logger="calibration.store"):
+        store.restore_history(path, 2, history=0)
+    assert load_calibration(path).surfaces["wall"].method == "manual"
+    assert len(history_files(path)) == 2  # history=0: the version it replaced is not kept
+    assert f"restored {path} from {oldest.path.name}" in caplog.messages
+
+
+def test_update_calibration_sees_the_file_as_it_is_and_names_it_in_problems(tmp_path):
+    import hashlib
+
+    path = three_versions(tmp_path)
+    seen = []
+
+    def change(cal):
+        seen.append(cal.source)
+        return cal
+
+    store.update_calibration(path, change)
+    assert seen[0].path == path
+    assert seen[0].sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+    path.write_text(HEAD + "points = -1\n")
+    with pytest.raises(ValidationError) as error:
+        store.update_calibration(path, change)
+    assert [(p.file, p.key_path) for p in error.value.problems] == [(path, "surfaces.wall.points")]
+    path.write_bytes(b"schema_version = 1\nvenue = '\xff'\n")
+    with pytest.raises(ValidationError) as error:
+        store.update_calibration(path, change)
+    assert error.value.problems[0].file == path
+
+
+def test_update_calibration_says_how_it_is_called():
+    surface = SurfaceCalibration("left", np.eye(3))
+    with pytest.raises(TypeError, match=r"^update_calibration\(path, name, surface\) needs the s"):
+        store.update_calibration("x.toml", "wall")
+    with pytest.raises(
+        TypeError, match=r"^give either a surface name and a SurfaceCalibration, or a function$"
+    ):
+        store.update_calibration("x.toml", lambda cal: cal, surface)
+
+
+def test_update_calibration_refuses_a_change_that_returns_something_else(tmp_path):
+    with pytest.raises(TypeError, match=r"^the change must return a CalibrationFile, got None$"):
+        store.update_calibration(tmp_path / "venue.toml", lambda cal: None)
+
+
+def test_deep_nesting_is_refused_naming_the_file(tmp_path):
+    path = write(tmp_path, "schema_version = 1\nx = " + "[" * 200 + "]" * 200 + "\n")
+    (problem,) = problems_of(path)
+    assert (problem.file, problem.line) == (path, 2)
+    assert problem.message.startswith("arrays or inline tables nested more than 32 deep")
+
+
+def test_a_save_returns_the_file_stamped_and_logs_what_it_did(tmp_path, caplog):
+    import hashlib
+    import logging
+
+    path = tmp_path / "venue.toml"
+    mesh = np.zeros((2, 3, 2))
+    mesh[1, 2] = (0.5, -1.0)
+    surface = SurfaceCalibration("left", np.eye(3), mesh_offsets_px=mesh)
+    with caplog.at_level(logging.DEBUG, logger="calibration.store"):
+        saved = save_calibration(path, CalibrationFile({"wall": surface}))
+        loaded = load_calibration(path)
+    assert saved.source.path == path
+    assert saved.source.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert f"saved calibration {path}: 1 surfaces" in caplog.messages
+    assert f"loaded calibration {path}: 1 surfaces" in caplog.messages
+    assert "mesh_size = [3, 2]\n" in path.read_text()  # columns, rows, on one line
+    assert loaded.surfaces["wall"] == surface
+
+
+def test_a_stale_save_tells_the_operator_what_to_do(tmp_path):
+    path = three_versions(tmp_path)
+    cal = load_calibration(path)
+    path.write_text(path.read_text() + "\n")  # someone else saved meanwhile
+    with pytest.raises(store.StaleCalibrationError) as error:
+        save_calibration(path, cal)
+    assert str(error.value) == (
+        f"{path} changed on disk since it was loaded (another tool or person saved it); "
+        "not overwriting their work. Reload the file and apply your change again "
+        "(update_calibration does this under the file's lock)."
+    )
+
+
+MODEL_ERRORS = [
+    (
+        {"mesh_offsets_px": np.zeros((2, 2))},
+        "mesh_offsets_px must be (rows, columns, 2) with 2..64 points a side, got shape (2, 2)",
+    ),
+    *[
+        (
+            {"mesh_offsets_px": np.zeros(shape)},
+            "mesh_offsets_px must be (rows, columns, 2) with 2..64 points a side, "
+            f"got shape {shape}",
+        )
+        for shape in [(2, 2, 3), (1, 2, 2), (2, 1, 2), (2, 65, 2), (65, 2, 2), (2, 2, 2, 2)]
+    ],
+    ({"mesh_offsets_px": np.full((2, 2, 2), np.nan)}, "mesh_offsets_px must be finite"),
+    ({"pairs_canvas_px": [[0, 0]]}, "pairs_canvas_px and pairs_projector_px go together"),
+    ({"pairs_projector_px": [[0, 0]]}, "pairs_canvas_px and pairs_projector_px go together"),
+    (
+        {"pairs_canvas_px": [[0, 0]], "pairs_projector_px": [[0, 0, 0]]},
+        "pairs_projector_px must be an (N, 2) array of points, got shape (1, 3)",
+    ),
+    (
+        {"pairs_canvas_px": [[0, np.inf]], "pairs_projector_px": [[0, 0]]},
+        "pairs_canvas_px must be finite",
+    ),
+    (
+        {"pairs_canvas_px": [[0, 0]], "pairs_projector_px": [[0, 0], [1, 1]]},
+        "1 pairs_canvas_px but 2 pairs_projector_px",
+    ),
+    (
+        {"method": "magic"},
+        "unknown method 'magic'; expected one of "
+        "('corner-pin', 'point-pairs', 'structured-light', 'manual')",
+    ),
+    ({"points": True}, "points must be an integer >= 0, got True"),
+    ({"points": -1}, "points must be an integer >= 0, got -1"),
+    ({"points": 1.5}, "points must be an integer >= 0, got 1.5"),
+    ({"residual_rms_px": -0.5}, "residual_rms_px must be a finite number >= 0, got -0.5"),
+    ({"residual_max_px": float("inf")}, "residual_max_px must be a finite number >= 0, got inf"),
+]
+
+
+@pytest.mark.parametrize(("kwargs", "message"), MODEL_ERRORS)
+def test_a_surface_calibration_names_what_is_wrong(kwargs, message):
+    with pytest.raises(ValueError) as error:
+        SurfaceCalibration("left", np.eye(3), **kwargs)
+    assert str(error.value) == message
+
+
+def test_a_surface_calibration_keeps_its_own_frozen_copies_and_accepts_the_bounds():
+    mesh = np.zeros((64, 2, 2))
+    pairs = [[0, 0], [1, 1]]
+    s = SurfaceCalibration(
+        "left",
+        np.eye(3, dtype=np.float32),
+        points=0,
+        residual_rms_px=0.0,
+        residual_max_px=0,
+        mesh_offsets_px=mesh,
+        pairs_canvas_px=pairs,
+        pairs_projector_px=pairs,
+    )
+    mesh[0, 0, 0] = 5.0
+    assert s.mesh_offsets_px[0, 0, 0] == 0.0 and s.mesh_offsets_px.dtype == np.float64
+    assert not s.mesh_offsets_px.flags.writeable
+    assert s.H_canvas_to_projector.dtype == np.float64
+    assert not s.H_canvas_to_projector.flags.writeable
+    assert s.pairs_projector_px.tolist() == pairs and s.pairs_projector_px.dtype == np.float64
+    assert (s.points, s.residual_rms_px, s.residual_max_px) == (0, 0.0, 0.0)
+    assert type(s.points) is int and type(s.residual_max_px) is float
+    assert SurfaceCalibration(
+        "left", np.eye(3), mesh_offsets_px=np.zeros((2, 64, 2))
+    ).mesh_offsets_px.shape == (2, 64, 2)
+
+
+def test_a_singular_matrix_is_refused_with_the_validators_words():
+    with pytest.raises(ValueError, match=r"^H_canvas_to_projector is singular: \|det\| relative"):
+        SurfaceCalibration("left", np.array([[1, 2, 3], [2, 4, 6], [0, 0, 1]], float))
+
+
+def test_a_calibration_file_checks_its_names_surfaces_and_version():
+    surface = SurfaceCalibration("left", np.eye(3))
+    with pytest.raises(ValueError, match=r"^surface names must be non-empty strings, got ''$"):
+        CalibrationFile({"": surface})
+    with pytest.raises(ValueError, match=r"^surface names must be non-empty strings, got 5$"):
+        CalibrationFile({5: surface})
+    with pytest.raises(TypeError, match=r"^surface 'a': expected SurfaceCalibration, got 5$"):
+        CalibrationFile({"a": 5})
+    with pytest.raises(ValueError, match=r"^schema_version 7 not supported; supported: \(1,\)$"):
+        CalibrationFile({}, schema_version=7)
+
+
+@pytest.mark.parametrize("history", [-1, True, 2.0])
+def test_history_must_be_a_whole_number_of_copies(tmp_path, history):
+    with pytest.raises(ValueError, match=rf"^history must be an integer >= 0, got {history!r}$"):
+        save_calibration(tmp_path / "venue.toml", sample_file(), history=history)
+
+
+def test_a_single_history_version_is_found_by_its_iso_time_to_the_second(tmp_path):
+    path = tmp_path / "venue.toml"
+    save_calibration(path, sample_file())
+    save_calibration(path, sample_file())
+    (entry,) = store.list_history(path)
+    assert store.find_history(path, entry.saved.strftime("%Y-%m-%dT%H:%M:%SZ")) == entry
+
+
+def test_calibrations_differing_in_any_array_are_not_equal():
+    shift = np.array([[1.0, 0, 5], [0, 1, 0], [0, 0, 1]])
+    assert SurfaceCalibration("left", np.eye(3)) != SurfaceCalibration("left", shift)
+    p, q = [[0.0, 0.0]], [[1.0, 0.0]]
+    a = SurfaceCalibration("left", np.eye(3), pairs_canvas_px=p, pairs_projector_px=p)
+    assert a != SurfaceCalibration("left", np.eye(3), pairs_canvas_px=q, pairs_projector_px=p)
+    assert a != SurfaceCalibration("left", np.eye(3), pairs_canvas_px=p, pairs_projector_px=q)
+    wide = SurfaceCalibration("left", np.eye(3), mesh_offsets_px=np.zeros((2, 4, 2)))
+    tall = SurfaceCalibration("left", np.eye(3), mesh_offsets_px=np.zeros((4, 2, 2)))
+    assert wide != tall  # the same bytes in another shape
+    assert type(SurfaceCalibration("left", np.eye(3), points=np.int64(3)).points) is int
+
+
+def test_every_bad_entry_of_a_blend_table_is_reported(tmp_path):
+    text = HEAD + "[blend.edges]\nleft = 5\nright = 6\n"
+    assert [p.key_path for p in problems_of(write(tmp_path, text))] == [
+        "blend.edges.left",
+        "blend.edges.right",
+    ]
+    text = HEAD + "[blend.edges.left]\nright = 5\ntop = 6\n[blend.edges.left.left]\n"
+    text += "[blend.edges.right.right]\n"
+    assert [p.key_path for p in problems_of(write(tmp_path, text))] == [
+        "blend.edges.left.right",
+        "blend.edges.left.top",
+        "blend.edges.left.left",
+        "blend.edges.right.right",
+    ]
+
+
+def test_a_file_without_surfaces_loads_empty(tmp_path):
+    cal = load_calibration(write(tmp_path, "schema_version = 1\n"))
+    assert dict(cal.surfaces) == {} and cal.blend is None
+
+
+def test_updating_a_folder_is_refused_as_when_loading(tmp_path):
+    folder = tmp_path / "venue.toml"
+    folder.mkdir()
+    with pytest.raises(ValidationError) as error:
+        store.update_calibration(folder, lambda cal: cal)
+    assert [p.message for p in error.value.problems] == ["is a folder, expected a calibration file"]
+
+
+def test_a_file_saved_through_a_linked_folder_keeps_the_path_it_was_given(tmp_path):
+    (tmp_path / "real").mkdir()
+    (tmp_path / "link").symlink_to(tmp_path / "real")
+    path = tmp_path / "link" / "venue.toml"
+    assert save_calibration(path, sample_file()).source.path == path
+    assert (tmp_path / "real" / "venue.toml").is_file()
+
+
+def test_a_new_file_is_created_readable_not_executable(tmp_path):
+    umask = os.umask(0)
+    os.umask(umask)
+    path = tmp_path / "venue.toml"
+    save_calibration(path, sample_file())
+    assert path.stat().st_mode & 0o777 == 0o666 & ~umask
+
+
+def test_twenty_previous_versions_are_kept_by_default(tmp_path):
+    path = tmp_path / "venue.toml"
+    for _ in range(22):
+        save_calibration(path, sample_file())
+    assert len(history_files(path)) == 20

@@ -6,6 +6,7 @@ tested on the built-in registry and a live demo show, without GL.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import threading
 
@@ -13,6 +14,7 @@ import pytest
 
 from mapping.commands import (
     Arg,
+    Command,
     CommandError,
     CommandProcessor,
     CommandQueue,
@@ -405,3 +407,251 @@ def test_the_queue_reports_the_earliest_pending_time(registry):
     queue.submit(registry.make("go"))
     assert queue.next_due() == -math.inf
     assert [t.command.at_show_time_s for t in queue.due(10.0, limit=1)] == [None]
+
+
+# --- edges of the specification (each kills a mutant that survived: docs/testing.md) -------
+
+
+def tiny_registry() -> tuple[Registry, dict]:
+    """A registry of its own (not the built-in one): a level with undo, two value
+    arguments, none, and a path argument that takes fixed choices."""
+    target = {"level": 0.5}
+
+    def set_level(t, args, show_time_s):
+        before = t["level"]
+        t["level"] = args["value"]
+        return lambda: t.__setitem__("level", before)
+
+    specs = [
+        CommandSpec(
+            "level",
+            "/level",
+            "the level",
+            set_level,
+            (Arg("value", float, minimum=0.0, maximum=1.0),),
+            query=lambda t, args: t["level"],
+            edit=True,
+        ),
+        CommandSpec(
+            "pair", "/pair", "two values", lambda t, a, s: None, (Arg("a", float), Arg("b", int))
+        ),
+        CommandSpec("ping", "/ping", "no values", lambda t, a, s: None),
+        CommandSpec(
+            "pick",
+            "/pick/{which}",
+            "fixed choices in the path",
+            lambda t, a, s: None,
+            (Arg("which", str, choices=("one", "two"), in_path=True),),
+        ),
+        CommandSpec(
+            "frames",
+            "/frames",
+            "a big integer range",
+            lambda t, a, s: None,
+            (Arg("n", int, minimum=0, maximum=10_000_000),),
+        ),
+    ]
+    return Registry(specs), target
+
+
+def test_too_many_values_name_every_argument_or_none():
+    registry, _ = tiny_registry()
+    with pytest.raises(CommandError) as error:
+        registry.make("pair", (1.0, 2, 3))
+    assert str(error.value) == (
+        "pair: expected at most 2 argument(s) (a (a number), b (an integer)), got 3"
+    )
+    with pytest.raises(CommandError) as error:
+        registry.make("ping", (1,))
+    assert str(error.value) == "ping: expected at most 0 argument(s) (no arguments), got 1"
+
+
+def test_path_choices_expand_into_addresses():
+    registry, target = tiny_registry()
+    addresses = [address for address, _spec, _values in registry.addresses(target)]
+    assert addresses == ["/level", "/pair", "/ping", "/pick/one", "/pick/two", "/frames"]
+
+
+def test_integer_bounds_are_written_as_integers():
+    registry, _ = tiny_registry()
+    with pytest.raises(CommandError) as error:
+        registry.make("frames", (20_000_000,))
+    assert str(error.value) == (
+        "frames: argument 'n': expected an integer in [0, 10000000], got 20000000"
+    )
+
+
+def test_a_refused_value_is_shown_whole_up_to_39_characters_then_cut():
+    registry, _ = tiny_registry()
+    prefix = "pick: argument 'which': expected one of one, two, got "
+    for text, shown in [
+        ("x" * 39, "'" + "x" * 39 + "'"),
+        ("x" * 40, "'" + "x" * 37 + "...'"),
+    ]:
+        with pytest.raises(CommandError) as error:
+            registry.make("pick", path={"which": text})
+        assert str(error.value) == prefix + shown
+    with pytest.raises(CommandError) as error:
+        registry.make("level", (list(range(30)),))
+    assert str(error.value) == (
+        "level: argument 'value': expected a number in [0, 1], got " + repr(list(range(30)))[:40]
+    )
+
+
+def test_undo_and_redo_answer_as_themselves():
+    registry, target = tiny_registry()
+    processor = CommandProcessor(registry, target)
+    nothing = processor.apply(Command("undo"), 0.0)
+    assert (nothing.ok, nothing.command, nothing.message) == (
+        False,
+        "undo",
+        "undo: nothing to undo",
+    )
+    nothing = processor.apply(Command("redo"), 0.0)
+    assert (nothing.ok, nothing.command, nothing.message) == (
+        False,
+        "redo",
+        "redo: nothing to redo",
+    )
+    processor.apply(registry.make("level", (0.25,)), 0.0)
+    undone = processor.apply(Command("undo"), 0.0)
+    assert (undone.ok, undone.command, undone.value) == (True, "undo", "level value=0.25")
+    assert target["level"] == 0.5
+    redone = processor.apply(Command("redo"), 0.0)
+    assert (redone.ok, redone.command, redone.message, redone.value) == (
+        True,
+        "redo",
+        "",
+        "level value=0.25",
+    )
+    assert target["level"] == 0.25
+
+
+def test_the_signature_and_membership_of_a_registry():
+    registry, _ = tiny_registry()
+    assert registry.spec("pair").signature() == "/pair fi"
+    assert registry.spec("ping").signature() == "/ping"
+    assert "pair" in registry and "nothing" not in registry
+
+
+def test_put_queues_the_command_itself():
+    registry, _ = tiny_registry()
+    queue = CommandQueue()
+    command = registry.make("level", (0.75,))
+    ticket = queue.put(command)
+    assert ticket.command is command
+    assert queue.due(0.0) == [ticket]
+
+
+class Locked(dict):
+    """A target with the show lock on."""
+
+    locked = True
+
+
+def grid_spec() -> CommandSpec:
+    """Two path arguments: the row takes anything, the column's names depend on the row."""
+    return CommandSpec(
+        "cell",
+        "/grid/{row}/{col}",
+        "a cell",
+        lambda t, a, s: None,
+        (
+            Arg("row", str, in_path=True),
+            Arg(
+                "col", str, in_path=True, names=lambda t, v: ("a1", "b1") if v["row"] == "1" else ()
+            ),
+        ),
+    )
+
+
+def test_every_result_names_its_command():
+    registry, target = tiny_registry()
+    processor = CommandProcessor(registry, target)
+    assert processor.apply(registry.make("level", (0.25,)), 0.0).command == "level"
+    query = processor.apply(registry.make("level", mode="query"), 0.0)
+    assert (query.command, query.value) == ("level", 0.25)
+    clamped = processor.apply(Command("level", {"value": 2.0}, "add"), 0.0)
+    assert (clamped.ok, clamped.command, clamped.value) == (True, "level", 1.0)
+
+    def broken(t, args, s):
+        raise RuntimeError("boom")
+
+    failing = Registry([CommandSpec("fail", "/fail", "fails", broken)])
+    result = CommandProcessor(failing, target).apply(failing.make("fail"), 0.0)
+    assert (result.ok, result.command, result.message) == (False, "fail", "fail failed: boom")
+    unknown = processor.apply(Command("levle"), 0.0)
+    assert (unknown.command, unknown.message) == (
+        "levle",
+        "unknown command 'levle' (did you mean 'level'?)",
+    )
+    queue = CommandQueue(capacity=0)
+    ticket = queue.submit(registry.make("ping"))
+    assert (ticket.result.command, ticket.result.message) == (
+        "ping",
+        "command queue full: command dropped",
+    )
+    assert CommandQueue().capacity == 100_000
+
+
+def test_a_target_without_a_lock_is_unlocked_and_local_sources_pass_the_lock():
+    registry, target = tiny_registry()
+    locked_level = dataclasses.replace(registry.spec("level"), locked_in_show=True)
+    registry = Registry([locked_level])
+    assert CommandProcessor(registry, target).apply(registry.make("level", (0.1,)), 0.0).ok
+    locked = Locked(level=0.5)
+    processor = CommandProcessor(registry, locked)
+    refused = processor.apply(registry.make("level", (0.2,), source="osc"), 0.0)
+    assert (refused.ok, refused.command) == (False, "level")
+    assert refused.message == "level: refused, the show is locked (send /lock 0 first)"
+    assert processor.apply(registry.make("level", (0.3,), source="schedule:evening"), 0.0).ok
+    assert processor.apply(registry.make("level", (0.4,), source="key"), 0.0).ok
+    # REDO of an edit made at the keyboard keeps its source: the lock lets it through again
+    assert processor.apply(Command("undo"), 0.0).ok and locked["level"] == 0.3
+    assert processor.apply(Command("redo"), 0.0).ok and locked["level"] == 0.4
+
+
+def test_the_history_holds_200_edits_by_default():
+    registry, target = tiny_registry()
+    processor = CommandProcessor(registry, target)
+    for k in range(201):
+        processor.apply(registry.make("level", (k / 1000,)), 0.0)
+    undone = [processor.apply(Command("undo"), 0.0).ok for _ in range(201)]
+    assert undone == [True] * 200 + [False]
+    assert target["level"] == 0.0
+
+
+def test_every_path_name_is_checked_with_the_names_before_it():
+    registry = Registry([grid_spec()])
+    processor = CommandProcessor(registry, {})
+    assert processor.apply(registry.make("cell", path={"row": "1", "col": "a1"}), 0.0).ok
+    result = processor.apply(registry.make("cell", path={"row": "1", "col": "c1"}), 0.0)
+    assert result.message == "cell: unknown col 'c1'"
+    result = processor.apply(registry.make("cell", path={"row": "1", "col": "a"}), 0.0)
+    assert result.message == "cell: unknown col 'a' (did you mean 'a1'?)"
+    with pytest.raises(CommandError) as error:
+        tiny_registry()[0].make("pick", path={"which": "onee"})
+    assert str(error.value).endswith("got 'onee' (did you mean 'one'?)")
+
+
+def test_a_command_keeps_its_time_and_source_in_every_mode():
+    registry, _ = tiny_registry()
+    for mode in ("set", "query", "add"):
+        values = () if mode == "query" else (0.5,)
+        command = registry.make("level", values, mode=mode, at_show_time_s=3.0, source="osc")
+        assert (command.at_show_time_s, command.source, command.mode) == (3.0, "osc", mode)
+    assert registry.make("ping").source == ""
+
+
+def test_an_empty_path_segment_is_not_a_name_and_the_next_template_can_match():
+    pick_all = CommandSpec("pick.all", "/pick/", "an address ending in /", lambda t, a, s: None)
+    registry = Registry([tiny_registry()[0].spec("pick"), pick_all])
+    spec, values = registry.match("/pick/")
+    assert (spec.name, values) == ("pick.all", {})
+    assert registry.match("/pick/one")[1] == {"which": "one"}
+
+
+def test_registering_a_name_twice_says_which():
+    registry, _ = tiny_registry()
+    with pytest.raises(ValueError, match=r"^command 'ping' is registered twice$"):
+        registry.register(registry.spec("ping"))

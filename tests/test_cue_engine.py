@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mapping.cues import CueEngine, ease
+from mapping.cues import CueEngine, Fade, ease
 from mapping.show import Show, load_show
 
 FPS = 30
@@ -481,3 +481,293 @@ def test_cues_are_found_by_index_number_or_name_and_not_otherwise(tmp_path):
     for bad in (3, -1, "7", "nope"):
         with pytest.raises(KeyError):
             engine.index(bad)
+
+
+# --- edges of the specification (each kills a mutant that survived: docs/testing.md) -------
+
+# Two lists interleaved in file order, eased cues that move outputs, params and content.
+EDGES = """
+[[cues]]
+number = 1
+name = "m1"
+fade = 1.0
+curve = "ease-in-out"
+[cues.layers.a]
+opacity = 1.0
+color = "#ffffff"
+[cues.layers.gen]
+params = { speed = 3.0 }
+[cues.outputs.right]
+level = 0.0
+
+[[cues]]
+number = 2
+name = "x1"
+list = "extra"
+[cues.layers.b]
+opacity = 0.5
+
+[[cues]]
+number = 3
+name = "m2"
+fade = 0.5
+[cues.layers.a]
+opacity = 0.5
+
+[[cues]]
+number = 4
+name = "m3"
+prewait = 0.5
+[cues.layers.gen]
+params = { speed = 7.0 }
+
+[[cues]]
+number = 5
+name = "x2"
+list = "extra"
+[cues.layers.b]
+opacity = 0.25
+"""
+
+
+def layer_frames(engine: CueEngine, t: float) -> dict:
+    return {lf.layer.name: lf for lf in engine.tick(t).layers}
+
+
+def smoothstep(a: float) -> float:
+    return a * a * (3 - 2 * a)
+
+
+def test_goto_fades_opacity_content_params_and_levels_along_the_cues_curve(tmp_path):
+    engine = CueEngine(make_show(tmp_path, EDGES))
+    engine.goto("m1", 10.0)
+    s = smoothstep(0.25)  # 0.15625, exact in binary
+    frame = layer_frames(engine, 10.25)
+    assert frame["a"].opacity == s
+    assert frame["a"].previous.weight == 1.0 - s  # the red fading out under the white
+    assert frame["gen"].params == {"speed": 1.0 + 2.0 * s}
+    assert engine.level("right", 10.25) == 1.0 - s
+    assert engine.tick(10.25).output_levels == {"left": 1.0, "right": 1.0 - s}
+    assert engine.progress(10.25) == 0.25
+    assert engine.progress(11.0) == 1.0
+
+
+def test_goto_the_cue_already_shown_changes_nothing(tmp_path):
+    engine = CueEngine(make_show(tmp_path, EDGES))
+    engine.go(0.0)  # m1: a 0 → 1 over 1 s
+    engine.goto("m1", 5.0)
+    frame = layer_frames(engine, 5.5)
+    assert frame["a"].opacity == 1.0 and frame["a"].previous is None
+    assert frame["gen"].params == {"speed": 3.0}
+
+
+def test_the_tracked_state_of_a_list_skips_the_other_lists_cues(tmp_path):
+    engine = CueEngine.at_cue(make_show(tmp_path, EDGES), "m2")  # m1 then m2; x1 skipped
+    frame = layer_frames(engine, 0.0)
+    assert frame["a"].opacity == 0.5 and frame["b"].opacity == 0.0
+    assert engine.level("right", 0.0) == 0.0 and engine.level("left", 0.0) == 0.0 + 1.0
+    # at_cue's state is at t = 0: its content started then
+    assert layer_frames(engine, 0.5)["a"].media_time_s == 0.5
+    engine = CueEngine.at_cue(make_show(tmp_path, EDGES), "x2")
+    assert layer_frames(engine, 0.0)["b"].opacity == 0.25
+    assert layer_frames(engine, 0.0)["a"].opacity == 0.0
+
+
+def test_back_goes_to_the_previous_cue_of_the_same_list(tmp_path):
+    engine = CueEngine(make_show(tmp_path, EDGES))
+    engine.start("m3", 0.0)
+    assert engine.back(1.0) == 2  # m2, past x1 of the other list
+    engine.start("x2", 2.0)
+    engine.go(3.0, "main")  # the active list is main again
+    assert engine.back(4.0, "extra") == 1  # x1: BACK in the list it names
+    assert engine.current_cue("extra").name == "x1"
+
+
+def test_unknown_lists_and_cue_indexes_are_named_in_the_error(tmp_path):
+    engine = CueEngine(make_show(tmp_path, EDGES))
+    with pytest.raises(KeyError, match="nowhere"):
+        engine.go(0.0, "nowhere")
+    assert engine.index(0) == 0 and engine.index(4) == 4
+    with pytest.raises(KeyError) as error:
+        engine.index(5)
+    assert error.value.args == (5,)
+    empty = CueEngine(make_show(tmp_path, ""))
+    with pytest.raises(LookupError, match=r"^no cue in list 'main'$"):
+        empty.go(0.0)
+
+
+def test_load_arms_a_cue_of_another_list(tmp_path):
+    engine = CueEngine(make_show(tmp_path, EDGES))
+    assert engine.load("x2") == 4
+    assert engine.standby_cue("extra").name == "x2"
+    assert engine.active_list == "extra"
+    assert engine.tick(0.0).next_cue == "5 x2"
+
+
+def test_a_prewait_under_a_second_still_delays_the_cue(tmp_path):
+    engine = CueEngine(make_show(tmp_path, EDGES))
+    engine.start("m3", 10.0)  # prewait 0.5
+    assert engine.busy(10.2)
+    assert engine.progress(10.2) == 1.0  # nothing fired yet: no action in progress
+    assert layer_frames(engine, 10.4)["gen"].params == {"speed": 1.0}
+    assert layer_frames(engine, 10.5)["gen"].params == {"speed": 7.0}
+
+
+def test_progress_of_a_short_fade_and_of_no_cue(tmp_path):
+    engine = CueEngine(make_show(tmp_path, EDGES))
+    assert engine.progress(3.0) == 1.0  # nothing has run
+    engine.goto("m2", 3.0)  # 0.5 s
+    assert engine.progress(3.0) == 0.0
+    assert engine.progress(3.125) == 0.25
+    assert engine.progress(9.0) == 1.0
+
+
+def test_busy_while_any_one_fade_runs(tmp_path):
+    engine = CueEngine(make_show(tmp_path, EDGES))
+    engine.set_opacity("a", 1.0, 0.0, fade_s=0.5)
+    assert engine.busy(0.0) and engine.busy(0.25)
+    assert not engine.busy(0.5)
+    engine.set_level("left", 0.5, 1.0, fade_s=0.5)
+    assert engine.busy(1.25) and not engine.busy(1.5)
+    engine.stop(1.5)  # holding a settled fade leaves nothing running
+    assert not engine.busy(1.5)
+
+
+def test_pauses_add_up(tmp_path):
+    engine = CueEngine(make_show(tmp_path, EDGES))
+    engine.pause(1.0)
+    engine.resume(1.25)
+    engine.pause(2.0)
+    engine.resume(2.5)
+    assert engine.engine_time(3.0) == 3.0 - 0.75
+
+
+def test_panic_while_paused_fades_from_the_moment_of_the_panic(tmp_path):
+    engine = CueEngine(make_show(tmp_path, EDGES))
+    engine.set_opacity("a", 1.0, 0.0)
+    engine.pause(1.0)
+    engine.panic(3.0, fade_s=1.0)  # resumes: 2 s paused
+    assert opacity(engine, 3.5) == 0.5 and opacity(engine, 4.0) == 0.0
+
+
+def test_live_edits_during_a_fade_report_the_value_at_that_moment(tmp_path):
+    show = make_show(tmp_path, EDGES)
+    engine = CueEngine(show)
+    assert engine.set_opacity("a", 1.0, 0.0) == 0.0  # no fade given: a cut
+    assert engine.opacity("a", 0.0) == 1.0
+    engine.set_opacity("a", 0.0, 1.0, fade_s=1.0)
+    assert engine.set_opacity("a", 1.0, 1.5) == 0.5
+    engine.set_param("gen", "speed", 3.0, 2.0, fade_s=1.0)
+    assert engine.param("gen", "speed", 2.5) == 2.0
+    assert engine.set_param("gen", "speed", 0.0, 2.75) == 2.5
+    assert engine.set_level("right", 0.0, 4.0) == 1.0
+    assert engine.level("right", 4.0) == 0.0
+    engine.set_level("right", 1.0, 5.0, fade_s=2.0)
+    assert engine.set_level("right", 1.0, 5.5) == 0.25
+    assert engine.level("right", 5.5) == 1.0
+
+
+def test_a_content_edit_cuts_or_crossfades_and_reports_the_content_it_replaced(tmp_path):
+    show = make_show(tmp_path, EDGES)
+    engine = CueEngine(show)
+    red, blue = show.layer("a").content, show.layer("b").content
+    assert engine.set_content("a", blue, 2.0) == red  # no fade given: a cut
+    frame = layer_frames(engine, 2.5)["a"]
+    assert frame.content == blue and frame.previous is None and frame.media_time_s == 0.5
+    assert engine.content("a") == blue
+    assert engine.set_content("a", red, 4.0, fade_s=1.0) == blue
+    frame = layer_frames(engine, 4.25)["a"]
+    assert frame.content == red and frame.media_time_s == 0.25
+    assert frame.previous.content == blue
+    assert frame.previous.media_time_s == 2.25  # blue has played since 2.0
+    assert frame.previous.weight == 0.75
+    assert layer_frames(engine, 5.0)["a"].previous is None  # the crossfade is over
+
+
+def test_a_frame_carries_its_show_time_and_a_full_master(tmp_path):
+    state = CueEngine(make_show(tmp_path, EDGES)).tick(12.5)
+    assert state.show_time_s == 12.5 and state.master == 1.0
+
+
+def test_only_layers_the_standby_cue_brings_in_are_preloaded(tmp_path):
+    cues = """
+[[cues]]
+number = 1
+name = "in"
+[cues.layers.gen]
+params = { speed = 2.0 }
+[cues.layers.a]
+opacity = 1.0
+"""
+    show = make_show(tmp_path, cues)
+    engine = CueEngine(show)
+    # gen (opacity 0) only changes a param: not drawn, nothing to open; a comes in
+    assert [layer.name for layer, _ in engine.tick(0.0).preload] == ["a"]
+    engine.set_opacity("a", 0.5, 0.0)  # already on screen: nothing to open either
+    assert engine.tick(0.0).preload == ()
+
+
+def test_a_zero_length_fade_is_at_its_end_at_every_time():
+    fade = Fade(0.0, 1.0, t0=5.0, duration=0.0)
+    assert fade.at(4.0) == 1.0 and fade.at(5.0) == 1.0
+    assert not fade.running(5.0)
+
+
+def test_a_fade_runs_from_its_first_instant_to_just_before_its_end():
+    fade = Fade(0.0, 1.0, t0=2.0, duration=0.5)
+    assert not fade.running(1.999)
+    assert fade.running(2.0) and fade.running(2.4)
+    assert not fade.running(2.5)
+
+
+def test_back_skips_a_cue_of_another_list_in_between(tmp_path):
+    engine = CueEngine(make_show(tmp_path, EDGES))
+    engine.start("m2", 0.0)  # file order: m1, x1 (extra), m2
+    assert engine.back(1.0) == 0
+
+
+def test_a_cue_brings_a_hidden_surface_back(tmp_path):
+    cues = """
+[[cues]]
+number = 1
+name = "show-door"
+[cues.surfaces.door]
+visible = true
+"""
+    engine = CueEngine(make_show(tmp_path, cues))
+    engine.set_visible("door", False)
+    engine.go(0.0)
+    assert engine.tick(0.0).hidden_surfaces == frozenset()
+
+
+def test_firing_a_loaded_cue_disarms_it(tmp_path):
+    engine = CueEngine(make_show(tmp_path, EDGES))
+    engine.load("m2")
+    assert engine.loaded == {2}
+    engine.go(0.0)
+    assert engine.loaded == set()
+
+
+def test_opacity_is_read_mid_fade(tmp_path):
+    engine = CueEngine(make_show(tmp_path, EDGES))
+    engine.set_opacity("a", 1.0, 0.0, fade_s=2.0)
+    assert engine.opacity("a", 0.5) == 0.25
+
+
+def test_progress_of_a_cue_without_a_fade_and_of_one_still_waiting(tmp_path):
+    extra = """
+[[cues]]
+number = 6
+name = "m4"
+prewait = 0.5
+fade = 1.0
+[cues.layers.a]
+opacity = 0.25
+"""
+    engine = CueEngine(make_show(tmp_path, EDGES + extra))
+    engine.start("x1", 0.0)  # no fade: done at once
+    assert engine.progress(0.0) == 1.0
+    engine.start("m4", 1.0)
+    assert engine.progress(1.25) == 1.0  # not fired yet: nothing in progress
+    engine.tick(1.5)  # fires now
+    assert engine.progress(2.0) == 0.5

@@ -283,3 +283,71 @@ def test_collinearity_is_judged_relative_to_the_polygons_size(polygon, accepted)
 def test_corner_pin_collinearity_is_judged_relative_to_the_quads_size(corners, accepted):
     problem = geometry.quad_degeneracy(np.array(corners, float))
     assert (problem is None) == accepted, problem
+
+
+# --- edges of the specification (each kills a mutant that survived: docs/testing.md) -------
+
+
+def test_fewer_than_three_points_give_no_triangles():
+    for outline in ([[0.0, 0.0], [5.0, 5.0]], [[1.0, 2.0]]):
+        tris = geometry.triangulate_polygon(np.array(outline))
+        assert tris.shape == (0, 3)
+        assert tris.dtype == np.int32
+
+
+def test_the_horizon_margin_is_1e_12_in_w():
+    """A vertex whose w is within 1e-12 of 0 is on the horizon; at 1e-12 it is not."""
+    at_margin = np.array([[1.0, 0, 0], [0, 1.0, 0], [0, 0, 1e-12]])  # w = 1e-12 everywhere
+    outline = np.array([[0, 0], [4, 0], [4, 3]], float)
+    assert not geometry.polygon_maps_finitely(at_margin, outline)
+    assert not geometry.polygon_maps_finitely(-at_margin, outline)
+    beyond = at_margin * np.array([1, 1, 2.0])[:, None]  # w = 2e-12
+    assert geometry.polygon_maps_finitely(beyond, outline)
+    assert geometry.polygon_maps_finitely(-beyond, outline)
+    # apply_homography maps a point at w = 1e-12 (far away) and refuses one below it
+    np.testing.assert_allclose(
+        geometry.apply_homography(at_margin, [[1.0, 2.0]]), [[1e12, 2e12]], rtol=1e-15
+    )
+    with pytest.raises(ValueError, match="maps to infinity"):
+        geometry.apply_homography(at_margin * np.array([1, 1, 0.5])[:, None], [[1.0, 2.0]])
+
+
+def test_points_a_millionth_of_a_pixel_apart_are_distinct():
+    outline = [[0, 0], [1e-6, 0], [10, 10], [0, 10]]  # edge 0-1 exactly 1e-6 long
+    assert geometry.polygon_problem(np.array(outline, float)) is None
+    outline[1][0] = 9e-7
+    assert geometry.polygon_problem(np.array(outline, float)) == "points 0 and 1 are the same"
+
+
+def test_an_area_exactly_at_the_collinearity_threshold_is_accepted():
+    # area 2e-6 / 2 = 1e-6 px² exactly: the threshold (1e-6 × extent², extent at least
+    # 1 px); "no area" means below it
+    assert geometry.polygon_problem(np.array([[0, 0], [1, 0], [0, 2e-6]], float)) is None
+    # the corner pin's triangle (0, 1, 3) has exactly that area too
+    quad = np.array([[0, 0], [1, 0], [1, 1], [0, 2e-6]], float)
+    assert geometry.quad_degeneracy(quad) is None
+
+
+def test_a_concave_corner_pin_is_not_a_bow_tie():
+    # the line through edge 2-3 separates corners 0 and 1, but the edges do not cross
+    dart = np.array([[0, 0], [10, 0], [3, 3], [0, 10]], float)
+    assert geometry.quad_degeneracy(dart) is None
+    assert geometry.quad_degeneracy(dart[[1, 2, 3, 0]]) is None
+
+
+def test_five_points_four_on_a_line_do_not_determine_a_homography():
+    src = np.array([[0, 0], [1, 0], [2, 0], [3, 0], [0, 1]], float)
+    with pytest.raises(ValueError, match=r"^point pairs do not determine a unique homography$"):
+        geometry.homography_from_points(src, src * 2 + 1)
+
+
+def test_a_small_patch_far_from_the_origin_fits_exactly():
+    """A 10 × 7 px patch 100 000 px out: normalisation must centre the points on their
+    own centroid (measured 9e-13 px; centring badly loses the fit entirely)."""
+    H_true = np.array([[1.2, 0.1, 3.0], [0.05, 0.9, -2.0], [1e-4, 2e-4, 1.0]])
+    src = np.array([[0, 0], [10, 0], [10, 7], [0, 7], [3, 2], [7, 5]], float) + 1e5
+    dst = H_true @ np.vstack([src.T, np.ones(len(src))])
+    dst = (dst[:2] / dst[2]).T
+    H = geometry.homography_from_points(src, dst)
+    mapped = H @ np.vstack([src.T, np.ones(len(src))])
+    assert np.abs((mapped[:2] / mapped[2]).T - dst).max() < 1e-8

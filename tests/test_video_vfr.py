@@ -222,3 +222,18 @@ def test_a_constant_rate_mp4_is_timed_from_its_index_exactly_as_a_full_read_woul
 def test_variable_rate_and_matroska_clips_are_read_once_to_list_their_frames(vfr_clip):
     with VideoClip(vfr_clip) as clip:
         assert clip.timestamps_from == "scan"
+
+
+def test_constant_rate_means_every_timestamp_within_one_tick_of_its_slot():
+    """Expected verdicts from exact arithmetic: frame i starts at i / rate."""
+    ms = Fraction(1, 1000)
+    assert is_constant_rate([], ms, Fraction(25)) and is_constant_rate([7], ms, Fraction(25))
+    assert is_constant_rate([0, 41], ms, Fraction(25))  # 40 ms + exactly one tick
+    assert not is_constant_rate([0, 42], ms, Fraction(25))
+    assert not is_constant_rate([0, 50], ms, Fraction(25))  # two timestamps are checked too
+    assert is_constant_rate([1000, 1040, 1080], ms, Fraction(25))  # from the first timestamp
+    # NTSC: time base 1001/30000 s, rate 30000/1001: one tick per frame
+    ntsc, rate = Fraction(1001, 30000), Fraction(30000, 1001)
+    assert is_constant_rate([5, 6, 7, 8], ntsc, rate)
+    assert is_constant_rate([0, 1, 3], ntsc, rate)  # frame 2 one tick late
+    assert not is_constant_rate([0, 1, 4], ntsc, rate)
