@@ -10,10 +10,13 @@ computed from those timestamps with exact fractions, never by the code under tes
 from __future__ import annotations
 
 import bisect
+import logging
 import math
+import re
 from fractions import Fraction
 from pathlib import Path
 
+import av
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -357,3 +360,27 @@ def test_constant_rate_is_exact_past_64_bit_products():
     assert is_constant_rate([0, 3003], khz90, ntsc)
     assert not is_constant_rate([0, 2**60 + 3003], khz90, ntsc)
     assert not is_constant_rate([7, 2**60 + 3010, 2**61 + 6013], khz90, ntsc)
+
+
+def test_a_refused_frame_is_reported_at_its_time_from_the_first_frame(tmp_path, caplog):
+    """A clip whose first frame is at 1 s of the file's time, frame 8's packet damaged: the
+    warning gives the time (from the first frame, on the frame grid) of the packet at which
+    the decoder refused, frame 8's or a later one (frame threads report an error late)."""
+    pts_ms = [1000 + 40 * n for n in range(48)]
+    path = write_timed_clip(tmp_path / "late.mkv", pts_ms, 40)
+    with av.open(str(path)) as container:
+        packets = [(p.pos, p.size) for p in container.demux(video=0) if p.size]
+    pos, size = packets[8]
+    data = bytearray(path.read_bytes())
+    for i in range(pos + size // 4, pos + 3 * size // 4):
+        data[i] ^= 0xFF
+    damaged = tmp_path / "damaged.mkv"
+    damaged.write_bytes(bytes(data))
+    with caplog.at_level(logging.WARNING), VideoClip(damaged) as clip:
+        for n in range(48):
+            clip.frame_at(n * 0.04, loop=False)
+        assert clip.corrupt_frame_count >= 1
+    times = re.findall(r"skipped a frame the decoder refused at (-?[\d.e+]+) s", caplog.text)
+    assert times, caplog.text
+    grid = {f"{float(Fraction(p - pts_ms[0], 1000)):.3f}" for p in pts_ms[8:]}
+    assert set(times) <= grid, times
