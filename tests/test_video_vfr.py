@@ -257,7 +257,7 @@ def test_a_frame_whose_timestamp_is_not_listed_is_shown_in_the_slot_it_falls_in(
     dts_ms = [SLOT_MS * n for n in range(len(OFFSET_PTS_MS))]
     path = write_offset_clip(tmp_path / "offsets.mp4", OFFSET_PTS_MS, dts_ms)
     slots = [math.floor(Fraction(p, SLOT_MS)) for p in OFFSET_PTS_MS]
-    assert slots == list(range(len(OFFSET_PTS_MS)))  # one frame per slot, most off its start
+    assert slots == list(range(len(OFFSET_PTS_MS)))  # a frame per slot, half off its start
     with VideoClip(path) as clip:
         assert clip.timestamps_from == "index" and clip.constant_rate
         listed = {round(Fraction(p) * clip._time_base * 1000) for p in clip._pts_table}
