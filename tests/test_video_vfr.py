@@ -10,17 +10,20 @@ computed from those timestamps with exact fractions, never by the code under tes
 from __future__ import annotations
 
 import bisect
+import logging
 import math
+import re
 from fractions import Fraction
 from pathlib import Path
 
+import av
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from mapping.media.decode_ahead import DecodeAhead
 from mapping.media.video import VideoClip, frame_index_at, index_at_time, is_constant_rate
-from tests.videokit import read_number, write_timed_clip
+from tests.videokit import read_number, write_offset_clip, write_timed_clip
 
 # The issue's clip: frames at 0, 40, 80 and 300 ms, then a few more, irregular.
 PTS_MS = [0, 40, 80, 300, 340, 420, 433, 500, 640, 700]
@@ -30,9 +33,13 @@ HALF_TICK = Fraction(1, 2000)  # Matroska and these MP4s tick in milliseconds
 
 
 def expected_number(t: Fraction, pts_ms=PTS_MS, period_ms=PERIOD_MS, loop=True) -> int:
-    """The frame whose timestamp is the latest at or before t (exact), from the list."""
+    """The frame whose timestamp is the latest at or before t (exact), from the list.
+    Looped, the next lap's first frame starts at the period: within half a tick before it,
+    that frame is the one due."""
     period = Fraction(period_ms, 1000)
     t = t % period if loop else min(max(t, Fraction(0)), period)
+    if loop and t + HALF_TICK >= period:
+        t = Fraction(0)
     starts = [Fraction(p, 1000) for p in pts_ms]
     return max(bisect.bisect_right(starts, t + HALF_TICK) - 1, 0)
 
@@ -157,6 +164,7 @@ TABLES = st.lists(st.integers(1, 500), min_size=1, max_size=40).map(
 
 
 @given(TABLES, st.integers(1, 500), st.integers(-100_000, 100_000), st.booleans())
+@example(pts_ms=[0, 1], last_ms=1, t_ms4=-1, loop=True)  # 0.25 ms before the loop point
 def test_index_at_time_is_the_latest_frame_at_or_before_the_time(pts_ms, last_ms, t_ms4, loop):
     """Times on a quarter-millisecond grid, looped or clamped, against exact fractions."""
     period_ms = pts_ms[-1] + last_ms
@@ -237,3 +245,147 @@ def test_constant_rate_means_every_timestamp_within_one_tick_of_its_slot():
     assert is_constant_rate([5, 6, 7, 8], ntsc, rate)
     assert is_constant_rate([0, 1, 3], ntsc, rate)  # frame 2 one tick late
     assert not is_constant_rate([0, 1, 4], ntsc, rate)
+
+
+# --- frames the demuxer's list does not name ---------------------------------------------------
+
+# Decode times every 40 ms (25 fps), presentation times moved inside their slot by the
+# composition offsets: the MP4 index lists the even slots, so frames 1, 3, 5, 6, 8 and 10
+# come out of the decoder with timestamps the list does not hold.
+OFFSET_PTS_MS = [0, 50, 80, 145, 160, 205, 279, 280, 332, 360, 430, 440]
+SLOT_MS = 40
+
+
+def test_a_frame_whose_timestamp_is_not_listed_is_shown_in_the_slot_it_falls_in(tmp_path):
+    """Each decoded frame is numbered by the slot its own timestamp falls in (exact
+    fractions here), forward and after seeks in either direction."""
+    dts_ms = [SLOT_MS * n for n in range(len(OFFSET_PTS_MS))]
+    path = write_offset_clip(tmp_path / "offsets.mp4", OFFSET_PTS_MS, dts_ms)
+    slots = [math.floor(Fraction(p, SLOT_MS)) for p in OFFSET_PTS_MS]
+    assert slots == list(range(len(OFFSET_PTS_MS)))  # a frame per slot, half off its start
+    with VideoClip(path) as clip:
+        assert clip.timestamps_from == "index" and clip.constant_rate
+        listed = {round(Fraction(p) * clip._time_base * 1000) for p in clip._pts_table}
+        assert set(OFFSET_PTS_MS) - listed == {50, 145, 205, 279, 332, 430}
+        for n in [*range(len(slots)), 11, 3, 6, 0, 9, 1, 10, 5, 2, 8]:
+            frame = clip.frame_at(float(Fraction(n * SLOT_MS, 1000)) + 0.02)
+            assert (frame.index, read_number(frame.image)) == (slots[n], n), n
+            assert frame.pts_s == pytest.approx(slots[n] * SLOT_MS / 1000, abs=1e-12)
+        assert clip.seek_count >= 3
+
+
+def test_an_unlisted_frame_inside_the_first_slot_belongs_to_it(tmp_path):
+    """Frame 1 at 10 ms falls in slot 0 (0..40 ms): it is numbered 0, and at 40 ms, where no
+    frame starts, it is the latest frame at or before the time, so it is on screen."""
+    pts_ms = [0, 10, 80, 120, 160]
+    path = write_offset_clip(tmp_path / "early.mp4", pts_ms, [-40, 0, 40, 80, 120])
+    with VideoClip(path) as clip:
+        assert clip.timestamps_from == "index" and clip.frame_count == len(pts_ms)
+        frame = clip.frame_at(0.04)
+        latest = max(n for n, p in enumerate(pts_ms) if Fraction(p, 1000) <= Fraction(40, 1000))
+        assert read_number(frame.image) == latest == 1
+        assert (frame.index, frame.pts_s) == (math.floor(Fraction(10, SLOT_MS)), 0.0)
+
+
+# --- the lookup at exact boundaries, with no tolerance ------------------------------------------
+
+EXACT_RATES = [
+    Fraction(24000, 1001),
+    Fraction(25),
+    Fraction(30000, 1001),
+    Fraction(50),
+    Fraction(60),
+]
+
+
+@pytest.mark.parametrize("rate", EXACT_RATES, ids=str)
+@pytest.mark.parametrize("loop", [True, False])
+def test_a_time_exactly_at_a_frame_start_shows_that_frame(rate, loop):
+    """t = float(k / rate), the start of frame k: frame k, never k - 1, with tolerance 0
+    (the expected index is the nearest whole frame of the exact value of that float)."""
+    count = 90
+    starts = [float(Fraction(i) / rate) for i in range(count)]
+    window = (0.0, float(Fraction(count) / rate))
+    for k in range(count):
+        t = starts[k]
+        exact = Fraction(t) * rate  # the float's own value, in frames
+        want = round(exact)
+        assert abs(exact - want) < Fraction(1, 10**9)  # it is a frame start
+        assert index_at_time(t, starts, window, loop) == want, (k, t)
+
+
+@pytest.mark.parametrize("rate", EXACT_RATES, ids=str)
+def test_the_loop_point_within_a_nanosecond_is_the_first_frame(rate):
+    """Looped, a time within the 1 ns float slack of the loop point (what the modulo leaves
+    of the end) is the loop point: frame 0; 3 ns before it, still the last frame."""
+    count = 48
+    starts = [float(Fraction(i) / rate) for i in range(count)]
+    span = float(Fraction(count) / rate)
+    assert index_at_time(span - 1e-9, starts, (0.0, span), True) == 0
+    assert index_at_time(span - 3e-9, starts, (0.0, span), True) == count - 1
+    assert index_at_time(span, starts, (0.0, span), True) == 0
+
+
+@pytest.mark.parametrize("k", [1, 6, 9])
+@pytest.mark.parametrize("loop", [True, False])
+def test_a_window_shorter_than_half_a_tick_from_a_frame_start_shows_that_frame(k, loop):
+    """In point exactly at frame k's start (millisecond timestamps), out point 0.4 ms later
+    (under the half-millisecond tolerance): frame k is the one shown at the in point and
+    does not start at or after the out point, so it is the only answer, at any time."""
+    starts = [p / 1000 for p in PTS_MS]
+    window = (PTS_MS[k] / 1000, (PTS_MS[k] + 0.4) / 1000)
+    for t in (0.0, 0.0001, 0.00039, 0.0004, 0.5, -0.3):
+        assert index_at_time(t, starts, window, loop, tolerance_s=0.0005) == k, t
+
+
+@pytest.mark.parametrize("t", [math.nan, math.inf, -math.inf])
+def test_index_at_time_refuses_a_non_finite_time_and_says_so(t):
+    with pytest.raises(ValueError, match=r"media_time_s must be finite, got (nan|inf|-inf)"):
+        index_at_time(t, [0.0, 0.04], (0.0, 0.08), loop=True)
+
+
+# --- constant rate with huge tick counts ------------------------------------------------------
+
+
+def test_constant_rate_is_exact_past_64_bit_products():
+    """The one-tick rule in exact integers, where 64-bit products would wrap."""
+    # A nanosecond time base (1/10^9) and frames of 33 366 667 ns (the average rate an MP4
+    # with that timescale reduces to): 300 frames, tick × rate products past 2^63 from
+    # frame 277 on. Exactly constant, and one frame dropped is not.
+    ns = Fraction(1, 10**9)
+    rate = Fraction(10**9, 33_366_667)
+    pts = [i * 33_366_667 for i in range(300)]
+    assert pts[277] * rate.numerator > 2**63
+    assert is_constant_rate(pts, ns, rate)
+    assert not is_constant_rate(pts[:150] + pts[151:], ns, rate)
+    # 90 kHz, 30000/1001 fps: frame 1 is due at 3003 ticks; a timestamp 2^60 ticks later
+    # (past 2^53: no float holds it exactly) is not frame 1, though 2^60 × 30000 is
+    # a multiple of 2^64, so a 64-bit product would land exactly on the slot.
+    khz90, ntsc = Fraction(1, 90_000), Fraction(30_000, 1001)
+    assert is_constant_rate([0, 3003], khz90, ntsc)
+    assert not is_constant_rate([0, 2**60 + 3003], khz90, ntsc)
+    assert not is_constant_rate([7, 2**60 + 3010, 2**61 + 6013], khz90, ntsc)
+
+
+def test_a_refused_frame_is_reported_at_its_time_from_the_first_frame(tmp_path, caplog):
+    """A clip whose first frame is at 1 s of the file's time, frame 8's packet damaged: the
+    warning gives the time (from the first frame, on the frame grid) of the packet at which
+    the decoder refused, frame 8's or a later one (frame threads report an error late)."""
+    pts_ms = [1000 + 40 * n for n in range(48)]
+    path = write_timed_clip(tmp_path / "late.mkv", pts_ms, 40)
+    with av.open(str(path)) as container:
+        packets = [(p.pos, p.size) for p in container.demux(video=0) if p.size]
+    pos, size = packets[8]
+    data = bytearray(path.read_bytes())
+    for i in range(pos + size // 4, pos + 3 * size // 4):
+        data[i] ^= 0xFF
+    damaged = tmp_path / "damaged.mkv"
+    damaged.write_bytes(bytes(data))
+    with caplog.at_level(logging.WARNING), VideoClip(damaged) as clip:
+        for n in range(48):
+            clip.frame_at(n * 0.04, loop=False)
+        assert clip.corrupt_frame_count >= 1
+    times = re.findall(r"skipped a frame the decoder refused at (-?[\d.e+]+) s", caplog.text)
+    assert times, caplog.text
+    grid = {f"{float(Fraction(p - pts_ms[0], 1000)):.3f}" for p in pts_ms[8:]}
+    assert set(times) <= grid, times

@@ -78,3 +78,32 @@ def _mux(container: av.container.OutputContainer, packet: av.Packet, durations: 
     # the encoder's packets are in its time base (ms); give each its frame's duration
     packet.duration = durations[int(packet.pts)]
     container.mux(packet)
+
+
+def write_offset_clip(path: Path, pts_ms: list[int], dts_ms: list[int], gop: int = 4) -> Path:
+    """An MP4 of H.264 frames numbered 0, 1, 2, … (no B-frames, a keyframe every ``gop``)
+    whose packets carry decode timestamps ``dts_ms`` and presentation timestamps ``pts_ms``
+    (milliseconds) as given: the MP4 index then keeps evenly spaced decode times while the
+    composition offsets move frames off those slots, as some camera muxers write them."""
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream(
+            "libx264",
+            rate=25,
+            options={"bframes": "0", "preset": "ultrafast", "qp": "0"},
+        )
+        stream.pix_fmt = "yuv420p"
+        stream.width, stream.height = WIDTH_PX, HEIGHT_PX
+        stream.time_base = stream.codec_context.time_base = MS
+        stream.codec_context.gop_size = gop
+        packets = []
+        for number in range(len(pts_ms)):
+            frame = av.VideoFrame.from_ndarray(number_image(number), format="rgb24")
+            frame.pts = 40 * number
+            frame.time_base = MS
+            packets += stream.encode(frame)
+        packets += stream.encode()
+        assert len(packets) == len(pts_ms), "one packet per frame"
+        for packet, pts, dts in zip(packets, pts_ms, dts_ms, strict=True):
+            packet.pts, packet.dts, packet.duration = pts, dts, 40
+            container.mux(packet)
+    return path
