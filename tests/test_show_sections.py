@@ -367,3 +367,109 @@ def test_every_bad_control_key_is_reported(tmp_path: Path) -> None:
             8,
         )
     ]
+
+
+# --- an output's colour correction ---------------------------------------------------------
+
+
+def head_with_color(keys: str) -> str:
+    """HEAD with ``[outputs.color]`` (line 7) and ``keys`` from line 8."""
+    return HEAD + "[outputs.color]\n" + keys + "\n"
+
+
+def test_an_outputs_colour_correction_is_read(tmp_path: Path) -> None:
+    keys = "brightness = 0.1\ncontrast = 1.2\ngamma = 0.9\ngains = [0.5, 1, 2]"
+    color = load(tmp_path, "", head_with_color(keys)).outputs[0].color
+    assert (color.brightness, color.contrast, color.gamma, color.gains, color.lut) == (
+        0.1,
+        1.2,
+        0.9,
+        (0.5, 1.0, 2.0),
+        None,
+    )
+    color = load(tmp_path, "").outputs[0].color
+    assert (color.brightness, color.contrast, color.gamma, color.gains, color.lut) == (
+        0.0,
+        1.0,
+        1.0,
+        (1.0, 1.0, 1.0),
+        None,
+    )
+
+
+def test_a_lut_is_read_and_watched(tmp_path: Path) -> None:
+    write(tmp_path, "")
+    rows = ["0 0 0", "1 0 0", "0 1 0", "1 1 0", "0 0 1", "1 0 1", "0 1 1", "1 1 1"]
+    (tmp_path / "id.cube").write_text("LUT_3D_SIZE 2\n" + "\n".join(rows) + "\n")
+    show = load(tmp_path, "", head_with_color('lut = "id.cube"'))
+    lut = show.outputs[0].color.lut
+    assert lut is not None and lut.path == tmp_path / "id.cube"
+    assert show.watched_files() == frozenset({tmp_path / "show.toml", tmp_path / "id.cube"})
+
+
+def test_a_broken_lut_is_reported_in_its_own_file(tmp_path: Path) -> None:
+    write(tmp_path, "")
+    (tmp_path / "bad.cube").write_text("LUT_3D_SIZE 2\n0 0 0\n")
+    (tmp_path / "show.toml").write_text(head_with_color('lut = "bad.cube"'))
+    with pytest.raises(ValidationError) as info:
+        load_show(tmp_path)
+    assert [(p.file, p.key_path, p.message, p.line) for p in info.value.problems] == [
+        (tmp_path / "bad.cube", "", "LUT_3D_SIZE 2 needs 8 rows of three numbers, found 1", 2)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("keys", "expected"),
+    [
+        (
+            "gains = [1, 1]",
+            [
+                (
+                    "outputs[0].color.gains",
+                    "expected [r, g, b] numbers 0.0..4.0, got array [1, 1]",
+                    8,
+                )
+            ],
+        ),
+        (
+            "gains = 3",
+            [("outputs[0].color.gains", "expected [r, g, b] numbers 0.0..4.0, got number 3", 8)],
+        ),
+        (
+            "gains = [1, -1, 9]",
+            [
+                ("outputs[0].color.gains[1]", "expected a number between 0.0 and 4.0, got -1", 8),
+                ("outputs[0].color.gains[2]", "expected a number between 0.0 and 4.0, got 9", 8),
+            ],
+        ),
+        (
+            "brightness = -1.5\ncontrast = 4.5\ngamma = 0.1\nfoo = 1",
+            [
+                (
+                    "outputs[0].color.foo",
+                    "unknown key; expected one of: brightness, contrast, gamma, gains, lut",
+                    11,
+                ),
+                (
+                    "outputs[0].color.brightness",
+                    "expected a number between -1.0 and 1.0, got -1.5",
+                    8,
+                ),
+                ("outputs[0].color.contrast", "expected a number between 0.0 and 4.0, got 4.5", 9),
+                ("outputs[0].color.gamma", "expected a number between 0.2 and 5.0, got 0.1", 10),
+            ],
+        ),
+        (
+            "gamma = 5.5",
+            [("outputs[0].color.gamma", "expected a number between 0.2 and 5.0, got 5.5", 8)],
+        ),
+    ],
+)
+def test_bad_colour_correction(tmp_path: Path, keys: str, expected: list) -> None:
+    assert problems(tmp_path, "", head_with_color(keys)) == expected
+
+
+def test_a_colour_correction_that_is_not_a_table(tmp_path: Path) -> None:
+    assert problems(tmp_path, "", HEAD + "color = 3\n") == [
+        ("outputs[0].color", "expected a table, got number 3", 7)
+    ]
