@@ -269,3 +269,74 @@ def test_every_bad_transition_is_reported(folder: Path) -> None:
             28,
         ),
     ]
+
+
+PLAIN = """/*{
+ "ISFVSN": "2",
+ "INPUTS": [ { "NAME": "inputImage", "TYPE": "image" } ]
+}*/
+void main() { gl_FragColor = IMG_THIS_PIXEL(inputImage); }
+"""
+
+
+@pytest.mark.parametrize(
+    ("extra", "expected"),
+    [
+        (
+            'filters = [{ shader = "shaders/plain.fs", params = { x = 1 } }]\n',
+            [("layers[0].filters[0].params.x", "plain.fs has no input 'x'; its inputs: none", 11)],
+        ),
+        (
+            'filters = [{ shader = "shaders/plain.fs" }]\nparams = { plain = { x = 1 } }\n',
+            [("layers[0].params.plain.x", "plain.fs has no input 'x'; its inputs: none", 12)],
+        ),
+        (
+            'filters = [{ shader = "shaders/nope.fs" }]\n',
+            [
+                (
+                    "layers[0].filters[0].shader",
+                    "file not found: shaders/nope.fs (looked for {folder}/shaders/nope.fs)",
+                    11,
+                )
+            ],
+        ),
+        (
+            'filters = [{ name = "x" }]\n',
+            [("layers[0].filters[0].shader", "missing (required)", 11)],
+        ),
+        (
+            'filters = [{ shader = "shaders/invert.fs", name = "" }]\n',
+            [("layers[0].filters[0].name", "expected a non-empty string, got string ''", 11)],
+        ),
+    ],
+)
+def test_a_filter_without_inputs_a_missing_file_or_a_bad_name(
+    folder: Path, extra: str, expected: list
+) -> None:
+    (folder / "shaders" / "plain.fs").write_text(PLAIN, encoding="utf-8")
+    expected = [(k, m.format(folder=folder), line) for k, m, line in expected]
+    assert problems(folder, extra) == expected
+
+
+def test_a_broken_isf_file_is_reported_once_in_its_own_file(folder: Path) -> None:
+    (folder / "shaders" / "broken.fs").write_text('/*{ "INPUTS": [ }*/\nvoid main() {}\n')
+    extra = (
+        'filters = [{ shader = "shaders/broken.fs" }, '
+        '{ shader = "shaders/broken.fs", name = "b2" }]\n'
+    )
+    (folder / "show.toml").write_text(HEAD + extra, encoding="utf-8")
+    with pytest.raises(ValidationError) as info:
+        load_show(folder)
+    assert [(p.file, p.key_path, p.line) for p in info.value.problems] == [
+        (folder / "shaders" / "broken.fs", "", 1)
+    ]
+    assert info.value.problems[0].message.startswith("the JSON header is not valid JSON")
+
+
+def test_a_filter_input_given_as_a_dotted_key(folder: Path) -> None:
+    extra = (
+        'filters = [{ shader = "shaders/invert.fs" }]\n'
+        'params = { "invert.amount" = 0.75, other = 2 }\n'
+    )
+    layer = load(folder, extra).layers[0]
+    assert layer.params == {"other": 2.0, "invert.amount": 0.75, "invert.on": True}
