@@ -473,3 +473,19 @@ def test_a_colour_correction_that_is_not_a_table(tmp_path: Path) -> None:
     assert problems(tmp_path, "", HEAD + "color = 3\n") == [
         ("outputs[0].color", "expected a table, got number 3", 7)
     ]
+
+
+def test_an_address_or_device_that_is_no_string(tmp_path: Path) -> None:
+    assert problems(tmp_path, '[[nodes]]\nname = "a"\naddress = 5\n') == [
+        ("nodes[0].address", "expected a non-empty string, got number 5", 9)
+    ]
+    assert problems(tmp_path, LIVE + 'device = "  "\n') == [
+        ("layers[0].device", "expected a non-empty string, got string '  '", 10)
+    ]
+
+
+def test_only_a_host_in_both_brackets_loses_them(tmp_path: Path) -> None:
+    show = load(tmp_path, '[[nodes]]\nname = "a"\naddress = "[::1:9100"\n')
+    assert show.nodes == (Node("a", "[::1", 9100),)
+    show = load(tmp_path, '[[nodes]]\nname = "a"\naddress = "::1]:9100"\n')
+    assert show.nodes == (Node("a", "::1]", 9100),)
