@@ -340,3 +340,21 @@ def test_a_filter_input_given_as_a_dotted_key(folder: Path) -> None:
     )
     layer = load(folder, extra).layers[0]
     assert layer.params == {"other": 2.0, "invert.amount": 0.75, "invert.on": True}
+
+
+def test_every_bad_input_of_one_filter_is_reported(folder: Path) -> None:
+    extra = (
+        'filters = [{ shader = "shaders/invert.fs" }]\n'
+        "params = { invert = { amount = 3, on = 5 } }\n"
+    )
+    assert [key for key, _, _ in problems(folder, extra)] == [
+        "layers[0].params.invert.amount",
+        "layers[0].params.invert.on",
+    ]
+
+
+def test_a_filter_named_after_a_file_with_accents_is_ascii(folder: Path) -> None:
+    (folder / "shaders" / "dégradé.fs").write_text(INVERT, encoding="utf-8")
+    layer = load(folder, 'filters = [{ shader = "shaders/dégradé.fs" }]\n').layers[0]
+    assert [f.name for f in layer.filters] == ["d_grad_"]
+    assert list(layer.params) == ["d_grad_.amount", "d_grad_.on"]
