@@ -358,3 +358,22 @@ def test_a_filter_named_after_a_file_with_accents_is_ascii(folder: Path) -> None
     layer = load(folder, 'filters = [{ shader = "shaders/dégradé.fs" }]\n').layers[0]
     assert [f.name for f in layer.filters] == ["d_grad_"]
     assert list(layer.params) == ["d_grad_.amount", "d_grad_.on"]
+
+
+@pytest.mark.parametrize("bad", ["amt = 2", "amount = 2"])
+def test_a_bad_filter_causes_no_follow_on_problems(folder: Path, bad: str) -> None:
+    # the filter is invalid: the layer's params for it are not checked against it again
+    extra = f'filters = [{{ shader = "shaders/invert.fs", params = {{ {bad} }} }}]\n'
+    extra += "params = { invert = { amt = 1 } }\n"
+    [(key, _, line)] = problems(folder, extra)
+    assert (key, line) == (f"layers[0].filters[0].params.{bad.split()[0]}", 11)
+
+
+@pytest.mark.parametrize("bad", ["amt = 2", "amount = 2", "on = 3"])
+def test_a_layer_with_a_bad_filter_input_is_not_cued(folder: Path, bad: str) -> None:
+    # the layer is invalid: a cue's bad value for it is not checked (no follow-on problem)
+    extra = 'filters = [{ shader = "shaders/invert.fs" }]\n'
+    extra += f"params = {{ invert = {{ {bad} }} }}\n"
+    extra += CUE + '[cues.layers.c]\nparams = { "invert.amount" = 5 }\n'
+    [(key, _, line)] = problems(folder, extra)
+    assert (key, line) == (f"layers[0].params.invert.{bad.split()[0]}", 12)
