@@ -360,7 +360,7 @@ def test_a_filter_named_after_a_file_with_accents_is_ascii(folder: Path) -> None
     assert list(layer.params) == ["d_grad_.amount", "d_grad_.on"]
 
 
-@pytest.mark.parametrize("bad", ["amt = 2", "amount = 2"])
+@pytest.mark.parametrize("bad", ["amt = 2", "amount = 2", "inputImage = 1"])
 def test_a_bad_filter_causes_no_follow_on_problems(folder: Path, bad: str) -> None:
     # the filter is invalid: the layer's params for it are not checked against it again
     extra = f'filters = [{{ shader = "shaders/invert.fs", params = {{ {bad} }} }}]\n'
