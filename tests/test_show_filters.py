@@ -377,3 +377,11 @@ def test_a_layer_with_a_bad_filter_input_is_not_cued(folder: Path, bad: str) -> 
     extra += CUE + '[cues.layers.c]\nparams = { "invert.amount" = 5 }\n'
     [(key, _, line)] = problems(folder, extra)
     assert (key, line) == (f"layers[0].params.invert.{bad.split()[0]}", 12)
+
+
+@pytest.mark.parametrize("filters", ["[3]", '[{ shader = "shaders/wipe.fs" }]'])
+def test_a_layer_with_a_bad_filter_is_not_cued(folder: Path, filters: str) -> None:
+    # the layer is invalid: a cue's bad opacity for it is not checked (no follow-on problem)
+    extra = f"filters = {filters}\n" + CUE + "[cues.layers.c]\nopacity = 5\n"
+    [(key, _, line)] = problems(folder, extra)
+    assert (key.split(".")[0], line) == ("layers[0]", 11)
