@@ -338,6 +338,7 @@ def test_correspondences_without_a_projector_size_take_the_largest_position(tmp_
     proj = np.full((2, 2, 2), np.nan, np.float64)
     proj[0, 0] = (5.25, 7.5)
     proj[1, 1] = (3.0, 9.0)
+    proj[0, 1] = (np.nan, 100.0)  # not decoded: x decides, whatever y holds
     path = tmp_path / "bare.npz"
     np.savez(path, proj_xy=proj, confidence=np.ones((2, 2)))
     back = Correspondences.load(str(path))
@@ -354,8 +355,11 @@ def test_unreadable_or_misshapen_correspondences_say_what_to_run(tmp_path):
         Correspondences.load(str(missing))
     no_conf = tmp_path / "no_conf.npz"
     np.savez(no_conf, proj_xy=np.zeros((2, 2, 2)))
-    with pytest.raises(CalibrationError, match="Run 'calibrate decode' on the capture folder"):
+    with pytest.raises(CalibrationError) as error:
         Correspondences.load(str(no_conf))
+    message = str(error.value)
+    assert message.startswith(f"cannot read correspondences from {no_conf}: ")
+    assert message.endswith(". Run 'calibrate decode' on the capture folder to write it.")
     for proj, confidence in (
         (np.zeros((2, 2)), np.zeros((2, 2))),
         (np.zeros((2, 2, 3)), np.zeros((2, 2))),
