@@ -394,3 +394,67 @@ def test_overlaps_only_between_outputs_with_the_overlap_area():
     assert (xs.min(), xs.max(), ys.min(), ys.max()) == (60, 100, 0, 100)
     assert overlaps[1].area_canvas_px2 == pytest.approx(100 * 100)
     assert overlaps[2].area_canvas_px2 == pytest.approx(60 * 100)
+
+
+def _holed(window_px: int, keep: int, centre: tuple[int, int] = (30, 25)) -> Correspondences:
+    """The exact grid with the point's window emptied but for ``keep`` pixels spread over it
+    (the first of a fixed shuffle); the emptied pixels keep a finite y: only x says whether a
+    pixel decoded."""
+    corr = grid_corr(60, 50)
+    proj = corr.proj_xy.copy()
+    cx, cy = centre
+    rows, cols = np.mgrid[cy - window_px : cy + window_px + 1, cx - window_px : cx + window_px + 1]
+    order = np.random.default_rng(0).permutation(rows.size)
+    hole_r, hole_c = rows.ravel()[order[keep:]], cols.ravel()[order[keep:]]
+    proj[hole_r, hole_c, 0] = np.nan
+    return Correspondences(proj, corr.confidence, corr.projector_size)
+
+
+@pytest.mark.parametrize("window_px", [3, 15])
+def test_projector_points_at_uses_exactly_the_window_and_twenty_pixels(window_px):
+    point = np.array([[30.0, 25.0]])
+    expected = apply(H_TRUE, point)[0]
+    kwargs = {} if window_px == 15 else {"window_px": window_px}  # 15 is the default
+    # 19 decoded pixels inside the (2w+1)² window, every pixel around it decoded: NaN.
+    assert np.all(np.isnan(projector_points_at(_holed(window_px, 19), point, **kwargs)))
+    out = projector_points_at(_holed(window_px, 20), point, **kwargs)
+    np.testing.assert_allclose(out[0], expected, atol=2e-4)
+
+
+def test_projector_points_at_the_image_edge_clips_the_window():
+    corr = grid_corr(60, 50)
+    proj = corr.proj_xy.copy()
+    proj[:, 2:] = np.nan  # only columns 0 and 1 decoded
+    edge = Correspondences(proj, corr.confidence, corr.projector_size)
+    # Window 5 around (2, 25): columns 0..7, rows 20..30: 2 × 11 = 22 decoded pixels.
+    out = projector_points_at(edge, np.array([[2.0, 25.0]]), window_px=5)
+    np.testing.assert_allclose(out[0], apply(H_TRUE, np.array([[2.0, 25.0]]))[0], atol=2e-4)
+
+
+def test_projector_points_at_ignores_bad_decodes_beyond_two_pixels():
+    corr = grid_corr(60, 50)
+    proj = corr.proj_xy.copy()
+    proj[20:30:2, 26:34:2, 0] += 2.5  # 20 pixels 2.5 px off: outliers at RANSAC's 2 px
+    proj[22, 28] += 40.0
+    bad = Correspondences(proj, corr.confidence, corr.projector_size)
+    points = [[30, 25]]  # integer points are fine
+    out = projector_points_at(bad, points, window_px=8)
+    assert out.dtype == np.float64
+    np.testing.assert_allclose(out[0], apply(H_TRUE, np.array([[30.0, 25.0]]))[0], atol=2e-4)
+
+
+def test_a_footprint_inside_another_overlaps_with_its_whole_area():
+    big = np.array([[0.5, 0, 0], [0, 0.5, 0], [0, 0, 1]])  # frame 0..200 in canvas_px
+    inner = np.array([[1.0, 0, -50], [0, 1, -50], [0, 0, 1]])  # frame 50..150
+    sizes = {"a": (100, 100), "b": (100, 100)}
+    overlaps = projector_overlaps([_sol("big", "a", big), _sol("inner", "b", inner)], sizes)
+    assert len(overlaps) == 1
+    assert overlaps[0].area_canvas_px2 == pytest.approx(100 * 100)
+
+
+def test_an_overlap_under_one_square_pixel_is_still_reported():
+    shifted = np.array([[1.0, 0, -99.995], [0, 1, 0], [0, 0, 1]])  # 0.005 px × 100 px
+    sizes = {"a": (100, 100), "b": (100, 100)}
+    overlaps = projector_overlaps([_sol("x", "a", np.eye(3)), _sol("y", "b", shifted)], sizes)
+    assert len(overlaps) == 1
+    assert overlaps[0].area_canvas_px2 == pytest.approx(0.5, rel=0.05)
