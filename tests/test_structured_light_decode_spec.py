@@ -369,3 +369,16 @@ def test_unreadable_or_misshapen_correspondences_say_what_to_run(tmp_path):
         np.savez(bad, proj_xy=proj, confidence=confidence)
         with pytest.raises(CalibrationError, match=r"proj_xy must be \(height, width, 2\)"):
             Correspondences.load(str(bad))
+
+
+def test_codes_beyond_a_projector_narrower_than_its_code_are_rejected_but_its_edge_is_kept():
+    # A 6-pixel-wide projector has the same 3 column bits; codes 6 and 7 do not exist.
+    layout = opencv_layout((6, 4))
+    assert (layout.columns.gray_pairs, layout.count) == (LAYOUT.columns.gray_pairs, 12)
+    frames = captures()
+    # Column 5 (111) with its middle bit undecided: 111 or 101 (column 6), edge at x = 6.
+    _set_pair(frames, LAYOUT.columns.gray_pairs, 1, (0, 5), 100, 100)
+    corr = decode(frames, layout)
+    np.testing.assert_array_equal(corr.proj_xy[0, 5], [6.0, 0.5])
+    assert np.all(np.isnan(corr.proj_xy[:, 6:]))
+    np.testing.assert_array_equal(corr.proj_xy[1:, :6], centres()[1:, :6].astype(np.float32))

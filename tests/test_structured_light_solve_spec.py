@@ -100,6 +100,11 @@ def test_camera_model_files_in_every_documented_form(tmp_path):
     table = load_camera_model(str(tmp_path / "table.toml"))
     np.testing.assert_array_equal(table.K, K)
     np.testing.assert_array_equal(table.dist, [-0.1, 0.01, 0, 0])
+    # Whole numbers in TOML are integers; the model is float64 all the same.
+    (tmp_path / "ints.toml").write_text("K = [[500, 0, 160], [0, 500, 120], [0, 0, 1]]\n"
+                                        "dist = [0, 0, 0, 0]\n")  # fmt: skip
+    ints = load_camera_model(tmp_path / "ints.toml")
+    assert ints.K.dtype == np.float64 and ints.dist.dtype == np.float64
 
 
 @pytest.mark.parametrize(
@@ -116,8 +121,13 @@ def test_camera_model_files_in_every_documented_form(tmp_path):
 def test_bad_camera_model_files_say_what_they_need(tmp_path, text, message):
     path = tmp_path / "lens.toml"
     path.write_text(text)
-    with pytest.raises(CalibrationError, match=message):
+    with pytest.raises(CalibrationError, match=message) as error:
         load_camera_model(path)
+    assert str(path) in str(error.value)
+    if "cannot read" in message:
+        assert str(error.value).endswith(
+            ". It needs K (3x3) and dist (k1, k2, p1, p2[, k3]) as written by cv2.calibrateCamera."
+        )
 
 
 def test_camera_model_with_eight_numbers_is_accepted(tmp_path):
