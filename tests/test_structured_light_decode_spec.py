@@ -26,7 +26,7 @@ from calibration.decode import (
     to_grey,
 )
 from calibration.errors import CalibrationError
-from calibration.structured_light import opencv_layout
+from calibration.structured_light import native_layout, opencv_layout
 
 # Reflected binary Gray code, most significant bit first, written out by hand.
 GRAY_3 = ["000", "001", "011", "010", "110", "111", "101", "100"]  # columns 0..7
@@ -382,3 +382,84 @@ def test_codes_beyond_a_projector_narrower_than_its_code_are_rejected_but_its_ed
     np.testing.assert_array_equal(corr.proj_xy[0, 5], [6.0, 0.5])
     assert np.all(np.isnan(corr.proj_xy[:, 6:]))
     np.testing.assert_array_equal(corr.proj_xy[1:, :6], centres()[1:, :6].astype(np.float32))
+
+
+# --------------------------------------------------------------------------- fringes
+
+NATIVE = native_layout((8, 4), period_px=4, phase_steps=4)  # Gray unit 2 px
+
+
+def fringe(position: np.ndarray, step: int, amplitude: float = 100.0) -> np.ndarray:
+    """``120 + A cos(2π x / 4 − 2π n / 4)``, rounded like a camera's uint8."""
+    value = 120 + amplitude * np.cos(2 * np.pi * position / 4 - 2 * np.pi * step / 4)
+    return np.round(value)
+
+
+def native_captures(col_phase_px=None, col_amplitude=None) -> list[np.ndarray]:
+    """A 1:1 camera (4 × 8) on the native layout; column fringes optionally per pixel."""
+    cols = np.broadcast_to(np.arange(8) + 0.5, (4, 8))
+    rows = np.broadcast_to((np.arange(4) + 0.5)[:, None], (4, 8))
+    col_pos = cols if col_phase_px is None else col_phase_px
+    col_amp = np.full((4, 8), 100.0) if col_amplitude is None else col_amplitude
+    frames = [None] * NATIVE.count
+    frames[NATIVE.white_index] = np.full((4, 8), 230)
+    frames[NATIVE.black_index] = np.full((4, 8), 10)
+    for code, pos, gray in ((NATIVE.columns, cols, ["00", "01", "11", "10"]),
+                            (NATIVE.rows, rows, ["0", "1"])):  # fmt: skip
+        stripe = (pos // 2).astype(int)
+        for bit, (p, q) in enumerate(code.gray_pairs):
+            on = np.vectorize(lambda s, b=bit, g=gray: g[s][b] == "1")(stripe)
+            frames[p], frames[q] = np.where(on, 200, 40), np.where(on, 40, 200)
+    for n, index in enumerate(NATIVE.columns.phase_indices):
+        frames[index] = fringe(col_pos, n, col_amp)
+    for n, index in enumerate(NATIVE.rows.phase_indices):
+        frames[index] = fringe(rows, n)
+    return [np.asarray(f).astype(np.uint8) for f in frames]
+
+
+def test_native_layout_under_test():
+    assert (NATIVE.columns.bits, NATIVE.rows.bits, NATIVE.count) == (2, 1, 16)
+    assert NATIVE.columns.phase_indices == (8, 9, 10, 11)
+
+
+def test_fringes_give_the_position_and_the_weakest_snr_sets_the_confidence():
+    amplitude = np.full((4, 8), 100.0)
+    amplitude[2, 3] = 10.0  # a faint fringe at one pixel
+    frames = native_captures(col_amplitude=amplitude)
+    corr = decode(frames, NATIVE)
+    np.testing.assert_allclose(corr.proj_xy, centres(), atol=0.01)
+    # SNR of the fringe: amplitude (2/N)|Σ Iₙ e^{iθₙ}| over σ √(2/N), σ = 1 (no noise model).
+    # With fringes, the Gray bits only pick the period: the fringe SNR is the confidence.
+    theta = 2 * np.pi * np.arange(4) / 4
+    snrs = []
+    for code in (NATIVE.columns, NATIVE.rows):
+        stack = np.stack([frames[i].astype(np.float64) for i in code.phase_indices])
+        amp = (2 / 4) * np.abs(np.tensordot(np.exp(1j * theta), stack, axes=1))
+        snrs.append(amp / np.sqrt(2 / 4))
+    snr = np.minimum(*snrs)
+    assert 12 < snr[2, 3] < 16 and np.all(np.delete(snr.ravel(), 2 * 8 + 3) > 130)
+    np.testing.assert_allclose(corr.confidence, snr / (snr + 10), rtol=1e-5)
+    # A fringe below k_sigma = 3 noise levels rejects the pixel.
+    amplitude[2, 3] = 2.0
+    corr = decode(native_captures(col_amplitude=amplitude), NATIVE)
+    assert np.all(np.isnan(corr.proj_xy[2, 3]))
+
+
+def test_a_phase_that_disagrees_with_the_gray_code_by_over_three_eighths_of_a_period():
+    # Column 2: Gray stripe 1, whose centre is x = 3.0. Fringes placed at 3.0 + 1.2 are kept
+    # (1.2 ≤ 0.375 · 4 = 1.5); at 3.0 + 1.8 (still nearer than the other period) rejected.
+    phase = np.broadcast_to(np.arange(8) + 0.5, (4, 8)).copy()
+    phase[0, 2] = 4.2
+    phase[1, 2] = 4.8
+    corr = decode(native_captures(col_phase_px=phase), NATIVE)
+    assert corr.proj_xy[0, 2, 0] == pytest.approx(4.2, abs=0.01)
+    assert np.all(np.isnan(corr.proj_xy[1, 2]))
+
+
+def test_an_unreadable_gray_code_is_rejected_whatever_the_fringes_say():
+    frames = native_captures()
+    for p, q in NATIVE.columns.gray_pairs:  # both column bits undecided at (3, 5)
+        frames[p][3, 5] = frames[q][3, 5] = 120
+    corr = decode(frames, NATIVE)
+    assert np.all(np.isnan(corr.proj_xy[3, 5]))
+    assert corr.valid.sum() == 31
