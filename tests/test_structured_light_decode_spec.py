@@ -463,3 +463,17 @@ def test_an_unreadable_gray_code_is_rejected_whatever_the_fringes_say():
     corr = decode(frames, NATIVE)
     assert np.all(np.isnan(corr.proj_xy[3, 5]))
     assert corr.valid.sum() == 31
+
+
+def test_a_stuck_projector_is_judged_on_pixels_lit_by_more_than_20_levels():
+    # 40 × 40 frames, sampled every 4th pixel: 100 samples. Every pattern equals its inverse.
+    def frames(white_level: int) -> list[np.ndarray]:
+        out = [np.full((40, 40), 30, np.uint8) for _ in range(LAYOUT.count)]
+        out[LAYOUT.white_index] = np.full((40, 40), white_level, np.uint8)
+        out[LAYOUT.black_index] = np.full((40, 40), 20, np.uint8)
+        return out
+
+    corr = decode(frames(40), LAYOUT)  # lit by exactly 20: not judged, nothing decodes
+    assert corr.valid_fraction == 0.0
+    with pytest.raises(CalibrationError, match=r"frames 0 and 1 \(a pattern and its inverse\)"):
+        decode(frames(41), LAYOUT)
