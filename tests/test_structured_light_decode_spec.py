@@ -477,3 +477,30 @@ def test_a_stuck_projector_is_judged_on_pixels_lit_by_more_than_20_levels():
     assert corr.valid_fraction == 0.0
     with pytest.raises(CalibrationError, match=r"frames 0 and 1 \(a pattern and its inverse\)"):
         decode(frames(41), LAYOUT)
+
+
+def test_capture_problems_are_reported_in_full():
+    with pytest.raises(CalibrationError) as error:
+        decode(captures()[:-1], LAYOUT)
+    assert str(error.value) == (
+        "expected 12 captures for a 8x4 projector in the opencv layout, got 11. Check "
+        "--projector and --layout, and that no photo is missing or extra."
+    )
+    bad = captures()
+    bad[3] = bad[3][:, :-1]
+    with pytest.raises(CalibrationError) as error:
+        decode(bad, LAYOUT)
+    assert str(error.value) == (
+        "capture 3 is 7x4 but the white capture is 8x4; every capture must come from the "
+        "same camera at the same resolution."
+    )
+    stuck = [np.full((40, 40), 30, np.uint8) for _ in range(LAYOUT.count)]
+    stuck[LAYOUT.white_index] = np.full((40, 40), 41, np.uint8)
+    stuck[LAYOUT.black_index] = np.full((40, 40), 20, np.uint8)
+    with pytest.raises(CalibrationError) as error:
+        decode(stuck, LAYOUT)
+    assert str(error.value) == (
+        "frames 0 and 1 (a pattern and its inverse) look the same: the projector stopped "
+        "changing during the capture (cable, input switching, screen saver or a frozen "
+        "output). Check the projector and capture again."
+    )
