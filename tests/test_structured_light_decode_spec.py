@@ -504,3 +504,10 @@ def test_capture_problems_are_reported_in_full():
         "changing during the capture (cable, input switching, screen saver or a frozen "
         "output). Check the projector and capture again."
     )
+
+
+def test_with_k_sigma_zero_no_bit_is_ambiguous():
+    frames = captures()
+    _set_pair(frames, LAYOUT.columns.gray_pairs, 2, (0, 2), 100, 100)  # 011 read as 010
+    corr = decode(frames, LAYOUT, k_sigma=0.0)
+    np.testing.assert_array_equal(corr.proj_xy[0, 2], [3.5, 0.5])  # not the edge at 3.0
