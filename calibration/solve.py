@@ -104,13 +104,13 @@ def load_camera_model(path: str | Path) -> CameraModel:
             doc = tomllib.loads(file.read_text(encoding="utf-8"))
             doc = doc.get("camera", doc)
             K, dist = doc["K"], doc["dist"]
-    except (OSError, KeyError, ValueError, tomllib.TOMLDecodeError) as exc:
+        K = np.asarray(K, dtype=np.float64)
+        dist = np.asarray(dist, dtype=np.float64).reshape(-1)
+    except (OSError, KeyError, ValueError, TypeError, tomllib.TOMLDecodeError) as exc:
         raise CalibrationError(
             f"cannot read the camera model {file}: {exc!s}. It needs K (3x3) and dist "
             "(k1, k2, p1, p2[, k3]) as written by cv2.calibrateCamera."
         ) from exc
-    K = np.asarray(K, dtype=np.float64)
-    dist = np.asarray(dist, dtype=np.float64).reshape(-1)
     if K.shape != (3, 3) or not np.all(np.isfinite(K)) or dist.size not in (4, 5, 8):
         raise CalibrationError(
             f"camera model {file}: K must be 3x3 and dist 4, 5 or 8 numbers; got K "

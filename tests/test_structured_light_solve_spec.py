@@ -1,0 +1,470 @@
+"""Solving specified on synthetic correspondences with known answers (no simulated captures).
+
+Every expected value is computed here independently of ``calibration.solve``: homographies
+applied with float64 numpy, the Brown–Conrady lens written out, literal checkerboard folds,
+percentiles and matrices worked out by hand.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from calibration.decode import Correspondences
+from calibration.errors import CalibrationError
+from calibration.solve import (
+    CameraModel,
+    Residuals,
+    SurfaceSolution,
+    checkerboard_folds,
+    compose_canvas_to_projector,
+    fit_camera_to_projector,
+    fit_canvas_to_camera,
+    fit_homography,
+    load_camera_model,
+    nominal_camera_matrix,
+    projector_footprint,
+    projector_overlaps,
+    projector_points_at,
+    sample_correspondences,
+    save_camera_model,
+    solve_surface,
+)
+
+H_TRUE = np.array([[1.2, 0.1, 5.0], [0.05, 0.9, -3.0], [4e-4, 2e-4, 1.0]])
+
+
+def apply(H: np.ndarray, pts: np.ndarray) -> np.ndarray:
+    pts = np.asarray(pts, dtype=np.float64)
+    homog = np.c_[pts, np.ones(len(pts))] @ H.T
+    return homog[:, :2] / homog[:, 2:]
+
+
+def brown_distort(points: np.ndarray, K: np.ndarray, dist: np.ndarray) -> np.ndarray:
+    """OpenCV's lens model written out (pixel centres at +0.5 in and out)."""
+    k1, k2, p1, p2 = dist
+    x = (points[:, 0] - 0.5 - K[0, 2]) / K[0, 0]
+    y = (points[:, 1] - 0.5 - K[1, 2]) / K[1, 1]
+    r2 = x * x + y * y
+    radial = 1 + k1 * r2 + k2 * r2 * r2
+    xd = x * radial + 2 * p1 * x * y + p2 * (r2 + 2 * x * x)
+    yd = y * radial + p1 * (r2 + 2 * y * y) + 2 * p2 * x * y
+    return np.stack([xd * K[0, 0] + K[0, 2] + 0.5, yd * K[1, 1] + K[1, 2] + 0.5], axis=1)
+
+
+def grid_corr(w: int = 40, h: int = 30, H: np.ndarray = H_TRUE) -> Correspondences:
+    """Every camera pixel centre decoded exactly through ``H``."""
+    ys, xs = np.mgrid[0:h, 0:w]
+    centres = np.stack([xs.ravel() + 0.5, ys.ravel() + 0.5], axis=1)
+    proj = apply(H, centres).reshape(h, w, 2).astype(np.float32)
+    return Correspondences(proj, np.full((h, w), 0.8, np.float32), (64, 48))
+
+
+# --------------------------------------------------------------------------- camera lens
+
+
+def test_nominal_camera_matrix_is_the_longer_side_centred():
+    np.testing.assert_array_equal(
+        nominal_camera_matrix((640, 480)), [[640, 0, 319.5], [0, 640, 239.5], [0, 0, 1]]
+    )
+    np.testing.assert_array_equal(
+        nominal_camera_matrix((300, 400)), [[400, 0, 149.5], [0, 400, 199.5], [0, 0, 1]]
+    )
+
+
+def test_the_lens_model_is_opencvs_brown_conrady_at_pixel_centres():
+    K = nominal_camera_matrix((320, 240))
+    dist = np.array([-0.2, 0.05, 0.002, -0.001])
+    model = CameraModel(K, dist)
+    ideal = np.array([[10.5, 10.5], [160.0, 120.0], [300.25, 220.75], [40.0, 200.0]])
+    distorted = brown_distort(ideal, K, dist)
+    np.testing.assert_allclose(model.distort(ideal), distorted, atol=1e-9)
+    np.testing.assert_allclose(model.undistort(distorted), ideal, atol=1e-7)
+    # No distortion: both are the identity.
+    plain = CameraModel(K, np.zeros(4))
+    np.testing.assert_allclose(plain.undistort(ideal), ideal, atol=1e-9)
+    np.testing.assert_allclose(plain.distort(ideal), ideal, atol=1e-9)
+
+
+def test_camera_model_files_in_every_documented_form(tmp_path):
+    K = [[500.0, 0, 160], [0, 510.0, 120], [0, 0, 1]]
+    model = CameraModel(np.array(K), np.array([-0.1, 0.01, 0.0, 0.0, 0.002]))
+    save_camera_model(tmp_path / "saved.npz", model)
+    back = load_camera_model(tmp_path / "saved.npz")
+    np.testing.assert_array_equal(back.K, K)
+    np.testing.assert_array_equal(back.dist, model.dist)
+    assert back.K.dtype == np.float64 and back.dist.dtype == np.float64
+    np.savez(tmp_path / "cv.npz", camera_matrix=np.array(K), dist_coeffs=np.zeros((1, 8)))
+    assert load_camera_model(tmp_path / "cv.npz").dist.shape == (8,)
+    (tmp_path / "table.toml").write_text(f"[camera]\nK = {K}\ndist = [-0.1, 0.01, 0, 0]\n")
+    table = load_camera_model(str(tmp_path / "table.toml"))
+    np.testing.assert_array_equal(table.K, K)
+    np.testing.assert_array_equal(table.dist, [-0.1, 0.01, 0, 0])
+    # Whole numbers in TOML are integers; the model is float64 all the same.
+    (tmp_path / "ints.toml").write_text("K = [[500, 0, 160], [0, 500, 120], [0, 0, 1]]\n"
+                                        "dist = [0, 0, 0, 0]\n")  # fmt: skip
+    ints = load_camera_model(tmp_path / "ints.toml")
+    assert ints.K.dtype == np.float64 and ints.dist.dtype == np.float64
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("K = [[1, 0, 0], [0, 1, 0], [0, 0, 1]]\ndist = [0, 0, 0]\n", r"got K \(3, 3\), dist 3"),
+        ("K = [[1, 0, 0], [0, 1, 0], [0, 0, 1]]\ndist = [0, 0, 0, 0, 0, 0]\n", "dist 6"),
+        ("K = [[1, 0, 0], [0, 1, 0], [0, 0, nan]]\ndist = [0, 0, 0, 0]\n", "K must be 3x3"),
+        ("K = [[1, 0, 0], [0, 1, 0], [0, 0, 1]]\n", "cannot read the camera model"),
+        ("K = [[1, 0, 0]\n", "It needs K \\(3x3\\) and dist"),
+        ('K = "x"\ndist = ["a", 0, 0, 0]\n', "cannot read the camera model"),
+    ],
+)
+def test_bad_camera_model_files_say_what_they_need(tmp_path, text, message):
+    path = tmp_path / "lens.toml"
+    path.write_text(text)
+    with pytest.raises(CalibrationError, match=message) as error:
+        load_camera_model(path)
+    assert str(path) in str(error.value)
+    if "cannot read" in message:
+        assert str(error.value).endswith(
+            ". It needs K (3x3) and dist (k1, k2, p1, p2[, k3]) as written by cv2.calibrateCamera."
+        )
+
+
+def test_camera_model_with_eight_numbers_is_accepted(tmp_path):
+    path = tmp_path / "lens.toml"
+    path.write_text("K = [[1, 0, 0], [0, 1, 0], [0, 0, 1]]\ndist = [0, 0, 0, 0, 0, 0, 0, 0]\n")
+    assert load_camera_model(path).dist.size == 8
+
+
+# --------------------------------------------------------------------------- points
+
+
+def test_points_need_two_directions_of_spread():
+    # Four corners of a 100 × h rectangle: the second singular value is h, over √4 points.
+    def rect(width: float, h: float) -> np.ndarray:
+        return np.array([[0, 0], [width, 0], [width, h], [0, h]], float)
+
+    fit_homography(rect(100, 1.01), rect(100, 1.01) * 2)
+    with pytest.raises(CalibrationError, match="points: the points lie on one line"):
+        fit_homography(rect(100, 0.99), rect(100, 100))
+    # Relative to the spread: h must reach 1e-6 of the long side (sv[0] = 2e7 here).
+    fit_homography(rect(2e7, 30), rect(100, 100))
+    with pytest.raises(CalibrationError, match="collinear"):
+        fit_homography(rect(2e7, 10), rect(100, 100))
+    with pytest.raises(CalibrationError, match="marks: points must be finite numbers"):
+        fit_homography(rect(100, np.nan), rect(100, 100), what="marks")
+    with pytest.raises(CalibrationError, match=r"Mark more points \(the surface corners"):
+        fit_homography(rect(100, 100)[:3], rect(100, 100)[:3])
+    with pytest.raises(CalibrationError, match="marks: 4 source points but 5 destinations"):
+        fit_homography(rect(100, 100), np.r_[rect(100, 100), [[1.0, 2.0]]], what="marks")
+
+
+def test_the_destination_points_are_checked_too():
+    square = np.array([[0, 0], [10, 0], [10, 10], [0, 10]], float)
+    line = np.array([[0, 0], [1, 1], [2, 2], [3, 3]], float)
+    with pytest.raises(CalibrationError, match="collinear"):
+        fit_homography(square, line)
+
+
+def test_four_points_give_the_exact_homography():
+    src = np.array([[0, 0], [100, 0], [100, 80], [0, 80]], float)
+    H, inliers = fit_homography(src, apply(H_TRUE, src))
+    # OpenCV's solver is good to about 2e-6 relative on these entries.
+    np.testing.assert_allclose(H, H_TRUE, rtol=3e-6, atol=1e-12)
+    np.testing.assert_array_equal(inliers, [True] * 4)
+
+
+def test_many_points_with_outliers_fit_the_inliers_exactly():
+    rng = np.random.default_rng(1)
+    src = rng.uniform(0, 200, (200, 2))
+    dst = apply(H_TRUE, src)
+    bad = np.arange(0, 200, 10)  # 20 gross outliers
+    dst[bad] += rng.uniform(20, 40, (len(bad), 2))
+    H, inliers = fit_homography(src, dst)
+    expected = np.ones(200, bool)
+    expected[bad] = False
+    np.testing.assert_array_equal(inliers, expected)
+    np.testing.assert_allclose(H, H_TRUE, rtol=1e-6, atol=1e-10)
+    assert H[2, 2] == 1.0
+
+
+def test_canvas_to_camera_uses_the_lens_and_pairs_the_marks():
+    K = nominal_camera_matrix((320, 240))
+    model = CameraModel(K, np.array([-0.2, 0.05, 0.0, 0.0]))
+    canvas = np.array([[0, 0], [400, 0], [400, 300], [0, 300], [200, 150]], float)
+    H_c2cam = np.array([[0.6, 0.02, 30.0], [-0.01, 0.55, 25.0], [1e-4, -5e-5, 1.0]])
+    ideal = apply(H_c2cam, canvas)
+    photographed = brown_distort(ideal, K, model.dist)
+    H = fit_canvas_to_camera(canvas, photographed, camera_model=model)
+    np.testing.assert_allclose(H, H_c2cam, rtol=1e-6, atol=1e-9)
+    H_plain = fit_canvas_to_camera(canvas, ideal)
+    np.testing.assert_allclose(H_plain, H_c2cam, rtol=1e-6, atol=1e-9)
+
+
+def test_compose_is_the_normalised_product():
+    A = np.array([[2.0, 0, 1], [0, 2, 0], [0, 0, 2]])
+    B = np.array([[1.0, 0, 3], [0, 1, 4], [0, 0, 1]])
+    # A @ B = [[2, 0, 7], [0, 2, 8], [0, 0, 2]], then divided by 2.
+    np.testing.assert_array_equal(
+        compose_canvas_to_projector(A, B), [[1, 0, 3.5], [0, 1, 4], [0, 0, 1]]
+    )
+
+
+# --------------------------------------------------------------------------- sampling
+
+
+def test_sampling_takes_the_decoded_pixel_centres_inside_the_polygon():
+    corr = grid_corr()
+    confidence = corr.confidence.copy()
+    confidence[2, 3] = 0.1
+    proj = corr.proj_xy.copy()
+    proj[2, 4] = np.nan
+    corr = Correspondences(proj, confidence, corr.projector_size)
+    # Vertices on pixel centres: columns 2..5, rows 1..3 (boundary included).
+    polygon = np.array([[2.5, 1.5], [5.5, 1.5], [5.5, 3.5], [2.5, 3.5]])
+    cam, pts = sample_correspondences(corr, polygon)
+    expected = {(c + 0.5, r + 0.5) for r in range(1, 4) for c in range(2, 6)} - {(4.5, 2.5)}
+    assert {tuple(p) for p in cam} == expected
+    assert cam.dtype == np.float64 and pts.dtype == np.float64
+    np.testing.assert_array_equal(
+        pts, proj[(cam[:, 1] - 0.5).astype(int), (cam[:, 0] - 0.5).astype(int)]
+    )
+    np.testing.assert_allclose(pts, apply(H_TRUE, cam), atol=1e-4)
+    cam, _ = sample_correspondences(corr, polygon, min_confidence=0.8)
+    assert {tuple(p) for p in cam} == expected - {(3.5, 2.5)}
+    cam, _ = sample_correspondences(corr, polygon, min_confidence=0.81)
+    assert len(cam) == 0
+    # Without a polygon: every decoded pixel.
+    cam, _ = sample_correspondences(corr)
+    assert len(cam) == 40 * 30 - 1
+
+
+def test_sampling_caps_the_points_reproducibly():
+    corr = grid_corr()
+    cam, pts = sample_correspondences(corr, max_points=100, seed=4)
+    assert len(cam) == 100 and len({tuple(p) for p in cam}) == 100
+    again, _ = sample_correspondences(corr, max_points=100, seed=4)
+    np.testing.assert_array_equal(cam, again)
+    other, _ = sample_correspondences(corr, max_points=100, seed=5)
+    assert not np.array_equal(cam, other)
+    np.testing.assert_allclose(pts, apply(H_TRUE, cam), atol=1e-4)
+    assert len(sample_correspondences(corr, max_points=1200)[0]) == 1200
+
+
+def test_a_bad_surface_polygon_is_named():
+    with pytest.raises(CalibrationError, match="surface polygon in camera_px: "):
+        sample_correspondences(grid_corr(), np.array([[1, 1], [5, 1], [5, 1], [1, 1]], float))
+
+
+def test_projector_points_at_arbitrary_camera_points_follow_the_local_homography():
+    corr = grid_corr(60, 50)
+    points = np.array([[20.3, 25.7], [1.2, 1.9], [58.9, 48.2]])
+    np.testing.assert_allclose(projector_points_at(corr, points), apply(H_TRUE, points), atol=2e-4)
+    # A window with fewer than 20 decoded pixels gives NaN.
+    proj = corr.proj_xy.copy()
+    proj[:, 30:] = np.nan
+    proj[5:, 22:30] = np.nan
+    sparse = Correspondences(proj, corr.confidence, corr.projector_size)
+    out = projector_points_at(sparse, np.array([[45.0, 25.0], [26.0, 2.0]]), window_px=3)
+    assert np.all(np.isnan(out[0]))
+    # Around (26, 2) with a 3-px window: columns 23..29, rows 0..4 -> 7 × 5 = 35 decoded.
+    np.testing.assert_allclose(out[1], apply(H_TRUE, np.array([[26.0, 2.0]]))[0], atol=2e-4)
+    out = projector_points_at(sparse, np.array([[26.0, 1.0]]), window_px=2)  # 5 × 4 = 20
+    assert np.all(np.isfinite(out))
+    out = projector_points_at(sparse, np.array([[26.0, 0.5]]), window_px=2)  # 5 × 3 = 15
+    assert np.all(np.isnan(out))
+
+
+# --------------------------------------------------------------------------- fitting
+
+
+def test_residual_statistics_and_their_text():
+    r = Residuals.of(np.array([3.0, 4.0]))
+    assert r.rms_px == pytest.approx(np.sqrt(12.5), rel=1e-15)
+    assert (r.median_px, r.p95_px, r.max_px, r.points) == (3.5, pytest.approx(3.95), 4.0, 2)
+    assert str(r) == "RMS 3.536 px, median 3.500, p95 3.950, max 4.000 (2 points)"
+    empty = Residuals.of(np.array([]))
+    assert empty.points == 0
+    assert all(np.isnan(v) for v in (empty.rms_px, empty.median_px, empty.p95_px, empty.max_px))
+
+
+def test_checkerboard_folds_are_literal_blocks():
+    points = np.array([[i, j] for j in range(4) for i in range(4)], float)
+    expected = [[(i + j) % 2 == 0 for i in range(4)] for j in range(4)]
+    np.testing.assert_array_equal(checkerboard_folds(points, 4).reshape(4, 4), expected)
+    # Two blocks: cells 1.5 wide; 0, 1 in the first, 2, 3 in the second (3 clipped).
+    two = [[(i // 2 + j // 2) % 2 == 0 for i in range(4)] for j in range(4)]
+    np.testing.assert_array_equal(checkerboard_folds(points, 2).reshape(4, 4), two)
+    # A degenerate extent (one column of points) still folds by rows.
+    column = np.array([[5.0, y] for y in range(4)])
+    np.testing.assert_array_equal(checkerboard_folds(column, 2), [True, True, False, False])
+
+
+def test_an_exact_surface_fits_with_zero_residuals_on_every_point():
+    corr = grid_corr()
+    cam, proj = sample_correspondences(corr)
+    fit = fit_camera_to_projector(cam, proj)
+    np.testing.assert_allclose(fit.H_camera_to_projector, H_TRUE, rtol=1e-5, atol=1e-8)
+    assert fit.inlier_fraction == 1.0
+    assert fit.fit.points == len(cam) and fit.held_out.points == len(cam)
+    assert fit.fit.max_px < 1e-4 and fit.held_out.max_px < 1e-3
+
+
+def test_outliers_are_left_out_of_both_residuals():
+    corr = grid_corr()
+    cam, proj = sample_correspondences(corr)
+    proj[::25] += 30.0
+    fit = fit_camera_to_projector(cam, proj)
+    n_bad = len(proj[::25])
+    assert fit.inlier_fraction == pytest.approx(1 - n_bad / len(cam))
+    assert fit.fit.points == len(cam) - n_bad
+    assert fit.held_out.points == len(cam) - n_bad
+    assert fit.held_out.max_px < 1e-3
+
+
+def test_a_fold_with_too_few_points_is_skipped():
+    # 9 points: the white fold of a 2 × 2 checkerboard holds 5 (≥ 8? no), the black one 4.
+    pts = np.array([[x, y] for y in (0, 1, 2) for x in (0, 1, 2)], float)
+    fit = fit_camera_to_projector(
+        pts * 10 + np.array([0, 0.01]) * pts, apply(H_TRUE, pts * 10), blocks=2
+    )
+    assert fit.held_out.points == 0 and np.isnan(fit.held_out.rms_px)
+
+
+def test_the_camera_lens_is_taken_out_before_fitting():
+    K = nominal_camera_matrix((40, 30))
+    model = CameraModel(K, np.array([-0.3, 0.1, 0.0, 0.0]))
+    ys, xs = np.mgrid[0:30, 0:40]
+    ideal = np.stack([xs.ravel() + 0.5, ys.ravel() + 0.5], axis=1).astype(float)
+    fit = fit_camera_to_projector(
+        brown_distort(ideal, K, model.dist), apply(H_TRUE, ideal), camera_model=model
+    )
+    np.testing.assert_allclose(fit.H_camera_to_projector, H_TRUE, rtol=1e-6, atol=1e-9)
+
+
+def test_solve_surface_composes_canvas_to_projector_from_its_marks():
+    corr = grid_corr(80, 60)
+    H_c2cam = np.array([[0.1, 0.0, 10.5], [0.0, 0.1, 8.5], [0.0, 0.0, 1.0]])
+    canvas = np.array([[0, 0], [490, 0], [490, 390], [0, 390]], float)
+    marks = apply(H_c2cam, canvas)  # on pixel centres: (10.5, 8.5) – (59.5, 47.5)
+    sol = solve_surface(
+        corr, name="wall", output="left", points_canvas_px=canvas, points_camera_px=marks
+    )
+    assert (sol.name, sol.output) == ("wall", "left")
+    np.testing.assert_allclose(
+        sol.H_canvas_to_projector,
+        (H_TRUE @ H_c2cam) / (H_TRUE @ H_c2cam)[2, 2],
+        rtol=1e-5,
+        atol=1e-8,
+    )
+    # The marks' hull is the polygon: columns 10..59, rows 8..47.
+    assert sol.points == 50 * 40
+    small = solve_surface(
+        corr, name="wall", output="left", points_canvas_px=canvas, points_camera_px=marks,
+        max_points=60,
+    )  # fmt: skip
+    assert small.points == 60
+    tiny = np.array([[10.5, 10.5], [16.5, 10.5], [16.5, 16.5], [10.5, 16.5]])  # 7 × 7 = 49
+    with pytest.raises(CalibrationError, match="surface 'wall': only 49 decoded camera pixels"):
+        solve_surface(
+            corr, name="wall", output="left", points_canvas_px=canvas, points_camera_px=tiny
+        )
+
+
+# --------------------------------------------------------------------------- overlaps
+
+
+def test_footprint_is_the_projector_frame_in_canvas_px():
+    H = np.array([[2.0, 0, 10], [0, 2.0, 20], [0, 0, 1]])  # canvas → projector
+    np.testing.assert_allclose(
+        projector_footprint(H, (100, 50)), [[-5, -10], [45, -10], [45, 15], [-5, 15]]
+    )
+
+
+def _sol(name: str, output: str, H: np.ndarray) -> SurfaceSolution:
+    return SurfaceSolution(name, output, H, np.eye(3), None, 0)  # type: ignore[arg-type]
+
+
+def test_overlaps_only_between_outputs_with_the_overlap_area():
+    # Canvas → projector: identity (frame 0..100 × 0..100) and a shift by 60 (60..160).
+    shift = np.array([[1.0, 0, -60], [0, 1, 0], [0, 0, 1]])
+    far = np.array([[1.0, 0, -500], [0, 1, 0], [0, 0, 1]])
+    touching = np.array([[1.0, 0, -100], [0, 1, 0], [0, 0, 1]])
+    sizes = {"a": (100, 100), "b": (100, 100), "c": (100, 100)}
+    sols = [_sol("one", "a", np.eye(3)), _sol("two", "a", shift), _sol("three", "b", shift),
+            _sol("four", "c", far), _sol("five", "c", touching)]  # fmt: skip
+    overlaps = projector_overlaps(sols, sizes)
+    pairs = [(o.first, o.second) for o in overlaps]
+    # Same output (one/two) never; touching frames (one/five) have no area.
+    assert pairs == [("one", "three"), ("two", "three"), ("two", "five"), ("three", "five")]
+    one_three = overlaps[0]
+    assert one_three.area_canvas_px2 == pytest.approx(40 * 100)
+    assert one_three.polygon_canvas_px.dtype == np.float64
+    xs, ys = one_three.polygon_canvas_px[:, 0], one_three.polygon_canvas_px[:, 1]
+    assert (xs.min(), xs.max(), ys.min(), ys.max()) == (60, 100, 0, 100)
+    assert overlaps[1].area_canvas_px2 == pytest.approx(100 * 100)
+    assert overlaps[2].area_canvas_px2 == pytest.approx(60 * 100)
+
+
+def _holed(window_px: int, keep: int, centre: tuple[int, int] = (30, 25)) -> Correspondences:
+    """The exact grid with the point's window emptied but for ``keep`` pixels spread over it
+    (the first of a fixed shuffle); the emptied pixels keep a finite y: only x says whether a
+    pixel decoded."""
+    corr = grid_corr(60, 50)
+    proj = corr.proj_xy.copy()
+    cx, cy = centre
+    rows, cols = np.mgrid[cy - window_px : cy + window_px + 1, cx - window_px : cx + window_px + 1]
+    order = np.random.default_rng(0).permutation(rows.size)
+    hole_r, hole_c = rows.ravel()[order[keep:]], cols.ravel()[order[keep:]]
+    proj[hole_r, hole_c, 0] = np.nan
+    return Correspondences(proj, corr.confidence, corr.projector_size)
+
+
+@pytest.mark.parametrize("window_px", [3, 15])
+def test_projector_points_at_uses_exactly_the_window_and_twenty_pixels(window_px):
+    point = np.array([[30.0, 25.0]])
+    expected = apply(H_TRUE, point)[0]
+    kwargs = {} if window_px == 15 else {"window_px": window_px}  # 15 is the default
+    # 19 decoded pixels inside the (2w+1)² window, every pixel around it decoded: NaN.
+    assert np.all(np.isnan(projector_points_at(_holed(window_px, 19), point, **kwargs)))
+    out = projector_points_at(_holed(window_px, 20), point, **kwargs)
+    np.testing.assert_allclose(out[0], expected, atol=2e-4)
+
+
+def test_projector_points_at_the_image_edge_clips_the_window():
+    corr = grid_corr(60, 50)
+    proj = corr.proj_xy.copy()
+    proj[:, 2:] = np.nan  # only columns 0 and 1 decoded
+    edge = Correspondences(proj, corr.confidence, corr.projector_size)
+    # Window 5 around (2, 25): columns 0..7, rows 20..30: 2 × 11 = 22 decoded pixels.
+    out = projector_points_at(edge, np.array([[2.0, 25.0]]), window_px=5)
+    np.testing.assert_allclose(out[0], apply(H_TRUE, np.array([[2.0, 25.0]]))[0], atol=2e-4)
+
+
+def test_projector_points_at_ignores_bad_decodes_beyond_two_pixels():
+    corr = grid_corr(60, 50)
+    proj = corr.proj_xy.copy()
+    proj[20:30:2, 26:34:2, 0] += 2.5  # 20 pixels 2.5 px off: outliers at RANSAC's 2 px
+    proj[22, 28] += 40.0
+    bad = Correspondences(proj, corr.confidence, corr.projector_size)
+    points = [[30, 25]]  # integer points are fine
+    out = projector_points_at(bad, points, window_px=8)
+    assert out.dtype == np.float64
+    np.testing.assert_allclose(out[0], apply(H_TRUE, np.array([[30.0, 25.0]]))[0], atol=2e-4)
+
+
+def test_a_footprint_inside_another_overlaps_with_its_whole_area():
+    big = np.array([[0.5, 0, 0], [0, 0.5, 0], [0, 0, 1]])  # frame 0..200 in canvas_px
+    inner = np.array([[1.0, 0, -50], [0, 1, -50], [0, 0, 1]])  # frame 50..150
+    sizes = {"a": (100, 100), "b": (100, 100)}
+    overlaps = projector_overlaps([_sol("big", "a", big), _sol("inner", "b", inner)], sizes)
+    assert len(overlaps) == 1
+    assert overlaps[0].area_canvas_px2 == pytest.approx(100 * 100)
+
+
+def test_an_overlap_under_one_square_pixel_is_still_reported():
+    shifted = np.array([[1.0, 0, -99.995], [0, 1, 0], [0, 0, 1]])  # 0.005 px × 100 px
+    sizes = {"a": (100, 100), "b": (100, 100)}
+    overlaps = projector_overlaps([_sol("x", "a", np.eye(3)), _sol("y", "b", shifted)], sizes)
+    assert len(overlaps) == 1
+    assert overlaps[0].area_canvas_px2 == pytest.approx(0.5, rel=0.05)
