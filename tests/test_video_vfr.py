@@ -389,3 +389,33 @@ def test_a_refused_frame_is_reported_at_its_time_from_the_first_frame(tmp_path, 
     assert times, caplog.text
     grid = {f"{float(Fraction(p - pts_ms[0], 1000)):.3f}" for p in pts_ms[8:]}
     assert set(times) <= grid, times
+
+
+def test_frames_built_on_a_refused_packet_are_held_back_until_the_next_keyframe(tmp_path):
+    """FFV1 carries its coding state from frame to frame between keyframes: after frame 8's
+    packet is damaged, the decoder refuses it and then gives frames 9, 10 and 11 out as
+    garbage, unflagged. The clip shows frame 7 (the last good one) for 8..11 and the
+    pictures are exact again from the next keyframe on."""
+    pts_ms = [40 * n for n in range(24)]
+    path = write_timed_clip(tmp_path / "clip.mkv", pts_ms, 40)
+    with av.open(str(path)) as container:
+        packets = [(p.pos, p.size, p.is_keyframe) for p in container.demux(video=0) if p.size]
+    keyframes = [n for n, (_, _, key) in enumerate(packets) if key]
+    next_key = min(n for n in keyframes if n > 8)
+    assert next_key < 24  # the clip has a keyframe after the damage (FFV1's GOP)
+    pos, size, _ = packets[8]
+    data = bytearray(path.read_bytes())
+    for i in range(pos + size // 4, pos + 3 * size // 4):
+        data[i] ^= 0xFF
+    damaged = tmp_path / "damaged.mkv"
+    damaged.write_bytes(bytes(data))
+    expected = [n if n < 8 or n >= next_key else 7 for n in range(24)]
+    with VideoClip(damaged) as clip:
+        shown = [read_number(clip.frame_at_index(n).image) for n in range(24)]
+        assert shown == expected
+        # counted each time decoding passes them (each look-up of 8..11 decodes them again)
+        assert clip.corrupt_frame_count >= 1
+        assert clip.damaged_frame_count >= next_key - 9
+        # a seek back into the damage shows the same (the seek lands on a keyframe first)
+        assert read_number(clip.frame_at_index(10).image) == 7
+        assert read_number(clip.frame_at_index(next_key).image) == next_key

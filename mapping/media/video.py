@@ -40,7 +40,13 @@ Decoding strategy (what keeps random access frame-exact and forward playback che
   seek can land on a keyframe that is *displayed after* the target; that is detected
   (the first frame out is past the target) and the seek retried further back.
 * a packet the decoder refuses is skipped, counted (:attr:`VideoClip.corrupt_frame_count`)
-  and logged with the file and time; decoding goes on with the next packet.
+  and logged with the file and time; decoding goes on with the next packet. The frames
+  decoded after it up to the next keyframe are built on the refused one (an inter-coded
+  codec: H.264 P-frames, FFV1 between keyframes), and decoders give them out unflagged, as
+  garbage: they are skipped too (:attr:`VideoClip.damaged_frame_count`), so the last good
+  frame stays up — for at most :data:`DAMAGE_HOLD_S` of media time, after which the
+  decoder's own concealment is shown rather than a frozen picture (a stream without
+  keyframes after its first).
 
 Colour: :attr:`VideoClip.colour` (:class:`ColourInfo`) is the matrix, range and transfer
 the stream is tagged with; an untagged stream is guessed the way ffplay/SDL do (fewer than
@@ -82,6 +88,9 @@ EXPECTED_VIDEO = "expected a video file (MP4, MOV, MKV, … with a video stream)
 
 # How far ahead (in seconds of media time) decoding forward is preferred over seeking.
 FORWARD_DECODE_LIMIT_S = 1.0
+DAMAGE_HOLD_S = 2.0
+"""After a refused packet, frames up to the next keyframe are skipped for at most this long
+(media time): the last good frame is held, not the decoder's garbage."""
 
 # Tolerance when turning a media time into a frame slot, so that t == index / fps
 # (computed in floating point) lands on ``index``, never on ``index - 1``.
@@ -453,6 +462,9 @@ class VideoClip(MediaFile):
         self.converted_frame_count = 0  # frames converted to RGB arrays
         self.seek_count = 0  # container seeks, retries included
         self.corrupt_frame_count = 0  # packets the decoder refused (skipped)
+        self.damaged_frame_count = 0  # frames after a refused packet, before a keyframe
+        self._damaged_since: int | None = None  # pts of the first frame after a refusal
+        self._refused = False  # a packet was refused since the last keyframe
 
         self._frame_iter: Iterator[av.VideoFrame] = self._decode_packets()
         self._head: _Decoded | None = None  # latest frame pulled from the decoder
@@ -664,6 +676,7 @@ class VideoClip(MediaFile):
                     exc,
                     self.corrupt_frame_count,
                 )
+                self._refused = True
                 continue
             yield from frames
 
@@ -694,9 +707,27 @@ class VideoClip(MediaFile):
                 logger.warning("%s: skipping a frame without timestamp", self._path)
                 continue
             pts = int(av_frame.pts)
+            if self._built_on_refused(av_frame, pts):
+                continue
             decoded = _Decoded(self._pts_to_index(pts), pts, av_frame)
             self._head = decoded
             return decoded
+
+    def _built_on_refused(self, av_frame: av.VideoFrame, pts: int) -> bool:
+        """Whether to skip a frame decoded after a refused packet and before the next
+        keyframe (garbage the decoder does not flag), within :data:`DAMAGE_HOLD_S`."""
+        if not self._refused:
+            return False
+        if av_frame.key_frame:
+            self._refused, self._damaged_since = False, None
+            return False
+        if self._damaged_since is None:
+            self._damaged_since = pts
+        if float((pts - self._damaged_since) * self._time_base) >= DAMAGE_HOLD_S:
+            self._refused, self._damaged_since = False, None  # show the concealment
+            return False
+        self.damaged_frame_count += 1
+        return True
 
     def _decode_forward_to(self, index: int) -> _Decoded:
         """Decode forward from the head to frame ``index`` (head.index <= index).
@@ -757,6 +788,7 @@ class VideoClip(MediaFile):
         self.seek_count += 1
         # A fresh generator: the old one may hold frames decoded before the seek.
         self._frame_iter = self._decode_packets()
+        self._refused, self._damaged_since = False, None  # a seek lands on a keyframe
         self._head = None
         self._eof = False
 
