@@ -215,29 +215,36 @@ def test_a_colour_input_set_in_the_show_file_reaches_the_filter(ctx, tmp_path):
     )
 
 
-def test_a_filter_on_a_video_layer_takes_its_yuv_picture(ctx, tmp_path):
-    write_timed_clip(tmp_path / "clip.mkv", [0], 1000, numbers=[0b10110010])
+def plain_and_inverted(ctx, tmp_path, file: str, size: tuple[int, int]):
+    """The clip ``file`` drawn twice side by side, the right one through the invert filter:
+    the canvas's left and right halves."""
+    w, h = size
     show = load_show(
         write_show(
             tmp_path,
-            """
+            f"""
             [[layers]]
             name = "plain"
             kind = "video"
-            file = "clip.mkv"
-            region = [0, 0, 64, 48]
+            file = "{file}"
+            region = [0, 0, {w}, {h}]
             [[layers]]
             name = "inverted"
             kind = "video"
-            file = "clip.mkv"
-            region = [64, 0, 64, 48]
-            filters = [{ shader = "shaders/invert.fs" }]
+            file = "{file}"
+            region = [{w}, 0, {w}, {h}]
+            filters = [{{ shader = "shaders/invert.fs" }}]
             """,
-            size=(128, 48),
+            size=(2 * w, h),
         )
     )
     picture = canvas(ctx, show, CueEngine(show).tick(0.0), offline=True)
-    plain, inverted = picture[:, :64], picture[:, 64:]
+    return picture[:, :w], picture[:, w:]
+
+
+def test_a_filter_on_a_video_layer_takes_its_yuv_picture(ctx, tmp_path):
+    write_timed_clip(tmp_path / "clip.mkv", [0], 1000, numbers=[0b10110010])
+    plain, inverted = plain_and_inverted(ctx, tmp_path, "clip.mkv", (64, 48))
     assert plain.max() > 200 and plain.min() < 50  # the bars are there
     np.testing.assert_allclose(inverted, 255.0 - plain, atol=1.0)
 
@@ -246,27 +253,7 @@ def test_a_filter_on_a_hap_q_layer_takes_its_ycocg_picture(ctx, tmp_path):
     from tests.hapkit import encode_hap
 
     encode_hap(tmp_path / "clip.mov", "hap_q", size=(64, 32), frames=1)
-    show = load_show(
-        write_show(
-            tmp_path,
-            """
-            [[layers]]
-            name = "plain"
-            kind = "video"
-            file = "clip.mov"
-            region = [0, 0, 64, 32]
-            [[layers]]
-            name = "inverted"
-            kind = "video"
-            file = "clip.mov"
-            region = [64, 0, 64, 32]
-            filters = [{ shader = "shaders/invert.fs" }]
-            """,
-            size=(128, 32),
-        )
-    )
-    picture = canvas(ctx, show, CueEngine(show).tick(0.0), offline=True)
-    plain, inverted = picture[:, :64], picture[:, 64:]
+    plain, inverted = plain_and_inverted(ctx, tmp_path, "clip.mov", (64, 32))
     assert plain.std() > 30  # testsrc2's bars and text are there
     np.testing.assert_allclose(inverted, 255.0 - plain, atol=1.0)
 
