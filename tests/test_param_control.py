@@ -22,29 +22,11 @@ from mapping.cues import CueEngine
 from mapping.live import LiveShow
 from mapping.params import ParamSpec
 from mapping.show import load_show
+from tests.test_show_params import HEAD, SHADER
 
-SHADER = """\
-uniform float speed; // range 0..4 default 1
-uniform vec4 tint;
-uniform vec2 centre;
-uniform int bands; // range 1..8 default 3
-uniform bool on;
-void mainImage(out vec4 c, in vec2 f) { c = tint * speed; }
-"""
-
-SHOW = """\
-schema_version = 1
-name = "p"
-[canvas]
-size = [32, 16]
-[[outputs]]
-name = "out"
-resolution = [32, 16]
-[[surfaces]]
-name = "s"
-output = "out"
-polygon = [[0, 0], [32, 0], [32, 16], [0, 16]]
-corners = [[0, 0], [32, 0], [32, 16], [0, 16]]
+SHOW = (
+    HEAD
+    + """\
 [[layers]]
 name = "gen"
 kind = "shader"
@@ -56,6 +38,7 @@ fade = 2.0
 [cues.layers.gen]
 params = { tint = [0.0, 0.0, 1.0, 0.0], centre = [1.0, -2.0], bands = 8, on = true }
 """
+)
 
 
 @pytest.fixture
