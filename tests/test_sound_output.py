@@ -16,7 +16,7 @@ import pytest
 
 from mapping.player import ShowClock
 from mapping.sound import Mixer, SoundFrame, Voice
-from mapping.sound_output import DacPosition, SoundOutput, find_output_device
+from mapping.sound_output import MAX_SLEW, DacPosition, SoundOutput, find_output_device
 from tests.audiokit import RATE, click_track, encode, onsets
 from tests.jackkit import JackRecorder, JackServer, bounded
 
@@ -76,10 +76,28 @@ def test_clicks_are_heard_at_their_show_times(jack_server, clicks):
     diagnostics = (offsets, output.position, output.underruns)
     assert max(abs(o) for o in offsets) <= SYNC_TOLERANCE_S, diagnostics
     assert abs(float(np.median(offsets))) <= TYPICAL_S, diagnostics
-    # and what was heard is the file: the click's samples, in order
-    first = found[0]
-    expected = click_track(RATE, [0])[:48, 0]
-    np.testing.assert_allclose(played[first : first + 48], expected, atol=2.0 / 32768)
+    # and what was heard is the file: each click's samples in order, except that the lock
+    # may move the position by up to MAX_SLEW samples between two buffers (one slew or
+    # settling step inside a 48-sample click: seen once in CI, two samples dropped)
+    burst = click_track(RATE, [0])[:, 0]
+    shapes = [slew_inside(played[i : i + 48], burst) for i in found]
+    assert all(s is not None for s in shapes), (found, shapes)
+    assert (0, 0) in shapes, shapes  # a slew lands inside a click at most ~18 % of the time
+
+
+def slew_inside(heard: np.ndarray, burst: np.ndarray) -> tuple[int, int] | None:
+    """``(at, by)`` when ``heard`` is ``burst`` with its position moved by ``by`` samples
+    (dropped if positive, repeated if negative) after sample ``at``: ``(0, 0)`` when heard
+    exactly as written; None when it is neither (a sample wrong, or two moves)."""
+    atol = 2.0 / 32768
+    n = len(heard)
+    if np.allclose(heard, burst[:n], atol=atol):
+        return (0, 0)
+    at = int(np.flatnonzero(~np.isclose(heard, burst[:n], atol=atol))[0])
+    for by in range(-MAX_SLEW, MAX_SLEW + 1):
+        if by and at + by >= 0 and np.allclose(heard[at:], burst[at + by : n + by], atol=atol):
+            return (at, by)
+    return None
 
 
 def test_no_audio_device_is_a_warning_and_no_sound(caplog, jack_server):
@@ -98,6 +116,22 @@ def test_output_devices_are_found_by_host_api_or_name(jack_server):
     assert find_output_device(index) == index
     with pytest.raises(LookupError, match="outputs:"):
         find_output_device("nothing like this")
+
+
+def test_a_click_is_recognised_through_one_slew_and_no_more():
+    burst = click_track(RATE, [0])[:, 0]
+    assert slew_inside(burst[:48].copy(), burst) == (0, 0)
+    dropped = np.concatenate([burst[:21], burst[23:50]])  # the pattern CI once heard
+    assert slew_inside(dropped, burst) == (21, 2)
+    repeated = np.concatenate([burst[:30], burst[29:47]])
+    assert slew_inside(repeated, burst) == (30, -1)
+    wrong = burst[:48].copy()
+    wrong[40] += 0.01
+    assert slew_inside(wrong, burst) is None
+    twice = np.concatenate([burst[:10], burst[12:30], burst[31:33]])
+    assert slew_inside(twice, burst) is None
+    too_far = np.concatenate([burst[:10], burst[10 + MAX_SLEW + 1 : 48 + MAX_SLEW + 1]])
+    assert slew_inside(too_far, burst) is None
 
 
 # --- the position lock, without a device --------------------------------------------------------
