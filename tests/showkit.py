@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 from pathlib import Path
 
 import cv2
@@ -46,3 +47,11 @@ def single_surface_show(
     return Show(
         root, "test", Canvas((w, h)), (Output("out", output_size),), (surface,), (layer,), ()
     )
+
+
+def ctrl_c_works() -> None:
+    """``preexec_fn`` for a show process a test interrupts with SIGINT: SIGINT back to its
+    default action, as at a terminal. A shell that runs pytest in the background (``&``)
+    starts it with SIGINT ignored, every child inherits that, and Python then installs no
+    KeyboardInterrupt handler: the show would never see the test's Ctrl-C."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)

@@ -30,6 +30,7 @@ from mapping.control.panel.security import (
 )
 from mapping.control.panel.server import start_for_show
 from tests.panelkit import REPO, TOKEN, LiveShowThread, demo_copy
+from tests.showkit import ctrl_c_works
 
 # the demo show's cues as the operator reads them (shows/demo/show.toml, numbered 1..4)
 CUE_1, CUE_2, CUE_3 = "1 preshow", "2 clip", "3 emblem"
@@ -424,6 +425,7 @@ def test_run_serves_the_panel_with_a_kept_token_and_goes_by_the_registry(tmp_pat
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        preexec_fn=ctrl_c_works,
     )
     url = f"http://127.0.0.1:{port}/"
 

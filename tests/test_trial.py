@@ -27,6 +27,7 @@ from mapping.gl.trial import FAILED, OK, TIMEOUT, ShaderTrials, TrialBudget, tri
 from mapping.outputs import HeadlessOutputs
 from mapping.player import ShowPlayer
 from mapping.show import load_show
+from tests.showkit import ctrl_c_works
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -156,6 +157,7 @@ def test_render_leaves_on_ctrl_c_while_a_trial_hangs(tmp_path: Path):
         [sys.executable, "run_show.py", "--log-level", "DEBUG", "render", str(show),
          "--out", str(tmp_path / "out"), "--trial-timeout", "120"],
         cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        preexec_fn=ctrl_c_works,
     )  # fmt: skip
     try:
         assert process.stderr is not None
