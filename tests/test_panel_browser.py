@@ -87,7 +87,7 @@ def logged_in(browser, live):
     page.fill("#token", TOKEN)
     page.click("#login")
     page.wait_for_url("**/operator")
-    page.close()
+    close(page)
     yield context
     context.close()
 
@@ -96,7 +96,15 @@ def logged_in(browser, live):
 def panel(logged_in):
     page = logged_in.new_page()
     yield page
-    page.close()
+    close(page)
+
+
+def close(page) -> None:
+    """Close a page without waiting for Chromium to confirm: a plain ``page.close()`` right
+    after a navigation can wait forever (Playwright 1.64+ with Chromium's RenderDocument,
+    microsoft/playwright#42068; it hung this suite once, on the page just logged in). The
+    context's close at the end of the module still ends every page."""
+    page.close(run_before_unload=True)
 
 
 def log_in(page, live: LiveShowThread, where: str = "operator") -> None:
