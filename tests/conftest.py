@@ -28,6 +28,38 @@ IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 """In CI nothing may skip for want of shared/ data or a machine capability: it fails instead."""
 
 
+REALTIME_MODULES = frozenset(
+    {
+        "test_sound_output",  # clicks heard at their show times through JACK
+        "test_sound_live",
+        "test_sound_mixer",
+        "test_sound_show",
+        "test_cluster",  # nodes frame-locked through a lossy relay
+        "test_cluster_netns",
+        "test_cluster_evening",
+        "test_cluster_reload",
+        "test_bench_cluster",
+        "test_clock_daemons",  # chronyd and ptp4l measuring offsets
+        "test_player",  # frames locked to clock slots
+        "test_operations",  # the supervisor's watchdog
+        "test_decode_ahead",
+    }
+)
+"""Test modules that measure real time. The suite runs on pytest-xdist workers
+(``-n auto --dist loadgroup``, pyproject.toml); these modules share the xdist group
+``realtime``, so they run one after another on one worker and never two at once, while the
+other workers run the rest."""
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.path.stem in REALTIME_MODULES:
+            item.add_marker(pytest.mark.xdist_group("realtime"))
+        elif item.path.stem == "test_panel_browser":  # one browser, not one per worker
+            item.add_marker(pytest.mark.xdist_group("browser"))
+
+
 @pytest.fixture(scope="session", autouse=True)
 def private_state_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """Runs in tests keep their journal, status file and evening logs in a temporary

@@ -8,6 +8,8 @@ import threading
 import numpy as np
 import pytest
 
+from mapping.check import check_show
+from mapping.gl.trial import default_trials
 from mapping.outputs import HeadlessOutputs
 from mapping.player import ShowPlayer
 from mapping.show import load_show
@@ -16,6 +18,11 @@ from tests.conftest import REPO
 
 @pytest.fixture
 def player(ctx):
+    # Live, a shader layer is drawn only once its trial frame (another process) is back:
+    # these tests compare pictures from the first frame, so the demo's shaders are tried
+    # first, in the process-wide service the player uses (earlier tests in the same
+    # process used to do it for them, which made them depend on test order).
+    assert check_show(REPO / "shows" / "demo", trials=default_trials()).ok
     show = load_show(REPO / "shows" / "demo")
     p = ShowPlayer(show, HeadlessOutputs(ctx), start_cue="clip")
     yield p
