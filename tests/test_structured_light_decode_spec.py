@@ -511,3 +511,145 @@ def test_with_k_sigma_zero_no_bit_is_ambiguous():
     _set_pair(frames, LAYOUT.columns.gray_pairs, 2, (0, 2), 100, 100)  # 011 read as 010
     corr = decode(frames, LAYOUT, k_sigma=0.0)
     np.testing.assert_array_equal(corr.proj_xy[0, 2], [3.5, 0.5])  # not the edge at 3.0
+
+
+# --------------------------------------------------------------------------- exact boundaries
+# Inputs chosen so that a decision lands exactly on its threshold: the decoder's rule
+# (strict or not) is then visible. Fringe values are written per pixel as (I₀, I₁, I₂, I₃)
+# for θₙ = 0, π/2, π, 3π/2: Σ Iₙ sin θₙ = I₁ − I₃ and Σ Iₙ cos θₙ = I₀ − I₂, exact in float32
+# when I₂ = 0 (sin π and cos π/2 are not exactly 0 in floating point, but 0 × them is).
+
+WIDE = native_layout((16, 4), period_px=8, phase_steps=4)  # Gray unit 4 px, 2 column bits
+
+
+def wide_captures() -> list[np.ndarray]:
+    """A 1:1 camera (4 × 16) on ``WIDE``: Gray stripes 00 01 11 10 of 4 px, fringes A = 100."""
+    cols = np.broadcast_to(np.arange(16) + 0.5, (4, 16))
+    rows = np.broadcast_to((np.arange(4) + 0.5)[:, None], (4, 16))
+    frames = [None] * WIDE.count
+    frames[WIDE.white_index] = np.full((4, 16), 230)
+    frames[WIDE.black_index] = np.full((4, 16), 10)
+    stripe = (cols // 4).astype(int)
+    for bit, (p, q) in enumerate(WIDE.columns.gray_pairs):
+        on = np.vectorize(lambda s, b=bit: ["00", "01", "11", "10"][s][b] == "1")(stripe)
+        frames[p], frames[q] = np.where(on, 200, 40), np.where(on, 40, 200)
+    (p, q) = WIDE.rows.gray_pairs[0]  # one row stripe: Gray "0"
+    frames[p], frames[q] = np.full((4, 16), 40), np.full((4, 16), 200)
+    for code, pos in ((WIDE.columns, cols), (WIDE.rows, rows)):
+        for n, index in enumerate(code.phase_indices):
+            frames[index] = np.round(120 + 100 * np.cos(2 * np.pi * pos / 8 - np.pi * n / 2))
+    return [np.asarray(f).astype(np.uint8) for f in frames]
+
+
+def _set_fringe(frames, pixel, values):
+    for index, value in zip(WIDE.columns.phase_indices, values, strict=True):
+        frames[index][pixel] = value
+
+
+def test_wide_layout_under_test():
+    assert (WIDE.columns.unit_px, WIDE.columns.bits, WIDE.rows.bits) == (4, 2, 1)
+    assert WIDE.columns.phase_indices == (8, 9, 10, 11) and WIDE.count == 16
+    corr = decode(wide_captures(), WIDE)
+    expected = np.broadcast_to(np.arange(16) + 0.5, (4, 16))
+    np.testing.assert_allclose(corr.proj_xy[..., 0], expected, atol=0.002)
+    assert corr.valid_fraction == 1.0
+
+
+def test_positions_exactly_at_the_projector_edges_are_kept():
+    frames = wide_captures()
+    # Phase 0 (sin sum 50 − 50 = 0, cos sum 100): x = 0 in every period. Stripe 0 (Gray
+    # centre 2) unwraps to 0, stripe 3 (centre 14) to 16: both edges of a 16-px projector.
+    _set_fringe(frames, (0, 1), (100, 50, 0, 50))
+    _set_fringe(frames, (0, 14), (100, 50, 0, 50))
+    corr = decode(frames, WIDE)
+    assert corr.proj_xy[0, 1, 0] == 0.0
+    assert corr.proj_xy[0, 14, 0] == 16.0
+    assert corr.valid.all()
+
+
+def test_a_phase_exactly_three_eighths_of_a_period_from_the_gray_edge_is_kept():
+    frames = wide_captures()
+    p, q = WIDE.columns.gray_pairs[1]
+    # Pixels 3 (stripe 0) and 5 (stripe 1) with their last bit undecided: the edge x = 4.
+    # Fringes at phase +π/4 (sin sum = cos sum = 100): x = 1; at −π/4: x = 7. Both are
+    # 3 = 0.375 · 8 from the edge: the limit, kept.
+    for pixel, values in (((1, 3), (100, 150, 0, 50)), ((1, 5), (100, 50, 0, 150))):
+        frames[p][pixel] = frames[q][pixel] = 120
+        _set_fringe(frames, pixel, values)
+    corr = decode(frames, WIDE)
+    assert corr.proj_xy[1, 3, 0] == pytest.approx(1.0, abs=1e-6)
+    assert corr.proj_xy[1, 5, 0] == 7.0
+    assert corr.valid.all()
+
+
+def test_a_fringe_snr_exactly_k_sigma_is_rejected():
+    frames = wide_captures()
+    # (4, 0, 0, 0): cos sum 4, sin sum 0, amplitude (2/4)·4 = 2; σ = 1 (too few samples
+    # for a noise model), fringe noise σ·√(2/4): SNR 2/√0.5 = 2√2, as float32 here.
+    _set_fringe(frames, (2, 1), (4, 0, 0, 0))
+    snr = np.float32(2.0) / np.float32(math.sqrt(0.5))
+    corr = decode(frames, WIDE, k_sigma=float(snr))
+    assert np.all(np.isnan(corr.proj_xy[2, 1])) and corr.valid.sum() == 63
+    corr = decode(frames, WIDE, k_sigma=float(np.nextafter(snr, np.float32(0))))
+    np.testing.assert_array_equal(corr.proj_xy[2, 1, 0], 0.0)
+    assert corr.confidence[2, 1] == pytest.approx(float(snr) / (float(snr) + 10), rel=1e-6)
+    assert corr.valid.all()
+
+
+def test_the_noise_sigma_of_a_bin_is_its_upper_quartile():
+    # 256 samples (stride 4 over 64 × 64) of one brightness; sample i has a residual of
+    # ±(i // 16) levels, so the 75th percentile of 0…15 (16 of each) is 11.25
+    # (index 0.75 · 255 = 191.25, between 11 and 12); the 76th would be 12.
+    frames, layout = _noise_frames(200, 20, 0)
+    d = np.zeros((64, 64), int)
+    d[::4, ::4] = (np.arange(256) // 16).reshape(16, 16)
+    for n, (_, q) in enumerate(layout.columns.gray_pairs + layout.rows.gray_pairs):
+        frames[q] = (20 + (1 if n % 2 == 0 else -1) * d).astype(np.uint8)
+    model = estimate_noise(frames, layout)
+    np.testing.assert_array_equal(model.levels, [104.0])
+    np.testing.assert_allclose(model.sigmas, [1.4826 * 11.25 / 2], rtol=1e-6)
+
+
+def test_noise_samples_of_large_images_are_spread_to_about_65536():
+    # 1600 × 1024 = 25 · 65536 pixels: every 5th row and column (√25), not every 4th.
+    # Only pixels on the 5-grid carry a residual of ±4; on the 4-grid, 1 in 25 would.
+    layout = opencv_layout((8, 4))
+    white = np.full((1024, 1600), 200, np.uint8)
+    black = np.full((1024, 1600), 20, np.uint8)
+    up, down = black.copy(), black.copy()
+    up[::5, ::5], down[::5, ::5] = 24, 16
+    frames = [None] * layout.count
+    frames[layout.white_index], frames[layout.black_index] = white, black
+    for n, (p, q) in enumerate(layout.columns.gray_pairs + layout.rows.gray_pairs):
+        frames[p], frames[q] = white, (up if n % 2 == 0 else down)
+    model = estimate_noise(frames, layout)
+    np.testing.assert_allclose(model.sigmas, [1.4826 * 4 / 2.0], rtol=1e-6)
+
+
+def _uniform(pattern: int, inverse: int, size: int = 40) -> list[np.ndarray]:
+    """Every pattern ``pattern``, every inverse ``inverse``; white 120, black 20."""
+    out = [np.zeros((size, size), np.uint8) for _ in range(LAYOUT.count)]
+    for p, q in LAYOUT.columns.gray_pairs + LAYOUT.rows.gray_pairs:
+        out[p] = np.full((size, size), pattern, np.uint8)
+        out[q] = np.full((size, size), inverse, np.uint8)
+    out[LAYOUT.white_index] = np.full((size, size), 120, np.uint8)
+    out[LAYOUT.black_index] = np.full((size, size), 20, np.uint8)
+    return out
+
+
+def test_a_pattern_differing_from_its_inverse_by_a_tenth_of_white_minus_black_is_a_change():
+    # |70 − 60| / (120 − 20) = 0.1 exactly: not below 0.1, so the projector did change.
+    decode(_uniform(70, 60), LAYOUT)
+    with pytest.raises(CalibrationError, match=r"frames 0 and 1 \(a pattern and its inverse\)"):
+        decode(_uniform(69, 60), LAYOUT)  # 0.09
+
+
+def test_a_stuck_projector_is_judged_on_every_fourth_pixel():
+    # Pattern and inverse equal on the 4-pixel grid only: that grid is what is judged.
+    frames = _uniform(70, 20)
+    for p, q in LAYOUT.columns.gray_pairs + LAYOUT.rows.gray_pairs:
+        frames[p][::4, ::4] = frames[q][::4, ::4] = 40
+    with pytest.raises(CalibrationError, match="pattern and its inverse"):
+        decode(frames, LAYOUT)
+    # 36 × 36: 9 × 9 = 81 samples, under the 100 needed to judge; nothing decodes.
+    assert decode(_uniform(40, 40, size=36), LAYOUT).valid_fraction == 0.0
