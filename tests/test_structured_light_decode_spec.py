@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 
 import numpy as np
 import pytest
@@ -653,3 +654,84 @@ def test_a_stuck_projector_is_judged_on_every_fourth_pixel():
         decode(frames, LAYOUT)
     # 36 × 36: 9 × 9 = 81 samples, under the 100 needed to judge; nothing decodes.
     assert decode(_uniform(40, 40, size=36), LAYOUT).valid_fraction == 0.0
+
+
+def _magnified_captures() -> list[np.ndarray]:
+    """``captures()`` seen 8× magnified (64 × 32 camera pixels): enough samples for a noise
+    model. Left half: white 200, black 8 (level 104, the centre of the bin [96, 112)), every
+    pair 180 / 32, so pattern + inverse − white − black = +4. Right half: white 232, black 8
+    (level 120, centre of [112, 128)), pairs 200 / 48: residual +8."""
+    left = np.arange(64)[None, :] < 32
+    on, off = np.where(left, 180, 200), np.where(left, 32, 48)
+    frames = []
+    for frame in captures():  # the Gray frames hold 150 or 180 where lit, 30 or 60 where not
+        lit = np.kron(frame > 100, np.ones((8, 8), bool))
+        frames.append(np.where(lit, on, off).astype(np.uint8))
+    frames[LAYOUT.white_index][:, :32], frames[LAYOUT.white_index][:, 32:] = 200, 232
+    frames[LAYOUT.black_index][...] = 8
+    return frames
+
+
+def test_each_pixel_takes_the_noise_of_its_own_brightness(caplog):
+    frames = _magnified_captures()
+    assert {int(frames[p][0, 0]) + int(frames[q][0, 0]) for p, q in LAYOUT.columns.gray_pairs} == {
+        212
+    }
+    with caplog.at_level(logging.DEBUG, logger="calibration.decode"):
+        corr = decode(frames, LAYOUT)
+    expected = np.stack(np.meshgrid(np.arange(64) // 8 + 0.5, np.arange(32) // 8 + 0.5), axis=-1)
+    np.testing.assert_array_equal(corr.proj_xy, expected.astype(np.float32))
+    # σ = 1.4826 · |residual| / 2 in each bin; the weakest decision is |180 − 32| = 148 on
+    # the left, |200 − 48| = 152 on the right.
+    sigma_left, sigma_right = 1.4826 * 4 / 2, 1.4826 * 8 / 2
+    np.testing.assert_allclose(corr.confidence[:, :32], conf(148, sigma_left), rtol=1e-6)
+    np.testing.assert_allclose(corr.confidence[:, 32:], conf(152, sigma_right), rtol=1e-6)
+    # The noise model at DEBUG, then the summary at INFO.
+    noise, summary = caplog.records
+    assert noise.levelno == logging.DEBUG and noise.msg == "noise model: levels %s sigma %s"
+    np.testing.assert_array_equal(noise.args[0], [104.0, 120.0])
+    np.testing.assert_allclose(noise.args[1], [sigma_left, sigma_right], rtol=1e-6)
+    assert re.fullmatch(
+        r"noise model: levels \[104\. 120\.\] sigma \[2\.965\d* 5\.930\d*\]", noise.getMessage()
+    )
+    assert summary.levelno == logging.INFO
+    assert re.fullmatch(
+        r"decoded 64x32 camera pixels: 100\.0% valid in \d+\.\d{3} s", summary.getMessage()
+    )
+
+
+def test_the_summary_gives_the_valid_percentage_to_one_decimal(caplog):
+    frames = captures()
+    frames[LAYOUT.white_index][0, 0] = 20  # one pixel of 32 in the shadow: 96.875 %
+    with caplog.at_level(logging.INFO, logger="calibration.decode"):
+        corr = decode(frames, LAYOUT, noise_aware=False)
+    assert corr.valid_fraction == 31 / 32
+    (summary,) = caplog.records
+    assert re.fullmatch(
+        r"decoded 8x4 camera pixels: 96\.9% valid in \d+\.\d{3} s", summary.getMessage()
+    )
+    assert summary.args[3] == corr.decode_s
+
+
+def test_white_minus_black_exactly_k_sigma_noise_levels_is_shadow():
+    # σ = 1: the limit is k_sigma · √2. This k_sigma (the float32 nearest 5 / √2) makes it
+    # exactly 5.0 in float32; 5 levels are not above it, 6 are.
+    k_sigma = float(np.float32(5.0) / np.float32(math.sqrt(2.0)))
+    assert np.float32(k_sigma) * np.float32(math.sqrt(2.0)) == np.float32(5.0)
+    frames = captures()
+    white, black = frames[LAYOUT.white_index], frames[LAYOUT.black_index]
+    white[0, 0], black[0, 0] = 25, 20
+    white[0, 1], black[0, 1] = 26, 20
+    corr = decode(frames, LAYOUT, k_sigma=k_sigma)
+    assert np.all(np.isnan(corr.proj_xy[0, 0]))
+    np.testing.assert_array_equal(corr.proj_xy[0, 1], [1.5, 0.5])
+
+
+def test_a_negative_k_sigma_decides_bits_like_zero():
+    # The bit threshold ceil(k_sigma · √2 · σ) is clipped at 0: no bit is ambiguous.
+    frames = captures()
+    _set_pair(frames, LAYOUT.columns.gray_pairs, 2, (0, 2), 100, 100)
+    for k_sigma in (0.0, -1.0):
+        corr = decode(frames, LAYOUT, k_sigma=k_sigma)
+        np.testing.assert_array_equal(corr.proj_xy[0, 2], [3.5, 0.5])
+        assert corr.valid.all()
