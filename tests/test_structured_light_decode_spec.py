@@ -738,3 +738,44 @@ def test_a_negative_k_sigma_decides_bits_like_zero():
         corr = decode(frames, LAYOUT, k_sigma=k_sigma)
         np.testing.assert_array_equal(corr.proj_xy[0, 2], [3.5, 0.5])
         assert corr.valid.all()
+
+
+def test_white_black_messages_in_full():
+    # 99th percentile of 396 pixels at 11 and 4 at 100 (index 0.99 · 399 = 395.01):
+    # 11 + 0.01 · 89 = 11.89, below 12. The brightest 1 % is not enough.
+    white = np.full((20, 20), 11, np.uint8)
+    white.flat[:4] = 100
+    with pytest.raises(CalibrationError) as error:
+        check_white_black(white, np.zeros((20, 20), np.uint8))
+    assert str(error.value) == (
+        "the white capture is black (99% of pixels below level 12): the lens may be covered, "
+        "the camera not pointed at the facade, or the projector off. Uncover the lens, aim the "
+        "camera and capture again."
+    )
+    black = np.full((20, 20), 10, np.uint8)
+    black.flat[:300] = 251
+    with pytest.raises(CalibrationError) as error:
+        check_white_black(np.full((20, 20), 255, np.uint8), black)
+    assert str(error.value) == (
+        "the captures are overexposed: even the black frame is saturated on 75% of the image. "
+        "Lower the exposure time, gain or aperture and capture again."
+    )
+    white, black = _lit_white_black(100, 0.75)
+    with pytest.raises(CalibrationError) as error:
+        check_white_black(white, black)
+    assert str(error.value) == (
+        "the captures are overexposed: 75% of the lit part of the white capture is saturated, "
+        "so stripes cannot be told apart. Lower the exposure time, gain or aperture and "
+        "capture again."
+    )
+
+
+def test_a_black_frame_saturated_on_exactly_half_the_image_is_accepted(caplog):
+    # Black at 250 on 200 of 400 pixels (white 255 there), 10 elsewhere (white 100): half the
+    # lit part saturated is a warning, not an error.
+    black = np.full((20, 20), 10, np.uint8)
+    white = np.full((20, 20), 100, np.uint8)
+    black.flat[:200], white.flat[:200] = 250, 255
+    with caplog.at_level(logging.WARNING, logger="calibration.decode"):
+        check_white_black(white, black)
+    assert "50% of the lit part of the white capture is saturated" in caplog.text
