@@ -15,6 +15,7 @@ import logging
 import math
 import re
 import time
+import warnings
 
 import numpy as np
 import pytest
@@ -779,3 +780,58 @@ def test_a_black_frame_saturated_on_exactly_half_the_image_is_accepted(caplog):
     with caplog.at_level(logging.WARNING, logger="calibration.decode"):
         check_white_black(white, black)
     assert "50% of the lit part of the white capture is saturated" in caplog.text
+
+
+def _white_black_mix(*parts: tuple[int, int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """20 × 20 white and black captures made of ``(count, white, black)`` pixel groups."""
+    white = np.full(400, 100, np.uint8)
+    black = np.full(400, 10, np.uint8)
+    start = 0
+    for count, w, b in parts:
+        white[start : start + count], black[start : start + count] = w, b
+        start += count
+    assert start == 400
+    return white.reshape(20, 20), black.reshape(20, 20)
+
+
+def test_the_lit_part_is_more_than_20_levels_above_black_and_250_is_saturated(caplog):
+    # 100 saturated pixels (white 250: saturated from 250 on), 100 lit by 21 levels,
+    # 200 by exactly 20 (not lit, whatever their sum): half of the lit part is saturated.
+    white, black = _white_black_mix((100, 250, 10), (100, 31, 10), (200, 30, 10))
+    with caplog.at_level(logging.WARNING, logger="calibration.decode"):
+        check_white_black(white, black)
+    (record,) = caplog.records
+    assert record.getMessage() == (
+        "50% of the lit part of the white capture is saturated: those pixels lose precision; "
+        "lower the exposure a little next time"
+    )
+    # 20 saturated of 66 lit: 30.3 %, written to the nearest percent.
+    caplog.clear()
+    white, black = _white_black_mix((20, 255, 10), (46, 100, 10), (334, 30, 10))
+    with caplog.at_level(logging.WARNING, logger="calibration.decode"):
+        check_white_black(white, black)
+    assert caplog.records[0].getMessage().startswith("30% of the lit part")
+
+
+def test_white_black_check_of_a_capture_with_no_lit_pixel_gives_no_numpy_warning():
+    white, black = _white_black_mix((400, 30, 10))  # lit by 20: not lit; 5×5 contrast 20
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        check_white_black(white, black)
+
+
+def test_the_projector_must_lift_half_a_percent_of_the_image_by_over_8_levels_in_5x5():
+    # 50 × 100 = 5000 pixels, one of them lifted: its 5×5 neighbourhood (25 pixels, 0.5 %)
+    # averages 201 / 25 = 8.04 (above 8) or 200 / 25 = 8 (not above).
+    black = np.full((50, 100), 20, np.uint8)
+    white = black.copy()
+    white[25, 50] = 221
+    check_white_black(white, black)
+    white[25, 50] = 220
+    with pytest.raises(CalibrationError) as error:
+        check_white_black(white, black)
+    assert str(error.value) == (
+        "the white and black captures are the same: the projector never changed. Check the "
+        "projector cable and input, that the right output shows the patterns, and that the "
+        "projector shutter is open."
+    )
