@@ -13,6 +13,9 @@ from __future__ import annotations
 
 import logging
 import math
+import re
+import time
+import warnings
 
 import numpy as np
 import pytest
@@ -66,14 +69,16 @@ def test_the_layout_under_test_is_the_literal_frame_order():
 
 
 def test_clean_gray_code_decodes_every_pixel_to_its_centre_with_the_weakest_confidence():
+    before = time.perf_counter()
     corr = decode(captures(), LAYOUT)
+    took = time.perf_counter() - before
     np.testing.assert_array_equal(corr.proj_xy, centres().astype(np.float32))
     # Too few samples for a noise model: σ = 1 everywhere; rows are the weaker axis (90).
     np.testing.assert_allclose(corr.confidence, conf(90), rtol=1e-6)
     assert corr.projector_size == (8, 4)
     assert corr.camera_size == (8, 4)
     assert corr.valid_fraction == 1.0
-    assert corr.decode_s > 0
+    assert 0 < corr.decode_s <= took  # the time decode() took
 
 
 def test_the_weaker_axis_sets_the_confidence_whichever_it_is():
@@ -511,3 +516,322 @@ def test_with_k_sigma_zero_no_bit_is_ambiguous():
     _set_pair(frames, LAYOUT.columns.gray_pairs, 2, (0, 2), 100, 100)  # 011 read as 010
     corr = decode(frames, LAYOUT, k_sigma=0.0)
     np.testing.assert_array_equal(corr.proj_xy[0, 2], [3.5, 0.5])  # not the edge at 3.0
+
+
+# --------------------------------------------------------------------------- exact boundaries
+# Inputs chosen so that a decision lands exactly on its threshold: the decoder's rule
+# (strict or not) is then visible. Fringe values are written per pixel as (I₀, I₁, I₂, I₃)
+# for θₙ = 0, π/2, π, 3π/2: Σ Iₙ sin θₙ = I₁ − I₃ and Σ Iₙ cos θₙ = I₀ − I₂, exact in float32
+# when I₂ = 0 (sin π and cos π/2 are not exactly 0 in floating point, but 0 × them is).
+
+WIDE = native_layout((16, 4), period_px=8, phase_steps=4)  # Gray unit 4 px, 2 column bits
+
+
+def wide_captures() -> list[np.ndarray]:
+    """A 1:1 camera (4 × 16) on ``WIDE``: Gray stripes 00 01 11 10 of 4 px, fringes A = 100."""
+    cols = np.broadcast_to(np.arange(16) + 0.5, (4, 16))
+    rows = np.broadcast_to((np.arange(4) + 0.5)[:, None], (4, 16))
+    frames = [None] * WIDE.count
+    frames[WIDE.white_index] = np.full((4, 16), 230)
+    frames[WIDE.black_index] = np.full((4, 16), 10)
+    stripe = (cols // 4).astype(int)
+    for bit, (p, q) in enumerate(WIDE.columns.gray_pairs):
+        on = np.vectorize(lambda s, b=bit: ["00", "01", "11", "10"][s][b] == "1")(stripe)
+        frames[p], frames[q] = np.where(on, 200, 40), np.where(on, 40, 200)
+    (p, q) = WIDE.rows.gray_pairs[0]  # one row stripe: Gray "0"
+    frames[p], frames[q] = np.full((4, 16), 40), np.full((4, 16), 200)
+    for code, pos in ((WIDE.columns, cols), (WIDE.rows, rows)):
+        for n, index in enumerate(code.phase_indices):
+            frames[index] = np.round(120 + 100 * np.cos(2 * np.pi * pos / 8 - np.pi * n / 2))
+    return [np.asarray(f).astype(np.uint8) for f in frames]
+
+
+def _set_fringe(frames, pixel, values):
+    for index, value in zip(WIDE.columns.phase_indices, values, strict=True):
+        frames[index][pixel] = value
+
+
+def test_wide_layout_under_test():
+    assert (WIDE.columns.unit_px, WIDE.columns.bits, WIDE.rows.bits) == (4, 2, 1)
+    assert WIDE.columns.phase_indices == (8, 9, 10, 11) and WIDE.count == 16
+    corr = decode(wide_captures(), WIDE)
+    expected = np.broadcast_to(np.arange(16) + 0.5, (4, 16))
+    np.testing.assert_allclose(corr.proj_xy[..., 0], expected, atol=0.002)
+    assert corr.valid_fraction == 1.0
+
+
+def test_positions_exactly_at_the_projector_edges_are_kept():
+    frames = wide_captures()
+    # Phase 0 (sin sum 50 − 50 = 0, cos sum 100): x = 0 in every period. Stripe 0 (Gray
+    # centre 2) unwraps to 0, stripe 3 (centre 14) to 16: both edges of a 16-px projector.
+    _set_fringe(frames, (0, 1), (100, 50, 0, 50))
+    _set_fringe(frames, (0, 14), (100, 50, 0, 50))
+    corr = decode(frames, WIDE)
+    assert corr.proj_xy[0, 1, 0] == 0.0
+    assert corr.proj_xy[0, 14, 0] == 16.0
+    assert corr.valid.all()
+
+
+def test_a_phase_exactly_three_eighths_of_a_period_from_the_gray_edge_is_kept():
+    frames = wide_captures()
+    p, q = WIDE.columns.gray_pairs[1]
+    # Pixels 3 (stripe 0) and 5 (stripe 1) with their last bit undecided: the edge x = 4.
+    # Fringes at phase +π/4 (sin sum = cos sum = 100): x = 1; at −π/4: x = 7. Both are
+    # 3 = 0.375 · 8 from the edge: the limit, kept.
+    for pixel, values in (((1, 3), (100, 150, 0, 50)), ((1, 5), (100, 50, 0, 150))):
+        frames[p][pixel] = frames[q][pixel] = 120
+        _set_fringe(frames, pixel, values)
+    corr = decode(frames, WIDE)
+    assert corr.proj_xy[1, 3, 0] == pytest.approx(1.0, abs=1e-6)
+    assert corr.proj_xy[1, 5, 0] == 7.0
+    assert corr.valid.all()
+
+
+def test_a_fringe_snr_exactly_k_sigma_is_rejected():
+    frames = wide_captures()
+    # (4, 0, 0, 0): cos sum 4, sin sum 0, amplitude (2/4)·4 = 2; σ = 1 (too few samples
+    # for a noise model), fringe noise σ·√(2/4): SNR 2/√0.5 = 2√2, as float32 here.
+    _set_fringe(frames, (2, 1), (4, 0, 0, 0))
+    snr = np.float32(2.0) / np.float32(math.sqrt(0.5))
+    corr = decode(frames, WIDE, k_sigma=float(snr))
+    assert np.all(np.isnan(corr.proj_xy[2, 1])) and corr.valid.sum() == 63
+    corr = decode(frames, WIDE, k_sigma=float(np.nextafter(snr, np.float32(0))))
+    np.testing.assert_array_equal(corr.proj_xy[2, 1, 0], 0.0)
+    assert corr.confidence[2, 1] == pytest.approx(float(snr) / (float(snr) + 10), rel=1e-6)
+    assert corr.valid.all()
+
+
+def test_the_noise_sigma_of_a_bin_is_its_upper_quartile():
+    # 256 samples (stride 4 over 64 × 64) of one brightness; sample i has a residual of
+    # ±(i // 16) levels, so the 75th percentile of 0…15 (16 of each) is 11.25
+    # (index 0.75 · 255 = 191.25, between 11 and 12); the 76th would be 12.
+    frames, layout = _noise_frames(200, 20, 0)
+    d = np.zeros((64, 64), int)
+    d[::4, ::4] = (np.arange(256) // 16).reshape(16, 16)
+    for n, (_, q) in enumerate(layout.columns.gray_pairs + layout.rows.gray_pairs):
+        frames[q] = (20 + (1 if n % 2 == 0 else -1) * d).astype(np.uint8)
+    model = estimate_noise(frames, layout)
+    np.testing.assert_array_equal(model.levels, [104.0])
+    np.testing.assert_allclose(model.sigmas, [1.4826 * 11.25 / 2], rtol=1e-6)
+
+
+def test_noise_samples_of_large_images_are_spread_to_about_65536():
+    # 1600 × 1024 = 25 · 65536 pixels: every 5th row and column (√25), not every 4th.
+    # Only pixels on the 5-grid carry a residual of ±4; on the 4-grid, 1 in 25 would.
+    layout = opencv_layout((8, 4))
+    white = np.full((1024, 1600), 200, np.uint8)
+    black = np.full((1024, 1600), 20, np.uint8)
+    up, down = black.copy(), black.copy()
+    up[::5, ::5], down[::5, ::5] = 24, 16
+    frames = [None] * layout.count
+    frames[layout.white_index], frames[layout.black_index] = white, black
+    for n, (p, q) in enumerate(layout.columns.gray_pairs + layout.rows.gray_pairs):
+        frames[p], frames[q] = white, (up if n % 2 == 0 else down)
+    model = estimate_noise(frames, layout)
+    np.testing.assert_allclose(model.sigmas, [1.4826 * 4 / 2.0], rtol=1e-6)
+
+
+def _uniform(pattern: int, inverse: int, size: int = 40) -> list[np.ndarray]:
+    """Every pattern ``pattern``, every inverse ``inverse``; white 120, black 20."""
+    out = [np.zeros((size, size), np.uint8) for _ in range(LAYOUT.count)]
+    for p, q in LAYOUT.columns.gray_pairs + LAYOUT.rows.gray_pairs:
+        out[p] = np.full((size, size), pattern, np.uint8)
+        out[q] = np.full((size, size), inverse, np.uint8)
+    out[LAYOUT.white_index] = np.full((size, size), 120, np.uint8)
+    out[LAYOUT.black_index] = np.full((size, size), 20, np.uint8)
+    return out
+
+
+def test_a_pattern_differing_from_its_inverse_by_a_tenth_of_white_minus_black_is_a_change():
+    # |70 − 60| / (120 − 20) = 0.1 exactly: not below 0.1, so the projector did change.
+    decode(_uniform(70, 60), LAYOUT)
+    with pytest.raises(CalibrationError, match=r"frames 0 and 1 \(a pattern and its inverse\)"):
+        decode(_uniform(69, 60), LAYOUT)  # 0.09
+
+
+def test_a_stuck_projector_is_judged_on_every_fourth_pixel():
+    # Pattern and inverse equal on the 4-pixel grid only: that grid is what is judged.
+    frames = _uniform(70, 20)
+    for p, q in LAYOUT.columns.gray_pairs + LAYOUT.rows.gray_pairs:
+        frames[p][::4, ::4] = frames[q][::4, ::4] = 40
+    with pytest.raises(CalibrationError, match="pattern and its inverse"):
+        decode(frames, LAYOUT)
+    # 36 × 36: 9 × 9 = 81 samples, under the 100 needed to judge; nothing decodes.
+    assert decode(_uniform(40, 40, size=36), LAYOUT).valid_fraction == 0.0
+
+
+def _magnified_captures() -> list[np.ndarray]:
+    """``captures()`` seen 8× magnified (64 × 32 camera pixels): enough samples for a noise
+    model. Left half: white 200, black 8 (level 104, the centre of the bin [96, 112)), every
+    pair 180 / 32, so pattern + inverse − white − black = +4. Right half: white 232, black 8
+    (level 120, centre of [112, 128)), pairs 200 / 48: residual +8."""
+    left = np.arange(64)[None, :] < 32
+    on, off = np.where(left, 180, 200), np.where(left, 32, 48)
+    frames = []
+    for frame in captures():  # the Gray frames hold 150 or 180 where lit, 30 or 60 where not
+        lit = np.kron(frame > 100, np.ones((8, 8), bool))
+        frames.append(np.where(lit, on, off).astype(np.uint8))
+    frames[LAYOUT.white_index][:, :32], frames[LAYOUT.white_index][:, 32:] = 200, 232
+    frames[LAYOUT.black_index][...] = 8
+    return frames
+
+
+def test_each_pixel_takes_the_noise_of_its_own_brightness(caplog):
+    frames = _magnified_captures()
+    assert {int(frames[p][0, 0]) + int(frames[q][0, 0]) for p, q in LAYOUT.columns.gray_pairs} == {
+        212
+    }
+    with caplog.at_level(logging.DEBUG, logger="calibration.decode"):
+        corr = decode(frames, LAYOUT)
+    expected = np.stack(np.meshgrid(np.arange(64) // 8 + 0.5, np.arange(32) // 8 + 0.5), axis=-1)
+    np.testing.assert_array_equal(corr.proj_xy, expected.astype(np.float32))
+    # σ = 1.4826 · |residual| / 2 in each bin; the weakest decision is |180 − 32| = 148 on
+    # the left, |200 − 48| = 152 on the right.
+    sigma_left, sigma_right = 1.4826 * 4 / 2, 1.4826 * 8 / 2
+    np.testing.assert_allclose(corr.confidence[:, :32], conf(148, sigma_left), rtol=1e-6)
+    np.testing.assert_allclose(corr.confidence[:, 32:], conf(152, sigma_right), rtol=1e-6)
+    # The noise model at DEBUG, then the summary at INFO.
+    noise, summary = caplog.records
+    assert noise.levelno == logging.DEBUG and noise.msg == "noise model: levels %s sigma %s"
+    np.testing.assert_array_equal(noise.args[0], [104.0, 120.0])
+    np.testing.assert_allclose(noise.args[1], [sigma_left, sigma_right], rtol=1e-6)
+    assert re.fullmatch(
+        r"noise model: levels \[104\. 120\.\] sigma \[2\.965\d* 5\.930\d*\]", noise.getMessage()
+    )
+    assert summary.levelno == logging.INFO
+    assert re.fullmatch(
+        r"decoded 64x32 camera pixels: 100\.0% valid in \d+\.\d{3} s", summary.getMessage()
+    )
+
+
+def test_the_summary_gives_the_valid_percentage_to_one_decimal(caplog):
+    frames = captures()
+    frames[LAYOUT.white_index][0, 0] = 20  # one pixel of 32 in the shadow: 96.875 %
+    with caplog.at_level(logging.INFO, logger="calibration.decode"):
+        corr = decode(frames, LAYOUT, noise_aware=False)
+    assert corr.valid_fraction == 31 / 32
+    (summary,) = caplog.records
+    assert re.fullmatch(
+        r"decoded 8x4 camera pixels: 96\.9% valid in \d+\.\d{3} s", summary.getMessage()
+    )
+    assert summary.args[3] == corr.decode_s
+
+
+def test_white_minus_black_exactly_k_sigma_noise_levels_is_shadow():
+    # σ = 1: the limit is k_sigma · √2. This k_sigma (the float32 nearest 5 / √2) makes it
+    # exactly 5.0 in float32; 5 levels are not above it, 6 are.
+    k_sigma = float(np.float32(5.0) / np.float32(math.sqrt(2.0)))
+    assert np.float32(k_sigma) * np.float32(math.sqrt(2.0)) == np.float32(5.0)
+    frames = captures()
+    white, black = frames[LAYOUT.white_index], frames[LAYOUT.black_index]
+    white[0, 0], black[0, 0] = 25, 20
+    white[0, 1], black[0, 1] = 26, 20
+    corr = decode(frames, LAYOUT, k_sigma=k_sigma)
+    assert np.all(np.isnan(corr.proj_xy[0, 0]))
+    np.testing.assert_array_equal(corr.proj_xy[0, 1], [1.5, 0.5])
+
+
+def test_a_negative_k_sigma_decides_bits_like_zero():
+    # The bit threshold ceil(k_sigma · √2 · σ) is clipped at 0: no bit is ambiguous.
+    frames = captures()
+    _set_pair(frames, LAYOUT.columns.gray_pairs, 2, (0, 2), 100, 100)
+    for k_sigma in (0.0, -1.0):
+        corr = decode(frames, LAYOUT, k_sigma=k_sigma)
+        np.testing.assert_array_equal(corr.proj_xy[0, 2], [3.5, 0.5])
+        assert corr.valid.all()
+
+
+def test_white_black_messages_in_full():
+    # 99th percentile of 396 pixels at 11 and 4 at 100 (index 0.99 · 399 = 395.01):
+    # 11 + 0.01 · 89 = 11.89, below 12. The brightest 1 % is not enough.
+    white = np.full((20, 20), 11, np.uint8)
+    white.flat[:4] = 100
+    with pytest.raises(CalibrationError) as error:
+        check_white_black(white, np.zeros((20, 20), np.uint8))
+    assert str(error.value) == (
+        "the white capture is black (99% of pixels below level 12): the lens may be covered, "
+        "the camera not pointed at the facade, or the projector off. Uncover the lens, aim the "
+        "camera and capture again."
+    )
+    black = np.full((20, 20), 10, np.uint8)
+    black.flat[:300] = 251
+    with pytest.raises(CalibrationError) as error:
+        check_white_black(np.full((20, 20), 255, np.uint8), black)
+    assert str(error.value) == (
+        "the captures are overexposed: even the black frame is saturated on 75% of the image. "
+        "Lower the exposure time, gain or aperture and capture again."
+    )
+    white, black = _lit_white_black(100, 0.75)
+    with pytest.raises(CalibrationError) as error:
+        check_white_black(white, black)
+    assert str(error.value) == (
+        "the captures are overexposed: 75% of the lit part of the white capture is saturated, "
+        "so stripes cannot be told apart. Lower the exposure time, gain or aperture and "
+        "capture again."
+    )
+
+
+def test_a_black_frame_saturated_on_exactly_half_the_image_is_accepted(caplog):
+    # Black at 250 on 200 of 400 pixels (white 255 there), 10 elsewhere (white 100): half the
+    # lit part saturated is a warning, not an error.
+    black = np.full((20, 20), 10, np.uint8)
+    white = np.full((20, 20), 100, np.uint8)
+    black.flat[:200], white.flat[:200] = 250, 255
+    with caplog.at_level(logging.WARNING, logger="calibration.decode"):
+        check_white_black(white, black)
+    assert "50% of the lit part of the white capture is saturated" in caplog.text
+
+
+def _white_black_mix(*parts: tuple[int, int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """20 × 20 white and black captures made of ``(count, white, black)`` pixel groups."""
+    white = np.full(400, 100, np.uint8)
+    black = np.full(400, 10, np.uint8)
+    start = 0
+    for count, w, b in parts:
+        white[start : start + count], black[start : start + count] = w, b
+        start += count
+    assert start == 400
+    return white.reshape(20, 20), black.reshape(20, 20)
+
+
+def test_the_lit_part_is_more_than_20_levels_above_black_and_250_is_saturated(caplog):
+    # 100 saturated pixels (white 250: saturated from 250 on), 100 lit by 21 levels,
+    # 200 by exactly 20 (not lit, whatever their sum): half of the lit part is saturated.
+    white, black = _white_black_mix((100, 250, 10), (100, 31, 10), (200, 30, 10))
+    with caplog.at_level(logging.WARNING, logger="calibration.decode"):
+        check_white_black(white, black)
+    (record,) = caplog.records
+    assert record.getMessage() == (
+        "50% of the lit part of the white capture is saturated: those pixels lose precision; "
+        "lower the exposure a little next time"
+    )
+    # 20 saturated of 66 lit: 30.3 %, written to the nearest percent.
+    caplog.clear()
+    white, black = _white_black_mix((20, 255, 10), (46, 100, 10), (334, 30, 10))
+    with caplog.at_level(logging.WARNING, logger="calibration.decode"):
+        check_white_black(white, black)
+    assert caplog.records[0].getMessage().startswith("30% of the lit part")
+
+
+def test_white_black_check_of_a_capture_with_no_lit_pixel_gives_no_numpy_warning():
+    white, black = _white_black_mix((400, 30, 10))  # lit by 20: not lit; 5×5 contrast 20
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        check_white_black(white, black)
+
+
+def test_the_projector_must_lift_half_a_percent_of_the_image_by_over_8_levels_in_5x5():
+    # 50 × 100 = 5000 pixels, one of them lifted: its 5×5 neighbourhood (25 pixels, 0.5 %)
+    # averages 201 / 25 = 8.04 (above 8) or 200 / 25 = 8 (not above).
+    black = np.full((50, 100), 20, np.uint8)
+    white = black.copy()
+    white[25, 50] = 221
+    check_white_black(white, black)
+    white[25, 50] = 220
+    with pytest.raises(CalibrationError) as error:
+        check_white_black(white, black)
+    assert str(error.value) == (
+        "the white and black captures are the same: the projector never changed. Check the "
+        "projector cable and input, that the right output shows the patterns, and that the "
+        "projector shutter is open."
+    )
