@@ -7,6 +7,9 @@ percentiles and matrices worked out by hand.
 
 from __future__ import annotations
 
+import logging
+
+import cv2
 import numpy as np
 import pytest
 
@@ -18,6 +21,7 @@ from calibration.solve import (
     SurfaceSolution,
     checkerboard_folds,
     compose_canvas_to_projector,
+    estimate_radial_distortion,
     fit_camera_to_projector,
     fit_canvas_to_camera,
     fit_homography,
@@ -468,3 +472,98 @@ def test_an_overlap_under_one_square_pixel_is_still_reported():
     overlaps = projector_overlaps([_sol("x", "a", np.eye(3)), _sol("y", "b", shifted)], sizes)
     assert len(overlaps) == 1
     assert overlaps[0].area_canvas_px2 == pytest.approx(0.5, rel=0.05)
+
+
+# --------------------------------------------------------------------------- radial search
+
+
+def _reference_undistort(points: np.ndarray, size: tuple[int, int], k1: float, k2: float):
+    """Inverse of the radial lens by fixed-point iteration, with the nominal ``K`` written out
+    (focal length the longer side, centre ``(w - 1) / 2, (h - 1) / 2`` in OpenCV px)."""
+    w, h = size
+    f, cx, cy = float(max(w, h)), (w - 1) / 2, (h - 1) / 2
+    xd, yd = (points[:, 0] - 0.5 - cx) / f, (points[:, 1] - 0.5 - cy) / f
+    x, y = xd, yd
+    for _ in range(50):
+        radial = 1 + k1 * (x * x + y * y) + k2 * (x * x + y * y) ** 2
+        x, y = xd / radial, yd / radial
+    return np.stack([x * f + cx + 0.5, y * f + cy + 0.5], axis=1)
+
+
+def _reference_search(cam, proj, size, k_range=0.5) -> list[float]:
+    """The search as documented: at most 4000 points (``default_rng(0)``, no repeats); passes
+    over k1, k2, k1, each six levels of nine offsets ``span · (-4..4) / 4`` around the current
+    value, the span divided by 4 per level; the cost is the median distance after a
+    least-squares homography (the first of equal costs wins)."""
+    if len(cam) > 4000:
+        pick = np.random.default_rng(0).choice(len(cam), 4000, replace=False)
+        cam, proj = cam[pick], proj[pick]
+
+    def cost(k: list[float]) -> float:
+        und = _reference_undistort(cam, size, *k)
+        H, _ = cv2.findHomography(und, proj, 0)
+        return float(np.median(np.hypot(*(apply(H, und) - proj).T)))
+
+    k = [0.0, 0.0]
+    for which in (0, 1, 0):
+        span = k_range
+        for _ in range(6):
+            offsets = span * np.arange(-4, 5) / 4
+            costs = [cost([k[j] + (o if j == which else 0.0) for j in (0, 1)]) for o in offsets]
+            k[which] += float(offsets[int(np.argmin(costs))])
+            span /= 4
+    return k
+
+
+def _lens_grid(k1: float, k2: float, step: int = 16) -> tuple[np.ndarray, np.ndarray]:
+    """Ideal points over a 320 × 240 camera photographed through the radial lens
+    (nominal ``K``), and their projector points through ``H_TRUE``."""
+    ys, xs = np.mgrid[4:240:step, 4:320:step]
+    ideal = np.stack([xs.ravel() + 0.5, ys.ravel() + 0.5], axis=1).astype(np.float64)
+    K = np.array([[320.0, 0, 159.5], [0, 320.0, 119.5], [0, 0, 1]])
+    return brown_distort(ideal, K, np.array([k1, k2, 0.0, 0.0])), apply(H_TRUE, ideal)
+
+
+def test_radial_search_lands_exactly_on_a_lens_of_its_grid(caplog):
+    # -0.25 is two steps of the first level (0.5 / 4 each): every later offset only adds error.
+    cam, proj = _lens_grid(-0.25, 0.0)
+    with caplog.at_level(logging.INFO, logger="calibration.solve"):
+        model = estimate_radial_distortion(cam, proj, (320, 240))
+    np.testing.assert_array_equal(model.dist, [-0.25, 0.0, 0.0, 0.0])
+    assert model.dist.dtype == np.float64
+    np.testing.assert_array_equal(model.K, [[320, 0, 159.5], [0, 320, 119.5], [0, 0, 1]])
+    assert caplog.messages == ["estimated radial distortion k1=-0.2500 k2=0.0000"]
+
+
+@pytest.mark.parametrize(
+    ("k1", "k2", "k_range", "outliers"),
+    [
+        (-0.3, 0.05, 0.5, False),  # k1 between grid values; k2 near the noise of the fit
+        (0.2, -0.1, 0.5, False),  # pincushion
+        (-0.3, 0.05, 0.1, False),  # a narrower span cannot reach -0.3 in two k1 passes
+        (-0.25, 0.0, 0.5, True),  # bad decodes: the median ignores them, a mean would not
+    ],
+)
+def test_radial_search_follows_the_documented_coarse_to_fine_grid(k1, k2, k_range, outliers):
+    cam, proj = _lens_grid(k1, k2)
+    if outliers:
+        proj[::9] += 25.0
+    kwargs = {} if k_range == 0.5 else {"k_range": k_range}  # 0.5 is the default
+    model = estimate_radial_distortion(cam, proj, (320, 240), **kwargs)
+    expected = _reference_search(cam, proj, (320, 240), k_range)
+    np.testing.assert_array_equal(model.dist, [*expected, 0.0, 0.0])
+    # Every offset is a multiple of k_range / 4⁶: the finest level's step.
+    steps = model.dist[:2] / (k_range / 4**6)
+    np.testing.assert_allclose(steps, np.round(steps), atol=1e-6)
+
+
+def test_radial_search_uses_a_fixed_subsample_of_4000_points():
+    # 4001 noisy points: the estimate from all of them, from another seed's subsample or a
+    # subsample with repeats differs. Expected: _reference_search on these points (1 s).
+    rng = np.random.default_rng(3)
+    ideal = rng.uniform(0, [320, 240], (4001, 2))
+    K = np.array([[320.0, 0, 159.5], [0, 320.0, 119.5], [0, 0, 1]])
+    cam = brown_distort(ideal, K, np.array([-0.3, 0.05, 0.0, 0.0]))
+    proj = apply(H_TRUE, ideal) + np.random.default_rng(1).normal(0, 1.0, ideal.shape)
+    model = estimate_radial_distortion(cam, proj, (320, 240))
+    np.testing.assert_array_equal(model.dist, [-2349 / 8192, 0.0, 0.0, 0.0])
