@@ -594,9 +594,13 @@ def test_point_spread_thresholds_hold_at_their_exact_values():
     square = np.array([[0, 0], [10, 0], [10, 10], [0, 10]], float)
     H, _ = fit_homography(np.array([[0, 0], [2, 0], [2, 1], [0, 1]], float), square)
     np.testing.assert_allclose(H, [[5, 0, 0], [0, 10, 0], [0, 0, 1]], atol=1e-9)
-    # Singular values 1e6 and 1: the second is exactly 1e-6 of the first, which is enough.
-    H, _ = fit_homography(np.array([[0, 0], [1e6, 0], [1e6, 1], [0, 1]], float), square)
-    np.testing.assert_allclose(H, [[1e-5, 0, 0], [0, 10, 0], [0, 0, 1]], rtol=1e-9, atol=1e-12)
+    # 2e6 wide, 2 − 2 ulp high: the second singular value is exactly 1e-6 of the first (in
+    # float64, as numpy's SVD computes them), which is enough.
+    flat = np.array([[0, 0], [2e6, 0], [2e6, 1.9999999999999998], [0, 1.9999999999999998]])
+    sv = np.linalg.svd(flat - flat.mean(axis=0), compute_uv=False)
+    assert sv[1] == 1e-6 * sv[0]  # the premise of this case
+    H, _ = fit_homography(flat, square)
+    np.testing.assert_allclose(H, [[5e-6, 0, 0], [0, 5, 0], [0, 0, 1]], rtol=1e-6, atol=1e-12)
 
 
 def test_five_points_are_fitted_robustly_and_four_exactly():
