@@ -7,6 +7,9 @@ percentiles and matrices worked out by hand.
 
 from __future__ import annotations
 
+import logging
+
+import cv2
 import numpy as np
 import pytest
 
@@ -18,6 +21,7 @@ from calibration.solve import (
     SurfaceSolution,
     checkerboard_folds,
     compose_canvas_to_projector,
+    estimate_radial_distortion,
     fit_camera_to_projector,
     fit_canvas_to_camera,
     fit_homography,
@@ -468,3 +472,367 @@ def test_an_overlap_under_one_square_pixel_is_still_reported():
     overlaps = projector_overlaps([_sol("x", "a", np.eye(3)), _sol("y", "b", shifted)], sizes)
     assert len(overlaps) == 1
     assert overlaps[0].area_canvas_px2 == pytest.approx(0.5, rel=0.05)
+
+
+# --------------------------------------------------------------------------- radial search
+
+
+def _reference_undistort(points: np.ndarray, size: tuple[int, int], k1: float, k2: float):
+    """Inverse of the radial lens by fixed-point iteration, with the nominal ``K`` written out
+    (focal length the longer side, centre ``(w - 1) / 2, (h - 1) / 2`` in OpenCV px)."""
+    w, h = size
+    f, cx, cy = float(max(w, h)), (w - 1) / 2, (h - 1) / 2
+    xd, yd = (points[:, 0] - 0.5 - cx) / f, (points[:, 1] - 0.5 - cy) / f
+    x, y = xd, yd
+    for _ in range(50):
+        radial = 1 + k1 * (x * x + y * y) + k2 * (x * x + y * y) ** 2
+        x, y = xd / radial, yd / radial
+    return np.stack([x * f + cx + 0.5, y * f + cy + 0.5], axis=1)
+
+
+def _reference_search(cam, proj, size, k_range=0.5) -> list[float]:
+    """The search as documented: at most 4000 points (``default_rng(0)``, no repeats); passes
+    over k1, k2, k1, each six levels of nine offsets ``span · (-4..4) / 4`` around the current
+    value, the span divided by 4 per level; the cost is the median distance after a
+    least-squares homography (the first of equal costs wins)."""
+    if len(cam) > 4000:
+        pick = np.random.default_rng(0).choice(len(cam), 4000, replace=False)
+        cam, proj = cam[pick], proj[pick]
+
+    def cost(k: list[float]) -> float:
+        und = _reference_undistort(cam, size, *k)
+        H, _ = cv2.findHomography(und, proj, 0)
+        return float(np.median(np.hypot(*(apply(H, und) - proj).T)))
+
+    k = [0.0, 0.0]
+    for which in (0, 1, 0):
+        span = k_range
+        for _ in range(6):
+            offsets = span * np.arange(-4, 5) / 4
+            costs = [cost([k[j] + (o if j == which else 0.0) for j in (0, 1)]) for o in offsets]
+            k[which] += float(offsets[int(np.argmin(costs))])
+            span /= 4
+    return k
+
+
+def _lens_grid(k1: float, k2: float, step: int = 16) -> tuple[np.ndarray, np.ndarray]:
+    """Ideal points over a 320 × 240 camera photographed through the radial lens
+    (nominal ``K``), and their projector points through ``H_TRUE``."""
+    ys, xs = np.mgrid[4:240:step, 4:320:step]
+    ideal = np.stack([xs.ravel() + 0.5, ys.ravel() + 0.5], axis=1).astype(np.float64)
+    K = np.array([[320.0, 0, 159.5], [0, 320.0, 119.5], [0, 0, 1]])
+    return brown_distort(ideal, K, np.array([k1, k2, 0.0, 0.0])), apply(H_TRUE, ideal)
+
+
+def test_radial_search_lands_exactly_on_a_lens_of_its_grid(caplog):
+    # -0.25 is two steps of the first level (0.5 / 4 each): every later offset only adds error.
+    cam, proj = _lens_grid(-0.25, 0.0)
+    with caplog.at_level(logging.INFO, logger="calibration.solve"):
+        model = estimate_radial_distortion(cam, proj, (320, 240))
+    np.testing.assert_array_equal(model.dist, [-0.25, 0.0, 0.0, 0.0])
+    assert model.dist.dtype == np.float64
+    np.testing.assert_array_equal(model.K, [[320, 0, 159.5], [0, 320, 119.5], [0, 0, 1]])
+    assert caplog.messages == ["estimated radial distortion k1=-0.2500 k2=0.0000"]
+
+
+@pytest.mark.parametrize(
+    ("k1", "k2", "k_range", "outliers"),
+    [
+        (-0.3, 0.05, 0.5, False),  # k1 between grid values; k2 near the noise of the fit
+        (0.2, -0.1, 0.5, False),  # pincushion
+        (-0.3, 0.05, 0.1, False),  # a narrower span cannot reach -0.3 in two k1 passes
+        (-0.25, 0.0, 0.5, True),  # bad decodes: the median ignores them, a mean would not
+    ],
+)
+def test_radial_search_follows_the_documented_coarse_to_fine_grid(k1, k2, k_range, outliers):
+    cam, proj = _lens_grid(k1, k2)
+    if outliers:
+        proj[::9] += 25.0
+    kwargs = {} if k_range == 0.5 else {"k_range": k_range}  # 0.5 is the default
+    model = estimate_radial_distortion(cam, proj, (320, 240), **kwargs)
+    expected = _reference_search(cam, proj, (320, 240), k_range)
+    np.testing.assert_array_equal(model.dist, [*expected, 0.0, 0.0])
+    # Every offset is a multiple of k_range / 4⁶: the finest level's step.
+    steps = model.dist[:2] / (k_range / 4**6)
+    np.testing.assert_allclose(steps, np.round(steps), atol=1e-6)
+
+
+def test_radial_search_uses_a_fixed_subsample_of_4000_points():
+    # 4001 noisy points: the estimate from all of them, from another seed's subsample or a
+    # subsample with repeats differs. Expected: _reference_search on these points (1 s).
+    rng = np.random.default_rng(3)
+    ideal = rng.uniform(0, [320, 240], (4001, 2))
+    K = np.array([[320.0, 0, 159.5], [0, 320.0, 119.5], [0, 0, 1]])
+    cam = brown_distort(ideal, K, np.array([-0.3, 0.05, 0.0, 0.0]))
+    proj = apply(H_TRUE, ideal) + np.random.default_rng(1).normal(0, 1.0, ideal.shape)
+    model = estimate_radial_distortion(cam, proj, (320, 240))
+    np.testing.assert_array_equal(model.dist, [-2349 / 8192, 0.0, 0.0, 0.0])
+
+
+# --------------------------------------------------------------------------- fit details
+
+
+def test_point_checks_say_what_and_what_to_do_in_full():
+    with pytest.raises(CalibrationError) as error:
+        fit_homography(np.zeros((3, 2)), np.zeros((3, 2)), what="marks")
+    assert str(error.value) == (
+        "marks: 3 point(s); a homography needs at least 4. Mark more points (the surface "
+        "corners, or features known on the facade template)."
+    )
+    line = np.array([[0, 0], [1, 1], [2, 2], [3, 3]], float)
+    square = np.array([[0, 0], [10, 0], [10, 10], [0, 10]], float)
+    with pytest.raises(CalibrationError) as error:
+        fit_homography(square, line, what="marks")  # the destinations are named too
+    assert str(error.value) == (
+        "marks: the points lie on one line (collinear); a plane needs points spread in two "
+        "directions. Mark points that are not all on one edge."
+    )
+
+
+def test_point_spread_thresholds_hold_at_their_exact_values():
+    # Centred corners (±1, ±0.5): singular values exactly 2 and 1; 1 / √4 = 0.5 is enough.
+    square = np.array([[0, 0], [10, 0], [10, 10], [0, 10]], float)
+    H, _ = fit_homography(np.array([[0, 0], [2, 0], [2, 1], [0, 1]], float), square)
+    np.testing.assert_allclose(H, [[5, 0, 0], [0, 10, 0], [0, 0, 1]], atol=1e-9)
+    # 2e6 wide, 2 − 2 ulp high: the second singular value is exactly 1e-6 of the first (in
+    # float64, as numpy's SVD computes them), which is enough.
+    flat = np.array([[0, 0], [2e6, 0], [2e6, 1.9999999999999998], [0, 1.9999999999999998]])
+    sv = np.linalg.svd(flat - flat.mean(axis=0), compute_uv=False)
+    assert sv[1] == 1e-6 * sv[0]  # the premise of this case
+    H, _ = fit_homography(flat, square)
+    np.testing.assert_allclose(H, [[5e-6, 0, 0], [0, 5, 0], [0, 0, 1]], rtol=1e-6, atol=1e-12)
+
+
+def test_five_points_are_fitted_robustly_and_four_exactly():
+    src = np.array([[0, 0], [100, 0], [100, 80], [0, 80], [50, 40]], float)
+    dst = apply(H_TRUE, src)
+    dst[4] += 10.0  # the fifth mark is 14 px off: an outlier
+    H, inliers = fit_homography(src, dst)
+    assert inliers.dtype == bool
+    np.testing.assert_array_equal(inliers, [True, True, True, True, False])
+    np.testing.assert_allclose(H, H_TRUE, rtol=3e-6, atol=1e-10)
+    _, four = fit_homography(src[:4], dst[:4])
+    assert four.dtype == bool and four.shape == (4,)
+
+
+def test_the_ransac_threshold_decides_which_points_are_outliers():
+    rng = np.random.default_rng(1)
+    src = rng.uniform(0, 200, (100, 2))
+    dst = apply(H_TRUE, src)
+    dst[::10, 0] += 2.0  # ten points 2 px off: outliers at 1 px (the default), not at 3 px
+    expected = np.ones(100, bool)
+    expected[::10] = False
+    _, inliers = fit_homography(src, dst)
+    np.testing.assert_array_equal(inliers, expected)
+    H, inliers = fit_homography(src, dst, threshold_px=3.0)
+    assert inliers.all()
+    # With every point an inlier, the result is the least-squares fit of all of them.
+    H_ls, _ = cv2.findHomography(src, dst, 0)
+    np.testing.assert_allclose(H, H_ls / H_ls[2, 2], rtol=1e-9, atol=1e-12)
+
+
+def test_the_robust_fit_is_refined_by_least_squares_on_its_inliers():
+    rng = np.random.default_rng(2)
+    src = rng.uniform(0, 200, (150, 2))
+    dst = apply(H_TRUE, src) + rng.normal(0, 0.1, src.shape)
+    dst[::15] += 25.0  # ten gross outliers
+    H, inliers = fit_homography(src, dst)
+    expected = np.ones(150, bool)
+    expected[::15] = False
+    np.testing.assert_array_equal(inliers, expected)
+    H_ls, _ = cv2.findHomography(src[expected], dst[expected], 0)
+    np.testing.assert_allclose(H, H_ls / H_ls[2, 2], rtol=1e-9, atol=1e-12)
+
+
+def test_degenerate_marks_are_refused_with_what_they_are():
+    square = np.array([[0, 0], [10, 0], [10, 10], [0, 10]], float)
+    three_on_a_line = np.array([[0, 0], [10, 0], [20, 0], [0, 10]], float)
+    with pytest.raises(CalibrationError, match=r"^marks: matrix is singular"):
+        fit_homography(three_on_a_line, square, what="marks")
+    four_on_a_line = np.array([[0, 0], [10, 0], [20, 0], [0, 10], [30, 0]], float)
+    with pytest.raises(CalibrationError, match=r"^marks: no homography fits these points$"):
+        fit_homography(four_on_a_line, np.r_[four_on_a_line[:4], [[3.0, 7.0]]], what="marks")
+
+
+def test_a_surface_needs_eight_decoded_points():
+    ring = [[0, 0], [10, 0], [20, 0], [20, 10], [20, 20], [10, 20], [0, 20], [0, 10]]
+    cam = np.array(ring, float)
+    with pytest.raises(CalibrationError) as error:
+        fit_camera_to_projector(cam[:7], apply(H_TRUE, cam[:7]))
+    assert str(error.value).startswith(
+        "decoded points on the surface: 7 point(s); a homography needs at least 8. "
+    )
+    fit = fit_camera_to_projector(cam, apply(H_TRUE, cam))  # OpenCV: 6e-6 on 8 close points
+    np.testing.assert_allclose(fit.H_camera_to_projector, H_TRUE, rtol=2e-5, atol=1e-10)
+    line = np.stack([np.arange(8.0), np.arange(8.0)], axis=1)
+    with pytest.raises(CalibrationError, match=r"^surface points: the points lie on one line"):
+        fit_camera_to_projector(cam, line)
+
+
+def _folds(points: np.ndarray, blocks: int) -> np.ndarray:
+    """The checkerboard written out: block (i, j) of the bounding box is white for even i + j."""
+    lo, hi = points.min(axis=0), points.max(axis=0)
+    i = np.minimum(((points[:, 0] - lo[0]) / (hi[0] - lo[0]) * blocks).astype(int), blocks - 1)
+    j = np.minimum(((points[:, 1] - lo[1]) / (hi[1] - lo[1]) * blocks).astype(int), blocks - 1)
+    return (i + j) % 2 == 0
+
+
+@pytest.mark.parametrize("threshold_px", [None, 3.0])
+def test_held_out_residuals_are_the_other_folds_least_squares_fit(threshold_px):
+    """Each fold fitted (least squares on its inliers) and judged on the other fold's inliers;
+    points 2 px off are outliers at the default 1 px and inliers at 3 px."""
+    rng = np.random.default_rng(5)
+    cam = rng.uniform(0, 300, (300, 2))
+    proj = apply(H_TRUE, cam) + rng.normal(0, 0.1, cam.shape)
+    off = np.zeros(300, bool)
+    off[::10] = True
+    proj[off, 1] += 2.0
+    kwargs = {} if threshold_px is None else {"threshold_px": threshold_px}
+    fit = fit_camera_to_projector(cam, proj, **kwargs)
+    inliers = ~off if threshold_px is None else np.ones(300, bool)
+    assert fit.inlier_fraction == np.mean(inliers)
+    white = _folds(cam, 4)
+    errors = []
+    for train in (white, ~white):
+        H, _ = cv2.findHomography(cam[train & inliers], proj[train & inliers], 0)
+        keep = ~train & inliers
+        errors.append(np.hypot(*(apply(H, cam[keep]) - proj[keep]).T))
+    e = np.concatenate(errors)
+    assert fit.held_out.points == len(e) == np.count_nonzero(inliers)
+    assert fit.held_out.rms_px == pytest.approx(np.sqrt(np.mean(e**2)), rel=1e-9)
+    assert fit.held_out.max_px == pytest.approx(e.max(), rel=1e-9)
+    H, _ = cv2.findHomography(cam[inliers], proj[inliers], 0)
+    e_fit = np.hypot(*(apply(H, cam[inliers]) - proj[inliers]).T)
+    assert fit.fit.points == len(e_fit)
+    assert fit.fit.rms_px == pytest.approx(np.sqrt(np.mean(e_fit**2)), rel=1e-9)
+
+
+def test_a_fold_of_eight_points_is_fitted_and_judges_a_single_point():
+    # blocks=2 over 0..10: the white fold is blocks (0, 0) and (1, 1), the black (1, 0), (0, 1).
+    white = [[0.0, 0.0]]
+    black = [[10, 0], [7, 1], [9, 3], [6, 4], [0, 10], [1, 7], [3, 9], [4, 6]]
+    cam = np.array(white + black, float)
+    fit = fit_camera_to_projector(cam, apply(H_TRUE, cam), blocks=2)
+    # White (1 point) is too few to train on; black (exactly 8) trains and judges the one.
+    assert fit.held_out.points == 1
+    assert fit.held_out.max_px < 1e-5  # measured 1e-6
+
+
+def test_one_block_holds_nothing_out():
+    cam = np.array([[x, y] for y in range(0, 40, 10) for x in range(0, 40, 10)], float)
+    fit = fit_camera_to_projector(cam, apply(H_TRUE, cam), blocks=1)
+    assert fit.held_out.points == 0 and fit.fit.points == 16
+    assert fit_camera_to_projector(cam, apply(H_TRUE, cam)).held_out.points == 16
+
+
+def test_a_fold_on_one_line_is_named_as_the_held_out_split():
+    diagonal = [[t, t] for t in (0, 1, 2, 3, 7, 8, 9, 10)]  # white blocks (0, 0) and (1, 1)
+    spread = [[8, 1], [6, 3], [9, 4], [2, 7], [1, 9], [4, 8]]  # black blocks
+    cam = np.array(diagonal + spread, float)
+    with pytest.raises(CalibrationError, match=r"^held-out split: the points lie on one line"):
+        fit_camera_to_projector(cam, apply(H_TRUE, cam), blocks=2)
+
+
+H_C2CAM = np.array([[0.6, 0.02, 30.0], [-0.01, 0.55, 25.0], [1e-4, -5e-5, 1.0]])
+CANVAS_GRID = np.array([[x, y] for y in (0, 100, 200) for x in (0, 100, 200, 300)], float)
+
+
+@pytest.mark.parametrize(("off_px", "kept"), [(2.0, True), (3.5, False)])
+def test_canvas_marks_are_outliers_beyond_three_pixels(off_px, kept):
+    marks = apply(H_C2CAM, CANVAS_GRID)
+    marks[5, 0] += off_px
+    H = fit_canvas_to_camera(CANVAS_GRID, marks)
+    use = np.ones(12, bool)
+    use[5] = kept
+    H_ls, _ = cv2.findHomography(CANVAS_GRID[use], marks[use], 0)
+    np.testing.assert_allclose(H, H_ls / H_ls[2, 2], rtol=1e-9, atol=1e-12)
+
+
+def test_canvas_and_camera_marks_are_named_in_their_errors():
+    square = np.array([[0, 0], [10, 0], [10, 10], [0, 10]], float)
+    line = np.array([[0, 0], [1, 1], [2, 2], [3, 3]], float)
+    with pytest.raises(CalibrationError, match=r"^points in canvas_px: the points lie on one"):
+        fit_canvas_to_camera(line, square)
+    with pytest.raises(CalibrationError, match=r"^points in camera_px: 3 point\(s\); "):
+        fit_canvas_to_camera(square, square[:3])
+    with pytest.raises(CalibrationError) as error:
+        fit_canvas_to_camera(np.r_[square, [[5.0, 5.0]]], square)
+    assert str(error.value) == (
+        "5 points in canvas_px but 4 in camera_px; mark every canvas point once in the camera "
+        "image, in the same order."
+    )
+    three_on_a_line = np.array([[0, 0], [10, 0], [20, 0], [0, 10]], float)
+    with pytest.raises(CalibrationError, match=r"^canvas↔camera marks: matrix is singular"):
+        fit_canvas_to_camera(three_on_a_line, square)
+
+
+def test_residuals_of_one_point():
+    r = Residuals.of(np.array([2.5]))
+    assert (r.rms_px, r.median_px, r.p95_px, r.max_px, r.points) == (2.5, 2.5, 2.5, 2.5, 1)
+
+
+def test_checkerboard_cells_narrower_than_a_pixel():
+    # Extent 1.5 in two blocks: cells 0.75 wide; 0.8 is in the second.
+    points = np.array([[0, 0], [0.8, 0], [1.5, 0], [0, 0.8], [0.7, 1.5]])
+    np.testing.assert_array_equal(checkerboard_folds(points, 2), [True, False, False, False, False])
+
+
+def test_sampling_draws_with_seed_zero_and_keeps_pixel_order_when_all_fit():
+    corr = grid_corr()
+    cam, _ = sample_correspondences(corr, max_points=100)
+    pick = np.random.default_rng(0).choice(40 * 30, 100, replace=False)
+    rows, cols = np.divmod(pick, 40)  # every pixel decoded: the index is row-major
+    np.testing.assert_array_equal(cam, np.stack([cols + 0.5, rows + 0.5], axis=1))
+    every, _ = sample_correspondences(corr, max_points=40 * 30)
+    ys, xs = np.mgrid[0:30, 0:40]
+    np.testing.assert_array_equal(every, np.stack([xs.ravel() + 0.5, ys.ravel() + 0.5], axis=1))
+
+
+def test_solve_surface_takes_fifty_pixels_and_says_what_to_check_below():
+    corr = grid_corr(80, 60)
+    H_c2cam = np.array([[0.1, 0.0, 10.5], [0.0, 0.1, 10.5], [0.0, 0.0, 1.0]])
+    canvas = np.array([[0, 0], [90, 0], [90, 40], [0, 40]], float)
+    marks = apply(H_c2cam, canvas)  # pixel centres: columns 10..19, rows 10..14: 50 pixels
+    sol = solve_surface(
+        corr, name="sill", output="main", points_canvas_px=canvas, points_camera_px=marks
+    )
+    assert sol.points == 50
+    np.testing.assert_allclose(sol.H_camera_to_projector, H_TRUE, rtol=1e-5, atol=1e-8)
+    assert sol.fit.inlier_fraction == 1.0 and sol.fit.fit.points == 50
+    narrower = np.array([[10.5, 10.5], [18.5, 10.5], [18.5, 14.5], [10.5, 14.5]])  # 45
+    with pytest.raises(CalibrationError) as error:
+        solve_surface(
+            corr, name="sill", output="main", points_canvas_px=canvas, points_camera_px=marks,
+            polygon_camera_px=narrower,
+        )  # fmt: skip
+    assert str(error.value) == (
+        "surface 'sill': only 45 decoded camera pixels inside its polygon. Is the polygon on "
+        "the part of the image this projector lights? Check the decode (valid fraction) and "
+        "the polygon's camera_px coordinates."
+    )
+    with pytest.raises(CalibrationError, match=r"^surface 'sill': points in camera_px: 3 point"):
+        solve_surface(
+            corr, name="sill", output="main", points_canvas_px=canvas, points_camera_px=marks[:3]
+        )
+
+
+def test_solve_surface_takes_the_lens_out_of_pixels_and_marks():
+    w, h = 80, 60
+    K = np.array([[80.0, 0, 39.5], [0, 80.0, 29.5], [0, 0, 1]])
+    dist = np.array([-0.2, 0.0, 0.0, 0.0])
+    ys, xs = np.mgrid[0:h, 0:w]
+    photographed = np.stack([xs.ravel() + 0.5, ys.ravel() + 0.5], axis=1).astype(np.float64)
+    ideal = _reference_undistort(photographed, (w, h), -0.2, 0.0)
+    proj = apply(H_TRUE, ideal).reshape(h, w, 2).astype(np.float32)
+    corr = Correspondences(proj, np.full((h, w), 0.8, np.float32), (64, 48))
+    H_c2cam = np.array([[0.1, 0.0, 12.0], [0.0, 0.1, 9.0], [0.0, 0.0, 1.0]])
+    canvas = np.array([[0, 0], [560, 0], [560, 420], [0, 420], [280, 210]], float)
+    marks = brown_distort(apply(H_c2cam, canvas), K, dist)
+    sol = solve_surface(
+        corr, name="wall", output="main", points_canvas_px=canvas, points_camera_px=marks,
+        camera_model=CameraModel(K, dist),
+    )  # fmt: skip
+    expected = H_TRUE @ H_c2cam
+    np.testing.assert_allclose(sol.H_canvas_to_projector, expected / expected[2, 2], rtol=2e-5)
+    np.testing.assert_allclose(sol.H_camera_to_projector, H_TRUE, rtol=2e-5, atol=1e-8)
+    assert sol.fit.held_out.max_px < 1e-3
