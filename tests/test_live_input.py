@@ -200,11 +200,11 @@ def test_unplugged_device_shows_nothing_then_recovers(
 
         # Newest only: after a pause the frame handed over is the one just written, not the
         # oldest one waiting, and the ones in between count as drops.
-        time.sleep(0.3)
+        time.sleep(1.0)
         frame = live.latest()
         assert frame is not None
         written_s = read_stamp(frame.frame.image) / 1e6
-        assert time.monotonic() - written_s < 0.2  # the oldest waiting would be 0.3 s old
+        assert time.monotonic() - written_s < 0.5  # the oldest waiting would be 1 s old
         assert live.stats().drops >= 5
         # The capture time agrees with the time written in the picture.
         assert abs(frame.captured_s - written_s) < 0.1

@@ -108,7 +108,7 @@ class SlowSeekClip(VideoClip):
     """A real clip whose jumps (anything but the same or the next frame) take ``delay_s``
     more, as on a slow disk with a long GOP."""
 
-    delay_s = 0.5
+    delay_s = 1.5
 
     def frame_at_index(self, index: int):
         last = self._current.index if self._current is not None else 0
@@ -131,9 +131,10 @@ def test_a_seek_on_a_live_source_never_blocks_the_render_call(ctx, tmp_path, cli
         renderer.render(engine.tick(0.0))
         assert shown_number(renderer) == 0
         started = time.perf_counter()
-        renderer.render(engine.tick(1.6))  # frame 40: a seek that takes 0.5 s
+        renderer.render(engine.tick(1.6))  # frame 40: a seek that takes 1.5 s
         elapsed = time.perf_counter() - started
-        assert elapsed < 0.25, elapsed  # llvmpipe draws in a few ms; the seek is 0.5 s
+        # llvmpipe draws this in a few ms; half the seek's time leaves room for a loaded CI
+        assert elapsed < 0.75, elapsed
         assert shown_number(renderer) == 0  # the last frame stays up
         assert renderer.late_frames() >= 1
         deadline = time.monotonic() + 5.0
