@@ -466,3 +466,65 @@ def test_load_toml(tmp_path: Path):
     assert _problem(lambda: validate.load_toml(tmp_path / "no.toml", "marks file")).message == (
         "marks file not found"
     )
+
+
+def test_a_file_that_fails_while_being_read(tmp_path: Path):
+    # /proc/self/mem is a regular, readable file that fails at the read (EIO): the error
+    # is a Problem naming the file, not a traceback
+    mem = Path("/proc/self/mem")
+    assert validate.file_problem(mem) is None
+    problem = _problem(lambda: validate.read_input(mem, "show file"))
+    assert problem == Problem(mem, "", "cannot read show file: Input/output error")
+    # what the file is called defaults to "file"
+    assert _problem(lambda: validate.read_input(tmp_path / "x")) == Problem(
+        tmp_path / "x", "", "file not found"
+    )
+    assert _problem(lambda: validate.load_toml(tmp_path / "x")).message == "file not found"
+
+
+def test_utf16_is_told_by_its_zero_bytes_at_both_sides_of_the_threshold(tmp_path: Path):
+    f = tmp_path / "x.toml"
+    utf16 = "the file looks like UTF-16 or UTF-32 text"
+    be = validate.encoding_problem(f, "a = 1\n".encode("utf-16-be"))  # starts with a zero
+    assert be is not None and be.message.startswith(utf16) and be.line == 1
+    # the line of the first zero byte, not the last
+    assert validate.encoding_problem(f, b"a\nb\n\x00\n\x00").line == 3
+    # a quarter of the first 200 bytes (or of the file) zero: UTF-16; less: not
+    assert validate.encoding_problem(f, b"ab\x00cd\x00ef").message.startswith(utf16)  # 2 of 8
+    assert validate.encoding_problem(f, b"ab\x00cd\x00efg") is None  # 2 of 9: UTF-8 text
+    head = (b"\x00" + b"a" * 3) * 49 + b"aaaa"  # 49 zeros in the first 200 bytes
+    assert validate.encoding_problem(f, head + b"\x00" * 100) is None
+    head = (b"\x00" + b"a" * 3) * 50  # 50 zeros in the first 200: exactly a quarter
+    assert validate.encoding_problem(f, head + b"a" * 100).message.startswith(utf16)
+    # the column after a newline at the very start
+    problem = validate.encoding_problem(f, b"\n\xe9")
+    assert problem.line == 2 and "byte 0xe9 at column 1 " in problem.message
+
+
+def test_nesting_counts_brackets_outside_strings_and_comments(tmp_path: Path):
+    f = tmp_path / "x.toml"
+
+    def line(text: str, limit: int = 3) -> int | None:
+        problem = validate.nesting_problem(f, text, limit)
+        return None if problem is None else problem.line
+
+    assert line('a = "\\"[[[[["\n') is None  # an escaped quote does not end the string
+    assert line("a = '\\'[[[[[\n") == 1  # a literal string has no escapes
+    assert line('a = ["\\\\", [[[1]]]]\n') == 1  # an escaped backslash, then the quote ends it
+    assert line('a = ["\\"", [[[1]]]]\n') == 1  # nesting after an escaped quote still counts
+    assert line("a = [1] # [[[[[\n") is None  # a comment
+    assert line("a = [[1], [[2]]]\n", limit=2) == 1  # 3 deep, after a closed one
+    assert line("a = [[1], [2]]\nb = [[[[", limit=3) == 2
+    assert line("a = [[[1]]]\nb = [[[1]]]\n") is None  # exactly 3, twice
+    assert line("a = [1]\nb = [[[1]]]\n") is None  # depth back at 0 after a line
+    assert line("a = [[[\n1]]]\nb = [2]\n") is None  # 3 open at the end of a line: not too deep
+    assert line("a = [\n[[[1]]]\n]\n") == 2  # 1 open, then 3 more within a line
+    assert line("a = [\n[[1]]\n]\n") is None
+    assert line("   [[x]]\n" * 5 + "a = 1\n") is None  # indented headers are not nesting
+    dotted = "\n" + ".".join(["k"] * 33) + " = 1\n"
+    assert validate.nesting_problem(f, dotted).line == 2
+    data = b"\xef\xbb\xbfa = 1\n"
+    f.write_bytes(data)
+    assert _problem(lambda: validate.load_toml(f)).file == f
+    f.write_text("a = " + "[" * 40 + "]" * 40 + "\n")
+    assert _problem(lambda: validate.load_toml(f)).file == f
