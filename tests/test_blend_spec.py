@@ -127,6 +127,55 @@ def test_coverage_on_a_coarser_grid_is_judged_at_the_cells_centres():
     np.testing.assert_array_equal(inner, expected)
 
 
+def _poly_out(points, frame=(200, 100)) -> OutputGeometry:
+    return OutputGeometry("o", frame, ((np.array(points, float), IDENTITY),))
+
+
+def test_coverage_of_a_comb_has_three_spans_a_row():
+    # three teeth (x 2..4, 6..8, 10..12, y 2..8) on a base (y 8..10)
+    comb = [
+        (2, 2),
+        (4, 2),
+        (4, 8),
+        (6, 8),
+        (6, 2),
+        (8, 2),
+        (8, 8),
+        (10, 8),
+        (10, 2),
+        (12, 2),
+        (12, 10),
+        (2, 10),
+    ]
+    covered = coverage_mask(_poly_out(comb), (16, 12), (16, 12))
+    expected = np.zeros((12, 16), bool)
+    for x0 in (2, 6, 10):
+        expected[2:8, x0 : x0 + 2] = True
+    expected[8:10, 2:12] = True
+    np.testing.assert_array_equal(covered, expected)
+
+
+def test_coverage_of_a_diamond_with_vertices_on_cell_centres():
+    # |x − 6| + |y − 5.5| < 4: the left and right vertices lie on row 5's centre line
+    diamond = [(2, 5.5), (6, 1.5), (10, 5.5), (6, 9.5)]
+    covered = coverage_mask(_poly_out(diamond), (12, 12), (12, 12))
+    cy, cx = np.mgrid[0:12, 0:12] + 0.5
+    np.testing.assert_array_equal(covered, np.abs(cx - 6) + np.abs(cy - 5.5) < 4)
+    assert covered[5].tolist() == [False] * 2 + [True] * 8 + [False] * 2
+
+
+def test_coverage_of_a_surface_reaching_beyond_the_canvas():
+    # the surface starts 10 px left of the canvas and ends 3 px short of its right edge
+    out = _poly_out([(-10, 2), (13, 2), (13, 6), (-10, 6)], frame=(1, 1))
+    out = OutputGeometry(
+        "o", (40, 20), ((out.surfaces[0][0], np.array([[1.0, 0, 10], [0, 1, 0], [0, 0, 1]])),)
+    )
+    covered = coverage_mask(out, (16, 8), (16, 8))
+    expected = np.zeros((8, 16), bool)
+    expected[2:6, 0:13] = True
+    np.testing.assert_array_equal(covered, expected)
+
+
 # --- weights --------------------------------------------------------------------------------
 
 
