@@ -528,3 +528,58 @@ def test_nesting_counts_brackets_outside_strings_and_comments(tmp_path: Path):
     assert _problem(lambda: validate.load_toml(f)).file == f
     f.write_text("a = " + "[" * 40 + "]" * 40 + "\n")
     assert _problem(lambda: validate.load_toml(f)).file == f
+
+
+def test_more_boundaries_of_messages_and_homographies(tmp_path: Path):
+    long = [10] + [1] * 19  # repr is 61 characters: cut
+    assert len(repr(long)) == 61
+    assert validate.describe(long) == "array " + repr(long)[:57] + "..."
+    # a tuple is described, not given a shape
+    assert validate.check_homography((1, 2, 3), "H").problems == (f"{EXPECTED}, got tuple",)
+    # the condition number limit is exclusive: diag(1, 1, 1e-8) has exactly 1e8
+    assert "condition number 1e+08" in validate.homography_problem(np.diag([1.0, 1.0, 1e-8]))
+    # conditioning is judged with pixels counted in thousands: a translation by t px is
+    # a = t / 1000 kilopixels, relative |det| ≈ 1 / a³: 1.5e6 px is accepted (3e-10),
+    # 2.5e6 px is not (6.4e-11)
+    assert validate.homography_problem(np.array([[1.0, 0, 1.5e6], [0, 1, 0], [0, 0, 1]])) is None
+    shift = np.array([[1.0, 0, 2.5e6], [0, 1, 0], [0, 0, 1]])
+    assert "is singular: |det|" in validate.homography_problem(shift)
+    # the encoding problems name the file, no key, and the line of the bad byte
+    f = tmp_path / "x.toml"
+    assert validate.encoding_problem(f, b"a\n\x00\x00") == Problem(
+        f,
+        "",
+        "the file looks like UTF-16 or UTF-32 text (every other byte is zero); "
+        "expected UTF-8 (save it as “UTF-8”)",
+        2,
+    )
+    problem = validate.encoding_problem(f, b"a = 1\nb = 2\nc = '\xe9'\n")
+    assert problem.line == 3 and "byte 0xe9 at column 6 " in problem.message
+
+
+def test_brackets_headers_and_strings_in_the_line_index(tmp_path: Path):
+    f = tmp_path / "x.toml"
+    # an X is an ordinary character, not a quote or a bracket
+    assert validate.nesting_problem(f, "X = [[[[1]]]]\n", 3).line == 1
+    assert validate.nesting_problem(f, "X = [1]\nb = [[[1]]]\n", 3) is None
+    # headers are not nesting, indented or not (here with a limit of 1)
+    assert validate.nesting_problem(f, "   [[x]]\na = 1\n[[x]]\n", 1) is None
+    text = (
+        "a = [\n"  # 1
+        "  [1],\n"  # 2
+        "  [3]\n"  # 3: a row of the array, not a [3] table
+        "]\n"  # 4
+        'e = """one""" # see """doc"""\n'  # 5: four quotes, the string is closed
+        "f = 1\n"  # 6
+        'g = """\n'  # 7
+        "not = 1\n"  # 8: inside a multi-line string
+        '"""\n'  # 9
+        "h = 2\n"  # 10
+    )
+    assert validate.toml_line_index(text) == {
+        ("a",): 1,
+        ("e",): 5,
+        ("f",): 6,
+        ("g",): 7,
+        ("h",): 10,
+    }
