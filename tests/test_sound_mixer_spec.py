@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from mapping.show import Canvas, Layer, Output, Show
-from mapping.sound import Mixer, SoundFrame, Voice, frame_sample, show_can_sound
+from mapping.sound import Mixer, SoundFrame, Voice, frame_sample, show_can_sound, sound_frame
 from tests.audiokit import RATE, encode
 
 WAV = ["-c:a", "pcm_s16le"]
@@ -91,3 +91,35 @@ def test_a_layer_of_an_unknown_kind_does_not_sound(tmp_path: Path):
     layer = Layer("x", "hologram", tmp_path / "a.wav", 1.0, "normal", (0.0, 0.0, 8.0, 8.0))
     show = Show(tmp_path, "t", Canvas((8, 8)), (Output("o", (8, 8)),), (), (layer,), ())
     assert not show_can_sound(show)
+
+
+def test_sound_frame_voices_and_preload_written_out(tmp_path: Path):
+    import dataclasses
+
+    from mapping.cues import FrameState, LayerFrame, PreviousContent
+
+    region = (0.0, 0.0, 8.0, 8.0)
+    picture = Layer("pic", "image", tmp_path / "a.png", 1.0, "normal", region)
+    song = Layer("song", "audio", tmp_path / "s.wav", 0.5, "normal", region, False)
+    song = dataclasses.replace(song, in_s=0.5, out_s=1.5)
+    clip = Layer("clip", "video", tmp_path / "v.mp4", 1.0, "normal", region)
+    old = tmp_path / "old.wav"
+    frame = FrameState(
+        10.0,
+        (
+            LayerFrame(picture, picture.content, 1.0, 0.0),  # no sound, and before the others
+            LayerFrame(song, song.content, 0.5, 4.0, previous=PreviousContent(old, 2.0, 0.25)),
+        ),
+        master=0.8,
+        preload=((clip, clip.content), (picture, picture.content), (song, "#ff0000")),
+    )
+    sound = sound_frame(frame)
+    assert sound.show_time_s == 10.0
+    window = (0.5, 1.5)
+    assert sound.voices == (
+        Voice("song", old, 8.0, 0.5 * 0.8 * 0.25, False, True, window),
+        Voice("song", song.content, 6.0, 0.5 * 0.8 * 0.75, False, True, window, fades_in=True),
+    )
+    # what the standby cue will start: files of kinds that sound, with their own flags
+    assert sound.preload == (("clip", clip.content, False, True, (None, None)),)
+    assert sound_frame(frame, paused=True) == SoundFrame(10.0, (), sound.preload)
