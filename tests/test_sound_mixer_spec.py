@@ -111,7 +111,7 @@ def test_sound_frame_voices_and_preload_written_out(tmp_path: Path):
             LayerFrame(song, song.content, 0.5, 4.0, previous=PreviousContent(old, 2.0, 0.25)),
         ),
         master=0.8,
-        preload=((clip, clip.content), (picture, picture.content), (song, "#ff0000")),
+        preload=((clip, clip.content), (picture, picture.content), (song, "#ff0000"), (song, old)),
     )
     sound = sound_frame(frame)
     assert sound.show_time_s == 10.0
@@ -121,5 +121,8 @@ def test_sound_frame_voices_and_preload_written_out(tmp_path: Path):
         Voice("song", song.content, 6.0, 0.5 * 0.8 * 0.75, False, True, window, fades_in=True),
     )
     # what the standby cue will start: files of kinds that sound, with their own flags
-    assert sound.preload == (("clip", clip.content, False, True, (None, None)),)
+    assert sound.preload == (
+        ("clip", clip.content, False, True, (None, None)),
+        ("song", old, True, False, window),
+    )
     assert sound_frame(frame, paused=True) == SoundFrame(10.0, (), sound.preload)
