@@ -188,11 +188,9 @@ def coverage_mask(
     covered = np.zeros((gh, gw), bool)
     fw, fh = output.resolution
     for polygon, H in output.surfaces:
-        poly = np.zeros((gh, gw), np.uint8)
-        # cells whose centre ((i + 0.5) / s) lies inside: OpenCV puts centres at integers
-        pts = (np.asarray(polygon, float) * (sx, sy) - 0.5) * 256.0
-        cv2.fillPoly(poly, [np.round(pts).astype(np.int32)], 1, lineType=cv2.LINE_8, shift=8)
-        inside = poly.astype(bool)
+        # cells whose centre ((i + 0.5) / s) lies inside (cv2.fillPoly would also take every
+        # cell the outline touches: up to a cell beyond the polygon)
+        inside = _centres_inside(np.asarray(polygon, float) * (sx, sy), gw, gh)
         # the polygon is in front of the projector (the loader checks), so its image is the
         # polygon of its vertices' images: when those are in the frame, all of it is
         corners = geometry.apply_homography(H, polygon)
@@ -213,6 +211,28 @@ def coverage_mask(
             inside &= frame.astype(bool)
         covered |= inside
     return covered
+
+
+def _centres_inside(polygon_grid: np.ndarray, gw: int, gh: int) -> np.ndarray:
+    """Which cells of a ``gw × gh`` grid have their centre ``(i + 0.5, j + 0.5)`` inside
+    ``polygon_grid`` (grid units; even-odd rule, edges half-open: a centre exactly on the
+    left or top edge is inside, on the right or bottom edge outside)."""
+    p = np.asarray(polygon_grid, np.float64).reshape(-1, 2)
+    q = np.roll(p, -1, axis=0)
+    yc = np.arange(gh) + 0.5
+    below_p = p[:, 1] <= yc[:, None]
+    crosses = below_p != (q[:, 1] <= yc[:, None])  # (gh, edges): the edge spans the row
+    dy = np.where(q[:, 1] == p[:, 1], 1.0, q[:, 1] - p[:, 1])
+    x = p[:, 0] + (yc[:, None] - p[:, 1]) * (q[:, 0] - p[:, 0]) / dy
+    # a row's crossings, sorted, pair up into the spans x_a ≤ centre < x_b that are inside:
+    # cells ceil(x_a − ½) up to ceil(x_b − ½) (rows cross few edges; +inf pads the rest)
+    x = np.sort(np.where(crosses, x, np.inf), axis=1)[:, : int(crosses.sum(axis=1).max(initial=0))]
+    cells = np.clip(np.ceil(x - 0.5), 0, gw).astype(np.int64)
+    rows = np.broadcast_to(np.arange(gh)[:, None], cells[:, 0::2].shape)
+    edges = np.zeros((gh, gw + 1), np.int64)
+    np.add.at(edges, (rows, cells[:, 0::2]), 1)
+    np.add.at(edges, (rows, cells[:, 1::2]), -1)
+    return np.cumsum(edges[:, :gw], axis=1) > 0
 
 
 def _distance_px(region: np.ndarray, scale: float) -> np.ndarray:

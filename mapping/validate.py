@@ -617,7 +617,8 @@ def nesting_problem(file: Path, text: str, limit: int = MAX_NESTING) -> Problem 
     One linear pass outside strings and comments, so no parser or validator ever recurses
     deeper than ``limit`` on this text.
     """
-    dotted = _DOTTED_KEY.search(text) if text.count(".") > limit else None
+    # more than `limit` parts: at least `limit` dots (the pattern checks where)
+    dotted = _DOTTED_KEY.search(text) if text.count(".") >= limit else None
     if dotted is not None:
         return Problem(
             file,
