@@ -40,12 +40,10 @@ REALTIME_MODULES = frozenset(
         "test_cluster_reload",
         "test_bench_cluster",
         "test_clock_daemons",  # chronyd and ptp4l measuring offsets
-        "test_player",  # frames locked to clock slots
-        "test_operations",  # the supervisor's watchdog
-        "test_decode_ahead",
     }
 )
-"""Test modules that measure real time. The suite runs on pytest-xdist workers
+"""Test modules that measure real time (not those that only bound a wait generously, nor
+the player's frame slots, which run on a test clock). The suite runs on pytest-xdist workers
 (``-n auto --dist loadgroup``, pyproject.toml); these modules share the xdist group
 ``realtime``, so they run one after another on one worker and never two at once, while the
 other workers run the rest."""
