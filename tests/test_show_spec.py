@@ -321,3 +321,95 @@ def test_a_layer_made_in_code_gets_one_spec_per_param_of_its_value(tmp_path: Pat
     assert layer.param_spec("speed") is specs["speed"]
     with pytest.raises(KeyError, match="layer 'l' has no parameter 'nope'"):
         layer.param_spec("nope")
+
+
+# --- parameters a content file does not declare --------------------------------------------
+
+GEN = """\
+uniform float speed; // range 0..4 default 1
+uniform int bands; // range 1..8 default 3
+void mainImage(out vec4 c, in vec2 f) { c = vec4(speed); }
+"""
+
+PLAIN = "void mainImage(out vec4 c, in vec2 f) { c = vec4(1.0); }\n"
+
+
+def shader_layer(file: str, params: str) -> str:
+    return f'[[layers]]\nname = "gen"\nkind = "shader"\nshader = "{file}"\nparams = {params}\n'
+
+
+def test_a_parameter_no_uniform_declares(tmp_path: Path) -> None:
+    show = tmp_path / "show"
+    (show / "shaders").mkdir(parents=True)
+    (show / "shaders" / "gen.glsl").write_text(GEN, encoding="utf-8")
+    (show / "shaders" / "plain.glsl").write_text(PLAIN, encoding="utf-8")
+    (tmp_path / "elsewhere.glsl").write_text(GEN, encoding="utf-8")
+    outside = (tmp_path / "elsewhere.glsl").resolve()
+    extra = (
+        shader_layer("shaders/plain.glsl", "{ speed = 1.0 }")  # 16..20
+        + shader_layer("../elsewhere.glsl", "{ sped = 1.0 }").replace('"gen"', '"far"')
+        + shader_layer("shaders/gen.glsl", "{ bnds = 2 }").replace('"gen"', '"near"')
+    )
+    assert problems(show, extra) == [
+        (
+            "layers[1].params.speed",
+            "shaders/plain.glsl declares no parameters (no uniforms), so not 'speed'",
+            20,
+        ),
+        (
+            "layers[2].params.sped",
+            f"{outside} declares no parameter 'sped' (did you mean 'speed'?); "
+            "it declares: speed, bands",
+            25,
+        ),
+        (
+            "layers[3].params.bnds",
+            "shaders/gen.glsl declares no parameter 'bnds' (did you mean 'bands'?); "
+            "it declares: speed, bands",
+            30,
+        ),
+    ]
+
+
+def test_a_cue_parameter_the_layer_lacks(tmp_path: Path) -> None:
+    (tmp_path / "shaders").mkdir()
+    (tmp_path / "shaders" / "gen.glsl").write_text(GEN, encoding="utf-8")
+    head = HEAD.replace('color = "#ff0000"\n', 'color = "#ff0000"\nparams = { level = 0.5 }\n')
+    extra = (
+        shader_layer("shaders/gen.glsl", "{ speed = 2.0 }")  # 17..21
+        + '[[cues]]\nname = "a"\n'  # 22, 23
+        "[cues.layers.bg]\nparams = { levl = 1.0, level = 2e9 }\n"  # 24, 25
+        "[cues.layers.gen]\nparams = { sped = 1.0, bands = 9 }\n"  # 26, 27
+    )
+    assert problems(tmp_path, extra, head) == [
+        (
+            "cues[0].layers.bg.params.levl",
+            "layer 'bg' declares no parameter 'levl' (did you mean 'level'?); "
+            "declare it in the layer's params with its start value",
+            25,
+        ),
+        (
+            "cues[0].layers.bg.params.level",
+            "expected a number between -1000000000.0 and 1000000000.0, got 2000000000.0",
+            25,
+        ),
+        (
+            "cues[0].layers.gen.params.sped",
+            "layer 'gen': shaders/gen.glsl declares no parameter 'sped' "
+            "(did you mean 'speed'?); it declares: speed, bands",
+            27,
+        ),
+        (
+            "cues[0].layers.gen.params.bands",
+            "expected an integer in 1..8, got 9 (as shaders/gen.glsl declares)",
+            27,
+        ),
+    ]
+    good = (
+        shader_layer("shaders/gen.glsl", "{ speed = 2.0 }") + '[[cues]]\nname = "a"\n'
+        "[cues.layers.bg]\nparams = { level = -1e9 }\n"
+        "[cues.layers.gen]\nparams = { bands = 8, speed = 0 }\n"
+    )
+    a = load(tmp_path, good, head).cues[0]
+    assert a.layers["bg"].params == {"level": -1e9}
+    assert a.layers["gen"].params == {"bands": 8, "speed": 0.0}
