@@ -1,5 +1,7 @@
 """The show model's own answers: clip in and out points, cue labels, durations and lists,
-look-ups by name, and the specs of parameters a layer made in code is given.
+look-ups by name, and the specs of parameters a layer made in code is given; what a cue sets
+on surfaces and outputs, the files a show lists and watches, and the messages for parameters
+a content file does not declare.
 
 Each expectation is written out from the show text of its test. Pure: no GL, no decoding
 (the clip file only has to exist: loading checks files, it does not open media).
@@ -13,7 +15,15 @@ import pytest
 
 from mapping.errors import ValidationError
 from mapping.params import ParamSpec
-from mapping.show import Cue, Layer, LayerChange, Show, load_show
+from mapping.show import (
+    Cue,
+    Layer,
+    LayerChange,
+    OutputChange,
+    Show,
+    SurfaceChange,
+    load_show,
+)
 
 HEAD = """\
 schema_version = 1
@@ -165,3 +175,379 @@ def test_a_layer_made_in_code_types_its_params_by_their_values() -> None:
     declared = ParamSpec("speed", "float", 1.0, 0.0, 4.0)
     layer = Layer("g", "shader", Path("x.glsl"), params={"speed": 2.0}, param_specs=(declared,))
     assert layer.param_specs == (declared,)
+
+
+# --- a show with a surface: cue states of surfaces and outputs, files, parameters -----------
+
+WALL_HEAD = """\
+schema_version = 1
+[canvas]
+size = [32, 16]
+[[outputs]]
+name = "out"
+resolution = [32, 16]
+[[surfaces]]
+name = "wall"
+output = "out"
+polygon = [[0, 0], [32, 0], [32, 16], [0, 16]]
+corners = [[0, 0], [32, 0], [32, 16], [0, 16]]
+[[layers]]
+name = "bg"
+kind = "solid"
+color = "#ff0000"
+"""
+"""Fifteen lines; what a test appends starts on line 16."""
+
+
+def write_show(folder: Path, text: str) -> Path:
+    folder.mkdir(exist_ok=True)
+    (folder / "show.toml").write_text(text, encoding="utf-8")
+    return folder
+
+
+def load_wall(folder: Path, extra: str, head: str = WALL_HEAD) -> Show:
+    return load_show(write_show(folder, head + extra))
+
+
+def wall_problems(
+    folder: Path, extra: str, head: str = WALL_HEAD
+) -> list[tuple[str, str, int | None]]:
+    with pytest.raises(ValidationError) as info:
+        load_wall(folder, extra, head)
+    for p in info.value.problems:
+        assert p.file == folder / "show.toml"
+    return [(p.key_path, p.message, p.line) for p in info.value.problems]
+
+
+# --- what a cue sets on surfaces and outputs -----------------------------------------------
+
+
+def test_a_cue_sets_a_surfaces_visibility_and_an_outputs_level(tmp_path: Path) -> None:
+    show = load_wall(
+        tmp_path,
+        '[[cues]]\nname = "a"\n[cues.surfaces.wall]\nvisible = false\n'
+        "[cues.outputs.out]\nlevel = 0.25\n"
+        '[[cues]]\nname = "b"\n[cues.surfaces.wall]\nvisible = true\n'
+        "[cues.outputs.out]\nlevel = 1\n"
+        '[[cues]]\nname = "c"\n[cues.surfaces.wall]\n[cues.outputs.out]\n'
+        '[[cues]]\nname = "d"\n[cues.outputs.out]\nlevel = 0\n',
+    )
+    a, b, c, d = show.cues
+    assert (a.surfaces, a.outputs) == ({"wall": SurfaceChange(False)}, {"out": OutputChange(0.25)})
+    assert (b.surfaces, b.outputs) == ({"wall": SurfaceChange(True)}, {"out": OutputChange(1.0)})
+    assert (c.surfaces, c.outputs) == ({"wall": SurfaceChange(None)}, {"out": OutputChange(None)})
+    assert (d.surfaces, d.outputs) == ({}, {"out": OutputChange(0.0)})
+    assert isinstance(b.outputs["out"].level, float)
+
+
+def test_bad_surface_and_output_states_in_a_cue(tmp_path: Path) -> None:
+    extra = (
+        '[[cues]]\nname = "a"\n'  # 16, 17
+        "[cues.surfaces.wall]\nvisible = 1\n"  # 18, 19
+        "[cues.outputs.out]\nlevel = 1.01\n"  # 20, 21
+        '[[cues]]\nname = "b"\n'  # 22, 23
+        '[cues.surfaces.wall]\nvisible = "no"\nshown = true\n'  # 24, 25, 26
+        "[cues.outputs.out]\nlevel = -0.01\n"  # 27, 28
+    )
+    assert wall_problems(tmp_path, extra) == [
+        ("cues[0].surfaces.wall.visible", "expected true or false, got number 1", 19),
+        ("cues[0].outputs.out.level", "expected a number between 0.0 and 1.0, got 1.01", 21),
+        (
+            "cues[1].surfaces.wall.shown",
+            "unknown key; expected one of: visible",
+            26,
+        ),
+        ("cues[1].surfaces.wall.visible", "expected true or false, got string 'no'", 25),
+        ("cues[1].outputs.out.level", "expected a number between 0.0 and 1.0, got -0.01", 28),
+    ]
+
+
+# --- the files a show needs and watches -----------------------------------------------------
+
+CAL = """\
+schema_version = 1
+[surfaces.wing]
+output = "out"
+H_canvas_to_projector = [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]]
+"""
+
+INVERT = """/*{
+    "ISFVSN": "2",
+    "INPUTS": [
+        { "NAME": "inputImage", "TYPE": "image" },
+        { "NAME": "amount", "TYPE": "float", "DEFAULT": 1.0, "MIN": 0.0, "MAX": 1.0 }
+    ]
+}*/
+void main() { gl_FragColor = IMG_THIS_PIXEL(inputImage); }
+"""
+
+WIPE = """/*{
+    "ISFVSN": "2",
+    "INPUTS": [
+        { "NAME": "startImage", "TYPE": "image" },
+        { "NAME": "endImage", "TYPE": "image" },
+        { "NAME": "progress", "TYPE": "float", "DEFAULT": 0.0, "MIN": 0.0, "MAX": 1.0 }
+    ]
+}*/
+void main() { gl_FragColor = IMG_NORM_PIXEL(endImage, isf_FragNormCoord); }
+"""
+
+FILES_SHOW = """\
+schema_version = 1
+[canvas]
+size = [32, 16]
+reference = "media/ref.png"
+[[outputs]]
+name = "out"
+resolution = [32, 16]
+[[surfaces]]
+name = "wall"
+output = "out"
+polygon = [[0, 0], [32, 0], [32, 16], [0, 16]]
+corners = [[0, 0], [32, 0], [32, 16], [0, 16]]
+[[surfaces]]
+name = "wing"
+output = "out"
+polygon = [[0, 0], [8, 0], [8, 8], [0, 8]]
+calibration = "cal.toml"
+[[layers]]
+name = "bg"
+kind = "solid"
+color = "#ff0000"
+[[layers]]
+name = "pic"
+kind = "image"
+file = "media/a.png"
+filters = [{ shader = "shaders/invert.fs" }, { shader = "shaders/invert.fs", name = "again" }]
+[[layers]]
+name = "clip"
+kind = "video"
+file = "media/v.mp4"
+[[cues]]
+name = "one"
+transition = "shaders/wipe.fs"
+[cues.layers.pic]
+file = "media/b.png"
+[cues.layers.clip]
+file = "media/w.mp4"
+transition = "shaders/wipe2.fs"
+[[cues]]
+name = "two"
+[cues.layers.bg]
+color = "#00ff00"
+[cues.layers.pic]
+opacity = 0.5
+"""
+
+
+def files_folder(folder: Path, blend: bool) -> Path:
+    """A show using every kind of file: a canvas reference, images, videos, filters,
+    transitions of a cue and of a cue layer, a calibration file; with ``blend``, the
+    show folder's ``calibration.toml`` (the [blend] default) exists too."""
+    (folder / "media").mkdir(parents=True)
+    (folder / "shaders").mkdir()
+    for name in ("ref.png", "a.png", "b.png", "v.mp4", "w.mp4"):
+        (folder / "media" / name).write_bytes(b"not decoded when loading")
+    (folder / "shaders" / "invert.fs").write_text(INVERT, encoding="utf-8")
+    for name in ("wipe.fs", "wipe2.fs"):
+        (folder / "shaders" / name).write_text(WIPE, encoding="utf-8")
+    (folder / "cal.toml").write_text(CAL, encoding="utf-8")
+    if blend:
+        (folder / "calibration.toml").write_text("schema_version = 1\n", encoding="utf-8")
+    return write_show(folder, FILES_SHOW)
+
+
+def test_every_file_the_show_needs_with_its_key_path_and_kind(tmp_path: Path) -> None:
+    show = load_show(files_folder(tmp_path, blend=False))
+    root = tmp_path.resolve()
+    media, shaders = root / "media", root / "shaders"
+    assert show.content_files() == [
+        ("canvas.reference", media / "ref.png", "image"),
+        ("layers[1].file", media / "a.png", "image"),
+        ("layers[2].file", media / "v.mp4", "video"),
+        ("cues[0].layers.pic.file", media / "b.png", "image"),
+        ("cues[0].layers.clip.file", media / "w.mp4", "video"),
+        ("layers[1].filters[0].shader", shaders / "invert.fs", "isf"),
+        ("layers[1].filters[1].shader", shaders / "invert.fs", "isf"),
+        ("cues[0].transition", shaders / "wipe.fs", "isf"),
+        ("cues[0].layers.clip.transition", shaders / "wipe2.fs", "isf"),
+    ]
+    assert show.isf_files() == show.content_files()[5:]
+    assert show.media_files() == [(key, path) for key, path, _ in show.content_files()]
+
+
+def test_the_watched_files_are_the_show_its_calibrations_and_its_content(tmp_path: Path) -> None:
+    show = load_show(files_folder(tmp_path, blend=False))
+    root = tmp_path.resolve()
+    content = {path for _, path, _ in show.content_files()}
+    # the surface's calibration file; the [blend] default calibration.toml does not exist
+    assert show.blend.calibration_file == root / "cal.toml"
+    assert show.watched_files() == {tmp_path / "show.toml", root / "cal.toml"} | content
+
+
+def test_an_existing_blend_calibration_file_is_watched(tmp_path: Path) -> None:
+    show = load_show(files_folder(tmp_path, blend=True))
+    root = tmp_path.resolve()
+    content = {path for _, path, _ in show.content_files()}
+    # the surfaces' own calibration file is the [blend] default when a surface uses one
+    assert show.blend.calibration_file == root / "cal.toml"
+    (tmp_path / "show.toml").write_text(
+        FILES_SHOW.replace(
+            'calibration = "cal.toml"', "homography = [[1, 0, 0], [0, 1, 0], [0, 0, 1]]"
+        ),
+        encoding="utf-8",
+    )
+    show = load_show(tmp_path)
+    assert show.blend.calibration_file == tmp_path / "calibration.toml"
+    assert show.watched_files() == {tmp_path / "show.toml", tmp_path / "calibration.toml"} | content
+
+
+# --- the model: look-ups, labels, durations -------------------------------------------------
+
+
+def test_lookups_by_name_and_their_key_errors(tmp_path: Path) -> None:
+    head = WALL_HEAD.replace(
+        "[[surfaces]]",
+        '[[outputs]]\nname = "side"\nresolution = [8, 8]\n[[surfaces]]',
+    )
+    extra = (
+        '[[surfaces]]\nname = "pier"\noutput = "side"\n'
+        "polygon = [[0, 0], [8, 0], [8, 8]]\nhomography = [[1, 0, 0], [0, 1, 0], [0, 0, 1]]\n"
+        '[[surfaces]]\nname = "arch"\noutput = "out"\n'
+        "polygon = [[0, 0], [8, 0], [8, 8]]\nhomography = [[1, 0, 0], [0, 1, 0], [0, 0, 1]]\n"
+        '[[layers]]\nname = "fg"\nkind = "solid"\ncolor = "#0000ff"\n'
+    )
+    show = load_wall(tmp_path, extra, head)
+    assert show.output("side") is show.outputs[1]
+    assert show.output("out") is show.outputs[0]
+    assert show.surface("arch") is show.surfaces[2]
+    assert show.surface("wall") is show.surfaces[0]
+    assert show.layer("fg") is show.layers[1]
+    assert show.layer("bg") is show.layers[0]
+    assert [s.name for s in show.surfaces_on("out")] == ["wall", "arch"]
+    assert [s.name for s in show.surfaces_on("side")] == ["pier"]
+    assert show.surfaces_on("none") == ()
+    for look_up in (show.output, show.surface, show.layer, show.cue_index):
+        with pytest.raises(KeyError) as info:
+            look_up("nothing")
+        assert info.value.args == ("nothing",)
+
+
+def test_a_cues_duration_is_its_longest_fade(tmp_path: Path) -> None:
+    head = WALL_HEAD + '[[layers]]\nname = "fg"\nkind = "solid"\ncolor = "#0000ff"\n'
+    extra = (
+        '[[cues]]\nname = "a"\nfade = 2.5\n[cues.layers.bg]\nfade = 1.0\n'
+        "[cues.layers.fg]\nopacity = 0.5\n"
+        '[[cues]]\nname = "b"\nfade = 0.5\n[cues.layers.bg]\nfade = 4.0\n'
+        "[cues.layers.fg]\nfade = 3.0\n"
+        '[[cues]]\nname = "c"\n'
+    )
+    a, b, c = load_wall(tmp_path, extra, head).cues
+    assert (a.duration_s(), b.duration_s(), c.duration_s()) == (2.5, 4.0, 0.0)
+    assert Cue("x", {"l": LayerChange(fade_s=None)}, fade_s=0.25).duration_s() == 0.25
+
+
+def test_a_layer_made_in_code_gets_one_spec_per_param_of_its_value(tmp_path: Path) -> None:
+    layer = Layer(
+        "l", "solid", (1.0, 0.0, 0.0, 1.0), params={"speed": 2, "on": True, "tint": [1.0, 0.5]}
+    )
+    specs = {spec.name: spec for spec in layer.param_specs}
+    assert list(specs) == ["speed", "on", "tint"]
+    assert (specs["speed"].type, specs["speed"].default) == ("float", 2.0)
+    assert specs["on"].type == "bool"
+    assert specs["tint"].type == "point2D"
+    assert layer.param_spec("speed") is specs["speed"]
+    with pytest.raises(KeyError, match="layer 'l' has no parameter 'nope'"):
+        layer.param_spec("nope")
+
+
+# --- parameters a content file does not declare --------------------------------------------
+
+GEN = """\
+uniform float speed; // range 0..4 default 1
+uniform int bands; // range 1..8 default 3
+void mainImage(out vec4 c, in vec2 f) { c = vec4(speed); }
+"""
+
+PLAIN = "void mainImage(out vec4 c, in vec2 f) { c = vec4(1.0); }\n"
+
+
+def shader_layer(file: str, params: str) -> str:
+    return f'[[layers]]\nname = "gen"\nkind = "shader"\nshader = "{file}"\nparams = {params}\n'
+
+
+def test_a_parameter_no_uniform_declares(tmp_path: Path) -> None:
+    show = tmp_path / "show"
+    (show / "shaders").mkdir(parents=True)
+    (show / "shaders" / "gen.glsl").write_text(GEN, encoding="utf-8")
+    (show / "shaders" / "plain.glsl").write_text(PLAIN, encoding="utf-8")
+    (tmp_path / "elsewhere.glsl").write_text(GEN, encoding="utf-8")
+    outside = (tmp_path / "elsewhere.glsl").resolve()
+    extra = (
+        shader_layer("shaders/plain.glsl", "{ speed = 1.0 }")  # 16..20
+        + shader_layer("../elsewhere.glsl", "{ sped = 1.0 }").replace('"gen"', '"far"')
+        + shader_layer("shaders/gen.glsl", "{ bnds = 2 }").replace('"gen"', '"near"')
+    )
+    assert wall_problems(show, extra) == [
+        (
+            "layers[1].params.speed",
+            "shaders/plain.glsl declares no parameters (no uniforms), so not 'speed'",
+            20,
+        ),
+        (
+            "layers[2].params.sped",
+            f"{outside} declares no parameter 'sped' (did you mean 'speed'?); "
+            "it declares: speed, bands",
+            25,
+        ),
+        (
+            "layers[3].params.bnds",
+            "shaders/gen.glsl declares no parameter 'bnds' (did you mean 'bands'?); "
+            "it declares: speed, bands",
+            30,
+        ),
+    ]
+
+
+def test_a_cue_parameter_the_layer_lacks(tmp_path: Path) -> None:
+    (tmp_path / "shaders").mkdir()
+    (tmp_path / "shaders" / "gen.glsl").write_text(GEN, encoding="utf-8")
+    head = WALL_HEAD.replace('color = "#ff0000"\n', 'color = "#ff0000"\nparams = { level = 0.5 }\n')
+    extra = (
+        shader_layer("shaders/gen.glsl", "{ speed = 2.0 }")  # 17..21
+        + '[[cues]]\nname = "a"\n'  # 22, 23
+        "[cues.layers.bg]\nparams = { levl = 1.0, level = 2e9 }\n"  # 24, 25
+        "[cues.layers.gen]\nparams = { sped = 1.0, bands = 9 }\n"  # 26, 27
+    )
+    assert wall_problems(tmp_path, extra, head) == [
+        (
+            "cues[0].layers.bg.params.levl",
+            "layer 'bg' declares no parameter 'levl' (did you mean 'level'?); "
+            "declare it in the layer's params with its start value",
+            25,
+        ),
+        (
+            "cues[0].layers.bg.params.level",
+            "expected a number between -1000000000.0 and 1000000000.0, got 2000000000.0",
+            25,
+        ),
+        (
+            "cues[0].layers.gen.params.sped",
+            "layer 'gen': shaders/gen.glsl declares no parameter 'sped' "
+            "(did you mean 'speed'?); it declares: speed, bands",
+            27,
+        ),
+        (
+            "cues[0].layers.gen.params.bands",
+            "expected an integer in 1..8, got 9 (as shaders/gen.glsl declares)",
+            27,
+        ),
+    ]
+    good = (
+        shader_layer("shaders/gen.glsl", "{ speed = 2.0 }") + '[[cues]]\nname = "a"\n'
+        "[cues.layers.bg]\nparams = { level = -1e9 }\n"
+        "[cues.layers.gen]\nparams = { bands = 8, speed = 0 }\n"
+    )
+    a = load_wall(tmp_path, good, head).cues[0]
+    assert a.layers["bg"].params == {"level": -1e9}
+    assert a.layers["gen"].params == {"bands": 8, "speed": 0.0}
