@@ -551,3 +551,68 @@ def test_a_cue_parameter_the_layer_lacks(tmp_path: Path) -> None:
     a = load_wall(tmp_path, good, head).cues[0]
     assert a.layers["bg"].params == {"level": -1e9}
     assert a.layers["gen"].params == {"bands": 8, "speed": 0.0}
+
+
+def test_a_calibration_file_without_the_surface_lists_the_surfaces_it_has(tmp_path: Path) -> None:
+    two = CAL + (
+        '[surfaces.arch]\noutput = "out"\n'
+        "H_canvas_to_projector = [[2.0, 0.0, 0.0], [0.0, 2.0, 0.0], [0.0, 0.0, 1.0]]\n"
+    )
+    (tmp_path / "two.toml").write_text(two, encoding="utf-8")
+    (tmp_path / "empty.toml").write_text("schema_version = 1\n", encoding="utf-8")
+    extra = (
+        '[[surfaces]]\nname = "pier"\noutput = "out"\n'  # 16..18
+        'polygon = [[0, 0], [8, 0], [8, 8]]\ncalibration = "two.toml"\n'  # 19, 20
+        '[[surfaces]]\nname = "gate"\noutput = "out"\n'  # 21..23
+        'polygon = [[0, 0], [8, 0], [8, 8]]\ncalibration = "empty.toml"\n'  # 24, 25
+    )
+    root = tmp_path.resolve()
+    assert wall_problems(tmp_path, extra) == [
+        (
+            "surfaces[1].calibration",
+            f"calibration file {root / 'two.toml'} has no surface 'pier'; it has: wing, arch",
+            20,
+        ),
+        (
+            "surfaces[2].calibration",
+            f"calibration file {root / 'empty.toml'} has no surface 'gate'; it has: none",
+            25,
+        ),
+    ]
+
+
+def test_a_cue_on_an_invalid_layer_still_has_its_other_layers_checked(tmp_path: Path) -> None:
+    extra = (
+        '[[layers]]\nname = "bad"\nkind = "solid"\ncolor = "#00ff00"\nopacity = 2\n'  # 16..20
+        '[[cues]]\nname = "a"\n'  # 21, 22
+        "[cues.layers.bad]\nopacity = 0.5\n"  # 23, 24
+        "[cues.layers.bg]\nopacity = 3\n"  # 25, 26
+    )
+    assert wall_problems(tmp_path, extra) == [
+        ("layers[1].opacity", "expected a number between 0.0 and 1.0, got 2", 20),
+        ("cues[0].layers.bg.opacity", "expected a number between 0.0 and 1.0, got 3", 26),
+    ]
+
+
+def test_pins_and_corners_are_four_points_each(tmp_path: Path) -> None:
+    extra = (
+        '[[surfaces]]\nname = "pier"\noutput = "out"\n'  # 16..18
+        "polygon = [[0, 0], [8, 0], [8, 8], [0, 8]]\n"  # 19
+        "corners = [[0, 0], [8, 0], [8, 8], [0, 8], [4, 9]]\n"  # 20
+        '[[surfaces]]\nname = "gate"\noutput = "out"\n'  # 21..23
+        "polygon = [[0, 0], [8, 0], [8, 8], [0, 8]]\n"  # 24
+        "corners = [[0, 0], [8, 0], [8, 8], [0, 8]]\npins = [[0, 0], [8, 0], [8, 8]]\n"  # 25, 26
+    )
+    assert wall_problems(tmp_path, extra) == [
+        (
+            "surfaces[1].corners",
+            "expected a list of 4 [x, y] points, got array "
+            "[[0, 0], [8, 0], [8, 8], [0, 8], [4, 9]]",
+            20,
+        ),
+        (
+            "surfaces[2].pins",
+            "expected a list of 4 [x, y] points, got array [[0, 0], [8, 0], [8, 8]]",
+            26,
+        ),
+    ]
