@@ -802,7 +802,7 @@ class _ShowParser:
         outputs: list[Output] = []
         seen: set[str] = set()
         items = self.table_list("outputs")
-        if not items and "outputs" not in self.doc:
+        if not items and self.doc.get("outputs", []) == []:  # none, or `outputs = []`
             self.problem("outputs", "missing: a show needs at least one [[outputs]] projector")
         for i, table in items:
             p = f"outputs[{i}]"
