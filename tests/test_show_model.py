@@ -616,3 +616,98 @@ def test_pins_and_corners_are_four_points_each(tmp_path: Path) -> None:
             26,
         ),
     ]
+
+
+# --- cue numbers and playback keys, word for word -------------------------------------------
+
+
+def test_cue_numbers_as_written(tmp_path: Path) -> None:
+    extra = (
+        '[[cues]]\nname = "a"\nnumber = 1\n'
+        '[[cues]]\nname = "b"\nnumber = 1.5\n'
+        '[[cues]]\nname = "c"\nnumber = 2.0\n'
+        '[[cues]]\nname = "d"\nnumber = "3a_x-y.z"\nnext = "a"\n'
+        '[[cues]]\nname = "e"\nnext = 1.5\n'
+    )
+    cues = load_wall(tmp_path, extra).cues
+    assert [c.number for c in cues] == ["1", "1.5", "2.0", "3a_x-y.z", "5"]
+    assert [c.next for c in cues] == [None, None, None, "a", "1.5"]
+
+
+def test_every_bad_cue_playback_key_word_for_word(tmp_path: Path) -> None:
+    extra = (
+        '[[cues]]\nname = "a"\nnumber = true\n'  # 16-18
+        '[[cues]]\nname = "b"\nnumber = "2 b"\n'  # 19-21
+        '[[cues]]\nname = "c"\nnumber = nan\n'  # 22-24
+        '[[cues]]\nname = "d"\ncurve = "eas-in"\n'  # 25-27
+        '[[cues]]\nname = "e"\nfollow = "auto"\n'  # 28-30
+        '[[cues]]\nname = "f"\nprewait = -1\n'  # 31-33
+        '[[cues]]\nname = "g"\npostwait = 86401\n'  # 34-36
+        '[[cues]]\nname = "h"\nfade = 86400.5\n'  # 37-39
+        '[[cues]]\nname = "i"\nnext = "zz"\n'  # 40-42
+        '[[cues]]\nname = "j"\nlist = " "\n'  # 43-45
+        '[[cues]]\nname = "k"\nnumber = [1]\n'  # 46-48
+        '[[cues]]\nname = "i"\nnext = "9"\n'  # 49-51
+    )
+    assert wall_problems(tmp_path, extra) == [
+        ("cues[0].number", 'expected a cue number like 1, 1.5 or "2a", got boolean true', 18),
+        (
+            "cues[1].number",
+            "expected a cue number of letters, digits, '.', '-' or '_', got '2 b'",
+            21,
+        ),
+        ("cues[2].number", "expected a cue number like 1 or 1.5, got nan", 24),
+        (
+            "cues[3].curve",
+            "expected one of: linear, ease-in, ease-out, ease-in-out, got string 'eas-in' "
+            "(did you mean 'ease-in'?)",
+            27,
+        ),
+        ("cues[4].follow", "expected one of: none, continue, follow, got string 'auto'", 30),
+        ("cues[5].prewait", "expected a number between 0.0 and 86400.0 s, got -1", 33),
+        ("cues[6].postwait", "expected a number between 0.0 and 86400.0 s, got 86401", 36),
+        ("cues[7].fade", "expected a number between 0.0 and 86400.0 s, got 86400.5", 39),
+        ("cues[9].list", "expected a non-empty string, got string ' '", 45),
+        ("cues[10].number", 'expected a cue number like 1, 1.5 or "2a", got array [1]', 48),
+        ("cues[11].name", "duplicate cue name 'i'", 50),
+        ("cues[8].next", "unknown cue 'zz'", 42),
+    ]
+
+
+def test_every_bad_layer_state_of_a_cue_word_for_word(tmp_path: Path) -> None:
+    head = WALL_HEAD + '[[layers]]\nname = "pic"\nkind = "image"\nfile = "a.png"\n'  # 16-19
+    (tmp_path / "a.png").write_bytes(b"not decoded when loading")
+    extra = (
+        '[[cues]]\nname = "a"\nlayers = 3\n'  # 20-22
+        '[[cues]]\nname = "b"\n[cues.layers]\nbgg = { opacity = 1 }\npic = 0.5\n'  # 23-27
+        'bg = { opacty = 1, file = "a.png", fade = -2, curve = "fast" }\n'  # 28
+        '[[cues]]\nname = "c"\n[cues.layers.pic]\ncolor = "#ffffff"\nshader = "x.glsl"\n'  # 29-33
+    )
+    assert wall_problems(tmp_path, extra, head) == [
+        ("cues[0].layers", "expected a table of layer states, got number 3", 22),
+        ("cues[1].layers.bgg", "unknown layer 'bgg' (did you mean 'bg'?)", 26),
+        ("cues[1].layers.pic", "expected a table like { opacity = 1.0 }, got number 0.5", 27),
+        (
+            "cues[1].layers.bg.file",
+            "'file' is for image, video and audio layers; layer 'bg' is a solid layer and "
+            "takes 'color'",
+            28,
+        ),
+        (
+            "cues[1].layers.bg.opacty",
+            "unknown key (did you mean 'opacity'?); expected one of: opacity, color, params, "
+            "fade, curve, transition, transition_params",
+            28,
+        ),
+        ("cues[1].layers.bg.fade", "expected a number between 0.0 and 86400.0 s, got -2", 28),
+        (
+            "cues[2].layers.pic.color",
+            "'color' is for solid layers; layer 'pic' is a image layer and takes 'file'",
+            32,
+        ),
+        (
+            "cues[2].layers.pic.shader",
+            "'shader' is for shader and isf layers; layer 'pic' is a image layer and takes 'file'",
+            33,
+        ),
+    ]
