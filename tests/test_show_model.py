@@ -711,3 +711,40 @@ def test_every_bad_layer_state_of_a_cue_word_for_word(tmp_path: Path) -> None:
             33,
         ),
     ]
+
+
+# --- file references ---------------------------------------------------------------------------
+
+
+def test_a_file_reference_is_the_resolved_file(tmp_path: Path) -> None:
+    (tmp_path / "media").mkdir()
+    (tmp_path / "media" / "real.png").write_bytes(b"x")
+    (tmp_path / "media" / "link.png").symlink_to("real.png")
+    head = WALL_HEAD.replace("size = [32, 16]", 'size = [32, 16]\nreference = "media/link.png"')
+    show = load_wall(tmp_path, "", head)
+    assert show.canvas.reference == (tmp_path / "media" / "real.png").resolve()
+
+
+def test_a_file_reference_that_is_no_file(tmp_path: Path) -> None:
+    (tmp_path / "media").mkdir()
+    (tmp_path / "loop.png").symlink_to("loop.png")
+    extra = (
+        '[[layers]]\nname = "a"\nkind = "image"\nfile = "media"\n'  # 16-19
+        '[[layers]]\nname = "b"\nkind = "image"\nfile = "loop.png"\n'  # 20-23
+        '[[layers]]\nname = "c"\nkind = "image"\nfile = " "\n'  # 24-27
+        '[[layers]]\nname = "d"\nkind = "image"\nfile = "media/gone.png"\n'  # 28-31
+    )
+    assert wall_problems(tmp_path, extra) == [
+        ("layers[1].file", "media: is a folder, expected a file", 19),
+        (
+            "layers[2].file",
+            "loop.png: cannot read file: a symlink loop (a link that points back at itself)",
+            23,
+        ),
+        ("layers[3].file", "expected a non-empty string, got string ' '", 27),
+        (
+            "layers[4].file",
+            f"file not found: media/gone.png (looked for {tmp_path.resolve() / 'media/gone.png'})",
+            31,
+        ),
+    ]
