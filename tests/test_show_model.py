@@ -748,3 +748,57 @@ def test_a_file_reference_that_is_no_file(tmp_path: Path) -> None:
             31,
         ),
     ]
+
+
+def test_every_bad_surface_and_output_of_a_cue_word_for_word(tmp_path: Path) -> None:
+    extra = (
+        '[[cues]]\nname = "a"\nsurfaces = 3\noutputs = "x"\n'  # 16-19
+        '[[cues]]\nname = "b"\n'  # 20, 21
+        "[cues.surfaces]\nwal = { visible = true }\nwall = false\n"  # 22-24
+        "[cues.outputs]\not = { level = 1 }\nout = 0.5\n"  # 25-27
+        '[[cues]]\nname = "c"\n'  # 28, 29
+        "[cues.surfaces]\nwall = { visible = true }\n"  # 30, 31
+        "[cues.outputs]\nout = { level = 0.5, lvl = 1 }\n"  # 32, 33
+    )
+    assert wall_problems(tmp_path, extra) == [
+        ("cues[0].surfaces", "expected a table, got number 3", 18),
+        ("cues[1].surfaces.wal", "unknown surface 'wal' (did you mean 'wall'?)", 23),
+        ("cues[1].surfaces.wall", "expected a table like { visible = … }, got boolean false", 24),
+        ("cues[1].outputs.ot", "unknown output 'ot' (did you mean 'out'?)", 26),
+        ("cues[1].outputs.out", "expected a table like { level = … }, got number 0.5", 27),
+        (
+            "cues[2].outputs.out.lvl",
+            "unknown key (did you mean 'level'?); expected one of: level",
+            33,
+        ),
+    ]
+    extra = '[[cues]]\nname = "a"\noutputs = "x"\n'
+    assert wall_problems(tmp_path, extra) == [
+        ("cues[0].outputs", "expected a table, got string 'x'", 18)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("value", "got"),
+    [
+        ('"#3366"', "string '#3366'"),
+        ('"336699"', "string '336699'"),
+        ('"#33669g"', "string '#33669g'"),
+        ('"#3366998"', "string '#3366998'"),
+        ("[1.5, 0, 0]", "array [1.5, 0, 0]"),
+        ("[-0.1, 0, 0]", "array [-0.1, 0, 0]"),
+        ("[1, 0]", "array [1, 0]"),
+        ("[1, 0, 0, 1, 1]", "array [1, 0, 0, 1, 1]"),
+        ("[0, 0, true]", "array [0, 0, True]"),
+        ("0.5", "number 0.5"),
+    ],
+)
+def test_a_colour_that_is_no_colour_word_for_word(tmp_path: Path, value: str, got: str) -> None:
+    head = WALL_HEAD.replace('color = "#ff0000"', f"color = {value}")
+    assert wall_problems(tmp_path, "", head) == [
+        (
+            "layers[0].color",
+            f'expected a colour "#rrggbb" or [r, g, b] with values 0..1, got {got}',
+            15,
+        )
+    ]
