@@ -13,12 +13,14 @@ from pathlib import Path
 
 import pytest
 
+from mapping.color import OutputColor
 from mapping.errors import ValidationError
 from mapping.params import ParamSpec
 from mapping.show import (
     Cue,
     Layer,
     LayerChange,
+    Output,
     OutputChange,
     Show,
     SurfaceChange,
@@ -801,4 +803,74 @@ def test_a_colour_that_is_no_colour_word_for_word(tmp_path: Path, value: str, go
             f'expected a colour "#rrggbb" or [r, g, b] with values 0..1, got {got}',
             15,
         )
+    ]
+
+
+# --- outputs: defaults and the edges of every key ---------------------------------------------
+
+
+def test_an_outputs_defaults(tmp_path: Path) -> None:
+    out = load_wall(tmp_path, "").outputs[0]
+    assert out == Output("out", (32, 16), 0, (0, 0), 2.2, OutputColor(), None)
+    assert (out.color.brightness, out.color.contrast, out.color.gamma) == (0.0, 1.0, 1.0)
+    assert out.color.gains == (1.0, 1.0, 1.0) and out.color.lut is None
+
+
+def test_an_outputs_keys_at_both_edges(tmp_path: Path) -> None:
+    keys = (
+        "display = 63\nposition = [-16384, 16384]\ngamma = 1\n"
+        "[outputs.color]\nbrightness = -1\ncontrast = 0\ngamma = 0.2\ngains = [0, 4, 0]\n"
+    )
+    head = WALL_HEAD.replace("resolution = [32, 16]\n", "resolution = [16384, 1]\n" + keys)
+    out = load_wall(tmp_path, "", head).outputs[0]
+    assert (out.resolution, out.display, out.position, out.gamma) == (
+        (16384, 1),
+        63,
+        (-16384, 16384),
+        1.0,
+    )
+    assert out.color == OutputColor(-1.0, 0.0, 0.2, (0.0, 4.0, 0.0))
+    keys = (
+        "display = 0\nposition = [16384, -16384]\ngamma = 4\n"
+        "[outputs.color]\nbrightness = 1\ncontrast = 4\ngamma = 5\ngains = [4, 0, 4]\n"
+    )
+    head = WALL_HEAD.replace("resolution = [32, 16]\n", "resolution = [1, 16384]\n" + keys)
+    out = load_wall(tmp_path, "", head).outputs[0]
+    assert (out.resolution, out.display, out.position, out.gamma) == (
+        (1, 16384),
+        0,
+        (16384, -16384),
+        4.0,
+    )
+    assert out.color == OutputColor(1.0, 4.0, 5.0, (4.0, 0.0, 4.0))
+
+
+def test_an_outputs_keys_one_step_beyond_each_edge(tmp_path: Path) -> None:
+    keys = (
+        "display = 64\nposition = [-16385, 0]\ngamma = 0.99\n"  # 7-9
+        "[outputs.color]\nbrightness = 1.01\ncontrast = -0.01\ngamma = 0.19\n"  # 10-13
+        "gains = [4.01, 0, 0]\n"  # 14
+    )
+    head = WALL_HEAD.replace("resolution = [32, 16]\n", "resolution = [16385, 0]\n" + keys)
+    assert wall_problems(tmp_path, "", head) == [
+        (
+            "outputs[0].resolution",
+            "expected [width, height] in pixels (integers 1..16384), got array [16385, 0]",
+            6,
+        ),
+        ("outputs[0].display", "expected an integer 0..63, got number 64", 7),
+        (
+            "outputs[0].position",
+            "expected [x, y] integers -16384..16384, got array [-16385, 0]",
+            8,
+        ),
+        ("outputs[0].gamma", "expected a number between 1.0 and 4.0, got 0.99", 9),
+        ("outputs[0].color.brightness", "expected a number between -1.0 and 1.0, got 1.01", 11),
+        ("outputs[0].color.contrast", "expected a number between 0.0 and 4.0, got -0.01", 12),
+        ("outputs[0].color.gamma", "expected a number between 0.2 and 5.0, got 0.19", 13),
+        ("outputs[0].color.gains[0]", "expected a number between 0.0 and 4.0, got 4.01", 14),
+    ]
+    head = WALL_HEAD.replace("resolution = [32, 16]\n", "resolution = [32, 16]\ngamma = 4.01\n")
+    assert wall_problems(tmp_path, "", head) == [
+        ("outputs[0].gamma", "expected a number between 1.0 and 4.0, got 4.01", 7)
     ]
