@@ -874,3 +874,34 @@ def test_an_outputs_keys_one_step_beyond_each_edge(tmp_path: Path) -> None:
     assert wall_problems(tmp_path, "", head) == [
         ("outputs[0].gamma", "expected a number between 1.0 and 4.0, got 4.01", 7)
     ]
+
+
+# --- which folder load_show reads ---------------------------------------------------------------
+
+
+def test_load_show_reads_the_folder_of_any_file_in_it(tmp_path: Path) -> None:
+    folder = write_show(tmp_path / "venue", WALL_HEAD)
+    (folder / "notes.txt").write_text("a file that is not the show file", encoding="utf-8")
+    for path in (folder, str(folder), folder / "show.toml", folder / "notes.txt"):
+        show = load_show(path)
+        assert (show.root, show.name) == (folder, "venue")
+
+
+def test_load_show_of_a_path_that_is_no_show_folder(tmp_path: Path) -> None:
+    for path in (tmp_path / "nowhere", tmp_path / "nowhere" / "show.toml"):
+        with pytest.raises(ValidationError) as info:
+            load_show(path)
+        assert [(p.file, p.key_path, p.message, p.line) for p in info.value.problems] == [
+            (
+                tmp_path / "nowhere" / "show.toml",
+                "",
+                "show file not found: expected a folder containing show.toml",
+                None,
+            )
+        ]
+    long = tmp_path / ("x" * 300)  # too long a name to ask whether it is a file
+    with pytest.raises(ValidationError) as info:
+        load_show(long)
+    assert [(p.file, p.key_path, p.message) for p in info.value.problems] == [
+        (long / "show.toml", "", "cannot read show file: the path is too long")
+    ]
