@@ -905,3 +905,62 @@ def test_load_show_of_a_path_that_is_no_show_folder(tmp_path: Path) -> None:
     assert [(p.file, p.key_path, p.message) for p in info.value.problems] == [
         (long / "show.toml", "", "cannot read show file: the path is too long")
     ]
+
+
+# --- layers: defaults, sound, edges ----------------------------------------------------------
+
+
+def test_a_layers_defaults(tmp_path: Path) -> None:
+    layer = load_wall(tmp_path, "").layers[0]
+    assert layer == Layer(
+        "bg", "solid", (1.0, 0.0, 0.0, 1.0), 1.0, "normal", (0.0, 0.0, 32.0, 16.0)
+    )
+    assert (layer.loop, layer.audio, layer.in_s, layer.out_s) == (True, True, None, None)
+    assert (layer.params, layer.param_specs, layer.declared_by, layer.filters) == ({}, (), None, ())
+
+
+def test_a_layers_sound_can_be_switched_off(tmp_path: Path) -> None:
+    (tmp_path / "v.mp4").write_bytes(b"x")
+    (tmp_path / "s.wav").write_bytes(b"x")
+    extra = (
+        '[[layers]]\nname = "v"\nkind = "video"\nfile = "v.mp4"\naudio = false\n'
+        '[[layers]]\nname = "s"\nkind = "audio"\nfile = "s.wav"\nin = 0.5\nout = 2\n'
+    )
+    _, video, sound = load_wall(tmp_path, extra).layers
+    assert (video.kind, video.audio, video.loop) == ("video", False, True)
+    assert (sound.kind, sound.audio, sound.in_s, sound.out_s) == ("audio", True, 0.5, 2.0)
+    assert sound.content == tmp_path.resolve() / "s.wav"
+    extra = '[[layers]]\nname = "v"\nkind = "video"\nfile = "v.mp4"\naudio = 1\n'  # 16-20
+    assert wall_problems(tmp_path, extra) == [
+        ("layers[1].audio", "expected true or false, got number 1", 20)
+    ]
+
+
+def test_a_layers_opacity_and_region_at_both_edges(tmp_path: Path) -> None:
+    extra = (
+        '[[layers]]\nname = "a"\nkind = "solid"\ncolor = "#000000"\nopacity = 0\n'
+        "region = [-65536, 65536, 0.01, 16384]\n"
+        '[[layers]]\nname = "b"\nkind = "solid"\ncolor = "#000000"\nopacity = 1\n'
+        "region = [65536, -65536, 16384, 0.01]\n"
+    )
+    _, a, b = load_wall(tmp_path, extra).layers
+    assert (a.opacity, a.region_canvas_px) == (0.0, (-65536.0, 65536.0, 0.01, 16384.0))
+    assert (b.opacity, b.region_canvas_px) == (1.0, (65536.0, -65536.0, 16384.0, 0.01))
+    expected = (
+        "expected [x, y, width, height] in canvas pixels, x and y -65536..65536, "
+        "width and height 0.01..16384, got array "
+    )
+    extra = (
+        '[[layers]]\nname = "a"\nkind = "solid"\ncolor = "#000000"\nopacity = -0.01\n'  # 16-20
+        "region = [-65537, 0, 1, 1]\n"  # 21
+        '[[layers]]\nname = "b"\nkind = "solid"\ncolor = "#000000"\nopacity = 1.01\n'  # 22-26
+        "region = [0, 0, 0.009, 16384.5]\n"  # 27
+        '[[layers]]\nname = "a"\nkind = "solid"\ncolor = "#000000"\n'  # 28-31
+    )
+    assert wall_problems(tmp_path, extra) == [
+        ("layers[1].opacity", "expected a number between 0.0 and 1.0, got -0.01", 20),
+        ("layers[1].region", expected + "[-65537, 0, 1, 1]", 21),
+        ("layers[2].opacity", "expected a number between 0.0 and 1.0, got 1.01", 26),
+        ("layers[2].region", expected + "[0, 0, 0.009, 16384.5]", 27),
+        ("layers[3].name", "duplicate layer name 'a'", 29),
+    ]
