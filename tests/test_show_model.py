@@ -964,3 +964,52 @@ def test_a_layers_opacity_and_region_at_both_edges(tmp_path: Path) -> None:
         ("layers[2].region", expected + "[0, 0, 0.009, 16384.5]", 27),
         ("layers[3].name", "duplicate layer name 'a'", 29),
     ]
+
+
+# --- [blend]: where the adjustments are read from -----------------------------------------------
+
+BLENDED = CAL + "[blend]\nblack_level = 0.02\n"
+
+
+def test_blend_reads_the_adjustments_of_its_calibration_file(tmp_path: Path) -> None:
+    (tmp_path / "cal.toml").write_text(BLENDED, encoding="utf-8")
+    (tmp_path / "plain.toml").write_text(CAL, encoding="utf-8")
+    root = tmp_path.resolve()
+    blend = load_wall(tmp_path, '[blend]\ncalibration = "cal.toml"\n').blend
+    assert (blend.enabled, blend.calibration_file) == (False, root / "cal.toml")
+    assert (blend.calibration.black_level, blend.calibration.edges) == (0.02, ())
+    blend = load_wall(tmp_path, '[blend]\nenabled = true\ncalibration = "plain.toml"\n').blend
+    assert (blend.enabled, blend.calibration_file) == (True, root / "plain.toml")
+    assert blend.calibration.black_level == 0.0
+    # by default, the first calibration file a surface uses
+    surface = (
+        '[[surfaces]]\nname = "wing"\noutput = "out"\npolygon = [[0, 0], [8, 0], [8, 8]]\n'
+        'calibration = "cal.toml"\n[blend]\nenabled = true\n'
+    )
+    blend = load_wall(tmp_path, surface).blend
+    assert (blend.enabled, blend.calibration_file) == (True, root / "cal.toml")
+    assert blend.calibration.black_level == 0.02
+    # else calibration.toml in the show folder, when it exists
+    (tmp_path / "calibration.toml").write_text(BLENDED, encoding="utf-8")
+    blend = load_wall(tmp_path, "").blend
+    assert (blend.enabled, blend.calibration_file) == (False, tmp_path / "calibration.toml")
+    assert blend.calibration.black_level == 0.02
+
+
+def test_a_bad_calibration_file_is_reported_once_however_many_use_it(tmp_path: Path) -> None:
+    (tmp_path / "cal.toml").write_text(CAL + "[blend]\nblack_level = 2\n", encoding="utf-8")
+    surface = (
+        '[[surfaces]]\nname = "wing"\noutput = "out"\npolygon = [[0, 0], [8, 0], [8, 8]]\n'
+        'calibration = "cal.toml"\n[blend]\ncalibration = "cal.toml"\n'
+    )
+    with pytest.raises(ValidationError) as info:
+        load_wall(tmp_path, surface)
+    assert [(p.file, p.key_path) for p in info.value.problems] == [
+        (tmp_path.resolve() / "cal.toml", "blend.black_level")
+    ]
+    (tmp_path / "calibration.toml").write_text("schema_version = 7\n", encoding="utf-8")
+    with pytest.raises(ValidationError) as info:
+        load_wall(tmp_path, "[blend]\nenabled = true\n")
+    assert [(p.file, p.key_path) for p in info.value.problems] == [
+        (tmp_path / "calibration.toml", "schema_version")
+    ]
