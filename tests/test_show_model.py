@@ -1013,3 +1013,51 @@ def test_a_bad_calibration_file_is_reported_once_however_many_use_it(tmp_path: P
     assert [(p.file, p.key_path) for p in info.value.problems] == [
         (tmp_path / "calibration.toml", "schema_version")
     ]
+
+
+# --- params tables, layer and cue -----------------------------------------------------------
+
+NAME_EXPECTED = "expected a parameter name usable in GLSL (or filter.input), with a value"
+
+
+def test_params_tables_flatten_and_every_bad_name_is_reported(tmp_path: Path) -> None:
+    head = WALL_HEAD + "[layers.params]\nk = 1\nblur = { amount = 0.5, _on = 1 }\n"  # 16-18
+    show = load_wall(tmp_path, '[[cues]]\nname = "a"\n[cues.layers.bg]\nparams = { k = 2 }\n', head)
+    assert dict(show.layers[0].params) == {"k": 1.0, "blur.amount": 0.5, "blur._on": 1.0}
+    assert dict(show.cues[0].layers["bg"].params) == {"k": 2.0}
+    head = WALL_HEAD + (
+        '[layers.params]\n"a b" = 1\n"1x" = 2\nblur = { "x-y" = 1, x = { z = 1 } }\nok = 3\n'
+    )  # 16-20
+    extra = (
+        '[[layers]]\nname = "fg"\nkind = "solid"\ncolor = "#000000"\nparams = { k = 1 }\n'
+        '[[cues]]\nname = "a"\n'  # 26, 27
+        "[cues.layers.fg]\nparams = 3\n"  # 28, 29
+        '[[cues]]\nname = "b"\n'  # 30, 31
+        '[cues.layers.fg]\nparams = { "k.k.k" = 1, "" = 2, k = 0.5 }\n'  # 32, 33
+    )
+    assert wall_problems(tmp_path, extra, head) == [
+        ("layers[0].params.a b", NAME_EXPECTED, 17),
+        ("layers[0].params.1x", NAME_EXPECTED, 18),
+        ("layers[0].params.blur.x-y", NAME_EXPECTED, 19),
+        ("layers[0].params.blur.x", NAME_EXPECTED, 19),
+        ("cues[0].layers.fg.params", "expected a table like { speed = 1.0 }, got number 3", 29),
+        ("cues[1].layers.fg.params.k.k.k", NAME_EXPECTED, 33),
+        ("cues[1].layers.fg.params.", NAME_EXPECTED, 33),
+    ]
+    head = WALL_HEAD + "params = [1]\n"
+    assert wall_problems(tmp_path, "", head) == [
+        ("layers[0].params", "expected a table like { speed = 1.0 }, got array [1]", 16)
+    ]
+
+
+def test_a_layer_made_in_code_keeps_its_specs_first_and_adds_the_missing_ones() -> None:
+    declared = ParamSpec("speed", "float", 1.0, 0.0, 4.0)
+    layer = Layer(
+        "g", "shader", Path("x.glsl"), params={"speed": 2.0, "gain": 3, "on": False},
+        param_specs=(declared,),
+    )  # fmt: skip
+    assert layer.param_specs == (
+        declared,
+        ParamSpec("gain", "float", 3.0),
+        ParamSpec("on", "bool", False),
+    )
