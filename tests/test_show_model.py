@@ -1061,3 +1061,24 @@ def test_a_layer_made_in_code_keeps_its_specs_first_and_adds_the_missing_ones() 
         ParamSpec("gain", "float", 3.0),
         ParamSpec("on", "bool", False),
     )
+
+
+def test_a_cue_layer_state_sets_exactly_what_it_gives(tmp_path: Path) -> None:
+    head = WALL_HEAD + "params = { k = 1 }\n"
+    extra = (
+        '[[cues]]\nname = "a"\nfade = 3\ncurve = "ease-out"\nprewait = 0.5\npostwait = 86400\n'
+        'follow = "continue"\nlist = "side"\n'
+        "[cues.layers.bg]\nopacity = 0.5\ncolor = [0, 1, 0]\nparams = { k = 2 }\nfade = 1.5\n"
+        'curve = "ease-in"\n'
+        '[[cues]]\nname = "b"\nfollow = "follow"\n[cues.layers.bg]\n'
+    )
+    a, b = load_wall(tmp_path, extra, head).cues
+    assert a.layers == {"bg": LayerChange(0.5, (0.0, 1.0, 0.0, 1.0), {"k": 2.0}, 1.5, "ease-in")}
+    assert (a.fade_s, a.curve, a.prewait_s, a.postwait_s, a.follow, a.cue_list) == (
+        3.0, "ease-out", 0.5, 86400.0, "continue", "side"
+    )  # fmt: skip
+    assert b.layers == {"bg": LayerChange()}
+    assert (b.fade_s, b.curve, b.prewait_s, b.postwait_s, b.follow, b.cue_list, b.next) == (
+        0.0, "linear", 0.0, 0.0, "follow", "main", None
+    )  # fmt: skip
+    assert (b.number, b.transition, b.surfaces, b.outputs) == ("2", None, {}, {})
