@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from mapping.color import OutputColor
@@ -1082,3 +1083,34 @@ def test_a_cue_layer_state_sets_exactly_what_it_gives(tmp_path: Path) -> None:
         0.0, "linear", 0.0, 0.0, "follow", "main", None
     )  # fmt: skip
     assert (b.number, b.transition, b.surfaces, b.outputs) == ("2", None, {}, {})
+
+
+def test_a_calibrated_surface_takes_its_entrys_mesh(tmp_path: Path) -> None:
+    meshed = (
+        CAL + "mesh_size = [2, 2]\nmesh_offsets_px = [[0, 0], [1.5, -0.25], [2, 3], [-4, 0.5]]\n"
+    )
+    (tmp_path / "cal.toml").write_text(
+        meshed + '[surfaces.plain]\noutput = "out"\n'
+        "H_canvas_to_projector = [[2.0, 0.0, 0.0], [0.0, 2.0, 0.0], [0.0, 0.0, 1.0]]\n",
+        encoding="utf-8",
+    )
+    extra = (
+        '[[surfaces]]\nname = "wing"\noutput = "out"\npolygon = [[0, 0], [8, 0], [8, 8]]\n'
+        'calibration = "cal.toml"\n'
+        '[[surfaces]]\nname = "arch"\noutput = "out"\npolygon = [[0, 0], [8, 0], [8, 8]]\n'
+        'calibration = { file = "cal.toml", surface = "plain" }\n'
+    )
+    wall, wing, arch = load_wall(tmp_path, extra).surfaces
+    cal = tmp_path.resolve() / "cal.toml"
+    assert (wall.mapping, wall.calibration_file, wall.calibration_entry, wall.mesh) == (
+        "corners", None, None, None
+    )  # fmt: skip
+    assert (wing.mapping, wing.calibration_file, wing.calibration_entry) == (
+        "calibration", cal, "wing"
+    )  # fmt: skip
+    assert wing.mesh is not None
+    np.testing.assert_array_equal(
+        wing.mesh.offsets_px, [[[0, 0], [1.5, -0.25]], [[2, 3], [-4, 0.5]]]
+    )
+    assert (arch.calibration_file, arch.calibration_entry, arch.mesh) == (cal, "plain", None)
+    np.testing.assert_array_equal(arch.H_canvas_to_projector, [[2, 0, 0], [0, 2, 0], [0, 0, 1]])
