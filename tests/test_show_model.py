@@ -1114,3 +1114,26 @@ def test_a_calibrated_surface_takes_its_entrys_mesh(tmp_path: Path) -> None:
     )
     assert (arch.calibration_file, arch.calibration_entry, arch.mesh) == (cal, "plain", None)
     np.testing.assert_array_equal(arch.H_canvas_to_projector, [[2, 0, 0], [0, 2, 0], [0, 0, 1]])
+
+
+def test_content_keys_of_other_kinds_on_a_layer_word_for_word(tmp_path: Path) -> None:
+    (tmp_path / "a.png").write_bytes(b"x")
+    extra = (
+        '[[layers]]\nname = "pic"\nkind = "image"\nfile = "a.png"\n'  # 16-19
+        'color = "#000000"\nshader = "x.glsl"\ndevice = "/dev/video0"\n'  # 20-22
+        '[[layers]]\nname = "cam"\nkind = "live"\ndevice = "/dev/video0"\nfile = "a.png"\n'  # 23-27
+    )
+    assert wall_problems(tmp_path, extra) == [
+        ("layers[1].color", "'color' is for solid layers; a image layer takes 'file'", 20),
+        (
+            "layers[1].shader",
+            "'shader' is for shader and isf layers; a image layer takes 'file'",
+            21,
+        ),
+        ("layers[1].device", "'device' is for live layers; a image layer takes 'file'", 22),
+        (
+            "layers[2].file",
+            "'file' is for image, video and audio layers; a live layer takes 'device'",
+            27,
+        ),
+    ]
