@@ -408,3 +408,20 @@ def test_a_bad_filters_inputs_in_the_layers_params_cause_no_follow_on_problem(
         ("layers[0].filters[0].params.on", 11),
         ("layers[0].filters[1].shader", 11),
     ]
+
+
+def test_filters_that_cannot_be_read_cause_no_follow_on_problem(folder: Path) -> None:
+    # a filters value that is no array, or an entry that is no table before a named one
+    assert problems(folder, "filters = 3\nparams = { invert = { on = 1 } }\n") == [
+        (
+            "layers[0].filters",
+            'expected an array of filters like [{ shader = "shaders/blur.fs" }], got number 3',
+            11,
+        )
+    ]
+    extra = 'filters = [3, { shader = "shaders/missing.fs", name = "inv" }]\n'
+    extra += "params = { inv = { on = false } }\n"
+    assert [(key, line) for key, _, line in problems(folder, extra)] == [
+        ("layers[0].filters[0]", 11),
+        ("layers[0].filters[1].shader", 11),
+    ]
