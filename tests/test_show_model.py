@@ -1137,3 +1137,17 @@ def test_content_keys_of_other_kinds_on_a_layer_word_for_word(tmp_path: Path) ->
             27,
         ),
     ]
+
+
+def test_after_a_bad_surface_or_output_state_the_next_ones_are_checked(tmp_path: Path) -> None:
+    extra = (
+        '[[cues]]\nname = "a"\n'  # 16, 17
+        "[cues.surfaces]\nwall = { visible = 1 }\nwal = { visible = true }\n"  # 18-20
+        "[cues.outputs]\nout = 0.5\not = { level = 1 }\n"  # 21-23
+    )
+    assert wall_problems(tmp_path, extra) == [
+        ("cues[0].surfaces.wall.visible", "expected true or false, got number 1", 19),
+        ("cues[0].surfaces.wal", "unknown surface 'wal' (did you mean 'wall'?)", 20),
+        ("cues[0].outputs.out", "expected a table like { level = … }, got number 0.5", 22),
+        ("cues[0].outputs.ot", "unknown output 'ot' (did you mean 'out'?)", 23),
+    ]
