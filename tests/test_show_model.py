@@ -1151,3 +1151,19 @@ def test_after_a_bad_surface_or_output_state_the_next_ones_are_checked(tmp_path:
         ("cues[0].outputs.out", "expected a table like { level = … }, got number 0.5", 22),
         ("cues[0].outputs.ot", "unknown output 'ot' (did you mean 'out'?)", 23),
     ]
+
+
+def test_after_a_bad_layer_state_the_next_ones_are_checked(tmp_path: Path) -> None:
+    head = WALL_HEAD + '[[layers]]\nname = "fg"\nkind = "solid"\ncolor = "#000000"\n'  # 16-19
+    extra = (
+        '[[cues]]\nname = "a"\n[cues.layers]\n'  # 20-22
+        'bg = { opacity = 2 }\nfg = { curve = "fast" }\n'  # 23, 24
+    )
+    assert wall_problems(tmp_path, extra, head) == [
+        ("cues[0].layers.bg.opacity", "expected a number between 0.0 and 1.0, got 2", 23),
+        (
+            "cues[0].layers.fg.curve",
+            "expected one of: linear, ease-in, ease-out, ease-in-out, got string 'fast'",
+            24,
+        ),
+    ]
