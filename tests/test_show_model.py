@@ -629,11 +629,11 @@ def test_cue_numbers_as_written(tmp_path: Path) -> None:
         '[[cues]]\nname = "a"\nnumber = 1\n'
         '[[cues]]\nname = "b"\nnumber = 1.5\n'
         '[[cues]]\nname = "c"\nnumber = 2.0\n'
-        '[[cues]]\nname = "d"\nnumber = "3a_x-y.z"\nnext = "a"\n'
+        '[[cues]]\nname = "d"\nnumber = "3A_x-Y.z"\nnext = "a"\n'
         '[[cues]]\nname = "e"\nnext = 1.5\n'
     )
     cues = load_wall(tmp_path, extra).cues
-    assert [c.number for c in cues] == ["1", "1.5", "2.0", "3a_x-y.z", "5"]
+    assert [c.number for c in cues] == ["1", "1.5", "2.0", "3A_x-Y.z", "5"]
     assert [c.next for c in cues] == [None, None, None, "a", "1.5"]
 
 
@@ -1167,3 +1167,10 @@ def test_after_a_bad_layer_state_the_next_ones_are_checked(tmp_path: Path) -> No
             24,
         ),
     ]
+
+
+def test_surface_points_are_float64_whatever_numbers_the_file_gives(tmp_path: Path) -> None:
+    surface = load_wall(tmp_path, "").surfaces[0]  # integers in the file
+    assert surface.polygon_canvas_px.dtype == np.float64
+    assert surface.polygon_canvas_px.shape == (4, 2)
+    assert surface.H_canvas_to_projector.dtype == np.float64
