@@ -1174,3 +1174,95 @@ def test_surface_points_are_float64_whatever_numbers_the_file_gives(tmp_path: Pa
     assert surface.polygon_canvas_px.dtype == np.float64
     assert surface.polygon_canvas_px.shape == (4, 2)
     assert surface.H_canvas_to_projector.dtype == np.float64
+
+
+# --- a layer with a bad parameter is invalid: its cues are not checked against it ----------------
+
+
+@pytest.mark.parametrize(
+    ("layer_params", "cue_params", "problem"),
+    [
+        # show-declared parameters (a solid layer): plain numbers, ±1e9
+        (
+            "{ k = 2e9 }",
+            "{ k = 1 }",
+            (
+                "layers[1].params.k",
+                "expected a number between -1000000000.0 and 1000000000.0, got 2000000000.0",
+            ),
+        ),
+        (
+            "{ on = true }",
+            "{ on = 2 }",
+            (
+                "layers[1].params.on",
+                "expected a number between -1000000000.0 and 1000000000.0, got boolean true",
+            ),
+        ),
+        ('{ "a b" = 1 }', '{ "a b" = 1 }', ("layers[1].params.a b", NAME_EXPECTED)),
+    ],
+)
+def test_a_bad_show_declared_parameter_makes_no_follow_on_problem(
+    tmp_path: Path, layer_params: str, cue_params: str, problem: tuple
+) -> None:
+    extra = (
+        f'[[layers]]\nname = "fg"\nkind = "solid"\ncolor = "#000000"\nparams = {layer_params}\n'
+        f'[[cues]]\nname = "a"\n[cues.layers.fg]\nparams = {cue_params}\n'
+    )
+    assert [(key, message) for key, message, _ in wall_problems(tmp_path, extra)] == [problem]
+
+
+@pytest.mark.parametrize(
+    ("file", "layer_params", "cue_params", "problem"),
+    [
+        (
+            "gen.glsl",
+            "{ sped = 1 }",
+            "{ sped = 2 }",
+            (
+                "layers[1].params.sped",
+                "shaders/gen.glsl declares no parameter 'sped' (did you mean 'speed'?); "
+                "it declares: speed, bands",
+            ),
+        ),
+        (
+            "gen.glsl",
+            "{ speed = 9 }",
+            "{ speed = 9 }",
+            (
+                "layers[1].params.speed",
+                "expected a number in 0..4, got 9 (as shaders/gen.glsl declares)",
+            ),
+        ),
+        (
+            "broken.glsl",  # cannot be read: values typed by their shape
+            "{ tint = [2, 0, 0] }",
+            "{ tint = [2, 0, 0] }",
+            (
+                "layers[1].params.tint",
+                'expected a colour "#rrggbb", "#rrggbbaa" or [r, g, b] / [r, g, b, a] '
+                "with values 0..1, got [2, 0, 0]",
+            ),
+        ),
+    ],
+)
+def test_a_bad_declared_parameter_makes_no_follow_on_problem(
+    tmp_path: Path, file: str, layer_params: str, cue_params: str, problem: tuple
+) -> None:
+    (tmp_path / "shaders").mkdir()
+    (tmp_path / "shaders" / "gen.glsl").write_text(GEN, encoding="utf-8")
+    (tmp_path / "shaders" / "broken.glsl").write_bytes(b"\xff\xfe not UTF-8")
+    extra = (
+        shader_layer(f"shaders/{file}", layer_params)
+        + f'[[cues]]\nname = "a"\n[cues.layers.gen]\nparams = {cue_params}\n'
+    )
+    assert [(key, message) for key, message, _ in wall_problems(tmp_path, extra)] == [problem]
+
+
+def test_a_layer_with_filters_and_params_that_are_no_table(tmp_path: Path) -> None:
+    (tmp_path / "shaders").mkdir()
+    (tmp_path / "shaders" / "invert.fs").write_text(INVERT, encoding="utf-8")
+    head = WALL_HEAD + 'filters = [{ shader = "shaders/invert.fs" }]\nparams = [1]\n'  # 16, 17
+    assert wall_problems(tmp_path, "", head) == [
+        ("layers[0].params", "expected a table like { speed = 1.0 }, got array [1]", 17)
+    ]
