@@ -1266,3 +1266,20 @@ def test_a_layer_with_filters_and_params_that_are_no_table(tmp_path: Path) -> No
     assert wall_problems(tmp_path, "", head) == [
         ("layers[0].params", "expected a table like { speed = 1.0 }, got array [1]", 17)
     ]
+
+
+def test_a_layers_params_split_between_its_content_and_its_filters(tmp_path: Path) -> None:
+    (tmp_path / "shaders").mkdir()
+    (tmp_path / "shaders" / "invert.fs").write_text(INVERT, encoding="utf-8")
+    head = WALL_HEAD + (
+        'filters = [{ shader = "shaders/invert.fs" }]\n'
+        'params = { other = { x = 1 }, "invert.amount" = 0.25, k = 2 }\n'
+    )
+    layer = load_wall(tmp_path, "", head).layers[0]
+    assert dict(layer.params) == {"other.x": 1.0, "k": 2.0, "invert.amount": 0.25}
+    head = WALL_HEAD + (
+        'filters = [{ shader = "shaders/invert.fs" }]\nparams = { "invert.x.y" = 1 }\n'  # 16, 17
+    )
+    assert wall_problems(tmp_path, "", head) == [
+        ("layers[0].params.invert.x.y", "invert.fs has no input 'x.y'; its inputs: amount", 17)
+    ]
