@@ -1273,10 +1273,15 @@ def test_a_layers_params_split_between_its_content_and_its_filters(tmp_path: Pat
     (tmp_path / "shaders" / "invert.fs").write_text(INVERT, encoding="utf-8")
     head = WALL_HEAD + (
         'filters = [{ shader = "shaders/invert.fs" }]\n'
-        'params = { other = { x = 1 }, "invert.amount" = 0.25, k = 2 }\n'
+        'params = { other = { x = 1 }, "invert.amount" = 0.25, k = 2, "more.y" = 3 }\n'
     )
     layer = load_wall(tmp_path, "", head).layers[0]
-    assert dict(layer.params) == {"other.x": 1.0, "k": 2.0, "invert.amount": 0.25}
+    assert dict(layer.params) == {
+        "other.x": 1.0,
+        "k": 2.0,
+        "more.y": 3.0,
+        "invert.amount": 0.25,
+    }
     head = WALL_HEAD + (
         'filters = [{ shader = "shaders/invert.fs" }]\nparams = { "invert.x.y" = 1 }\n'  # 16, 17
     )
