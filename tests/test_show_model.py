@@ -1288,3 +1288,37 @@ def test_a_layers_params_split_between_its_content_and_its_filters(tmp_path: Pat
     assert wall_problems(tmp_path, "", head) == [
         ("layers[0].params.invert.x.y", "invert.fs has no input 'x.y'; its inputs: amount", 17)
     ]
+
+
+@pytest.mark.parametrize(
+    ("color", "problem"),
+    [
+        (
+            "gains = [1, 1]",
+            ("outputs[0].color.gains", "expected [r, g, b] numbers 0.0..4.0, got array [1, 1]"),
+        ),
+        (
+            "gains = [9, 1, 1]",
+            ("outputs[0].color.gains[0]", "expected a number between 0.0 and 4.0, got 9"),
+        ),
+        (
+            'lut = "none.cube"',
+            ("outputs[0].color.lut", "file not found: none.cube (looked for {root}/none.cube)"),
+        ),
+        ('lut = "bad.cube"', ("", "LUT_3D_SIZE 2 needs 8 rows of three numbers, found 1")),
+    ],
+)
+def test_an_output_with_a_bad_colour_correction_is_left_out(
+    tmp_path: Path, color: str, problem: tuple
+) -> None:
+    # the output is invalid: the span's check of its display is no follow-on problem
+    (tmp_path / "bad.cube").write_text("LUT_3D_SIZE 2\n0 0 0\n", encoding="utf-8")
+    head = WALL_HEAD.replace(
+        "resolution = [32, 16]\n", f"resolution = [32, 16]\ncolor = {{ {color} }}\n"
+    )
+    with pytest.raises(ValidationError) as info:
+        load_wall(tmp_path, "[span]\ndisplays = [1]\n", head)
+    key, message = problem
+    assert [(p.key_path, p.message) for p in info.value.problems] == [
+        (key, message.format(root=tmp_path.resolve()))
+    ]
