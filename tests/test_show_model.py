@@ -1322,3 +1322,98 @@ def test_an_output_with_a_bad_colour_correction_is_left_out(
     assert [(p.key_path, p.message) for p in info.value.problems] == [
         (key, message.format(root=tmp_path.resolve()))
     ]
+
+
+RES = "resolution = [32, 16]"
+NUMBER_64 = "expected an integer 0..63, got number 64"
+GAMMA_05 = "expected a number between 1.0 and 4.0, got 0.5"
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "problem"),
+    [
+        (
+            'name = "out"',
+            "name = 3",
+            ("outputs[0].name", "expected a non-empty string, got number 3"),
+        ),
+        (
+            RES,
+            "resolution = [0, 1]",
+            (
+                "outputs[0].resolution",
+                "expected [width, height] in pixels (integers 1..16384), got array [0, 1]",
+            ),
+        ),
+        (RES, RES + "\ndisplay = 64", ("outputs[0].display", NUMBER_64)),
+        (
+            RES,
+            RES + "\nposition = [1.5, 0]",
+            ("outputs[0].position", "expected [x, y] integers -16384..16384, got array [1.5, 0]"),
+        ),
+        (RES, RES + "\ngamma = 0.5", ("outputs[0].gamma", GAMMA_05)),
+        (
+            RES,
+            RES + '\nnode = "n9"',
+            ("outputs[0].node", "unknown node 'n9': the show declares no [[nodes]]"),
+        ),
+    ],
+)
+def test_an_output_with_any_bad_key_is_left_out(
+    tmp_path: Path, old: str, new: str, problem: tuple
+) -> None:
+    # the output is invalid: the span's check of its display is no follow-on problem
+    head = WALL_HEAD.replace(old, new, 1)
+    with pytest.raises(ValidationError) as info:
+        load_wall(tmp_path, "[span]\ndisplays = [1]\n", head)
+    assert [(p.key_path, p.message) for p in info.value.problems] == [problem]
+
+
+@pytest.mark.parametrize(
+    ("key", "problem"),
+    [
+        ("opacity = 2", ("layers[1].opacity", "expected a number between 0.0 and 1.0, got 2")),
+        (
+            'blend = "over"',
+            (
+                "layers[1].blend",
+                "unknown blend mode 'over'; expected one of: normal, add, multiply, screen",
+            ),
+        ),
+        (
+            "region = [0, 0, 0, 1]",
+            (
+                "layers[1].region",
+                "expected [x, y, width, height] in canvas pixels, x and y -65536..65536, "
+                "width and height 0.01..16384, got array [0, 0, 0, 1]",
+            ),
+        ),
+        ("loop = 1", ("layers[1].loop", "expected true or false, got number 1")),
+        ("audio = 1", ("layers[1].audio", "expected true or false, got number 1")),
+        ("in = 1", ("layers[1].in", "'in' is for video and audio layers, not solid layers")),
+        (
+            "filters = 3",
+            (
+                "layers[1].filters",
+                'expected an array of filters like [{ shader = "shaders/blur.fs" }], got number 3',
+            ),
+        ),
+        (
+            "params = 3",
+            ("layers[1].params", "expected a table like { speed = 1.0 }, got number 3"),
+        ),
+        (
+            "color = 3",
+            (
+                "layers[1].color",
+                'expected a colour "#rrggbb" or [r, g, b] with values 0..1, got number 3',
+            ),
+        ),
+    ],
+)
+def test_a_layer_with_any_bad_key_is_not_cued(tmp_path: Path, key: str, problem: tuple) -> None:
+    # the layer is invalid: a cue's bad opacity for it is no follow-on problem
+    layer = '[[layers]]\nname = "fg"\nkind = "solid"\n'
+    layer += key + "\n" if key.startswith("color") else f'color = "#000000"\n{key}\n'
+    extra = layer + '[[cues]]\nname = "a"\n[cues.layers.fg]\nopacity = 5\n'
+    assert [(k, message) for k, message, _ in wall_problems(tmp_path, extra)] == [problem]
