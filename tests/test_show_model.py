@@ -1306,6 +1306,10 @@ def test_a_layers_params_split_between_its_content_and_its_filters(tmp_path: Pat
             ("outputs[0].color.lut", "file not found: none.cube (looked for {root}/none.cube)"),
         ),
         ('lut = "bad.cube"', ("", "LUT_3D_SIZE 2 needs 8 rows of three numbers, found 1")),
+        (
+            "contrast = 5",
+            ("outputs[0].color.contrast", "expected a number between 0.0 and 4.0, got 5"),
+        ),
     ],
 )
 def test_an_output_with_a_bad_colour_correction_is_left_out(
