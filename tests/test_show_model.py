@@ -1421,3 +1421,14 @@ def test_a_layer_with_any_bad_key_is_not_cued(tmp_path: Path, key: str, problem:
     layer += key + "\n" if key.startswith("color") else f'color = "#000000"\n{key}\n'
     extra = layer + '[[cues]]\nname = "a"\n[cues.layers.fg]\nopacity = 5\n'
     assert [(k, message) for k, message, _ in wall_problems(tmp_path, extra)] == [problem]
+
+
+def test_every_bad_declared_parameter_of_a_layer_is_reported(tmp_path: Path) -> None:
+    (tmp_path / "shaders").mkdir()
+    (tmp_path / "shaders" / "gen.glsl").write_text(GEN, encoding="utf-8")
+    extra = shader_layer("shaders/gen.glsl", "{ sped = 1, bands = 9, spd = 2 }")
+    assert [key for key, _, _ in wall_problems(tmp_path, extra)] == [
+        "layers[1].params.sped",
+        "layers[1].params.bands",
+        "layers[1].params.spd",
+    ]
