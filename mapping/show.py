@@ -802,7 +802,7 @@ class _ShowParser:
         outputs: list[Output] = []
         seen: set[str] = set()
         items = self.table_list("outputs")
-        if not items and "outputs" not in self.doc:
+        if not items and self.doc.get("outputs", []) == []:  # none, or `outputs = []`
             self.problem("outputs", "missing: a show needs at least one [[outputs]] projector")
         for i, table in items:
             p = f"outputs[{i}]"
@@ -1097,7 +1097,10 @@ class _ShowParser:
             if "filters" in table:
                 filters = self.attempt(self.filters, table["filters"], f"{p}.filters")
             declared = None if content is _BAD else self.content_params(kind, content)
-            own, of_filters = _split_filter_params(table.get("params", {}), filters)
+            names = (
+                _filter_names(table["filters"]) if filters is _BAD else {f.name for f in filters}
+            )
+            own, of_filters = _split_filter_params(table.get("params", {}), names)
             params = self.attempt(self.layer_params, own, f"{p}.params", declared, content)
             if params is not _BAD and filters is not _BAD and filters:
                 extra = self.attempt(self.filter_params, filters, of_filters, f"{p}.params")
@@ -1887,10 +1890,25 @@ def isf_settable(doc: Any) -> tuple[ParamSpec, ...]:
     return tuple(spec for spec in doc.params if spec.name not in _ISF_IMAGE_INPUTS)
 
 
-def _split_filter_params(table: Any, filters: Any) -> tuple[Any, dict[str, dict[str, Any]]]:
+def _filter_names(value: Any) -> set[str]:
+    """The names an invalid ``filters`` array gives its filters, as far as they can be read
+    (each one's ``name``, else its shader file's): their inputs in the layer's ``params``
+    are not the content's parameters, so they cause no follow-on problem."""
+    names: set[str] = set()
+    for item in value if isinstance(value, list) else []:
+        if not isinstance(item, dict):
+            continue
+        name = item.get("name")
+        if not isinstance(name, str) and isinstance(item.get("shader"), str):
+            name = _filter_name(Path(item["shader"]))
+        if isinstance(name, str):
+            names.add(name)
+    return names
+
+
+def _split_filter_params(table: Any, names: set[str]) -> tuple[Any, dict[str, dict[str, Any]]]:
     """A layer's ``params`` split into its content's and its filters' (``blur = { amount =
     0.5 }`` or ``"blur.amount" = 0.5`` for a filter named ``blur``), by filter name."""
-    names = {f.name for f in filters} if isinstance(filters, tuple) else set()
     if not isinstance(table, dict) or not names:
         return table, {}
     own: dict[str, Any] = {}

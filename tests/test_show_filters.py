@@ -385,3 +385,43 @@ def test_a_layer_with_a_bad_filter_is_not_cued(folder: Path, filters: str) -> No
     extra = f"filters = {filters}\n" + CUE + "[cues.layers.c]\nopacity = 5\n"
     [(key, _, line)] = problems(folder, extra)
     assert (key.split(".")[0], line) == ("layers[0]", 11)
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        "params = { invert = { on = false } }",
+        'params = { "invert.on" = false }',
+        'params = { inv = { on = "yes" } }',
+    ],
+)
+def test_a_bad_filters_inputs_in_the_layers_params_cause_no_follow_on_problem(
+    folder: Path, params: str
+) -> None:
+    # the filter is invalid; its inputs in the layer's params are not the content's
+    # parameters (a boolean or text there is no "expected a number" problem)
+    filters = (
+        'filters = [{ shader = "shaders/invert.fs", params = { on = 3 } }, '
+        '{ shader = "shaders/missing.fs", name = "inv" }]\n'
+    )
+    assert [(key, line) for key, _, line in problems(folder, filters + params + "\n")] == [
+        ("layers[0].filters[0].params.on", 11),
+        ("layers[0].filters[1].shader", 11),
+    ]
+
+
+def test_filters_that_cannot_be_read_cause_no_follow_on_problem(folder: Path) -> None:
+    # a filters value that is no array, or an entry that is no table before a named one
+    assert problems(folder, "filters = 3\nparams = { invert = { on = 1 } }\n") == [
+        (
+            "layers[0].filters",
+            'expected an array of filters like [{ shader = "shaders/blur.fs" }], got number 3',
+            11,
+        )
+    ]
+    extra = 'filters = [3, { shader = "shaders/missing.fs", name = "inv" }]\n'
+    extra += "params = { inv = { on = false } }\n"
+    assert [(key, line) for key, _, line in problems(folder, extra)] == [
+        ("layers[0].filters[0]", 11),
+        ("layers[0].filters[1].shader", 11),
+    ]

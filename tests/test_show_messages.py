@@ -189,6 +189,26 @@ def test_a_show_without_outputs(tmp_path):
     ]
 
 
+def test_an_empty_array_of_outputs_is_no_output(tmp_path):
+    # docs/show-format.md: `outputs` is required, at least one
+    section = MINI[MINI.index("[[outputs]]") : MINI.index("[[surfaces]]")]
+    assert problems(tmp_path, section, "") == [
+        ("outputs", None, "missing: a show needs at least one [[outputs]] projector")
+    ]
+    (tmp_path / "show.toml").write_text("outputs = []\n" + MINI.replace(section, ""))
+    with pytest.raises(ValidationError) as info:
+        load_show(tmp_path)
+    assert [(p.key_path, p.line, p.message) for p in info.value.problems] == [
+        ("outputs", 1, "missing: a show needs at least one [[outputs]] projector")
+    ]
+    (tmp_path / "show.toml").write_text("outputs = [1]\n" + MINI.replace(section, ""))
+    with pytest.raises(ValidationError) as info:
+        load_show(tmp_path)
+    assert [(p.key_path, p.line, p.message) for p in info.value.problems] == [
+        ("outputs[0]", 1, "expected a table, got number 1")
+    ]
+
+
 # --- outputs --------------------------------------------------------------------------------
 
 

@@ -184,3 +184,100 @@ def test_filter_parameters_flatten_to_one_dot(tmp_path):
     deep = solid.replace("blur.amount = 0.5", "blur.x.amount = 0.5")
     (found,) = problems(write(tmp_path, deep))
     assert "layers[0].params.blur.x: expected a parameter name" in found
+
+
+# --- image parameters: a file in the show folder -------------------------------------------
+
+MASKED = """/*{
+    "ISFVSN": "2",
+    "INPUTS": [
+        { "NAME": "inputImage", "TYPE": "image" },
+        { "NAME": "mask", "TYPE": "image" },
+        { "NAME": "amount", "TYPE": "float", "DEFAULT": 0.5, "MIN": 0.0, "MAX": 1.0 }
+    ]
+}*/
+void main() { gl_FragColor = IMG_THIS_PIXEL(inputImage) * IMG_THIS_PIXEL(mask); }
+"""
+
+WASH = '[[layers]]\nname = "wash"\nkind = "solid"\ncolor = "#ffffff"\n'
+"""Lines 13-16 after HEAD; a key after it is on line 17."""
+
+
+def masked_folder(tmp_path: Path) -> Path:
+    import cv2
+    import numpy as np
+
+    (tmp_path / "shaders").mkdir(exist_ok=True)
+    (tmp_path / "shaders" / "mask.fs").write_text(MASKED, encoding="utf-8")
+    (tmp_path / "media").mkdir(exist_ok=True)
+    assert cv2.imwrite(str(tmp_path / "media" / "m.png"), np.zeros((2, 2, 3), np.uint8))
+    (tmp_path / "media" / "notes.txt").write_text("not a picture", encoding="utf-8")
+    return tmp_path
+
+
+def test_an_image_parameter_names_an_image_file_in_the_show_folder(tmp_path):
+    folder = masked_folder(tmp_path)
+    filters = 'filters = [{ shader = "shaders/mask.fs", params = { mask = "media/m.png" } }]\n'
+    cue = '[[cues]]\nname = "a"\n[cues.layers.wash]\nparams = { "mask.mask" = "media/m.png" }\n'
+    show = load_show(write(folder, WASH + filters, cue, shader=None))
+    assert dict(show.layer("wash").params) == {"mask.mask": "media/m.png", "mask.amount": 0.5}
+    assert dict(show.cues[0].layers["wash"].params) == {"mask.mask": "media/m.png"}
+
+
+def test_an_image_parameter_that_is_no_image_file(tmp_path):
+    folder = masked_folder(tmp_path)
+    expected = "(expected the name of an image file in the show folder)"
+    filters = 'filters = [{ shader = "shaders/mask.fs", params = { mask = "media/nope.png" } }]\n'
+    cue = '[[cues]]\nname = "a"\n[cues.layers.wash]\nparams = { "mask.mask" = "m.png" }\n'
+    with pytest.raises(ValidationError) as info:
+        load_show(write(folder, WASH + filters, cue, shader=None))
+    assert [(p.key_path, p.message, p.line) for p in info.value.problems] == [
+        (
+            "layers[0].filters[0].params.mask",
+            f"image not found: media/nope.png (looked for {folder / 'media/nope.png'}) {expected}",
+            17,
+        ),
+    ]
+    filters = (
+        'filters = [{ shader = "shaders/mask.fs" }]\n'  # 17
+        '[layers.params]\nmask.mask = "media/notes.txt"\n'  # 18, 19
+    )
+    with pytest.raises(ValidationError) as info:
+        load_show(write(folder, WASH + filters, cue, shader=None))
+    assert [(p.key_path, p.message, p.line) for p in info.value.problems] == [
+        (
+            "layers[0].params.mask.mask",
+            f"media/notes.txt: not an image file (PNG, JPEG, TIFF, WebP, …) {expected}",
+            19,
+        ),
+    ]
+    filters = 'filters = [{ shader = "shaders/mask.fs" }]\n'
+    with pytest.raises(ValidationError) as info:
+        load_show(write(folder, WASH + filters, cue, shader=None))
+    assert [(p.key_path, p.message, p.line) for p in info.value.problems] == [
+        (
+            "cues[0].layers.wash.params.mask.mask",
+            f"image not found: m.png (looked for {folder / 'm.png'}) {expected}",
+            21,
+        ),
+    ]
+
+
+def test_an_unreadable_shaders_values_are_checked_by_their_shape_alone(tmp_path):
+    path = write(
+        tmp_path, GEN + 'params = { tint = [2, 0, 0], mask = "nowhere.png" }\n', shader=None
+    )
+    (tmp_path / "shaders" / "gen.glsl").write_bytes(b"\xff\xfe not UTF-8")
+    with pytest.raises(ValidationError) as info:
+        load_show(path)
+    # no "(as ... declares)": nothing declared the type; an image is not looked for
+    assert [(p.key_path, p.message) for p in info.value.problems] == [
+        (
+            "layers[0].params.tint",
+            'expected a colour "#rrggbb", "#rrggbbaa" or [r, g, b] / [r, g, b, a] '
+            "with values 0..1, got [2, 0, 0]",
+        )
+    ]
+    path = write(tmp_path, GEN + 'params = { mask = "nowhere.png" }\n', shader=None)
+    (tmp_path / "shaders" / "gen.glsl").write_bytes(b"\xff\xfe not UTF-8")
+    assert dict(load_show(path).layer("gen").params) == {"mask": "nowhere.png"}
