@@ -44,7 +44,7 @@ REALTIME_MODULES = frozenset(
 )
 """Test modules that measure real time (not those that only bound a wait generously, nor
 the player's frame slots, which run on a test clock). The suite runs on pytest-xdist workers
-(``-n auto --dist loadgroup``, pyproject.toml); these modules share the xdist group
+(``-n 4 --dist loadgroup``, pyproject.toml); these modules share the xdist group
 ``realtime``, so they run one after another on one worker and never two at once, while the
 other workers run the rest."""
 
