@@ -343,6 +343,8 @@ def test_control_ports(tmp_path: Path) -> None:
         False,
     )
     assert load(tmp_path, "").control.panel_port is None
+    unset = load(tmp_path, "[control]\n").control  # every port left to the command line
+    assert (unset.osc_port, unset.reply_port, unset.oscquery_port) == (0, 0, 0)
     assert load(tmp_path, "[control]\npanel_port = 0\n").control.panel_port == 0
     allow = load(tmp_path, '[control]\nallow = ["10.1.2.3/8", "::1"]\n').control.allow
     assert allow == ("10.0.0.0/8", "::1/128")
@@ -359,6 +361,9 @@ def test_every_bad_control_key_is_reported(tmp_path: Path) -> None:
         ("control.panel_port", "expected a port number 0..65535, got number -1", 8),
         ("control.bind", "expected a non-empty string, got string ''", 11),
         ("control.allow", "expected an array of addresses or networks, got string 'x'", 12),
+    ]
+    assert problems(tmp_path, '[control]\nlocked = "yes"\n') == [
+        ("control.locked", "expected true or false, got string 'yes'", 8)
     ]
     assert problems(tmp_path, '[control]\nallow = ["10.0.0.1", "bad", "::1"]\n') == [
         (
