@@ -46,7 +46,10 @@ Decoding strategy (what keeps random access frame-exact and forward playback che
   garbage: they are skipped too (:attr:`VideoClip.damaged_frame_count`), so the last good
   frame stays up — for at most :data:`DAMAGE_HOLD_S` of media time, after which the
   decoder's own concealment is shown rather than a frozen picture (a stream without
-  keyframes after its first).
+  keyframes after its first). Frame threads decode until the first refusal; then the
+  file is reopened without them, because with them a refusal is reported packets late and
+  good frames still in a thread would be taken for garbage (which ones depended on thread
+  timing): a damaged clip shows the same frames on every run.
 
 Colour: :attr:`VideoClip.colour` (:class:`ColourInfo`) is the matrix, range and transfer
 the stream is tagged with; an untagged stream is guessed the way ffplay/SDL do (fewer than
@@ -408,6 +411,10 @@ def _scan_timestamps(path: Path, stream_index: int) -> _Timestamps:
     return _Timestamps(sorted(durations), durations, problem)
 
 
+class _RefusedUnderFrameThreadsError(Exception):
+    """A packet was refused while frame threads decode: reopen without them, seek again."""
+
+
 class VideoClip(MediaFile):
     """A video file whose frames are looked up by media time (see module docstring).
 
@@ -443,6 +450,7 @@ class VideoClip(MediaFile):
             )
         stream = self._container.streams.video[0]
         stream.thread_type = "AUTO"
+        self._frame_threads = True  # until the first refused packet (_drop_frame_threads)
         self._stream: av.video.VideoStream = stream
         if stream.time_base is None:
             raise MediaError(self._path, f"video stream has no time base ({EXPECTED_VIDEO})")
@@ -473,7 +481,12 @@ class VideoClip(MediaFile):
 
         # The first decoded frame fixes the time origin and proves the stream decodes.
         self._first_pts = 0
-        first = self._pull_raw()
+        try:
+            first = self._pull_raw()
+        except _RefusedUnderFrameThreadsError:  # the very first packet refused
+            self._drop_frame_threads()
+            stream = self._stream
+            first = self._pull_raw()
         if first is None:
             raise MediaError(self._path, f"video stream has no decodable frames ({EXPECTED_VIDEO})")
         if first.pts is None:
@@ -651,8 +664,13 @@ class VideoClip(MediaFile):
             )
             and not (self._eof and head.index < index)
         ):
-            decoded = self._decode_forward_to(index)
+            forward = True
         else:
+            forward = False
+        try:
+            decoded = self._decode_forward_to(index) if forward else self._seek_to(index)
+        except _RefusedUnderFrameThreadsError:
+            self._drop_frame_threads()
             decoded = self._seek_to(index)
         if decoded.index != index:
             logger.debug("%s: frame %d not decodable, showing %d", self._path, index, decoded.index)
@@ -666,6 +684,8 @@ class VideoClip(MediaFile):
             try:
                 frames = packet.decode()
             except av.FFmpegError as exc:
+                if self._frame_threads:
+                    raise _RefusedUnderFrameThreadsError from exc
                 self.corrupt_frame_count += 1
                 at = "" if packet.pts is None else f" at {self._ticks_to_s(packet.pts):.3f} s"
                 _limited_log.warning(
@@ -679,6 +699,30 @@ class VideoClip(MediaFile):
                 self._refused = True
                 continue
             yield from frames
+
+    def _drop_frame_threads(self) -> None:
+        """Reopen the file decoding without frame threads (slice threads stay), for good.
+
+        With frame threads a refused packet is reported packets later, and good frames
+        still in the threads' pipeline then come out after the refusal: which frames would be
+        shown depended on thread timing. Without them a refusal is reported on its own
+        packet, so a damaged clip shows the same frames on every run. The caller seeks again.
+        """
+        logger.info("%s: a packet was refused; decoding on without frame threads", self._path)
+        self._container.close()
+        try:
+            self._container = av.open(str(self._path), mode="r")
+        except av.FFmpegError as exc:
+            self._closed = True
+            raise MediaError(self._path, f"could not be opened again: {exc}") from exc
+        stream = self._container.streams.video[0]
+        stream.thread_type = "SLICE"
+        self._stream = stream
+        self._frame_threads = False
+        self._frame_iter = self._decode_packets()
+        self._refused, self._damaged_since = False, None
+        self._head = None
+        self._eof = False
 
     def _ticks_to_s(self, pts: int) -> float:
         return float((int(pts) - self._first_pts) * self._time_base)
