@@ -19,6 +19,7 @@ from mapping.media.audio import KEEP_BEHIND_S, AudioClip
 from mapping.media.errors import MediaError
 from mapping.media.writer import VideoWriter
 from tests.audiokit import CODECS, RATE, encode, ffmpeg_decode, tones
+from tests.madeonce import made_once
 
 N = 2 * RATE  # two seconds
 # Worst difference from the ffmpeg CLI's decode: the same decoders, so 0 where the whole
@@ -30,7 +31,10 @@ AFTER_SEEK_TOLERANCE["opus"] = 1e-3
 
 @pytest.fixture(scope="module")
 def clips(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    folder = tmp_path_factory.mktemp("audio")
+    return made_once(tmp_path_factory, "test_audio_clip.clips", _make_clips)
+
+
+def _make_clips(folder: Path) -> dict[str, Path]:
     signal = tones(N)
     paths = {ext: encode(signal, folder / f"tones.{ext}", args) for ext, args in CODECS.items()}
     # a 44.1 kHz file (resampled to 48 kHz on decode) and a mono one

@@ -20,6 +20,7 @@ from mapping.media.decode_ahead import DecodeAhead
 from mapping.media.errors import MediaError
 from mapping.media.video import VideoClip
 from mapping.media.writer import VideoWriter
+from tests.madeonce import made_once
 from tests.videokit import HEIGHT_PX, WIDTH_PX, number_image, read_number
 
 FPS = 25
@@ -27,8 +28,12 @@ FRAMES = 50  # 2 s
 
 
 @pytest.fixture(scope="module")
-def clip_path(tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("ahead") / "count.mp4"
+def clip_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return made_once(tmp_path_factory, "test_decode_ahead.clip_path", _make_clip_path)
+
+
+def _make_clip_path(folder: Path) -> Path:
+    path = folder / "count.mp4"
     with VideoWriter(path, (WIDTH_PX, HEIGHT_PX), FPS, gop=10, preset="ultrafast") as writer:
         for number in range(FRAMES):
             writer.write(number_image(number))

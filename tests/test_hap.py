@@ -43,13 +43,17 @@ from tests.hapkit import (
     premultiplied,
     with_picture_size,
 )
+from tests.madeonce import made_once
 
 FRAMES = 6
 
 
 @pytest.fixture(scope="module")
 def clips(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    d = tmp_path_factory.mktemp("hap")
+    return made_once(tmp_path_factory, "test_hap.clips", _make_clips)
+
+
+def _make_clips(d: Path) -> dict[str, Path]:
     made = {
         "hap": encode_hap(d / "hap.mov", "hap"),
         "hap_alpha": encode_hap(d / "hap_alpha.mov", "hap_alpha", chunks=4),

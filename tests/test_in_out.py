@@ -19,13 +19,17 @@ from mapping.media.hap import HapClip
 from mapping.show import Canvas, Layer, Output, Show, Surface, load_show
 from mapping.sound import sound_frame
 from tests.hapkit import encode_hap
+from tests.madeonce import made_once
 from tests.videokit import HEIGHT_PX, WIDTH_PX, read_number, write_timed_clip
 
 
 @pytest.fixture(scope="module")
 def numbered(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return made_once(tmp_path_factory, "test_in_out.numbered", _make_numbered)
+
+
+def _make_numbered(folder: Path) -> Path:
     """Ten frames numbered 0..9, 40 ms apart (25 fps)."""
-    folder = tmp_path_factory.mktemp("in-out")
     return write_timed_clip(folder / "numbered.mkv", [40 * n for n in range(10)], 40)
 
 

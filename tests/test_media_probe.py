@@ -24,6 +24,7 @@ from mapping.media.errors import MediaError
 from mapping.media.probe import MachineLimits, check_video, probe
 from mapping.media.video import VideoClip
 from tests.conftest import IN_CI
+from tests.madeonce import made_once
 from tests.showkit import write_png
 
 FFMPEG = shutil.which("ffmpeg")
@@ -59,7 +60,10 @@ def packets(path: Path) -> list[dict]:
 
 @pytest.fixture(scope="session")
 def media(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    d = tmp_path_factory.mktemp("probe")
+    return made_once(tmp_path_factory, "test_media_probe.media", _make_media)
+
+
+def _make_media(d: Path) -> Path:
     # good clips
     ffmpeg(*pattern("160x120", 25, 1), *sine(44100, 1, 1), "-c:v", "libx264", "-g", "10",
            "-pix_fmt", "yuv420p", *TAG_709, "-c:a", "aac", str(d / "h264_709.mp4"))  # fmt: skip

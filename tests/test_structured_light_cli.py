@@ -3,6 +3,7 @@ bad input: exit status 2, one sentence saying what to fix, no traceback."""
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import tomllib
@@ -16,6 +17,7 @@ import run_show
 from calibration.store import load_calibration
 from mapping.geometry import apply_homography
 from tests.conftest import IN_CI, REPO, SHARED_DATA
+from tests.madeonce import made_once
 
 
 def calibrate(capsys, *args: str) -> tuple[int, str, str]:
@@ -25,8 +27,17 @@ def calibrate(capsys, *args: str) -> tuple[int, str, str]:
 
 
 @pytest.fixture(scope="module")
-def simulated_folder(tmp_path_factory) -> Path:
+def simulated_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The simulated captures, simulated once per run; each worker works on its own copy
+    (``calibrate decode`` and the tests write beside the photos)."""
+    made = made_once(tmp_path_factory, "structured_light_cli.captures", _make_simulated_folder)
     folder = tmp_path_factory.mktemp("sim") / "captures"
+    shutil.copytree(made, folder)
+    return folder
+
+
+def _make_simulated_folder(folder: Path) -> Path:
+    folder = folder / "captures"
     status = run_show.main(
         ["calibrate", "capture", "--simulate", "--projector", "256x192",
          "--camera-size", "320x240", "--out", str(folder)]

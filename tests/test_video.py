@@ -18,6 +18,7 @@ import pytest
 from mapping.media.errors import MediaError
 from mapping.media.video import VideoClip, VideoFrame
 from mapping.media.writer import VideoWriter
+from tests.madeonce import made_once
 
 WIDTH_PX, HEIGHT_PX = 64, 48
 BAR_WIDTH_PX = WIDTH_PX // 8
@@ -52,18 +53,26 @@ def write_index_clip(path: Path, frame_count: int, fps: float, gop: int | None) 
 
 @pytest.fixture(scope="module")
 def clip_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return made_once(tmp_path_factory, "test_video.clip_path", _make_clip_path)
+
+
+def _make_clip_path(folder: Path) -> Path:
     """60 frames at 25 fps (2.4 s), a keyframe every 10 frames, no B-frames (ultrafast).
 
     Reordered (B-frame) streams are covered by ``bframe_clip_path``.
     """
-    path = tmp_path_factory.mktemp("video") / "index.mp4"
+    path = folder / "index.mp4"
     return write_index_clip(path, frame_count=60, fps=25, gop=10)
 
 
 @pytest.fixture(scope="module")
 def bframe_clip_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return made_once(tmp_path_factory, "test_video.bframe_clip_path", _make_bframe_clip_path)
+
+
+def _make_bframe_clip_path(folder: Path) -> Path:
     """120 frames at 30 fps, keyframe every 30 frames, x264 default B-frames (pts != dts)."""
-    path = tmp_path_factory.mktemp("video") / "bframes.mp4"
+    path = folder / "bframes.mp4"
     with VideoWriter(path, (WIDTH_PX, HEIGHT_PX), 30, gop=30, preset="veryfast") as writer:
         for index in range(120):
             writer.write(index_image(index))

@@ -21,6 +21,7 @@ from mapping.media.errors import MediaError
 from mapping.media.video import VideoClip
 from mapping.media.writer import VideoWriter
 from mapping.show import Canvas, Layer, Show
+from tests.madeonce import made_once
 from tests.videokit import HEIGHT_PX, WIDTH_PX, number_image, read_number, write_timed_clip
 
 FPS = 25
@@ -29,8 +30,11 @@ GREEN = (0.0, 1.0, 0.0, 1.0)
 
 
 @pytest.fixture(scope="module")
-def good(tmp_path_factory) -> dict[str, Path]:
-    folder = tmp_path_factory.mktemp("good")
+def good(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    return made_once(tmp_path_factory, "test_video_bad_input.good", _make_good)
+
+
+def _make_good(folder: Path) -> dict[str, Path]:
     mp4 = folder / "good.mp4"
     with VideoWriter(mp4, (WIDTH_PX, HEIGHT_PX), FPS, gop=10, preset="ultrafast") as writer:
         for number in range(FRAMES):

@@ -25,6 +25,7 @@ from mapping.cues import CueEngine
 from mapping.gl.renderer import Renderer
 from mapping.media.video import VideoClip, yuv_to_rgb_matrix
 from mapping.show import Canvas, Layer, Show
+from tests.madeonce import made_once
 
 # --- the reference: literal coefficients ----------------------------------------------------
 
@@ -158,7 +159,10 @@ def write_clip(path: Path, spec: ClipSpec, frames: int = 2) -> Path:
 
 @pytest.fixture(scope="module")
 def clip_paths(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    folder = tmp_path_factory.mktemp("colour")
+    return made_once(tmp_path_factory, "test_video_colour.clip_paths", _make_clip_paths)
+
+
+def _make_clip_paths(folder: Path) -> dict[str, Path]:
     ext = {"ffv1": "mkv", "libx264": "mp4"}
     return {
         name: write_clip(folder / f"{name}.{ext[spec.codec]}", spec) for name, spec in CLIPS.items()

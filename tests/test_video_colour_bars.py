@@ -24,6 +24,7 @@ from mapping.gl.renderer import Renderer
 from mapping.media.video import VideoClip
 from mapping.show import Canvas, Layer, Show
 from tests.conftest import IN_CI
+from tests.madeonce import made_once
 
 FFMPEG = shutil.which("ffmpeg")
 if FFMPEG is None and not IN_CI:
@@ -129,8 +130,11 @@ def ffmpeg_rgb(path: Path, size: tuple[int, int]) -> np.ndarray:
 
 
 @pytest.fixture(scope="module")
-def clips(tmp_path_factory) -> dict[str, Path]:
-    folder = tmp_path_factory.mktemp("bars")
+def clips(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    return made_once(tmp_path_factory, "test_video_colour_bars.clips", _make_clips)
+
+
+def _make_clips(folder: Path) -> dict[str, Path]:
     ext = {"libx264": "mp4", "ffv1": "mkv"}
     return {name: encode(folder / f"{name}.{ext[s.codec]}", s) for name, s in SPECS.items()}
 

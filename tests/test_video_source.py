@@ -23,6 +23,7 @@ from mapping.media.errors import MediaError
 from mapping.media.video import VideoClip
 from mapping.media.writer import VideoWriter
 from mapping.show import Canvas, Layer, Show, load_show
+from tests.madeonce import made_once
 from tests.videokit import HEIGHT_PX, WIDTH_PX, number_image, read_number
 
 FPS = 25
@@ -37,8 +38,11 @@ def write_numbered(path: Path, numbers: range) -> Path:
 
 
 @pytest.fixture(scope="module")
-def clips(tmp_path_factory) -> dict[str, Path]:
-    folder = tmp_path_factory.mktemp("source")
+def clips(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    return made_once(tmp_path_factory, "test_video_source.clips", _make_clips)
+
+
+def _make_clips(folder: Path) -> dict[str, Path]:
     return {
         "a": write_numbered(folder / "a.mp4", range(50)),
         "b": write_numbered(folder / "b.mp4", range(100, 150)),
