@@ -501,6 +501,8 @@ def cmd_run(args: argparse.Namespace) -> int:
                 snapshot = journal_of(player.live, show.root, origin, origin + start_at).to_json()
             cluster.start(start_at, snapshot)
         player.run(fps=fps, duration_s=args.duration, start_at_s=start_at)
+        monitor.finish(player)
+        _log_run_summary(player)
     finally:
         if cluster is not None:
             cluster.close()
@@ -516,6 +518,18 @@ def cmd_run(args: argparse.Namespace) -> int:
         if osc is not None:
             osc.close()
     return 0
+
+
+def _log_run_summary(player) -> None:
+    """One line when a run ends: how many frames it drew, to which show time, how many late."""
+    status = player.status
+    log.info(
+        "stopped after %d frame(s), show time %.2f s, %d late, in cue %s",
+        status.frames,
+        status.show_time_s,
+        status.late_frames,
+        status.cue,
+    )
 
 
 def _frame_rate(args: argparse.Namespace, outputs) -> float:
@@ -782,6 +796,7 @@ def _run_schedule(args: argparse.Namespace, schedule) -> int:  # schedule: Sched
         if cluster is not None:
             cluster.start()
         player.run(fps=fps, duration_s=args.duration)
+        _log_run_summary(player)
     finally:
         if cluster is not None:
             cluster.close()

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -174,10 +176,23 @@ def test_run_without_a_display_says_how_to_run_headless():
     assert "Traceback" not in result.stderr
 
 
-def test_run_headless_plays_the_show_for_a_duration():
-    result = run_cli("shows/demo", "--headless", "--duration", "1.5", "--fps", "10")
+def test_run_headless_plays_the_show_for_a_duration(tmp_path: Path):
+    """The run draws frames until its duration (not only starts and exits 0): 1.5 s at
+    10 fps is the slots at show time 0, 0.1 … 1.4, each drawn or counted late; the last
+    status says it stopped, with the same count."""
+    env = {**os.environ, "XDG_STATE_HOME": str(tmp_path)}
+    result = run_cli("shows/demo", "--headless", "--duration", "1.5", "--fps", "10", env=env)
     assert result.returncode == 0, result.stderr
     assert "running 'Demo facade' (headless)" in result.stderr
+    found = re.search(
+        r"stopped after (\d+) frame\(s\), show time ([\d.]+) s, (\d+) late", result.stderr
+    )
+    assert found, result.stderr
+    frames, show_time_s, late = int(found[1]), float(found[2]), int(found[3])
+    assert 3 <= frames <= 15, result.stderr  # drawn, never past the end
+    assert 1.0 <= show_time_s <= 1.4 + 1e-9, result.stderr  # ran its duration, in slots
+    status = json.loads((tmp_path / "facade-mapper" / "status.json").read_text())
+    assert (status["state"], status["frames"], status["late_frames"]) == ("stopped", frames, late)
 
 
 def test_a_broken_show_file_fails_to_start_with_its_problems_not_a_traceback(show_dir: Path):

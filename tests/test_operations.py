@@ -89,6 +89,12 @@ def test_a_running_show_writes_its_journal_on_each_cue_and_its_status_every_seco
     assert status["cue"] == "1 preshow" and status["next_cue"] == "2 clip"
     assert status["pid"] == os.getpid() and status["errors"] == {}
     assert status["show_time_s"] == pytest.approx(1.5) and status["frames"] >= 2
+    assert status["state"] == "running"
+    player.step(1.7)  # between two writes: the file still has the frame at 1.5 s
+    monitor.finish(player)  # the run ended: the last frame and "stopped", at once
+    status = json.loads(monitor.status_path.read_text())
+    assert (status["state"], status["frames"]) == ("stopped", 4)
+    assert status["show_time_s"] == pytest.approx(1.7)
     player.close()
 
 

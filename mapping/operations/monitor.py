@@ -9,7 +9,7 @@ quarantine content that crashed the process twice.
 
 ``status.json``::
 
-    {"show": "demo", "show_dir": "...", "pid": 1234, "state": "running",
+    {"show": "demo", "show_dir": "...", "pid": 1234, "state": "running",  # "stopped" at the end
      "cue": "2", "next_cue": "3", "show_time_s": 61.2, "fps": 30.0, "frames": 1836,
      "late_frames": 0, "render_failures": 0, "errors": {"logo": "media/logo.png: ..."},
      "reload_error": null,  # or why the last edit of the show folder was refused
@@ -103,14 +103,16 @@ class ShowMonitor:
             self._next_status = now_wall + STATUS_PERIOD_S
             self.write_status(player, now_wall)
 
-    def write_status(self, player: Any, now_wall: float | None = None) -> None:
+    def write_status(
+        self, player: Any, now_wall: float | None = None, state: str = "running"
+    ) -> None:
         status = player.status
         now_wall = self._wall() if now_wall is None else now_wall
         doc = {
             "show": status.show,
             "show_dir": str(self.show_dir.resolve()),
             "pid": os.getpid(),
-            "state": "running",
+            "state": state,
             "cue": status.cue,
             "next_cue": status.next_cue,
             "show_time_s": round(status.show_time_s, 3),
@@ -137,6 +139,11 @@ class ShowMonitor:
             self.status_writes += 1
         except OSError as exc:
             log.warning("cannot write the status file %s: %s", self.status_path, exc)
+
+    def finish(self, player: Any) -> None:
+        """The run ended (its duration, a quit): the last status says ``"stopped"`` with the
+        final frame count, rather than a ``"running"`` that stops being rewritten."""
+        self.write_status(player, state="stopped")
 
     # -- crash breadcrumbs (the renderer calls this around opening content)
 
