@@ -958,7 +958,7 @@ class _ShowParser:
                 )
             polygon = self.attempt(self.polygon, table, p)
             mapping = self.attempt(
-                self.parse_mapping, table, p, name if name is not _BAD else "", output, polygon
+                self.parse_mapping, table, p, name if name is not _BAD else None, output, polygon
             )
             if _all_ok(name, output, polygon, mapping):
                 H, kind, calibration_file, entry = mapping
@@ -982,7 +982,7 @@ class _ShowParser:
         return polygon
 
     def parse_mapping(
-        self, table: dict[str, Any], p: str, name: str, output: Any, polygon: Any
+        self, table: dict[str, Any], p: str, name: str | None, output: Any, polygon: Any
     ) -> tuple[np.ndarray, str, Path | None, str | None]:
         """The surface's H_canvas_to_projector, how it was given, its calibration file and
         entry.
@@ -1035,8 +1035,11 @@ class _ShowParser:
         return H, kind, calibration_file, entry
 
     def parse_calibration_ref(
-        self, ref: Any, p: str, name: str, output: Any
+        self, ref: Any, p: str, name: str | None, output: Any
     ) -> tuple[np.ndarray, Path, str]:
+        """The calibration file's entry for the surface: ``surface = "..."``, else the
+        surface's own ``name`` (``None`` when that name is bad, already reported: the file is
+        still checked, the entry is not looked for)."""
         kp = f"{p}.calibration"
         if isinstance(ref, str):
             ref = {"file": ref}
@@ -1046,7 +1049,8 @@ class _ShowParser:
         self.unknown_keys(ref, ("file", "surface"), kp)
         path = self.file_ref(self.require(ref, "file", kp), f"{kp}.file")
         key = ref.get("surface", name)
-        key = self.string(key, f"{kp}.surface")
+        if key is not None:
+            key = self.string(key, f"{kp}.surface")
         if path not in self.calibrations:  # several surfaces may share one file: read it once
             try:
                 self.calibrations[path] = load_calibration(path)
@@ -1054,7 +1058,7 @@ class _ShowParser:
                 self.problems.extend(exc.problems)
                 self.calibrations[path] = None
         cal = self.calibrations[path]
-        if cal is None:
+        if cal is None or key is None:
             raise _InvalidError
         if key not in cal.surfaces:
             known = ", ".join(cal.surfaces) or "none"

@@ -666,6 +666,42 @@ def test_a_calibration_entry_the_file_does_not_have(tmp_path, with_calibration):
     ]  # fmt: skip
 
 
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ('"100"', "unknown cue '100' (did you mean '10'?)"),  # hinted from the cue numbers
+        ('"zz"', "unknown cue 'zz'"),
+        ("true", 'expected a cue number like 1, 1.5 or "2a", got boolean true'),
+    ],
+)
+def test_a_cue_next_that_is_no_cue(tmp_path, value, expected):
+    found = problems(tmp_path, 'name = "go"\n', f'name = "go"\nnumber = 10\nnext = {value}\n')
+    assert found == [("cues[0].next", 35, expected)]
+
+
+SIDE = 'output = "side"\npolygon = [[0, 0], [32, 0], [32, 24]]\n'
+
+
+def test_a_surface_without_a_name_has_no_follow_on_problem_from_its_calibration(
+    tmp_path, with_calibration
+):
+    """The entry is looked for under the surface's name; without a name only the name is
+    reported (not "no surface ''" in the file)."""
+    found = problems(tmp_path, 'name = "t"\n', "")
+    assert found == [("surfaces[1].name", 21, "missing (required)")]
+    found = problems(tmp_path, 'name = "t"\n' + SIDE + CAL, SIDE + 'calibration = "cal.toml"')
+    assert found == [("surfaces[1].name", 21, "missing (required)")]
+    # the file is still read and checked
+    with_calibration.write_text("schema_version = 1\n[surfaces.x]\n")
+    with pytest.raises(ValidationError) as info:
+        load_edited(tmp_path, 'name = "t"\n' + SIDE + CAL, SIDE + 'calibration = "cal.toml"')
+    assert [(p.file.name, p.key_path) for p in info.value.problems] == [
+        ("show.toml", "surfaces[1].name"),
+        ("cal.toml", "surfaces.x.output"),
+        ("cal.toml", "surfaces.x.H_canvas_to_projector"),
+    ]
+
+
 def test_a_calibration_made_for_another_output(tmp_path, with_calibration):
     found = problems(tmp_path, CAL, 'calibration = { file = "cal.toml", surface = "right-wing" }')
     assert found == [

@@ -128,6 +128,7 @@ def test_bad_nodes(tmp_path: Path) -> None:
     ]
     extra = "".join(f'[[nodes]]\nname = "{n}"\naddress = "{a}"\n' for n, a in tables)
     extra += '[[nodes]]\nname = "f"\nhost = "x"\n'
+    extra += '[[nodes]]\naddress = "h:5"\n'  # no name
 
     def bad(a: str) -> str:
         return f"expected \"host:port\" with a port 1..65535, got '{a}'"
@@ -142,6 +143,7 @@ def test_bad_nodes(tmp_path: Path) -> None:
         ("nodes[5].address", bad("[]:5"), 24),
         ("nodes[6].host", "unknown key; expected one of: name, address", 27),
         ("nodes[6].address", "missing (required)", 25),
+        ("nodes[7].name", "missing (required)", 28),
     ]
 
 
