@@ -649,12 +649,6 @@ class _ShowParser:
             raise _InvalidError
         return float(value)
 
-    def integer(self, value: Any, path: str, lo: int = 0) -> int:
-        if message := validate.integer_problem(value, lo):
-            self.problem(path, message)
-            raise _InvalidError
-        return value
-
     def ranged(self, value: Any, path: str, rng: validate.Range) -> Any:
         """``value`` checked against one of the format's ranges (int or float as given)."""
         if message := rng.problem(value):
