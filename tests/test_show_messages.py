@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import mapping.show
 from mapping.errors import ValidationError
 from mapping.show import Show, load_show
 
@@ -677,6 +678,15 @@ def test_a_calibration_entry_the_file_does_not_have(tmp_path, with_calibration):
 def test_a_cue_next_that_is_no_cue(tmp_path, value, expected):
     found = problems(tmp_path, 'name = "go"\n', f'name = "go"\nnumber = 10\nnext = {value}\n')
     assert found == [("cues[0].next", 35, expected)]
+
+
+def test_a_polygon_over_the_vertex_limit_is_refused(tmp_path, monkeypatch):
+    """The limit is 100 000 vertices (a file that long takes 0.8 s to read); lowered to 3
+    here, surface 's' (4 vertices) is over it and surface 't' (3) is not."""
+    monkeypatch.setattr(mapping.show, "MAX_POLYGON_VERTICES", 3)
+    assert problems(tmp_path, "", "") == [
+        ("surfaces[0].polygon", 18, "expected a list of [x, y] points (at most 3), got 4 points")
+    ]
 
 
 SIDE = 'output = "side"\npolygon = [[0, 0], [32, 0], [32, 24]]\n'
