@@ -438,6 +438,15 @@ def test_unknown_layer_kinds(tmp_path, kind, expected):
     )
 
 
+def test_a_layer_of_unknown_kind_is_not_asked_for_its_in_and_out_points(tmp_path):
+    """Which layers take ``in``/``out`` depends on the kind: with the kind wrong, only the
+    kind is reported (and nothing fails looking up a kind that does not exist)."""
+    assert problems(tmp_path, 'kind = "solid"', 'kind = "vidoe"\nin = 1.0\nout = 2.0') == [
+        ("layers[0].kind", 29, "unknown kind 'vidoe' (did you mean 'video'?); expected one of: "
+                               "solid, image, video, shader, live, audio, isf")
+    ]  # fmt: skip
+
+
 def test_layers_take_region_blend_opacity_and_loop(tmp_path):
     show = load_edited(
         tmp_path, 'color = "#336699"',
