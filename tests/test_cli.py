@@ -33,6 +33,13 @@ def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 120)
     )
 
 
+def frames_drawn(stderr: str) -> int:
+    """The frame count of a run's closing line (``stopped after N frame(s), ...``)."""
+    found = re.search(r"stopped after (\d+) frame\(s\)", stderr)
+    assert found, f"no closing line in:\n{stderr}"
+    return int(found[1])
+
+
 def test_check_summarises_a_valid_show_and_exits_0():
     result = run_cli("check", "shows/demo")
     assert result.returncode == 0, result.stderr

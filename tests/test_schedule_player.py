@@ -18,6 +18,7 @@ from mapping.outputs import HeadlessOutputs
 from mapping.player import ShowPlayer
 from mapping.show import load_show
 from tests.schedulekit import FakeWall, paris, shows_folder, write_schedule
+from tests.test_cli import frames_drawn
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -213,6 +214,7 @@ def test_the_cli_runs_the_evening_headless(shows):
     assert result.returncode == 0, result.stderr
     assert f"running the schedule {file}" in result.stderr
     assert "Traceback" not in result.stderr
+    assert frames_drawn(result.stderr) >= 1  # the evening's player drew its show
 
 
 def test_a_show_that_fails_to_load_is_logged_once_and_the_player_goes_on(
